@@ -1,0 +1,2 @@
+// @peculiar/x509 needs reflect-metadata and a WebCrypto provider before first use.
+import '../certs/setup.ts';

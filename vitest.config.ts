@@ -1,0 +1,30 @@
+import { defineConfig } from 'vitest/config';
+
+// Two suites: unit tests sit beside the code; integration tests live in test/ and use
+// real kube-apiservers, real TLS and real sockets, so they run a few files at a time.
+export default defineConfig({
+  test: {
+    setupFiles: ['./test/setup-crypto.ts'],
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          include: ['{certs,broker,agent,crds,bin}/**/*.test.ts'],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'integration',
+          include: ['test/**/*.test.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 180_000,
+          pool: 'forks',
+          maxWorkers: 2,
+          minWorkers: 1,
+        },
+      },
+    ],
+  },
+});
