@@ -1,0 +1,36 @@
+// The broker's error catalogue: every error the API returns carries one of these stable
+// codes. Clients (agent/, CLI) branch on `code`, never on the message.
+
+export const BrokerErrorCodes = {
+  PLX_BROKER_BAD_REQUEST: 400,
+  PLX_BROKER_VALIDATION: 400,
+  PLX_BROKER_BODY_TOO_LARGE: 413,
+  PLX_BROKER_UNSUPPORTED_MEDIA_TYPE: 415,
+  PLX_BROKER_BAD_CSR: 400,
+  PLX_BROKER_CSR_SIGNATURE: 400,
+  PLX_BROKER_CSR_IDENTITY_MISMATCH: 403,
+  PLX_BROKER_TOKEN_INVALID: 401,
+  PLX_BROKER_TOKEN_EXPIRED: 401,
+  PLX_BROKER_TOKEN_USED: 401,
+  PLX_BROKER_TOKEN_REVOKED: 401,
+  PLX_BROKER_UNAUTHENTICATED: 401,
+  PLX_BROKER_CERT_UNTRUSTED: 401,
+  PLX_BROKER_CERT_EXPIRED: 401,
+  PLX_BROKER_CLUSTER_REVOKED: 401,
+  PLX_BROKER_FORBIDDEN: 403,
+  PLX_BROKER_NOT_FOUND: 404,
+  PLX_BROKER_CONFLICT: 409,
+  PLX_BROKER_NOT_READY: 503,
+  PLX_BROKER_INTERNAL: 500,
+} as const;
+
+export type BrokerErrorCode = keyof typeof BrokerErrorCodes;
+
+/** JSON body of every non-2xx response. */
+export interface ApiErrorBody {
+  error: { code: BrokerErrorCode; message: string; details?: unknown };
+}
+
+export function isBrokerErrorCode(s: unknown): s is BrokerErrorCode {
+  return typeof s === 'string' && Object.hasOwn(BrokerErrorCodes, s);
+}
