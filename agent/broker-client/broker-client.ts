@@ -1,0 +1,110 @@
+// HTTPS client for the broker API (undici). Every response is parsed with the wire
+// contract's schema, and every failure becomes an AgentError: the broker's own error
+// code is kept, transport failures are PLX_AGENT_BROKER_UNREACHABLE.
+import { Agent, request } from 'undici';
+import type { Dispatcher } from 'undici';
+import type { z } from 'zod';
+import { isBrokerErrorCode } from '../../broker/api/errors.ts';
+import {
+  identityResponseSchema, paths, trustBundleResponseSchema,
+  type IdentityResponse, type JoinRequest, type RenewRequest, type TrustBundleResponse,
+} from '../../broker/api/types.ts';
+import { AgentError } from '../errors.ts';
+
+export interface BrokerClientOptions {
+  /** e.g. https://broker.example:7443 */
+  baseUrl: string;
+  /** PEM roots to verify the broker with. Omit only for the pinned bootstrap fetch. */
+  trustBundle?: string;
+  /** Client identity for mTLS endpoints. */
+  clientCert?: { certPem: string; keyPem: string };
+  timeoutMs?: number;
+}
+
+export class BrokerClient {
+  readonly baseUrl: URL;
+  private readonly dispatcher: Agent;
+  private readonly timeoutMs: number;
+
+  constructor(opts: BrokerClientOptions) {
+    this.baseUrl = parseBrokerUrl(opts.baseUrl);
+    this.timeoutMs = opts.timeoutMs ?? 10_000;
+    this.dispatcher = new Agent({
+      connect: {
+        minVersion: 'TLSv1.3',
+        ...(opts.trustBundle ? { ca: opts.trustBundle, rejectUnauthorized: true } : { rejectUnauthorized: false }),
+        ...(opts.clientCert ? { cert: opts.clientCert.certPem, key: opts.clientCert.keyPem } : {}),
+      },
+    });
+  }
+
+  /** Unauthenticated; callers must check the result against a pinned fingerprint. */
+  trustBundle(): Promise<TrustBundleResponse> {
+    return this.call('GET', paths.trustBundle, undefined, trustBundleResponseSchema);
+  }
+
+  join(body: JoinRequest): Promise<IdentityResponse> {
+    return this.call('POST', paths.join, body, identityResponseSchema);
+  }
+
+  renew(body: RenewRequest): Promise<IdentityResponse> {
+    return this.call('POST', paths.renew, body, identityResponseSchema);
+  }
+
+  close(): Promise<void> {
+    return this.dispatcher.close();
+  }
+
+  private async call<S extends z.ZodType>(method: Dispatcher.HttpMethod, path: string, body: unknown, schema: S): Promise<z.infer<S>> {
+    const url = new URL(path, this.baseUrl);
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await request(url, {
+        method,
+        dispatcher: this.dispatcher,
+        headersTimeout: this.timeoutMs,
+        bodyTimeout: this.timeoutMs,
+        ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+      });
+    } catch (err) {
+      throw new AgentError('PLX_AGENT_BROKER_UNREACHABLE', `cannot reach broker at ${this.baseUrl.origin}: ${(err as Error).message}`, { cause: err });
+    }
+    const text = await res.body.text();
+    const json = parseJson(text);
+    if (res.statusCode >= 400) throw brokerRejection(res.statusCode, json, url);
+    const parsed = schema.safeParse(json);
+    if (!parsed.success) {
+      throw new AgentError('PLX_AGENT_BROKER_PROTOCOL', `unexpected response from ${method} ${url.pathname}: ${parsed.error.issues[0]?.message ?? 'invalid body'}`);
+    }
+    return parsed.data;
+  }
+}
+
+function parseBrokerUrl(raw: string): URL {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new AgentError('PLX_AGENT_BAD_ARGUMENT', `broker URL "${raw}" is not a URL (expected https://HOST:PORT)`);
+  }
+  if (url.protocol !== 'https:') throw new AgentError('PLX_AGENT_BAD_ARGUMENT', `broker URL must use https, not ${url.protocol}`);
+  return url;
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return text ? JSON.parse(text) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function brokerRejection(status: number, json: unknown, url: URL): AgentError {
+  const error = (json as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
+  const brokerCode = isBrokerErrorCode(error?.code) ? error.code : undefined;
+  const message = typeof error?.message === 'string' ? error.message : `HTTP ${status}`;
+  return new AgentError('PLX_AGENT_BROKER_REJECTED', `broker refused ${url.pathname}: ${brokerCode ? `[${brokerCode}] ` : ''}${message}`, {
+    status,
+    ...(brokerCode ? { brokerCode } : {}),
+  });
+}

@@ -1,0 +1,85 @@
+// `plexus agent …` subcommands. Parsing and presentation only; the work lives in the
+// subsystem modules.
+import { readFileSync } from 'node:fs';
+import { Command, Option } from 'commander';
+import { parseOutputFormat, printData } from '../cli/output.ts';
+import { AgentError } from './errors.ts';
+import { FileIdentityStore } from './identity/file-identity-store.ts';
+import type { IdentityStore } from './identity/identity-store.ts';
+import { SecretIdentityStore } from './identity/secret-identity-store.ts';
+import { joinClusterset } from './join/join.ts';
+import { loadKubeConfig, secretAccess } from './kube/secrets.ts';
+
+interface JoinFlags {
+  broker: string; token?: string; tokenFile?: string; clusterId: string; caFingerprint: string;
+  dataDir?: string; kubeconfig?: string; inCluster?: boolean; namespace: string; secretName: string;
+  keyAlgorithm: 'P-256' | 'RSA-2048'; force?: boolean; output: 'table' | 'json';
+}
+
+function readToken(flags: JoinFlags): string {
+  const sources = [flags.token, flags.tokenFile, process.env.PLEXUS_JOIN_TOKEN].filter((s) => s !== undefined);
+  if (flags.token && flags.tokenFile) throw new AgentError('PLX_AGENT_BAD_ARGUMENT', 'give either --token or --token-file, not both');
+  if (sources.length === 0) throw new AgentError('PLX_AGENT_BAD_ARGUMENT', 'a join token is required: --token, --token-file, or PLEXUS_JOIN_TOKEN');
+  if (flags.tokenFile) {
+    try {
+      return readFileSync(flags.tokenFile, 'utf8').trim();
+    } catch (err) {
+      throw new AgentError('PLX_AGENT_BAD_ARGUMENT', `cannot read --token-file ${flags.tokenFile}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+  return (flags.token ?? process.env.PLEXUS_JOIN_TOKEN ?? '').trim();
+}
+
+/** Secret when a cluster is reachable (kubeconfig or in-cluster), else a data dir. */
+export function chooseIdentityStore(flags: Pick<JoinFlags, 'dataDir' | 'kubeconfig' | 'inCluster' | 'namespace' | 'secretName'>): IdentityStore {
+  const inCluster = flags.inCluster ?? (!flags.kubeconfig && !flags.dataDir && Boolean(process.env.KUBERNETES_SERVICE_HOST));
+  const chosen = [flags.dataDir !== undefined, flags.kubeconfig !== undefined, Boolean(flags.inCluster)].filter(Boolean).length;
+  if (chosen > 1) throw new AgentError('PLX_AGENT_BAD_ARGUMENT', 'choose one identity location: --data-dir, --kubeconfig or --in-cluster');
+  if (flags.kubeconfig || inCluster) {
+    return new SecretIdentityStore(secretAccess(loadKubeConfig(flags.kubeconfig)), flags.namespace, flags.secretName);
+  }
+  if (!flags.dataDir) throw new AgentError('PLX_AGENT_BAD_ARGUMENT', 'where should the identity go? pass --kubeconfig PATH (Secret in that cluster), --in-cluster, or --data-dir DIR');
+  return new FileIdentityStore(flags.dataDir);
+}
+
+function joinCommand(): Command {
+  return new Command('join')
+    .description('Enroll this cluster with the broker and store its identity.\n\n'
+      + 'The private key is generated here and never leaves; only a CSR is sent, with the one-time\n'
+      + 'token. The broker is trusted only if it presents the root whose fingerprint you pin.\n'
+      + 'The identity goes to a kubernetes.io/tls Secret when a cluster is reachable, else to a 0600 file.')
+    .requiredOption('--broker <url>', 'broker URL, e.g. https://broker.example:7443')
+    .option('--token <token>', 'one-time join token from `plexus broker token create`')
+    .option('--token-file <path>', 'read the token from a file (e.g. a mounted Secret); env PLEXUS_JOIN_TOKEN also works')
+    .requiredOption('--cluster-id <id>', 'this cluster\'s ID (RFC-1123 label); must match the token')
+    .requiredOption('--ca-fingerprint <sha256:hex>', 'fingerprint of the broker root, printed by `token create`')
+    .option('--data-dir <dir>', 'store the identity in DIR/identity.json (mode 0600)')
+    .option('--kubeconfig <path>', 'store the identity in a Secret in this cluster')
+    .option('--in-cluster', 'store the identity in a Secret using in-cluster credentials (default when running in a pod)')
+    .option('--namespace <ns>', 'namespace of the identity Secret', 'plexus-system')
+    .option('--secret-name <name>', 'name of the identity Secret', 'plexus-agent-identity')
+    .addOption(new Option('--key-algorithm <alg>', 'key algorithm').choices(['P-256', 'RSA-2048']).default('P-256'))
+    .option('--force', 'join again even if a valid identity is already stored')
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table').argParser(parseOutputFormat))
+    .addHelpText('after', '\nExample:\n  plexus agent join --broker https://10.0.0.5:7443 --token plx1.… --cluster-id east-1 \\\n    --ca-fingerprint sha256:… --kubeconfig ~/.kube/east-1.yaml')
+    .action(async (flags: JoinFlags) => {
+      const store = chooseIdentityStore(flags);
+      const result = await joinClusterset({
+        brokerUrl: flags.broker, token: readToken(flags), clusterId: flags.clusterId, caFingerprint: flags.caFingerprint,
+        store, now: () => new Date(), keyAlgorithm: flags.keyAlgorithm, force: Boolean(flags.force),
+      });
+      const row = { status: result.status, identity: result.identity.identity, notAfter: result.identity.notAfter, location: result.location };
+      printData(flags.output, row, [row], [
+        { header: 'status', value: (r) => r.status },
+        { header: 'identity', value: (r) => r.identity },
+        { header: 'expires', value: (r) => r.notAfter },
+        { header: 'stored in', value: (r) => r.location },
+      ]);
+    });
+}
+
+export function registerAgentCommands(program: Command): void {
+  program.command('agent')
+    .description('Run in a member cluster: enroll with the broker and keep this cluster in the mesh')
+    .addCommand(joinCommand());
+}

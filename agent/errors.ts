@@ -1,0 +1,28 @@
+// The agent's error catalogue. Broker-side failures keep the broker's own code in
+// `brokerCode` so callers can branch on it (for example token expired vs. used).
+import type { BrokerErrorCode } from '../broker/api/errors.ts';
+
+export type AgentErrorCode =
+  | 'PLX_AGENT_BAD_ARGUMENT'
+  | 'PLX_AGENT_BROKER_UNREACHABLE'
+  | 'PLX_AGENT_BROKER_REJECTED'
+  | 'PLX_AGENT_BROKER_PROTOCOL'
+  | 'PLX_AGENT_CA_PIN_MISMATCH'
+  | 'PLX_AGENT_IDENTITY_MISMATCH'
+  | 'PLX_AGENT_IDENTITY_STORE'
+  | 'PLX_AGENT_ALREADY_JOINED'
+  | 'PLX_AGENT_KUBE';
+
+export class AgentError extends Error {
+  readonly code: AgentErrorCode;
+  readonly brokerCode: BrokerErrorCode | undefined;
+  readonly status: number | undefined;
+
+  constructor(code: AgentErrorCode, message: string, options: { cause?: unknown; brokerCode?: BrokerErrorCode; status?: number } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'AgentError';
+    this.code = code;
+    this.brokerCode = options.brokerCode;
+    this.status = options.status;
+  }
+}

@@ -1,0 +1,64 @@
+// Identity kept in a kubernetes.io/tls Secret (tls.crt, tls.key, ca.crt) so that
+// in-cluster components mount it like any other TLS Secret. Metadata that is not PEM
+// rides in annotations. One create-or-replace request: atomic by construction.
+import type { SecretAccess } from '../kube/secrets.ts';
+import { AgentError } from '../errors.ts';
+import { checkStoredIdentity, type IdentityStore, type StoredIdentity } from './identity-store.ts';
+
+const ANNOTATION = 'plexus.io/';
+const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
+const unb64 = (s: string | undefined) => (s === undefined ? undefined : Buffer.from(s, 'base64').toString('utf8'));
+
+export class SecretIdentityStore implements IdentityStore {
+  readonly location: string;
+  private readonly secrets: SecretAccess;
+  private readonly namespace: string;
+  private readonly name: string;
+
+  constructor(secrets: SecretAccess, namespace: string, name: string) {
+    this.secrets = secrets;
+    this.namespace = namespace;
+    this.name = name;
+    this.location = `Secret ${namespace}/${name} (${secrets.description})`;
+  }
+
+  async load(): Promise<StoredIdentity | null> {
+    const secret = await this.secrets.read(this.namespace, this.name);
+    if (!secret) return null;
+    const a = secret.metadata?.annotations ?? {};
+    const d = secret.data ?? {};
+    try {
+      return checkStoredIdentity({
+        clusterId: a[`${ANNOTATION}cluster-id`],
+        identity: a[`${ANNOTATION}identity`],
+        brokerUrl: a[`${ANNOTATION}broker-url`],
+        notAfter: a[`${ANNOTATION}not-after`],
+        certPem: unb64(d['tls.crt']),
+        keyPem: unb64(d['tls.key']),
+        trustBundle: unb64(d['ca.crt']),
+      }, this.location);
+    } catch (err) {
+      throw new AgentError('PLX_AGENT_IDENTITY_STORE', (err as Error).message, { cause: err });
+    }
+  }
+
+  async save(id: StoredIdentity): Promise<void> {
+    await this.secrets.write({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      type: 'kubernetes.io/tls',
+      metadata: {
+        name: this.name,
+        namespace: this.namespace,
+        labels: { 'app.kubernetes.io/managed-by': 'plexus', 'app.kubernetes.io/component': 'agent-identity' },
+        annotations: {
+          [`${ANNOTATION}cluster-id`]: id.clusterId,
+          [`${ANNOTATION}identity`]: id.identity,
+          [`${ANNOTATION}broker-url`]: id.brokerUrl,
+          [`${ANNOTATION}not-after`]: id.notAfter,
+        },
+      },
+      data: { 'tls.crt': b64(id.certPem), 'tls.key': b64(id.keyPem), 'ca.crt': b64(id.trustBundle) },
+    });
+  }
+}

@@ -1,0 +1,6 @@
+#!/usr/bin/env node
+// Entry point for both roles (`plexus broker …`, `plexus agent …`).
+import '../certs/setup.ts';
+import { runCli } from '../cli/program.ts';
+
+process.exitCode = await runCli(process.argv);

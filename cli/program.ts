@@ -1,0 +1,44 @@
+// The `plexus` command: a commander program with one group per role. Each role
+// registers its own subcommands; this module only assembles them and turns errors into a
+// one-line message with a stable code and a non-zero exit.
+import { Command, CommanderError } from 'commander';
+import { registerBrokerCommands } from '../broker/cli.ts';
+import { registerAgentCommands } from '../agent/cli.ts';
+
+export function buildProgram(): Command {
+  const program = new Command('plexus')
+    .description('Plexus: a cross-cluster network and trust mesh for Kubernetes.\n\n'
+      + 'A broker holds the clusterset root of trust and the service catalog; an agent in every\n'
+      + 'member cluster enrolls with it, exports and imports services, and answers clusterset DNS.')
+    .version(process.env.npm_package_version ?? '0.1.0', '-V, --version')
+    .showHelpAfterError('(run with --help for usage)')
+    .configureHelp({ sortSubcommands: true })
+    .exitOverride();
+  registerBrokerCommands(program);
+  registerAgentCommands(program);
+  return program;
+}
+
+/** A message for the user: `error [PLX_…]: …` when the error carries a stable code. */
+export function describeError(err: unknown): string {
+  if (err instanceof Error) {
+    const code = (err as { code?: unknown }).code;
+    return typeof code === 'string' && code.startsWith('PLX_') ? `error [${code}]: ${err.message}` : `error: ${err.message}`;
+  }
+  return `error: ${String(err)}`;
+}
+
+export async function runCli(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // commander already printed the message (or the help/version, which exit 0).
+      return err.exitCode;
+    }
+    process.stderr.write(describeError(err) + '\n');
+    return 1;
+  }
+}
