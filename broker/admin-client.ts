@@ -1,0 +1,112 @@
+// HTTPS client for the admin API, used by the `plexus broker token|cluster` commands. It
+// authenticates with the admin identity from the data directory and verifies the broker
+// against the clusterset's trust bundle. The broker's error code is kept as the code of
+// the thrown BrokerError, so the CLI prints it unchanged.
+import { Agent, request, type Dispatcher } from 'undici';
+import type { z } from 'zod';
+import { isBrokerErrorCode } from './api/errors.ts';
+import {
+  clusterInfoSchema, clusterListResponseSchema, createTokenResponseSchema, paths, tokenInfoSchema, tokenListResponseSchema,
+  type ClusterInfo, type CreateTokenRequest, type CreateTokenResponse, type TokenInfo,
+} from './api/types.ts';
+import { dataDirLayout, readDataFile, readRuntimeInfo } from './data-dir.ts';
+import { BrokerError } from './errors.ts';
+
+export interface AdminClientOptions {
+  readonly baseUrl: string;
+  readonly certPem: string;
+  readonly keyPem: string;
+  /** Roots that the broker's serving certificate must chain to. */
+  readonly caPem: string;
+  readonly timeoutMs?: number;
+}
+
+function parseBaseUrl(raw: string): URL {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch (e) {
+    throw new BrokerError('PLX_BROKER_VALIDATION', `broker URL "${raw}" is not a URL (expected https://HOST:PORT)`, { cause: e });
+  }
+  if (url.protocol !== 'https:') throw new BrokerError('PLX_BROKER_VALIDATION', `broker URL must use https, not ${url.protocol}`);
+  return url;
+}
+
+export class AdminClient {
+  readonly baseUrl: URL;
+  readonly #dispatcher: Agent;
+  readonly #timeoutMs: number;
+
+  /** Admin identity from D/admin/, broker URL from `brokerUrl` or else D/broker.json. */
+  static fromDataDir(dataDir: string, brokerUrl?: string): AdminClient {
+    const layout = dataDirLayout(dataDir);
+    const baseUrl = brokerUrl ?? readRuntimeInfo(layout)?.url;
+    if (!baseUrl) {
+      throw new BrokerError('PLX_BROKER_UNREACHABLE', `no running broker recorded in ${layout.brokerJson}; start one with "plexus broker start" or pass --broker URL`);
+    }
+    return new AdminClient({
+      baseUrl,
+      certPem: readDataFile(layout.adminCert, 'admin certificate'),
+      keyPem: readDataFile(layout.adminKey, 'admin key'),
+      caPem: readDataFile(layout.adminCa, 'admin trust bundle'),
+    });
+  }
+
+  constructor(o: AdminClientOptions) {
+    this.baseUrl = parseBaseUrl(o.baseUrl);
+    this.#timeoutMs = o.timeoutMs ?? 10_000;
+    this.#dispatcher = new Agent({ connect: { minVersion: 'TLSv1.3', ca: o.caPem, cert: o.certPem, key: o.keyPem, rejectUnauthorized: true } });
+  }
+
+  createToken(req: CreateTokenRequest): Promise<CreateTokenResponse> {
+    return this.#call('POST', paths.adminTokens, req, createTokenResponseSchema);
+  }
+
+  async listTokens(): Promise<TokenInfo[]> {
+    return (await this.#call('GET', paths.adminTokens, undefined, tokenListResponseSchema)).tokens;
+  }
+
+  revokeToken(id: string): Promise<TokenInfo> {
+    return this.#call('DELETE', paths.adminToken(id), undefined, tokenInfoSchema);
+  }
+
+  async listClusters(): Promise<ClusterInfo[]> {
+    return (await this.#call('GET', paths.adminClusters, undefined, clusterListResponseSchema)).clusters;
+  }
+
+  removeCluster(id: string): Promise<ClusterInfo> {
+    return this.#call('DELETE', paths.adminCluster(id), undefined, clusterInfoSchema);
+  }
+
+  close(): Promise<void> {
+    return this.#dispatcher.close();
+  }
+
+  async #call<S extends z.ZodType>(method: Dispatcher.HttpMethod, path: string, body: unknown, schema: S): Promise<z.infer<S>> {
+    const url = new URL(path, this.baseUrl);
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await request(url, {
+        method, dispatcher: this.#dispatcher, headersTimeout: this.#timeoutMs, bodyTimeout: this.#timeoutMs,
+        ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+      });
+    } catch (e) {
+      throw new BrokerError('PLX_BROKER_UNREACHABLE', `cannot reach the broker at ${this.baseUrl.origin}: ${(e as Error).message}`, { cause: e });
+    }
+    const text = await res.body.text();
+    let json: unknown;
+    try {
+      json = text ? JSON.parse(text) : undefined;
+    } catch {
+      json = undefined;
+    }
+    if (res.statusCode >= 400) {
+      const err = (json as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
+      const code = isBrokerErrorCode(err?.code) ? err.code : 'PLX_BROKER_BAD_RESPONSE';
+      throw new BrokerError(code, typeof err?.message === 'string' ? err.message : `HTTP ${res.statusCode} from ${method} ${url.pathname}`);
+    }
+    const parsed = schema.safeParse(json);
+    if (!parsed.success) throw new BrokerError('PLX_BROKER_BAD_RESPONSE', `unexpected response from ${method} ${url.pathname}`);
+    return parsed.data;
+  }
+}

@@ -1,0 +1,9 @@
+// The clusterset's operator identity: spiffe://<clusterset>/admin/admin. Exactly this
+// identity may call /v1/admin/*; `init` issues its certificate into D/admin/.
+import type { Identity } from '../certs/identity.ts';
+
+export const ADMIN_NAME = 'admin';
+
+export function adminIdentity(clusterset: string): Identity {
+  return { trustDomain: clusterset, kind: 'admin', name: ADMIN_NAME };
+}

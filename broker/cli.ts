@@ -1,0 +1,67 @@
+// `plexus broker …` subcommands: parsing and presentation only. init and start work on
+// the data directory; token and cluster commands talk to the running broker's admin API
+// (only the broker process opens the store). Errors are thrown as BrokerErrors and turned
+// into a one-line `error [CODE]: …` with a non-zero exit by the top-level program.
+import '../certs/setup.ts';
+import { Option, type Command } from 'commander';
+import { printData, type OutputFormat } from '../cli/output.ts';
+import { registerAdminCommands } from './cli-admin.ts';
+import { dataDirOption, outputOption } from './cli-options.ts';
+import { systemClock } from './clock.ts';
+import { brokerConfigDefaults, parseBrokerConfig } from './config.ts';
+import { parseDurationSeconds } from './duration.ts';
+import { initBroker } from './init.ts';
+import { runBroker } from './main.ts';
+
+interface InitFlags { dataDir: string; clusterset: string; keyAlgorithm: 'P-256' | 'RSA-2048'; output: OutputFormat }
+
+function initCommand(broker: Command): void {
+  broker.command('init')
+    .description('Create a clusterset: its root CA, the broker store and the admin identity, in a new data directory.\n'
+      + 'Refuses to touch a directory that already holds a clusterset.')
+    .addOption(dataDirOption())
+    .requiredOption('--clusterset <name>', 'clusterset name, a lowercase DNS name (the SPIFFE trust domain)')
+    .addOption(new Option('--key-algorithm <alg>', 'root CA and admin key algorithm').choices(['P-256', 'RSA-2048']).default('P-256'))
+    .addOption(outputOption())
+    .addHelpText('after', '\nExample:\n  plexus broker init --data-dir ./broker --clusterset acme.example')
+    .action(async (flags: InitFlags) => {
+      const res = await initBroker({ dataDir: flags.dataDir, clusterset: flags.clusterset, algorithm: flags.keyAlgorithm, now: systemClock.now() });
+      const json = { dataDir: res.dataDir, clusterset: res.clusterset, caFingerprint: res.caFingerprint, adminIdentity: res.adminIdentity, adminCertNotAfter: res.adminCertNotAfter };
+      const rows = Object.entries(json).map(([field, value]) => ({ field, value }));
+      printData(flags.output, json, rows, [{ header: 'field', value: (r) => r.field }, { header: 'value', value: (r) => r.value }]);
+      if (flags.output === 'table') process.stdout.write(`\nNext: plexus broker start --data-dir ${res.dataDir} --listen 127.0.0.1:7443\n`);
+    });
+}
+
+interface StartFlags { dataDir: string; listen: string; san: string[]; clusterCertLifetime: string; logLevel: string }
+
+function startCommand(broker: Command): void {
+  broker.command('start')
+    .description('Serve the broker API over HTTPS (TLS 1.3, client certificates) until SIGTERM/SIGINT.\n'
+      + 'The serving certificate is issued from the root at start and names the listen host,\n'
+      + 'localhost, 127.0.0.1 and every --san. The URL is recorded in DATA_DIR/broker.json.')
+    .addOption(dataDirOption())
+    .option('--listen <host:port>', 'address to listen on ([addr]:port for IPv6)', brokerConfigDefaults.listen)
+    .option('--san <name>', 'extra DNS name or IP for the serving certificate (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--cluster-cert-lifetime <duration>', 'lifetime of issued cluster certificates', '24h')
+    .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'))
+    .addHelpText('after', '\nExample:\n  plexus broker start --data-dir ./broker --listen 0.0.0.0:7443 --san broker.acme.example')
+    .action(async (flags: StartFlags) => {
+      const config = parseBrokerConfig({
+        dataDir: flags.dataDir,
+        listen: flags.listen,
+        sans: flags.san,
+        clusterCertLifetimeSeconds: parseDurationSeconds(flags.clusterCertLifetime, '--cluster-cert-lifetime'),
+        logLevel: flags.logLevel,
+      });
+      await runBroker(config);
+    });
+}
+
+export function registerBrokerCommands(program: Command): void {
+  const broker = program.command('broker')
+    .description('Run and administer the broker: the clusterset root of trust and enrollment service');
+  initCommand(broker);
+  startCommand(broker);
+  registerAdminCommands(broker);
+}

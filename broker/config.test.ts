@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { brokerConfigDefaults, parseBrokerConfig, parseListen } from './config.ts';
+import type { BrokerError } from './errors.ts';
+
+describe('broker config', () => {
+  it('applies defaults and freezes the result', () => {
+    const c = parseBrokerConfig({ dataDir: '/var/lib/plexus' });
+    expect(c.listen).toEqual({ host: '127.0.0.1', port: 7443 });
+    expect(c.clusterCertLifetimeSeconds).toBe(brokerConfigDefaults.clusterCertLifetimeSeconds);
+    expect(c.bodyLimitBytes).toBe(64 * 1024);
+    expect(Object.isFrozen(c)).toBe(true);
+    expect(Object.isFrozen(c.sans)).toBe(true);
+  });
+
+  it('reports every problem at once', () => {
+    let err: BrokerError | undefined;
+    try {
+      parseBrokerConfig({ dataDir: '', listen: 'nope', sans: ['Bad_Name'], clusterCertLifetimeSeconds: 10, bodyLimitBytes: 1.5, logLevel: 'loud' });
+    } catch (e) {
+      err = e as BrokerError;
+    }
+    expect(err?.code).toBe('PLX_BROKER_CONFIG_INVALID');
+    expect(err?.details).toHaveLength(6);
+  });
+
+  it.each([
+    ['127.0.0.1:0', { host: '127.0.0.1', port: 0 }],
+    ['0.0.0.0:7443', { host: '0.0.0.0', port: 7443 }],
+    ['[::1]:8443', { host: '::1', port: 8443 }],
+    ['broker.acme.example:443', { host: 'broker.acme.example', port: 443 }],
+  ])('parses listen %s', (s, want) => {
+    expect(parseListen(s)).toEqual(want);
+  });
+
+  it.each(['7443', 'host:', ':7443', 'host:70000', '[nothost]:1', '::1:8443'])('rejects listen %s', (s) => {
+    expect(typeof parseListen(s)).toBe('string');
+  });
+});

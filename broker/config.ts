@@ -1,0 +1,104 @@
+// The broker process's one configuration object: defaults, parsing and validation.
+// Every problem is reported at once, and the result is frozen.
+import { isIP } from 'node:net';
+import { BrokerError } from './errors.ts';
+
+export interface ListenAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface BrokerConfig {
+  readonly dataDir: string;
+  readonly listen: ListenAddress;
+  /** Extra DNS names or IP addresses for the serving certificate. */
+  readonly sans: readonly string[];
+  readonly clusterCertLifetimeSeconds: number;
+  readonly serverCertLifetimeSeconds: number;
+  readonly bodyLimitBytes: number;
+  readonly shutdownTimeoutMs: number;
+  readonly logLevel: string;
+}
+
+export interface BrokerConfigInput {
+  dataDir?: string;
+  listen?: string;
+  sans?: readonly string[];
+  clusterCertLifetimeSeconds?: number;
+  serverCertLifetimeSeconds?: number;
+  bodyLimitBytes?: number;
+  shutdownTimeoutMs?: number;
+  logLevel?: string;
+}
+
+export const brokerConfigDefaults = {
+  listen: '127.0.0.1:7443',
+  clusterCertLifetimeSeconds: 24 * 3600,
+  serverCertLifetimeSeconds: 30 * 24 * 3600,
+  bodyLimitBytes: 64 * 1024,
+  shutdownTimeoutMs: 10_000,
+  logLevel: 'info',
+} as const;
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const DNS_NAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
+
+/** "host:port" or "[v6]:port"; returns a problem string instead of throwing. */
+export function parseListen(s: string): ListenAddress | string {
+  const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(s);
+  if (!m) return `listen "${s}" must be HOST:PORT (use [addr]:PORT for IPv6)`;
+  const host = (m[1] ?? m[2])!;
+  const port = Number(m[3]);
+  if (port > 65535) return `listen port ${port} is out of range 0-65535`;
+  if (m[1] !== undefined && isIP(host) !== 6) return `listen host "${host}" in brackets must be an IPv6 address`;
+  if (!isIP(host) && !DNS_NAME.test(host.toLowerCase())) return `listen host "${host}" is neither an IP address nor a DNS name`;
+  return { host, port };
+}
+
+export function isDnsName(s: string): boolean {
+  return DNS_NAME.test(s);
+}
+
+function checkInt(problems: string[], name: string, v: number, min: number, max: number): void {
+  if (!Number.isInteger(v) || v < min || v > max) problems.push(`${name} must be an integer in [${min}, ${max}], not ${v}`);
+}
+
+export function parseBrokerConfig(input: BrokerConfigInput): BrokerConfig {
+  const problems: string[] = [];
+  const d = brokerConfigDefaults;
+  const dataDir = input.dataDir ?? '';
+  if (dataDir.trim() === '') problems.push('dataDir is required');
+
+  const listen = parseListen(input.listen ?? d.listen);
+  if (typeof listen === 'string') problems.push(listen);
+
+  const sans = [...(input.sans ?? [])];
+  for (const san of sans) {
+    if (!isIP(san) && !isDnsName(san)) problems.push(`san "${san}" is neither an IP address nor a lowercase DNS name`);
+  }
+
+  const clusterCertLifetimeSeconds = input.clusterCertLifetimeSeconds ?? d.clusterCertLifetimeSeconds;
+  checkInt(problems, 'clusterCertLifetimeSeconds', clusterCertLifetimeSeconds, 300, 30 * 24 * 3600);
+  const serverCertLifetimeSeconds = input.serverCertLifetimeSeconds ?? d.serverCertLifetimeSeconds;
+  checkInt(problems, 'serverCertLifetimeSeconds', serverCertLifetimeSeconds, 3600, 397 * 24 * 3600);
+  const bodyLimitBytes = input.bodyLimitBytes ?? d.bodyLimitBytes;
+  checkInt(problems, 'bodyLimitBytes', bodyLimitBytes, 1024, 1024 * 1024);
+  const shutdownTimeoutMs = input.shutdownTimeoutMs ?? d.shutdownTimeoutMs;
+  checkInt(problems, 'shutdownTimeoutMs', shutdownTimeoutMs, 0, 300_000);
+  const logLevel = input.logLevel ?? d.logLevel;
+  if (!LOG_LEVELS.includes(logLevel)) problems.push(`logLevel must be one of ${LOG_LEVELS.join(', ')}, not "${logLevel}"`);
+
+  if (problems.length > 0 || typeof listen === 'string') {
+    throw new BrokerError('PLX_BROKER_CONFIG_INVALID', `invalid broker configuration: ${problems.join('; ')}`, { details: problems });
+  }
+  return Object.freeze({
+    dataDir,
+    listen: Object.freeze(listen),
+    sans: Object.freeze(sans),
+    clusterCertLifetimeSeconds,
+    serverCertLifetimeSeconds,
+    bodyLimitBytes,
+    shutdownTimeoutMs,
+    logLevel,
+  });
+}

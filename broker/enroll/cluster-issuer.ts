@@ -1,0 +1,73 @@
+// Turns a cluster's CSR into a certificate: verify the CSR, check that it names exactly
+// the expected cluster identity, issue under the root. Shared by join and renew; errors
+// from certs/ become broker API codes here.
+import { CertError } from '../../certs/errors.ts';
+import { readCsr, type VerifiedCsr } from '../../certs/csr.ts';
+import { formatIdentity, sameIdentity, type Identity } from '../../certs/identity.ts';
+import { issueCertificate } from '../../certs/issue.ts';
+import type { CertificateAuthority } from '../../certs/ca.ts';
+import { BrokerError } from '../errors.ts';
+
+export interface ClusterIssuerOptions {
+  readonly ca: CertificateAuthority;
+  readonly clusterset: string;
+  readonly lifetimeSeconds: number;
+}
+
+export interface IssuedClusterCertificate {
+  readonly identity: Identity;
+  readonly certPem: string;
+  readonly serial: string;
+  readonly notAfter: Date;
+}
+
+/** Serials are compared as lowercase hex without leading zeros, whatever their source. */
+export function normalizeSerial(serial: string): string {
+  return serial.toLowerCase().replace(/^0+(?=.)/, '');
+}
+
+export class ClusterIssuer {
+  readonly #o: ClusterIssuerOptions;
+
+  constructor(o: ClusterIssuerOptions) {
+    this.#o = o;
+  }
+
+  identityOf(clusterId: string): Identity {
+    return { trustDomain: this.#o.clusterset, kind: 'cluster', name: clusterId };
+  }
+
+  /** Verifies the CSR's signature and that it asks for exactly this cluster's identity. */
+  async readClusterCsr(pem: string, clusterId: string): Promise<VerifiedCsr> {
+    let csr: VerifiedCsr;
+    try {
+      csr = await readCsr(pem);
+    } catch (e) {
+      if (e instanceof CertError && e.code === 'PLX_CERTS_CSR_SIGNATURE') {
+        throw new BrokerError('PLX_BROKER_CSR_SIGNATURE', 'the CSR signature does not verify', { cause: e });
+      }
+      if (e instanceof CertError) throw new BrokerError('PLX_BROKER_BAD_CSR', `unusable CSR: ${e.message}`, { cause: e });
+      throw e;
+    }
+    const expected = this.identityOf(clusterId);
+    if (!csr.identity || !sameIdentity(csr.identity, expected) || csr.commonName !== clusterId) {
+      throw new BrokerError('PLX_BROKER_CSR_IDENTITY_MISMATCH',
+        `the CSR must ask for exactly ${formatIdentity(expected)} with CN=${clusterId}`);
+    }
+    return csr;
+  }
+
+  async issue(csr: VerifiedCsr, clusterId: string, now: Date): Promise<IssuedClusterCertificate> {
+    const identity = this.identityOf(clusterId);
+    const issued = await issueCertificate({
+      ca: this.#o.ca,
+      publicKey: csr.publicKey,
+      commonName: clusterId,
+      identity,
+      usages: ['clientAuth', 'serverAuth'],
+      lifetimeSeconds: this.#o.lifetimeSeconds,
+      now,
+    });
+    return { identity, certPem: issued.certPem, serial: normalizeSerial(issued.serial), notAfter: issued.notAfter };
+  }
+}

@@ -1,0 +1,67 @@
+// POST /v1/join: a one-time token plus a CSR become the cluster's first certificate.
+// Everything that can fail is checked before the single store transaction; the
+// transaction then re-checks the token, so of two concurrent joins with one token
+// exactly one commits and the other sees PLX_BROKER_TOKEN_USED.
+import type { IdentityResponse, JoinRequest } from '../api/types.ts';
+import type { BrokerErrorCode } from '../api/errors.ts';
+import { formatIdentity } from '../../certs/identity.ts';
+import type { Clock } from '../clock.ts';
+import { BrokerError } from '../errors.ts';
+import { tokenState, type Store, type TokenRecord, type TokenState } from '../store/store.ts';
+import type { ClusterIssuer } from './cluster-issuer.ts';
+import { parseToken, tokenSecretMatches } from './token.ts';
+
+export interface EnrollDeps {
+  readonly store: Store;
+  readonly issuer: ClusterIssuer;
+  readonly clock: Clock;
+  /** PEM of the roots clusters must trust. */
+  readonly trustBundlePem: () => string;
+}
+
+const tokenStateErrors: Record<Exclude<TokenState, 'pending'>, BrokerErrorCode> = {
+  used: 'PLX_BROKER_TOKEN_USED',
+  expired: 'PLX_BROKER_TOKEN_EXPIRED',
+  revoked: 'PLX_BROKER_TOKEN_REVOKED',
+};
+
+function unusableToken(token: TokenRecord | undefined, now: Date): BrokerError {
+  const state = token ? tokenState(token, now) : undefined;
+  if (!state || state === 'pending') return new BrokerError('PLX_BROKER_TOKEN_INVALID', 'unknown join token');
+  return new BrokerError(tokenStateErrors[state], `join token ${token!.id} is ${state}`);
+}
+
+/** Finds the token and checks its secret and state; unknown and wrong-secret look alike. */
+function pendingToken(store: Store, presented: string, now: Date): TokenRecord {
+  const { id, secret } = parseToken(presented);
+  const token = store.getToken(id);
+  if (!token || token.kind !== 'cluster' || !tokenSecretMatches(secret, token.secretHash)) {
+    throw new BrokerError('PLX_BROKER_TOKEN_INVALID', 'unknown join token');
+  }
+  if (tokenState(token, now) !== 'pending') throw unusableToken(token, now);
+  return token;
+}
+
+export async function join(deps: EnrollDeps, req: JoinRequest): Promise<IdentityResponse> {
+  const { store, issuer, clock } = deps;
+  const token = pendingToken(store, req.token, clock.now());
+  const clusterId = token.subject;
+  const csr = await issuer.readClusterCsr(req.csr, clusterId);
+  if (store.getCluster(clusterId)?.state === 'active') {
+    throw new BrokerError('PLX_BROKER_CONFLICT', `cluster "${clusterId}" is already an active member`);
+  }
+  const now = clock.now();
+  const issued = await issuer.issue(csr, clusterId, now);
+  const result = store.completeJoin({ tokenId: token.id, clusterId, certificate: issued, now });
+  if (!result.ok) {
+    if (result.reason === 'cluster-active') throw new BrokerError('PLX_BROKER_CONFLICT', `cluster "${clusterId}" is already an active member`);
+    throw unusableToken(result.token, now);
+  }
+  return {
+    clusterId,
+    identity: formatIdentity(issued.identity),
+    certificate: issued.certPem,
+    trustBundle: deps.trustBundlePem(),
+    notAfter: issued.notAfter.toISOString(),
+  };
+}

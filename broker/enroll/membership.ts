@@ -1,0 +1,44 @@
+// Admin view of clusterset membership: list members, remove (revoke) one. Removal takes
+// effect on the next request, because authentication reads the store every time.
+import type { ClusterInfo } from '../api/types.ts';
+import type { Clock } from '../clock.ts';
+import { BrokerError } from '../errors.ts';
+import type { ClusterRecord, Store } from '../store/store.ts';
+
+export function toClusterInfo(c: ClusterRecord): ClusterInfo {
+  return {
+    id: c.id,
+    state: c.state,
+    joinedAt: c.joinedAt.toISOString(),
+    removedAt: c.removedAt?.toISOString() ?? null,
+    certificateSerial: c.certificateSerial,
+    certificateNotAfter: c.certificateNotAfter?.toISOString() ?? null,
+  };
+}
+
+export class Membership {
+  readonly #store: Store;
+  readonly #clock: Clock;
+
+  constructor(deps: { store: Store; clock: Clock }) {
+    this.#store = deps.store;
+    this.#clock = deps.clock;
+  }
+
+  list(): ClusterInfo[] {
+    return this.#store.listClusters().map(toClusterInfo);
+  }
+
+  get(id: string): ClusterInfo {
+    const c = this.#store.getCluster(id);
+    if (!c) throw new BrokerError('PLX_BROKER_NOT_FOUND', `no cluster "${id}"`);
+    return toClusterInfo(c);
+  }
+
+  /** Idempotent for known clusters; an unknown ID is PLX_BROKER_NOT_FOUND (likely a typo). */
+  remove(id: string): ClusterInfo {
+    const c = this.#store.removeCluster(id, this.#clock.now());
+    if (!c) throw new BrokerError('PLX_BROKER_NOT_FOUND', `no cluster "${id}"`);
+    return toClusterInfo(c);
+  }
+}

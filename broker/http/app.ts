@@ -1,0 +1,85 @@
+// buildApp(deps) assembles the broker's HTTP API and never listens: tests call inject() or
+// listen on port 0 themselves. Scoping lives here and only here: public routes, the
+// cluster scope (renew) and the admin scope each get their own authentication hook.
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { CertificateAuthority } from '../../certs/ca.ts';
+import { fingerprintSha256 } from '../../certs/pem.ts';
+import type { TrustBundle } from '../../certs/trust-bundle.ts';
+import type { Clock } from '../clock.ts';
+import type { BrokerConfig } from '../config.ts';
+import { ClusterIssuer } from '../enroll/cluster-issuer.ts';
+import type { EnrollDeps } from '../enroll/join.ts';
+import { Membership } from '../enroll/membership.ts';
+import { TokenRegistry } from '../enroll/token-registry.ts';
+import type { Store } from '../store/store.ts';
+import { adminClusterRoutes, adminTokenRoutes } from './admin-routes.ts';
+import { Authenticator, isAdmin, isCluster, type PeerCertificateSource } from './authenticate.ts';
+import { joinRoutes, renewRoutes } from './enroll-routes.ts';
+import { installErrorHandling } from './error-handler.ts';
+import { healthRoutes } from './health-routes.ts';
+import { trustBundleRoutes } from './trust-bundle-routes.ts';
+
+export interface AppDeps {
+  readonly store: Store;
+  readonly ca: CertificateAuthority;
+  readonly trustBundle: TrustBundle;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly config: Pick<BrokerConfig, 'clusterCertLifetimeSeconds' | 'bodyLimitBytes'>;
+  /** Serve HTTPS (TLS 1.3 only, client certificates requested) with this serving identity. */
+  readonly tls?: { readonly keyPem: string; readonly certPem: string };
+  readonly isReady?: () => boolean;
+  /** Test seam: where the client certificate comes from (default: the TLS socket). */
+  readonly peerCertificate?: PeerCertificateSource;
+}
+
+function createFastify(deps: AppDeps): FastifyInstance {
+  const common = {
+    loggerInstance: deps.logger,
+    bodyLimit: deps.config.bodyLimitBytes,
+    genReqId: () => randomUUID(),
+    requestTimeout: 30_000,
+  };
+  if (!deps.tls) return Fastify(common) as unknown as FastifyInstance;
+  const https = {
+    key: deps.tls.keyPem,
+    cert: deps.tls.certPem,
+    ca: deps.trustBundle.toPem(),
+    minVersion: 'TLSv1.3' as const,
+    // Join has no client certificate, so TLS must not insist; Authenticator decides.
+    requestCert: true,
+    rejectUnauthorized: false,
+  };
+  return Fastify({ ...common, https }) as unknown as FastifyInstance;
+}
+
+export function buildApp(deps: AppDeps): FastifyInstance {
+  const app = createFastify(deps);
+  // Only JSON is accepted: anything else, text/plain included, is 415.
+  app.removeContentTypeParser('text/plain');
+  installErrorHandling(app);
+
+  const { store, clock, trustBundle } = deps;
+  const trustBundlePem = trustBundle.toPem();
+  const issuer = new ClusterIssuer({ ca: deps.ca, clusterset: store.clusterset, lifetimeSeconds: deps.config.clusterCertLifetimeSeconds });
+  const enroll: EnrollDeps = { store, issuer, clock, trustBundlePem: () => trustBundlePem };
+  const auth = new Authenticator({ store, clock, trustBundle }, deps.peerCertificate);
+  const tokens = new TokenRegistry({ store, clock, caFingerprint: fingerprintSha256(deps.ca.cert) });
+  const membership = new Membership({ store, clock });
+
+  void app.register(healthRoutes, { isReady: deps.isReady ?? (() => true) });
+  void app.register(trustBundleRoutes, { clusterset: store.clusterset, trustBundle });
+  void app.register(joinRoutes, { enroll });
+  void app.register(async (clusterScope) => {
+    clusterScope.addHook('onRequest', auth.require(isCluster, 'a cluster identity'));
+    await clusterScope.register(renewRoutes, { enroll, auth });
+  });
+  void app.register(async (adminScope) => {
+    adminScope.addHook('onRequest', auth.require(isAdmin, 'the clusterset admin identity'));
+    await adminScope.register(adminTokenRoutes, { tokens, membership });
+    await adminScope.register(adminClusterRoutes, { tokens, membership });
+  });
+  return app;
+}

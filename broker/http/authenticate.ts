@@ -1,0 +1,101 @@
+// mTLS authentication and authorization, applied as a scoped onRequest hook to the route
+// groups that need an identity. TLS itself accepts any client certificate (join has
+// none), so the trust decision is made here on every request: the peer certificate must
+// chain to the bundle at the injected clock's now, name this clusterset, and, for a
+// cluster, be a certificate the store issued in the cluster's current membership epoch.
+import type { TLSSocket } from 'node:tls';
+import type { FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
+import { CertError } from '../../certs/errors.ts';
+import type { Identity } from '../../certs/identity.ts';
+import type { TrustBundle } from '../../certs/trust-bundle.ts';
+import { verifyLeaf } from '../../certs/verify.ts';
+import { ADMIN_NAME } from '../admin-identity.ts';
+import type { Clock } from '../clock.ts';
+import { normalizeSerial } from '../enroll/cluster-issuer.ts';
+import { BrokerError } from '../errors.ts';
+import type { Store } from '../store/store.ts';
+
+export interface Principal {
+  readonly identity: Identity;
+  readonly serial: string;
+  /** Membership epoch, for clusters. */
+  readonly epoch?: number;
+}
+
+/** Returns the client certificate (PEM or DER) presented on the request's connection. */
+export type PeerCertificateSource = (request: FastifyRequest) => string | Uint8Array | undefined;
+
+export interface AuthenticatorDeps {
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly trustBundle: TrustBundle;
+}
+
+export const tlsPeerCertificate: PeerCertificateSource = (request) => {
+  const socket = request.raw.socket as Partial<TLSSocket>;
+  const peer = socket.getPeerCertificate?.(false);
+  return peer?.raw && peer.raw.length > 0 ? peer.raw : undefined;
+};
+
+function toPem(cert: string | Uint8Array): string {
+  if (typeof cert === 'string') return cert;
+  const b64 = Buffer.from(cert).toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '');
+  return `-----BEGIN CERTIFICATE-----\n${b64}\n-----END CERTIFICATE-----\n`;
+}
+
+function certFailure(e: unknown): BrokerError {
+  if (!(e instanceof CertError)) return new BrokerError('PLX_BROKER_CERT_UNTRUSTED', 'client certificate rejected', { cause: e });
+  if (e.code === 'PLX_CERTS_EXPIRED') return new BrokerError('PLX_BROKER_CERT_EXPIRED', 'client certificate has expired', { cause: e });
+  return new BrokerError('PLX_BROKER_CERT_UNTRUSTED', `client certificate rejected: ${e.message}`, { cause: e });
+}
+
+export type Authorization = (p: Principal) => boolean;
+
+export const isCluster: Authorization = (p) => p.identity.kind === 'cluster';
+export const isAdmin: Authorization = (p) => p.identity.kind === 'admin' && p.identity.name === ADMIN_NAME;
+
+export class Authenticator {
+  readonly #deps: AuthenticatorDeps;
+  readonly #peer: PeerCertificateSource;
+  readonly #principals = new WeakMap<FastifyRequest, Principal>();
+
+  constructor(deps: AuthenticatorDeps, peer: PeerCertificateSource = tlsPeerCertificate) {
+    this.#deps = deps;
+    this.#peer = peer;
+  }
+
+  async authenticate(cert: string | Uint8Array | undefined): Promise<Principal> {
+    if (cert === undefined) throw new BrokerError('PLX_BROKER_UNAUTHENTICATED', 'a client certificate is required');
+    const { store, clock, trustBundle } = this.#deps;
+    let leaf;
+    try {
+      leaf = await verifyLeaf({ certPem: toPem(cert), bundle: trustBundle, now: clock.now(), usage: 'clientAuth', trustDomain: store.clusterset });
+    } catch (e) {
+      throw certFailure(e);
+    }
+    if (!leaf.identity) throw new BrokerError('PLX_BROKER_CERT_UNTRUSTED', 'client certificate carries no Plexus identity');
+    const serial = normalizeSerial(leaf.serial);
+    if (leaf.identity.kind !== 'cluster') return { identity: leaf.identity, serial };
+    const cluster = store.getCluster(leaf.identity.name);
+    if (!cluster || cluster.state !== 'active' || !store.isCurrentCertificate(cluster.id, serial)) {
+      throw new BrokerError('PLX_BROKER_CLUSTER_REVOKED', `certificate of cluster "${leaf.identity.name}" is no longer valid`);
+    }
+    return { identity: leaf.identity, serial, epoch: cluster.epoch };
+  }
+
+  /** A hook that authenticates the caller and lets through only principals that `allow` accepts. */
+  require(allow: Authorization, what: string): onRequestAsyncHookHandler {
+    return async (request) => {
+      const principal = await this.authenticate(this.#peer(request));
+      if (!allow(principal)) throw new BrokerError('PLX_BROKER_FORBIDDEN', `this endpoint requires ${what}`);
+      this.#principals.set(request, principal);
+    };
+  }
+
+  /** The principal the hook attached; only valid inside a scope that uses require(). */
+  principalOf(request: FastifyRequest): Principal {
+    const p = this.#principals.get(request);
+    if (!p) throw new BrokerError('PLX_BROKER_INTERNAL', 'route is not behind an authentication hook');
+    return p;
+  }
+}

@@ -1,0 +1,109 @@
+// Broker process wiring: config → dependencies → start → graceful stop. No logic lives
+// here beyond putting the pieces together.
+import '../certs/setup.ts';
+import type { AddressInfo } from 'node:net';
+import { isIP } from 'node:net';
+import type { Server as HttpsServer } from 'node:https';
+import type { FastifyInstance } from 'fastify';
+import { pino, type Logger } from 'pino';
+import { systemClock, type Clock } from './clock.ts';
+import type { BrokerConfig } from './config.ts';
+import { clearRuntimeInfo, dataDirLayout, loadRoot, writeRuntimeInfo } from './data-dir.ts';
+import { BrokerError } from './errors.ts';
+import { buildApp } from './http/app.ts';
+import { issueServingCertificate, scheduleServingCertRotation } from './serving-cert.ts';
+import { SqliteStore } from './store/sqlite-store.ts';
+import type { Store } from './store/store.ts';
+
+export interface StartBrokerOptions {
+  readonly clock?: Clock;
+  readonly logger?: Logger;
+}
+
+export interface RunningBroker {
+  /** https://host:port that admin commands and agents dial. */
+  readonly url: string;
+  readonly app: FastifyInstance;
+  readonly store: Store;
+  /** Stop accepting, finish in-flight requests, close the store. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** The process's one root logger. Secrets never reach it; these paths are a second guard. */
+export function createRootLogger(level: string): Logger {
+  return pino({
+    level,
+    base: { service: 'plexus-broker' },
+    redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'token', 'csr', 'keyPem', '*.token', '*.csr', '*.keyPem'], censor: '[redacted]' },
+  });
+}
+
+function urlFor(host: string, port: number): string {
+  const dialable = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
+  return `https://${isIP(dialable) === 6 ? `[${dialable}]` : dialable}:${port}`;
+}
+
+export async function startBroker(config: BrokerConfig, o: StartBrokerOptions = {}): Promise<RunningBroker> {
+  const clock = o.clock ?? systemClock;
+  const logger = o.logger ?? createRootLogger(config.logLevel);
+  const layout = dataDirLayout(config.dataDir);
+  const { ca, trustBundle } = await loadRoot(layout);
+  const store = SqliteStore.open(layout.store);
+  let ready = false;
+  try {
+    const issueServing = () => issueServingCertificate({
+      ca, listenHost: config.listen.host, sans: config.sans, lifetimeSeconds: config.serverCertLifetimeSeconds, now: clock.now(),
+    });
+    const serving = await issueServing();
+    const app = buildApp({ store, ca, trustBundle, clock, logger: logger.child({ component: 'http' }), config, tls: serving, isReady: () => ready });
+    try {
+      await app.listen({ host: config.listen.host, port: config.listen.port });
+    } catch (e) {
+      await app.close();
+      throw new BrokerError('PLX_BROKER_LISTEN_FAILED', `cannot listen on ${config.listen.host}:${config.listen.port}: ${(e as Error).message}`, { cause: e });
+    }
+    const url = urlFor(config.listen.host, (app.server.address() as AddressInfo).port);
+    writeRuntimeInfo(layout, { url, pid: process.pid, startedAt: clock.now().toISOString() });
+    const rotation = scheduleServingCertRotation({
+      current: serving, issue: issueServing, clock,
+      apply: (c) => (app.server as unknown as HttpsServer).setSecureContext({ key: c.keyPem, cert: c.certPem, ca: trustBundle.toPem(), minVersion: 'TLSv1.3' }),
+      onError: (err) => logger.error({ err }, 'serving certificate rotation failed'),
+    });
+    ready = true;
+    logger.info({ url, clusterset: store.clusterset }, 'broker listening');
+
+    let stopping: Promise<void> | undefined;
+    const stop = () => (stopping ??= (async () => {
+      ready = false;
+      rotation.stop();
+      const force = setTimeout(() => app.server.closeAllConnections(), config.shutdownTimeoutMs);
+      try {
+        await app.close();
+      } finally {
+        clearTimeout(force);
+        store.close();
+        clearRuntimeInfo(layout, process.pid);
+        logger.info('broker stopped');
+      }
+    })());
+    return { url, app, store, stop };
+  } catch (e) {
+    store.close();
+    throw e;
+  }
+}
+
+/** `plexus broker start`: runs until SIGTERM/SIGINT, then stops gracefully. */
+export async function runBroker(config: BrokerConfig, o: StartBrokerOptions = {}): Promise<void> {
+  const broker = await startBroker(config, o);
+  await new Promise<void>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals) => {
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+      broker.app.log.info({ signal }, 'shutting down');
+      broker.stop().then(resolve, resolve);
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+}

@@ -1,0 +1,59 @@
+// Schema migrations for the sqlite store, tracked by PRAGMA user_version. Append only:
+// never edit a released migration, add the next one.
+import type { DatabaseSync } from 'node:sqlite';
+import { BrokerError } from '../errors.ts';
+
+export const migrations: readonly string[] = [
+  `
+  CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+  ) STRICT;
+  CREATE TABLE tokens (
+    id          TEXT PRIMARY KEY,
+    kind        TEXT NOT NULL CHECK (kind IN ('cluster', 'user')),
+    subject     TEXT NOT NULL,
+    secret_hash BLOB NOT NULL,
+    created_at  INTEGER NOT NULL,
+    expires_at  INTEGER NOT NULL,
+    used_at     INTEGER,
+    revoked_at  INTEGER
+  ) STRICT;
+  CREATE INDEX tokens_subject ON tokens (kind, subject);
+  CREATE TABLE clusters (
+    id         TEXT PRIMARY KEY,
+    state      TEXT NOT NULL CHECK (state IN ('active', 'removed')),
+    epoch      INTEGER NOT NULL,
+    joined_at  INTEGER NOT NULL,
+    removed_at INTEGER,
+    token_id   TEXT REFERENCES tokens (id)
+  ) STRICT;
+  CREATE TABLE certificates (
+    serial     TEXT PRIMARY KEY,
+    cluster_id TEXT NOT NULL REFERENCES clusters (id),
+    epoch      INTEGER NOT NULL,
+    issued_at  INTEGER NOT NULL,
+    not_after  INTEGER NOT NULL
+  ) STRICT;
+  CREATE INDEX certificates_cluster ON certificates (cluster_id, epoch, issued_at);
+  `,
+];
+
+export function migrate(db: DatabaseSync): void {
+  const row = db.prepare('PRAGMA user_version').get() as { user_version: number };
+  const current = row.user_version;
+  if (current > migrations.length) {
+    throw new BrokerError('PLX_BROKER_INTERNAL', `store schema version ${current} is newer than this broker (${migrations.length})`);
+  }
+  for (let v = current; v < migrations.length; v++) {
+    db.exec('BEGIN IMMEDIATE');
+    try {
+      db.exec(migrations[v]!);
+      db.exec(`PRAGMA user_version = ${v + 1}`);
+      db.exec('COMMIT');
+    } catch (e) {
+      db.exec('ROLLBACK');
+      throw new BrokerError('PLX_BROKER_INTERNAL', `store migration to version ${v + 1} failed`, { cause: e });
+    }
+  }
+}

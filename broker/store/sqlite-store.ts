@@ -1,0 +1,210 @@
+// Store on Node's built-in node:sqlite (synchronous). WAL with synchronous=FULL, so a
+// commit is durable before the broker answers. Every write that must be atomic runs in
+// one BEGIN IMMEDIATE transaction; because DatabaseSync is synchronous, no other request
+// can interleave inside it.
+import { existsSync } from 'node:fs';
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { BrokerError } from '../errors.ts';
+import { migrate } from './migrations.ts';
+import {
+  tokenState,
+  type ClusterRecord, type IssuedCertificate, type JoinResult, type Store, type TokenKind, type TokenRecord,
+} from './store.ts';
+
+type Row = Record<string, unknown>;
+
+const CLUSTER_SELECT = `
+  SELECT c.id, c.state, c.epoch, c.joined_at, c.removed_at, x.serial, x.not_after
+  FROM clusters c
+  LEFT JOIN certificates x ON x.rowid = (
+    SELECT rowid FROM certificates WHERE cluster_id = c.id AND epoch = c.epoch
+    ORDER BY issued_at DESC, rowid DESC LIMIT 1)`;
+
+function date(v: unknown): Date | null {
+  return v === null || v === undefined ? null : new Date(Number(v));
+}
+
+function toToken(r: Row): TokenRecord {
+  return {
+    id: String(r.id),
+    kind: r.kind as TokenKind,
+    subject: String(r.subject),
+    secretHash: new Uint8Array(r.secret_hash as Uint8Array),
+    createdAt: date(r.created_at)!,
+    expiresAt: date(r.expires_at)!,
+    usedAt: date(r.used_at),
+    revokedAt: date(r.revoked_at),
+  };
+}
+
+function toCluster(r: Row): ClusterRecord {
+  return {
+    id: String(r.id),
+    state: r.state as ClusterRecord['state'],
+    epoch: Number(r.epoch),
+    joinedAt: date(r.joined_at)!,
+    removedAt: date(r.removed_at),
+    certificateSerial: r.serial === null || r.serial === undefined ? null : String(r.serial),
+    certificateNotAfter: date(r.not_after),
+  };
+}
+
+function openDatabase(path: string): DatabaseSync {
+  const db = new DatabaseSync(path, { enableForeignKeyConstraints: true });
+  try {
+    db.exec('PRAGMA journal_mode = WAL');
+    db.exec('PRAGMA synchronous = FULL');
+    db.exec('PRAGMA busy_timeout = 5000');
+    migrate(db);
+    return db;
+  } catch (e) {
+    db.close();
+    throw e;
+  }
+}
+
+export class SqliteStore implements Store {
+  readonly clusterset: string;
+  readonly #db: DatabaseSync;
+  readonly #s: Record<string, StatementSync>;
+
+  /** Creates a new store file for `clusterset`. Fails if the file already holds one. */
+  static create(path: string, o: { clusterset: string; now: Date }): SqliteStore {
+    const db = openDatabase(path);
+    try {
+      const existing = db.prepare(`SELECT value FROM meta WHERE key = 'clusterset'`).get();
+      if (existing) throw new BrokerError('PLX_BROKER_ALREADY_INITIALIZED', `store ${path} already belongs to clusterset "${String(existing.value)}"`);
+      const put = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)');
+      db.exec('BEGIN IMMEDIATE');
+      put.run('clusterset', o.clusterset);
+      put.run('created_at', o.now.toISOString());
+      db.exec('COMMIT');
+      return new SqliteStore(db, o.clusterset);
+    } catch (e) {
+      if (db.isTransaction) db.exec('ROLLBACK');
+      db.close();
+      throw e;
+    }
+  }
+
+  /** Opens an existing store, migrating its schema forward. */
+  static open(path: string): SqliteStore {
+    if (!existsSync(path)) throw new BrokerError('PLX_BROKER_NOT_INITIALIZED', `no broker store at ${path}; run "plexus broker init" first`);
+    const db = openDatabase(path);
+    const row = db.prepare(`SELECT value FROM meta WHERE key = 'clusterset'`).get();
+    if (!row) {
+      db.close();
+      throw new BrokerError('PLX_BROKER_NOT_INITIALIZED', `broker store at ${path} has no clusterset; run "plexus broker init" first`);
+    }
+    return new SqliteStore(db, String(row.value));
+  }
+
+  private constructor(db: DatabaseSync, clusterset: string) {
+    this.#db = db;
+    this.clusterset = clusterset;
+    this.#s = {
+      insertToken: db.prepare(`INSERT INTO tokens (id, kind, subject, secret_hash, created_at, expires_at, used_at, revoked_at)
+        VALUES (?, ?, ?, ?, ?, ?, NULL, NULL)`),
+      getToken: db.prepare('SELECT * FROM tokens WHERE id = ?'),
+      listTokens: db.prepare('SELECT * FROM tokens ORDER BY created_at, id'),
+      revokeToken: db.prepare('UPDATE tokens SET revoked_at = ? WHERE id = ? AND used_at IS NULL AND revoked_at IS NULL'),
+      revokeSubjectTokens: db.prepare(`UPDATE tokens SET revoked_at = ?
+        WHERE kind = 'cluster' AND subject = ? AND used_at IS NULL AND revoked_at IS NULL`),
+      useToken: db.prepare('UPDATE tokens SET used_at = ? WHERE id = ? AND used_at IS NULL AND revoked_at IS NULL'),
+      getCluster: db.prepare(`${CLUSTER_SELECT} WHERE c.id = ?`),
+      listClusters: db.prepare(`${CLUSTER_SELECT} ORDER BY c.id`),
+      upsertCluster: db.prepare(`INSERT INTO clusters (id, state, epoch, joined_at, removed_at, token_id)
+        VALUES (?, 'active', ?, ?, NULL, ?)
+        ON CONFLICT (id) DO UPDATE SET state = 'active', epoch = excluded.epoch, joined_at = excluded.joined_at,
+          removed_at = NULL, token_id = excluded.token_id`),
+      removeCluster: db.prepare(`UPDATE clusters SET state = 'removed', removed_at = ? WHERE id = ? AND state = 'active'`),
+      clusterEpoch: db.prepare(`SELECT epoch FROM clusters WHERE id = ? AND state = 'active'`),
+      insertCert: db.prepare('INSERT INTO certificates (serial, cluster_id, epoch, issued_at, not_after) VALUES (?, ?, ?, ?, ?)'),
+      isCurrent: db.prepare(`SELECT 1 AS ok FROM certificates x JOIN clusters c ON c.id = x.cluster_id
+        WHERE x.serial = ? AND x.cluster_id = ? AND c.state = 'active' AND x.epoch = c.epoch`),
+    };
+  }
+
+  #tx<T>(fn: () => T): T {
+    this.#db.exec('BEGIN IMMEDIATE');
+    try {
+      const result = fn();
+      this.#db.exec('COMMIT');
+      return result;
+    } catch (e) {
+      if (this.#db.isTransaction) this.#db.exec('ROLLBACK');
+      throw e;
+    }
+  }
+
+  insertToken(t: TokenRecord): void {
+    this.#s.insertToken!.run(t.id, t.kind, t.subject, t.secretHash, t.createdAt.getTime(), t.expiresAt.getTime());
+  }
+
+  getToken(id: string): TokenRecord | undefined {
+    const r = this.#s.getToken!.get(id);
+    return r ? toToken(r) : undefined;
+  }
+
+  listTokens(): TokenRecord[] {
+    return this.#s.listTokens!.all().map(toToken);
+  }
+
+  revokeToken(id: string, at: Date): TokenRecord | undefined {
+    return this.#tx(() => {
+      this.#s.revokeToken!.run(at.getTime(), id);
+      return this.getToken(id);
+    });
+  }
+
+  completeJoin(o: { tokenId: string; clusterId: string; certificate: IssuedCertificate; now: Date }): JoinResult {
+    return this.#tx((): JoinResult => {
+      const token = this.getToken(o.tokenId);
+      if (!token || tokenState(token, o.now) !== 'pending') return { ok: false, reason: 'token-not-pending', token };
+      const previous = this.getCluster(o.clusterId);
+      if (previous?.state === 'active') return { ok: false, reason: 'cluster-active' };
+      const at = o.now.getTime();
+      const epoch = (previous?.epoch ?? 0) + 1;
+      this.#s.useToken!.run(at, o.tokenId);
+      this.#s.upsertCluster!.run(o.clusterId, epoch, at, o.tokenId);
+      this.#s.insertCert!.run(o.certificate.serial, o.clusterId, epoch, at, o.certificate.notAfter.getTime());
+      return { ok: true, cluster: this.getCluster(o.clusterId)! };
+    });
+  }
+
+  recordRenewal(o: { clusterId: string; epoch: number; certificate: IssuedCertificate; now: Date }): ClusterRecord | undefined {
+    return this.#tx(() => {
+      const row = this.#s.clusterEpoch!.get(o.clusterId);
+      if (!row || Number(row.epoch) !== o.epoch) return undefined;
+      this.#s.insertCert!.run(o.certificate.serial, o.clusterId, o.epoch, o.now.getTime(), o.certificate.notAfter.getTime());
+      return this.getCluster(o.clusterId);
+    });
+  }
+
+  getCluster(id: string): ClusterRecord | undefined {
+    const r = this.#s.getCluster!.get(id);
+    return r ? toCluster(r) : undefined;
+  }
+
+  listClusters(): ClusterRecord[] {
+    return this.#s.listClusters!.all().map(toCluster);
+  }
+
+  removeCluster(id: string, at: Date): ClusterRecord | undefined {
+    return this.#tx(() => {
+      if (!this.getCluster(id)) return undefined;
+      this.#s.removeCluster!.run(at.getTime(), id);
+      // A token minted before the removal must not bring the cluster back: rejoining needs a new one.
+      this.#s.revokeSubjectTokens!.run(at.getTime(), id);
+      return this.getCluster(id);
+    });
+  }
+
+  isCurrentCertificate(clusterId: string, serial: string): boolean {
+    return this.#s.isCurrent!.get(serial, clusterId) !== undefined;
+  }
+
+  close(): void {
+    if (this.#db.isOpen) this.#db.close();
+  }
+}

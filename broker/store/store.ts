@@ -1,0 +1,76 @@
+// The broker's persistent state, as its consumers (enroll/, http/) need it. The sqlite
+// implementation is the only one today; a Kubernetes hub store may follow, so nothing
+// outside store/ may depend on SQL.
+
+export type TokenKind = 'cluster' | 'user';
+export type TokenState = 'pending' | 'used' | 'expired' | 'revoked';
+export type ClusterState = 'active' | 'removed';
+
+export interface TokenRecord {
+  readonly id: string;
+  readonly kind: TokenKind;
+  /** The identity name the token may enroll (a cluster ID for kind "cluster"). */
+  readonly subject: string;
+  /** SHA-256 of the token secret; the secret itself is never stored. */
+  readonly secretHash: Uint8Array;
+  readonly createdAt: Date;
+  readonly expiresAt: Date;
+  readonly usedAt: Date | null;
+  readonly revokedAt: Date | null;
+}
+
+export interface ClusterRecord {
+  readonly id: string;
+  readonly state: ClusterState;
+  /** Membership epoch: bumped on every (re)join; only certificates of the current epoch are accepted. */
+  readonly epoch: number;
+  readonly joinedAt: Date;
+  readonly removedAt: Date | null;
+  /** The newest certificate issued in the current epoch. */
+  readonly certificateSerial: string | null;
+  readonly certificateNotAfter: Date | null;
+}
+
+export interface IssuedCertificate {
+  readonly serial: string;
+  readonly notAfter: Date;
+}
+
+export type JoinResult =
+  | { readonly ok: true; readonly cluster: ClusterRecord }
+  | { readonly ok: false; readonly reason: 'token-not-pending'; readonly token: TokenRecord | undefined }
+  | { readonly ok: false; readonly reason: 'cluster-active' };
+
+export interface Store {
+  /** The clusterset (trust domain) this store belongs to, fixed at init. */
+  readonly clusterset: string;
+
+  insertToken(token: TokenRecord): void;
+  getToken(id: string): TokenRecord | undefined;
+  listTokens(): TokenRecord[];
+  /** Revokes a token that is neither used nor revoked; returns the token as it is now. */
+  revokeToken(id: string, at: Date): TokenRecord | undefined;
+
+  /**
+   * In one transaction: consume the token (if still pending at `now`), make the cluster
+   * active in a new membership epoch, and record the certificate issued for it.
+   */
+  completeJoin(o: { tokenId: string; clusterId: string; certificate: IssuedCertificate; now: Date }): JoinResult;
+  /** Records a renewed certificate if the cluster is still active in `epoch`; else undefined. */
+  recordRenewal(o: { clusterId: string; epoch: number; certificate: IssuedCertificate; now: Date }): ClusterRecord | undefined;
+  getCluster(id: string): ClusterRecord | undefined;
+  listClusters(): ClusterRecord[];
+  /** Marks the cluster removed (idempotent) and revokes its pending tokens; undefined if unknown. */
+  removeCluster(id: string, at: Date): ClusterRecord | undefined;
+  /** True only for a certificate issued to this cluster in its current epoch while it is active. */
+  isCurrentCertificate(clusterId: string, serial: string): boolean;
+
+  close(): void;
+}
+
+export function tokenState(t: TokenRecord, now: Date): TokenState {
+  if (t.revokedAt) return 'revoked';
+  if (t.usedAt) return 'used';
+  if (now.getTime() >= t.expiresAt.getTime()) return 'expired';
+  return 'pending';
+}
