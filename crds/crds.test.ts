@@ -72,6 +72,13 @@ describe('crds/*.yaml', () => {
       expect(v.schema!.openAPIV3Schema!.type).toBe('object');
     });
 
+    it('carries the API approval annotation when its group is protected (*.k8s.io, *.kubernetes.io)', () => {
+      const protectedGroup = /(^|\.)(k8s|kubernetes)\.io$/.test(desc.group);
+      const approval = crd.metadata?.annotations?.['api-approved.kubernetes.io'];
+      if (protectedGroup) expect(approval).toMatch(/^https:\/\/github\.com\/kubernetes\/enhancements\//);
+      else expect(approval).toBeUndefined();
+    });
+
     it('prints an Age column', () => {
       const cols = onlyVersion(crd).additionalPrinterColumns ?? [];
       expect(cols.find((c) => c.name === 'Age')?.jsonPath).toBe('.metadata.creationTimestamp');
