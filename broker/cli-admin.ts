@@ -20,6 +20,7 @@ async function withAdmin<T>(flags: AdminFlags, fn: (client: AdminClient) => Prom
 
 function adminCommand(parent: Command, name: string, description: string, example: string): Command {
   return parent.command(name)
+    .summary(description.split('\n')[0]!.replace(/\.$/, ''))
     .description(description)
     .addOption(dataDirOption())
     .addOption(brokerUrlOption())

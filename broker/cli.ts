@@ -17,6 +17,7 @@ interface InitFlags { dataDir: string; clusterset: string; keyAlgorithm: 'P-256'
 
 function initCommand(broker: Command): void {
   broker.command('init')
+    .summary('create a clusterset: root CA, store and admin identity')
     .description('Create a clusterset: its root CA, the broker store and the admin identity, in a new data directory.\n'
       + 'Refuses to touch a directory that already holds a clusterset.')
     .addOption(dataDirOption())
@@ -37,6 +38,7 @@ interface StartFlags { dataDir: string; listen: string; san: string[]; clusterCe
 
 function startCommand(broker: Command): void {
   broker.command('start')
+    .summary('serve the broker API over HTTPS until SIGTERM/SIGINT')
     .description('Serve the broker API over HTTPS (TLS 1.3, client certificates) until SIGTERM/SIGINT.\n'
       + 'The serving certificate is issued from the root at start and names the listen host,\n'
       + 'localhost, 127.0.0.1 and every --san. The URL is recorded in DATA_DIR/broker.json.')

@@ -47,6 +47,9 @@ export async function join(deps: EnrollDeps, req: JoinRequest): Promise<Identity
   const token = pendingToken(store, req.token, clock.now());
   const clusterId = token.subject;
   const csr = await issuer.readClusterCsr(req.csr, clusterId);
+  // Another join may have used the token while the CSR was being verified: say so first.
+  const current = store.getToken(token.id);
+  if (!current || tokenState(current, clock.now()) !== 'pending') throw unusableToken(current, clock.now());
   if (store.getCluster(clusterId)?.state === 'active') {
     throw new BrokerError('PLX_BROKER_CONFLICT', `cluster "${clusterId}" is already an active member`);
   }
