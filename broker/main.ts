@@ -101,7 +101,10 @@ export async function runBroker(config: BrokerConfig, o: StartBrokerOptions = {}
       process.off('SIGTERM', onSignal);
       process.off('SIGINT', onSignal);
       broker.app.log.info({ signal }, 'shutting down');
-      broker.stop().then(resolve, resolve);
+      broker.stop().then(resolve, (err: unknown) => {
+        broker.app.log.error({ err }, 'graceful stop failed');
+        resolve();
+      });
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);

@@ -60,13 +60,15 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   // Only JSON is accepted: anything else, text/plain included, is 415.
   app.removeContentTypeParser('text/plain');
   installErrorHandling(app);
-  // Graceful stop: requests in flight when close() starts still complete, and their
-  // responses end the keep-alive connection so close() does not wait for idle clients.
+  // Every response names its request id (as the logs do). Graceful stop: requests in
+  // flight when close() starts still complete, and their responses end the keep-alive
+  // connection so close() does not wait for idle clients.
   let closing = false;
   app.addHook('preClose', async () => {
     closing = true;
   });
-  app.addHook('onSend', async (_request, reply, payload) => {
+  app.addHook('onSend', async (request, reply, payload) => {
+    reply.header('x-request-id', request.id);
     if (closing) reply.header('connection', 'close');
     return payload;
   });

@@ -124,6 +124,11 @@ describe('plexus broker CLI', () => {
     expectFailure(await plexus('broker', 'cluster', 'remove', 'ghost-1', '--data-dir', dataDir), 'PLX_BROKER_NOT_FOUND');
   });
 
+  it('start reports a missing data dir and bad flags with stable codes', async () => {
+    expectFailure(await plexus('broker', 'start', '--data-dir', join(root, 'missing'), '--listen', '127.0.0.1:0'), 'PLX_BROKER_NOT_INITIALIZED');
+    expectFailure(await plexus('broker', 'start', '--data-dir', dataDir, '--listen', 'nope', '--san', 'Bad_Name'), 'PLX_BROKER_CONFIG_INVALID');
+  });
+
   it('prints help with examples', async () => {
     const help = await plexus('broker', 'cluster', 'remove', '--help');
     expect(help.code).toBe(0);

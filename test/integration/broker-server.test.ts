@@ -3,11 +3,13 @@
 import { once } from 'node:events';
 import { existsSync, readFileSync } from 'node:fs';
 import { connect, type TLSSocket } from 'node:tls';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { paths, trustBundleResponseSchema } from '../../broker/api/types.ts';
 import { SqliteStore } from '../../broker/store/sqlite-store.ts';
 import { fingerprintSha256 } from '../../certs/pem.ts';
-import { clusterCsr, clusterKeys, createToken, errorCode, startTestBroker, type TestBroker } from './support/broker-fixture.ts';
+import { clusterCsr, clusterKeys, createToken, errorCode, joinCluster, startTestBroker, type TestBroker } from './support/broker-fixture.ts';
 
 function tlsConnect(b: TestBroker, o: { maxVersion?: 'TLSv1.2' | 'TLSv1.3' } = {}): Promise<TLSSocket> {
   const url = new URL(b.url);
@@ -74,5 +76,34 @@ describe('broker server', () => {
     expect(reopened.getCluster('inflight-1')).toMatchObject({ state: 'active' });
     reopened.close();
     await expect(tlsConnect(b)).rejects.toThrow();
+  });
+
+});
+
+describe('broker logs', () => {
+  it('carry request ids but never tokens, CSRs or keys', async () => {
+    let logs = '';
+    const sink = new Writable({ write(chunk: Buffer, _enc, done) { logs += chunk.toString(); done(); } });
+    const b = await startTestBroker({ logger: pino({ level: 'trace' }, sink) });
+    const secrets: string[] = [];
+    try {
+      const { token } = await createToken(b, 'east-1');
+      secrets.push(token.split('.')[2]!);
+      const csr = await clusterCsr(await clusterKeys(), b.clusterset, 'east-1');
+      await b.call(paths.join, { body: { token, csr: 'garbage' } });
+      await b.call(paths.join, { body: { token, csr } });
+      await b.call(paths.join, { body: { token, csr } });
+      const west = await joinCluster(b, 'west-1');
+      await b.call(paths.renew, { body: { csr: await clusterCsr(west.keys, b.clusterset, 'west-1') }, identity: west.identity });
+    } finally {
+      await b.stop();
+    }
+    expect(logs).toContain('"reqId"');
+    expect(logs).toContain('"component":"http"');
+    expect(logs).toContain('cluster joined');
+    for (const secret of secrets) expect(logs).not.toContain(secret);
+    expect(logs).not.toMatch(/plx1\.[a-z0-9]{8}\./);
+    expect(logs).not.toContain('CERTIFICATE REQUEST');
+    expect(logs).not.toContain('PRIVATE KEY');
   });
 });

@@ -1,11 +1,20 @@
 // The test harness itself: two real control planes, isolated from each other, read back
 // with the real kubectl, CRDs installed with their validation, kube-apiserver restarts.
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
 import { ApiException, ApiextensionsV1Api, CoreV1Api, CustomObjectsApi, DiscoveryV1Api } from '@kubernetes/client-node';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { ALL_CRDS, CLUSTER_PROPERTY, SERVICE_EXPORT, SERVICE_IMPORT, crdNameOf } from '../../crds/types.ts';
 import type { ServiceImport } from '../../crds/types.ts';
 import { resolveBinaries } from '../harness/binaries.ts';
+import type { SetResources } from '../harness/cluster-set.ts';
+import { isPortFree } from '../harness/free-ports.ts';
+import { startClusters } from '../harness/start-clusters.ts';
 import { useClusters } from '../harness/use-clusters.ts';
+import { waitFor } from '../harness/wait-for.ts';
 
 const NS = 'smoke';
 
@@ -146,5 +155,87 @@ describe('harness: two clusters', () => {
     await c1.restartApiServer();
     const svc = await c1.client(CoreV1Api).readNamespacedService({ namespace: NS, name: 'web' });
     expect(svc.metadata?.name).toBe('web');
+  });
+});
+
+// --- teardown ---------------------------------------------------------------------------
+
+const harnessDir = path.resolve(import.meta.dirname, '..', 'harness');
+
+/** A zombie (exited, not yet reaped by whoever inherited it) holds nothing and counts as gone. */
+function processAlive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+async function leftovers(r: SetResources): Promise<string[]> {
+  const out = r.pids.filter(processAlive).map((pid) => `process ${pid}`);
+  for (const port of r.ports) if (!(await isPortFree(port))) out.push(`port ${port}`);
+  if (existsSync(r.dir)) out.push(`dir ${r.dir}`);
+  return out;
+}
+
+function expectFullSet(r: SetResources, clusters: number): void {
+  expect(r.pids).toHaveLength(2 * (1 + clusters) + 1);      // watchdog + component each, reaper
+  expect(r.ports).toHaveLength(2 + clusters);
+  expect(existsSync(r.dir)).toBe(true);
+}
+
+/** Runs a harness process that prints one JSON line with `resources` once its set is up. */
+async function launch(script: string, args: string[], children: ChildProcess[]): Promise<{ child: ChildProcess; resources: SetResources }> {
+  const child = spawn(process.execPath, [path.join(harnessDir, script), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let stderr = '';
+  child.stderr!.on('data', (b: Buffer) => { stderr += b.toString(); });
+  const lines = createInterface({ input: child.stdout! });
+  const first = await new Promise<string>((resolve, reject) => {
+    lines.once('line', resolve);
+    child.once('exit', (code) => reject(new Error(`${script} exited with ${code} before it was up: ${stderr}`)));
+  });
+  return { child, resources: (JSON.parse(first) as { resources: SetResources }).resources };
+}
+
+function exitOf(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
+  return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+}
+
+describe('harness teardown leaves no process, port or temp dir behind', () => {
+  const children: ChildProcess[] = [];
+  afterEach(() => {
+    for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  });
+
+  it('after ClusterSet.stop()', async () => {
+    const set = await startClusters(1);
+    const r = set.resources();
+    expectFullSet(r, 1);
+    await set.stop();
+    expect(await leftovers(r)).toEqual([]);
+  });
+
+  it('after cluster-up receives SIGTERM (orderly stop)', async () => {
+    const { child, resources } = await launch('cluster-up.ts', ['--clusters', '1', '--json', '--no-crds'], children);
+    expectFullSet(resources, 1);
+    child.kill('SIGTERM');
+    expect(await exitOf(child)).toEqual({ code: 0, signal: null });
+    expect(await leftovers(resources)).toEqual([]);
+  });
+
+  it('after the harness process dies of an uncaught error (exit hook)', async () => {
+    const { child, resources } = await launch(path.join('fixtures', 'crash-after-start.ts'), [], children);
+    expect((await exitOf(child)).code).toBe(1);
+    await waitFor(async () => ((await leftovers(resources)).length === 0 ? true : undefined), { what: 'cleanup after crash', timeoutMs: 30_000 });
+  });
+
+  it('after the harness process is SIGKILLed (watchdogs and reaper)', async () => {
+    const { child, resources } = await launch('cluster-up.ts', ['--clusters', '1', '--json', '--no-crds'], children);
+    child.kill('SIGKILL');
+    await exitOf(child);
+    await waitFor(async () => ((await leftovers(resources)).length === 0 ? true : undefined), { what: 'cleanup after SIGKILL', timeoutMs: 30_000 });
   });
 });

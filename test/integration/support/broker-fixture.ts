@@ -4,7 +4,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { Agent, request } from 'undici';
 import { createCsr } from '../../../certs/csr.ts';
 import type { Identity } from '../../../certs/identity.ts';
@@ -61,14 +61,14 @@ export interface TestBroker {
   stop(): Promise<void>;
 }
 
-export async function startTestBroker(o: { clusterset?: string; config?: BrokerConfigInput } = {}): Promise<TestBroker> {
+export async function startTestBroker(o: { clusterset?: string; config?: BrokerConfigInput; logger?: Logger } = {}): Promise<TestBroker> {
   const clusterset = o.clusterset ?? 'acme.example';
   const root = mkdtempSync(join(tmpdir(), 'plexus-broker-it-'));
   const dataDir = join(root, 'broker');
   const clock = new TestClock();
   await initBroker({ dataDir, clusterset, now: clock.now() });
   const config = parseBrokerConfig({ dataDir, listen: '127.0.0.1:0', logLevel: 'silent', ...o.config });
-  const broker = await startBroker(config, { clock, logger: pino({ level: 'silent' }) });
+  const broker = await startBroker(config, { clock, logger: o.logger ?? pino({ level: 'silent' }) });
   const layout = dataDirLayout(dataDir);
   const caPem = readFileSync(layout.adminCa, 'utf8');
   const admin = { certPem: readFileSync(layout.adminCert, 'utf8'), keyPem: readFileSync(layout.adminKey, 'utf8') };
