@@ -95,6 +95,10 @@ describe('plexus broker CLI', () => {
     const tokens = (JSON.parse(list.stdout) as { tokens: { id: string; state: string }[] }).tokens;
     expect(tokens.find((t) => t.id === out.id)?.state).toBe('pending');
 
+    const { url } = JSON.parse(readFileSync(join(dataDir, 'broker.json'), 'utf8')) as { url: string };
+    expect((await plexus('broker', 'token', 'list', '--data-dir', dataDir, '--broker', url)).code).toBe(0);
+    expectFailure(await plexus('broker', 'token', 'list', '--data-dir', dataDir, '--broker', 'https://127.0.0.1:1'), 'PLX_BROKER_UNREACHABLE');
+
     const revoked = await plexus('broker', 'token', 'revoke', out.id, '--data-dir', dataDir, '-o', 'json');
     expect(revoked.code).toBe(0);
     expect(JSON.parse(revoked.stdout)).toMatchObject({ id: out.id, state: 'revoked' });
