@@ -6,9 +6,7 @@ import { parseOutputFormat, printData } from '../cli/output.ts';
 import { AgentError } from './errors.ts';
 import { FileIdentityStore } from './identity/file-identity-store.ts';
 import type { IdentityStore } from './identity/identity-store.ts';
-import { SecretIdentityStore } from './identity/secret-identity-store.ts';
 import { joinClusterset } from './join/join.ts';
-import { loadKubeConfig, secretAccess } from './kube/secrets.ts';
 
 interface JoinFlags {
   broker: string; token?: string; tokenFile?: string; clusterId: string; caFingerprint: string;
@@ -30,12 +28,17 @@ function readToken(flags: JoinFlags): string {
   return (flags.token ?? process.env.PLEXUS_JOIN_TOKEN ?? '').trim();
 }
 
-/** Secret when a cluster is reachable (kubeconfig or in-cluster), else a data dir. */
-export function chooseIdentityStore(flags: Pick<JoinFlags, 'dataDir' | 'kubeconfig' | 'inCluster' | 'namespace' | 'secretName'>): IdentityStore {
+/**
+ * Secret when a cluster is reachable (kubeconfig or in-cluster), else a data dir. The
+ * Kubernetes client is loaded only when needed: it costs about a second of start-up.
+ */
+export async function chooseIdentityStore(flags: Pick<JoinFlags, 'dataDir' | 'kubeconfig' | 'inCluster' | 'namespace' | 'secretName'>): Promise<IdentityStore> {
   const inCluster = flags.inCluster ?? (!flags.kubeconfig && !flags.dataDir && Boolean(process.env.KUBERNETES_SERVICE_HOST));
   const chosen = [flags.dataDir !== undefined, flags.kubeconfig !== undefined, Boolean(flags.inCluster)].filter(Boolean).length;
   if (chosen > 1) throw new AgentError('PLX_AGENT_BAD_ARGUMENT', 'choose one identity location: --data-dir, --kubeconfig or --in-cluster');
   if (flags.kubeconfig || inCluster) {
+    const { loadKubeConfig, secretAccess } = await import('./kube/secrets.ts');
+    const { SecretIdentityStore } = await import('./identity/secret-identity-store.ts');
     return new SecretIdentityStore(secretAccess(loadKubeConfig(flags.kubeconfig)), flags.namespace, flags.secretName);
   }
   if (!flags.dataDir) throw new AgentError('PLX_AGENT_BAD_ARGUMENT', 'where should the identity go? pass --kubeconfig PATH (Secret in that cluster), --in-cluster, or --data-dir DIR');
@@ -63,7 +66,7 @@ function joinCommand(): Command {
     .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table').argParser(parseOutputFormat))
     .addHelpText('after', '\nExample:\n  plexus agent join --broker https://10.0.0.5:7443 --token plx1.… --cluster-id east-1 \\\n    --ca-fingerprint sha256:… --kubeconfig ~/.kube/east-1.yaml')
     .action(async (flags: JoinFlags) => {
-      const store = chooseIdentityStore(flags);
+      const store = await chooseIdentityStore(flags);
       const result = await joinClusterset({
         brokerUrl: flags.broker, token: readToken(flags), clusterId: flags.clusterId, caFingerprint: flags.caFingerprint,
         store, now: () => new Date(), keyAlgorithm: flags.keyAlgorithm, force: Boolean(flags.force),
