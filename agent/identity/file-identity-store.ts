@@ -30,6 +30,20 @@ export class FileIdentityStore implements IdentityStore {
     }
   }
 
+  /** Creates the directory (0700) and proves a file can be created in it. */
+  async preflight(): Promise<void> {
+    const probe = path.join(this.dir, `.preflight.${randomBytes(6).toString('hex')}`);
+    try {
+      await mkdir(this.dir, { recursive: true, mode: 0o700 });
+      await chmod(this.dir, 0o700);
+      await (await open(probe, 'wx', 0o600)).close();
+    } catch (err) {
+      throw new AgentError('PLX_AGENT_IDENTITY_STORE', `cannot write to ${this.dir}: ${(err as Error).message}`, { cause: err });
+    } finally {
+      await rm(probe, { force: true });
+    }
+  }
+
   async save(identity: StoredIdentity): Promise<void> {
     const tmp = path.join(this.dir, `.identity.json.${randomBytes(6).toString('hex')}.tmp`);
     try {

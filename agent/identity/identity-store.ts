@@ -17,6 +17,8 @@ export interface IdentityStore {
   /** Human-readable location, for messages. */
   readonly location: string;
   load(): Promise<StoredIdentity | null>;
+  /** Proves a later save() can succeed (location exists, permissions), writing nothing. */
+  preflight(): Promise<void>;
   save(identity: StoredIdentity): Promise<void>;
 }
 

@@ -42,8 +42,21 @@ export class SecretIdentityStore implements IdentityStore {
     }
   }
 
+  /** A server-side dry run of the same write: namespace, RBAC and admission all answer. */
+  async preflight(): Promise<void> {
+    const placeholder = 'preflight';
+    await this.secrets.write(this.toSecret({
+      clusterId: placeholder, identity: placeholder, brokerUrl: placeholder, notAfter: placeholder,
+      certPem: placeholder, keyPem: placeholder, trustBundle: placeholder,
+    }), { dryRun: true });
+  }
+
   async save(id: StoredIdentity): Promise<void> {
-    await this.secrets.write({
+    await this.secrets.write(this.toSecret(id));
+  }
+
+  private toSecret(id: StoredIdentity) {
+    return {
       apiVersion: 'v1',
       kind: 'Secret',
       type: 'kubernetes.io/tls',
@@ -59,6 +72,6 @@ export class SecretIdentityStore implements IdentityStore {
         },
       },
       data: { 'tls.crt': b64(id.certPem), 'tls.key': b64(id.keyPem), 'ca.crt': b64(id.trustBundle) },
-    });
+    };
   }
 }

@@ -51,6 +51,8 @@ export async function joinClusterset(o: JoinOptions): Promise<JoinResult> {
     if (new Date(existing.notAfter) > o.now()) return { status: 'already-joined', identity: existing, location: o.store.location };
   }
 
+  // The token works once: prove the identity can be stored before spending it.
+  await o.store.preflight();
   const pinned = await fetchPinnedBundle(o.brokerUrl, o.caFingerprint);
   const expected: Identity = { trustDomain: pinned.clusterset, kind: 'cluster', name: o.clusterId };
   const keys = await generateKeyPair(o.keyAlgorithm ?? 'P-256');

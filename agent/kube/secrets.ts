@@ -7,8 +7,11 @@ import { AgentError } from '../errors.ts';
 export interface SecretAccess {
   readonly description: string;
   read(namespace: string, name: string): Promise<V1Secret | null>;
-  /** Creates or replaces the Secret in one request each; never merges stale keys. */
-  write(secret: V1Secret & { metadata: { name: string; namespace: string } }): Promise<void>;
+  /**
+   * Creates or replaces the Secret in one request each; never merges stale keys. With
+   * `dryRun` the API server validates and authorizes the write without persisting it.
+   */
+  write(secret: V1Secret & { metadata: { name: string; namespace: string } }, o?: { dryRun?: boolean }): Promise<void>;
 }
 
 /** `kubeconfigPath` undefined means in-cluster credentials. */
@@ -43,16 +46,17 @@ export function secretAccess(kc: KubeConfig): SecretAccess {
         throw fail(`cannot read Secret ${namespace}/${name}`, err);
       }
     },
-    async write(secret) {
+    async write(secret, o = {}) {
       const { namespace, name } = secret.metadata;
+      const dryRun = o.dryRun ? 'All' : undefined;
       try {
-        await api.createNamespacedSecret({ namespace, body: secret });
+        await api.createNamespacedSecret({ namespace, body: secret, ...(dryRun ? { dryRun } : {}) });
         return;
       } catch (err) {
         if (statusOf(err) !== 409) throw fail(`cannot create Secret ${namespace}/${name}`, err);
       }
       try {
-        await api.replaceNamespacedSecret({ namespace, name, body: secret });
+        await api.replaceNamespacedSecret({ namespace, name, body: secret, ...(dryRun ? { dryRun } : {}) });
       } catch (err) {
         throw fail(`cannot replace Secret ${namespace}/${name}`, err);
       }
