@@ -27,13 +27,17 @@ export interface TrustedRoot {
 }
 
 function prepareRoot(cert: X509Certificate): TrustedRoot {
-  const fingerprint = fingerprintSha256(cert);
-  let parts;
   try {
-    parts = certificateParts(new Uint8Array(cert.rawData));
+    return readRoot(cert);
   } catch (cause) {
-    throw new CertError('PLX_CERTS_BAD_PEM', `root ${fingerprint} is malformed`, { cause });
+    if (cause instanceof CertError) throw cause;
+    throw new CertError('PLX_CERTS_BAD_PEM', `root ${fingerprintSha256(cert)} is malformed`, { cause });
   }
+}
+
+function readRoot(cert: X509Certificate): TrustedRoot {
+  const fingerprint = fingerprintSha256(cert);
+  const parts = certificateParts(new Uint8Array(cert.rawData));
   const constraints = cert.getExtension(BasicConstraintsExtension);
   const usage = cert.getExtension(KeyUsagesExtension);
   if (!constraints?.ca || (usage && (usage.usages & KeyUsageFlags.keyCertSign) === 0)) {

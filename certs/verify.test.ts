@@ -236,6 +236,14 @@ describe('verifyLeaf: identity', () => {
   });
 });
 
+describe('verifyLeaf: malformed content', () => {
+  it('maps a malformed extension value to PLX_CERTS_BAD_PEM, not a raw parser error', async () => {
+    const extra = [new Extension('2.5.29.35', false, new Uint8Array([0x05, 0x00]))]; // AKI that is a NULL
+    const leaf = await craftLeaf({ issuer: rootA, publicKey: leafKeys.publicKey, noAki: true, extra });
+    expect(await codeOf(() => verify(leaf))).toBe('PLX_CERTS_BAD_PEM');
+  });
+});
+
 describe('verifyLeaf: arguments', () => {
   it('rejects bad PEM, a non-bundle, an invalid now and an unknown usage', async () => {
     const issued = await issue();

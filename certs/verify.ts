@@ -124,6 +124,16 @@ export async function verifyLeaf(o: VerifyOptions): Promise<VerifiedLeaf> {
   if (!(o.now instanceof Date) || Number.isNaN(o.now.getTime())) throw new CertError('PLX_CERTS_BAD_ARGUMENT', 'now must be a valid Date');
   if (o.usage !== 'serverAuth' && o.usage !== 'clientAuth') throw new CertError('PLX_CERTS_BAD_ARGUMENT', 'usage must be serverAuth or clientAuth');
   const { cert, parts } = leafOf(o.certPem);
+  try {
+    return check(cert, parts, o);
+  } catch (cause) {
+    if (cause instanceof CertError) throw cause;
+    // @peculiar/x509 decodes extension values lazily, so a malformed one surfaces here.
+    throw new CertError('PLX_CERTS_BAD_PEM', 'certificate content is malformed', { cause });
+  }
+}
+
+function check(cert: X509Certificate, parts: CertificateParts, o: VerifyOptions): VerifiedLeaf {
   const root = findIssuer(cert, parts, o.bundle);
   checkTime(root.notBefore, root.notAfter, o.now, `root ${root.fingerprint}`);
   checkTime(cert.notBefore, cert.notAfter, o.now, 'certificate');
