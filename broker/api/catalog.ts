@@ -1,0 +1,167 @@
+// Wire contract of the service catalog (MCS export/import): what agents publish, what
+// the broker streams back, and the endpoints that carry them. Shared by broker/ and agent/.
+//
+//   PUT    /v1/exports/:namespace/:name   ExportSpec            -> ExportWriteResponse   (upsert one of the caller's exports)
+//   DELETE /v1/exports/:namespace/:name                         -> ExportWriteResponse   (withdraw; idempotent)
+//   PUT    /v1/exports                    ExportSyncRequest     -> ExportSyncResponse    (replace the caller's whole set, one transaction)
+//   GET    /v1/exports                                          -> ExportListResponse    (the caller's own exports)
+//   POST   /v1/lease                      {}                    -> LeaseResponse         (heartbeat)
+//   GET    /v1/catalog                                          -> CatalogSnapshot       (everything, at one revision)
+//   GET    /v1/watch?since=REV                                  -> NDJSON stream of WatchEvent
+// All of them require a cluster identity (mTLS). A cluster may write only its own exports:
+// ExportSpec.cluster must equal the caller's cluster ID exactly, else PLX_BROKER_FORBIDDEN.
+import { z } from 'zod';
+import { clusterIdSchema } from './types.ts';
+
+/** RFC-1123 label (namespaces) and RFC-1035 label (Service names). */
+export const namespaceSchema = z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'must be an RFC-1123 label');
+export const serviceNameSchema = z.string().regex(/^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/, 'must be an RFC-1035 label');
+const portNameSchema = z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/).max(15);
+const protocolSchema = z.enum(['TCP', 'UDP', 'SCTP']);
+const ipSchema = z.union([z.ipv4(), z.ipv6()]);
+const rfc3339 = z.iso.datetime({ offset: true });
+
+export const servicePortSchema = z.object({
+  name: portNameSchema.optional(),
+  protocol: protocolSchema,
+  appProtocol: z.string().max(256).optional(),
+  port: z.number().int().min(1).max(65535),
+}).strict();
+export type ServicePort = z.infer<typeof servicePortSchema>;
+
+/** Target ports of the exporting cluster's endpoints (EndpointSlice ports). */
+export const endpointPortSchema = z.object({
+  name: z.string().max(63).optional(),
+  protocol: protocolSchema,
+  appProtocol: z.string().max(256).optional(),
+  port: z.number().int().min(1).max(65535),
+}).strict();
+export type EndpointPort = z.infer<typeof endpointPortSchema>;
+
+/** One ready endpoint in the exporting cluster. */
+export const exportedEndpointSchema = z.object({
+  addresses: z.array(ipSchema).min(1).max(100),
+  hostname: z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/).optional(),
+  zone: z.string().max(253).optional(),
+  nodeName: z.string().max(253).optional(),
+}).strict();
+export type ExportedEndpoint = z.infer<typeof exportedEndpointSchema>;
+
+export const serviceTypeSchema = z.enum(['ClusterSetIP', 'Headless']);
+export type ServiceImportType = z.infer<typeof serviceTypeSchema>;
+
+export const sessionAffinityConfigSchema = z.object({
+  clientIP: z.object({ timeoutSeconds: z.number().int().min(1).max(86400).optional() }).strict().optional(),
+}).strict();
+
+export const exportSpecSchema = z.object({
+  cluster: clusterIdSchema,
+  namespace: namespaceSchema,
+  name: serviceNameSchema,
+  /** The ServiceExport's creationTimestamp: the oldest export wins conflicts. */
+  createdAt: rfc3339,
+  type: serviceTypeSchema,
+  ports: z.array(servicePortSchema).max(100),
+  /** The exporting cluster's own ClusterIPs, for information (imports get their own). */
+  clusterIPs: z.array(ipSchema).max(2).default([]),
+  sessionAffinity: z.enum(['None', 'ClientIP']).default('None'),
+  sessionAffinityConfig: sessionAffinityConfigSchema.optional(),
+  endpointPorts: z.array(endpointPortSchema).max(100).default([]),
+  endpoints: z.array(exportedEndpointSchema).max(10_000),
+  /** Opaque per-service settings from ServiceExport annotations (e.g. DNS policy). */
+  annotations: z.record(z.string().max(253), z.string().max(4096)).default({}),
+}).strict();
+export type ExportSpec = z.infer<typeof exportSpecSchema>;
+export type ExportSpecInput = z.input<typeof exportSpecSchema>;
+
+export const conflictReasonSchema = z.enum(['PortConflict', 'TypeConflict', 'SessionAffinityConflict']);
+export type ConflictReason = z.infer<typeof conflictReasonSchema>;
+
+/** How one exporting cluster stands in the merged service. */
+export const memberStatusSchema = z.object({
+  cluster: clusterIdSchema,
+  createdAt: rfc3339,
+  /** Empty when this export merged cleanly. */
+  conflicts: z.array(conflictReasonSchema),
+  /** True when a type conflict keeps this cluster's endpoints out of the import. */
+  excluded: z.boolean(),
+});
+export type MemberStatus = z.infer<typeof memberStatusSchema>;
+
+/** The merged view of namespace/name across all exporting clusters (KEP-1645 rules). */
+export const mergedServiceSchema = z.object({
+  namespace: namespaceSchema,
+  name: serviceNameSchema,
+  type: serviceTypeSchema,
+  ports: z.array(servicePortSchema),
+  sessionAffinity: z.enum(['None', 'ClientIP']),
+  sessionAffinityConfig: sessionAffinityConfigSchema.optional(),
+  /** Oldest first: the first entry decided type and session affinity. */
+  members: z.array(memberStatusSchema).min(1),
+});
+export type MergedService = z.infer<typeof mergedServiceSchema>;
+
+export const clusterStateSchema = z.object({
+  cluster: clusterIdSchema,
+  /** False once the cluster's lease expired or it was removed; its endpoints must be withdrawn. */
+  available: z.boolean(),
+  leaseRenewedAt: rfc3339.nullable(),
+});
+export type ClusterState = z.infer<typeof clusterStateSchema>;
+
+export const exportRecordSchema = exportSpecSchema.extend({ revision: z.number().int().nonnegative() });
+export type ExportRecord = z.infer<typeof exportRecordSchema>;
+
+// Requests and responses
+export const exportWriteResponseSchema = z.object({
+  revision: z.number().int().nonnegative(),
+  /** The merged service after the write (null when the last export was withdrawn). */
+  service: mergedServiceSchema.nullable(),
+});
+export type ExportWriteResponse = z.infer<typeof exportWriteResponseSchema>;
+
+export const exportSyncRequestSchema = z.object({ exports: z.array(exportSpecSchema).max(5_000) }).strict();
+export type ExportSyncRequest = z.input<typeof exportSyncRequestSchema>;
+export const exportSyncResponseSchema = z.object({
+  revision: z.number().int().nonnegative(),
+  upserted: z.number().int(),
+  withdrawn: z.number().int(),
+  unchanged: z.number().int(),
+});
+export const exportListResponseSchema = z.object({ revision: z.number().int(), exports: z.array(exportRecordSchema) });
+
+export const leaseResponseSchema = z.object({
+  leaseDurationSeconds: z.number().int().positive(),
+  renewedAt: rfc3339,
+});
+export type LeaseResponse = z.infer<typeof leaseResponseSchema>;
+
+export const catalogSnapshotSchema = z.object({
+  revision: z.number().int().nonnegative(),
+  services: z.array(mergedServiceSchema),
+  exports: z.array(exportRecordSchema),
+  clusters: z.array(clusterStateSchema),
+});
+export type CatalogSnapshot = z.infer<typeof catalogSnapshotSchema>;
+
+/**
+ * One line of the watch stream (NDJSON). Events are applied in revision order; every
+ * event carries the revision to resume from. `relist` means `since` was compacted away:
+ * fetch GET /v1/catalog and watch again from its revision.
+ */
+export const watchEventSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('export'), revision: z.number().int(), cluster: clusterIdSchema, namespace: namespaceSchema, name: serviceNameSchema, export: exportRecordSchema.nullable() }),
+  z.object({ type: z.literal('service'), revision: z.number().int(), namespace: namespaceSchema, name: serviceNameSchema, service: mergedServiceSchema.nullable() }),
+  z.object({ type: z.literal('cluster'), revision: z.number().int(), state: clusterStateSchema }),
+  z.object({ type: z.literal('bookmark'), revision: z.number().int() }),
+  z.object({ type: z.literal('relist'), revision: z.number().int() }),
+]);
+export type WatchEvent = z.infer<typeof watchEventSchema>;
+
+export const catalogPaths = {
+  exports: '/v1/exports',
+  export: (namespace: string, name: string) => `/v1/exports/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}`,
+  lease: '/v1/lease',
+  catalog: '/v1/catalog',
+  watch: (since: number) => `/v1/watch?since=${since}`,
+} as const;
