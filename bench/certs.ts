@@ -11,7 +11,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { createCsr } from '../certs/csr.ts';
 import { generateKeyPair, type KeyAlgorithm } from '../certs/keys.ts';
-import { TrustBundle } from '../certs/trust-bundle.ts';
 import { BrokerClient } from '../agent/broker-client/broker-client.ts';
 import { parseBrokerConfig } from '../broker/config.ts';
 import { dataDirLayout, loadRoot } from '../broker/data-dir.ts';
