@@ -1,0 +1,34 @@
+// The import boundaries of STYLE.md are enforced by ESLint; this pins that the rule
+// actually fires (a misconfigured pattern would silently allow everything).
+import path from 'node:path';
+import { ESLint } from 'eslint';
+import { describe, expect, it } from 'vitest';
+
+const repo = path.resolve(import.meta.dirname, '..');
+const eslint = new ESLint({ cwd: repo });
+
+async function restricted(file: string, source: string): Promise<boolean> {
+  const [result] = await eslint.lintText(source, { filePath: path.join(repo, file) });
+  return result!.messages.some((m) => m.ruleId === 'no-restricted-imports');
+}
+
+describe('import boundaries', () => {
+  it('certs/ may import neither broker/ nor agent/', async () => {
+    expect(await restricted('certs/probe.ts', "import '../broker/config.ts';\n")).toBe(true);
+    expect(await restricted('certs/probe.ts', "import '../agent/errors.ts';\n")).toBe(true);
+    expect(await restricted('certs/probe.ts', "import './pem.ts';\n")).toBe(false);
+  });
+
+  it('agent/ may import only broker/api/ from the broker', async () => {
+    expect(await restricted('agent/join/probe.ts', "import '../../broker/config.ts';\n")).toBe(true);
+    expect(await restricted('agent/join/probe.ts', "import '../../broker/store/store.ts';\n")).toBe(true);
+    expect(await restricted('agent/join/probe.ts', "import '../../broker/api/types.ts';\n")).toBe(false);
+    expect(await restricted('agent/join/probe.ts', "import '../../broker/apiary.ts';\n")).toBe(true);
+  });
+
+  it('production code may not import test code, and the broker may not import the agent', async () => {
+    expect(await restricted('broker/probe.ts', "import '../agent/errors.ts';\n")).toBe(true);
+    expect(await restricted('broker/probe.ts', "import '../test/harness/index.ts';\n")).toBe(true);
+    expect(await restricted('agent/probe.ts', "import '../test/harness/index.ts';\n")).toBe(true);
+  });
+});
