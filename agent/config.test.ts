@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest';
+import { parseAgentConfig } from './config.ts';
+import { AgentError } from './errors.ts';
+
+describe('parseAgentConfig', () => {
+  it('defaults to the identity Secret and frozen defaults', () => {
+    const c = parseAgentConfig({ kubeconfig: '/k' });
+    expect(c.identity).toEqual({ kind: 'secret', namespace: 'plexus-system', name: 'plexus-agent-identity' });
+    expect(c.requeueBaseMs).toBe(50);
+    expect(Object.isFrozen(c)).toBe(true);
+  });
+
+  it('uses a data dir when one is given', () => {
+    expect(parseAgentConfig({ dataDir: '/d' }).identity).toEqual({ kind: 'file', dataDir: '/d' });
+  });
+
+  it('reports every problem at once with a stable code', () => {
+    let err: unknown;
+    try {
+      parseAgentConfig({ brokerUrl: 'http://x', zone: 'bad zone', requeueBaseMs: 0, logLevel: 'loud' });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(AgentError);
+    expect((err as AgentError).code).toBe('PLX_AGENT_BAD_ARGUMENT');
+    const msg = (err as Error).message;
+    for (const field of ['brokerUrl', 'zone', 'requeueBaseMs', 'logLevel']) expect(msg).toContain(field);
+  });
+});
