@@ -1,0 +1,287 @@
+// Follows the broker's service catalog: GET /v1/catalog once, then GET /v1/watch?since=REV
+// as an NDJSON stream, resuming from the last applied revision after every disconnect.
+// A broker outage is not a deletion: this client never throws into the agent and never
+// clears what it delivered; it keeps retrying with capped exponential backoff and full
+// jitter. A stream that is silent for longer than `bookmarkTimeoutMs` (no event, no
+// bookmark) is treated as dead and reconnected. On a `relist` event it fetches the
+// snapshot again and hands it to the sink whole, so the sink can diff.
+import type { Logger } from 'pino';
+import { Agent, request } from 'undici';
+import type { Dispatcher } from 'undici';
+import {
+  catalogPaths, catalogSnapshotSchema, watchEventSchema,
+  type CatalogSnapshot, type WatchEvent,
+} from '../../broker/api/catalog.ts';
+import { AgentError } from '../errors.ts';
+
+/** Where the catalog goes. A snapshot replaces everything; events are applied one by one. */
+export interface CatalogSink {
+  replace(snapshot: CatalogSnapshot): void;
+  /** export, service and cluster events (never bookmark or relist). */
+  apply(event: WatchEvent): void;
+}
+
+/** The two HTTP calls, as a seam: the default speaks HTTPS with undici. */
+export interface CatalogTransport {
+  snapshot(signal: AbortSignal): Promise<CatalogSnapshot>;
+  /** Raw NDJSON lines of the watch stream; ends when the broker closes it. */
+  watch(since: number, signal: AbortSignal): AsyncIterable<string>;
+  close(): Promise<void>;
+}
+
+export interface WatchTimers {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export interface WatchClientOptions {
+  sink: CatalogSink;
+  logger: Logger;
+  /** https://HOST:PORT of the broker; with trustBundle and clientCert unless transport is given. */
+  baseUrl?: string;
+  trustBundle?: string;
+  clientCert?: { certPem: string; keyPem: string };
+  transport?: CatalogTransport;
+  timers?: WatchTimers;
+  /** Uniform in [0, 1); injected so tests get deterministic jitter. */
+  random?: () => number;
+  backoffInitialMs?: number;
+  backoffMaxMs?: number;
+  /** Silence on the stream for this long means the connection is dead. */
+  bookmarkTimeoutMs?: number;
+  requestTimeoutMs?: number;
+}
+
+export type WatchState = 'idle' | 'syncing' | 'watching' | 'backoff' | 'stopped';
+
+const systemTimers: WatchTimers = {
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+};
+
+
+export class WatchClient {
+  readonly #sink: CatalogSink;
+  readonly #log: Logger;
+  readonly #transport: CatalogTransport;
+  readonly #timers: WatchTimers;
+  readonly #random: () => number;
+  readonly #backoffInitialMs: number;
+  readonly #backoffMaxMs: number;
+  readonly #bookmarkTimeoutMs: number;
+  #revision: number | undefined;
+  #state: WatchState = 'idle';
+  #attempt = 0;
+  #abort: AbortController | undefined;
+  #wake: (() => void) | undefined;
+  #loop: Promise<void> | undefined;
+  /** Set when the current attempt delivered anything: the next reconnect needs no backoff. */
+  #progressed = false;
+  #stopped = false;
+
+  constructor(o: WatchClientOptions) {
+    this.#backoffInitialMs = positive(o.backoffInitialMs ?? 500, 'backoffInitialMs');
+    this.#backoffMaxMs = positive(o.backoffMaxMs ?? 30_000, 'backoffMaxMs');
+    this.#bookmarkTimeoutMs = positive(o.bookmarkTimeoutMs ?? 90_000, 'bookmarkTimeoutMs');
+    if (this.#backoffMaxMs < this.#backoffInitialMs) throw new AgentError('PLX_AGENT_BAD_ARGUMENT', 'backoffMaxMs must be at least backoffInitialMs');
+    this.#sink = o.sink;
+    this.#log = o.logger.child({ component: 'catalog-watch' });
+    this.#timers = o.timers ?? systemTimers;
+    this.#random = o.random ?? Math.random;
+    this.#transport = o.transport ?? undiciCatalogTransport(o);
+  }
+
+  /** The last revision handed to the sink (undefined before the first snapshot). */
+  get revision(): number | undefined { return this.#revision; }
+  get state(): WatchState { return this.#state; }
+
+  start(): void {
+    if (this.#loop) return;
+    this.#loop = this.#run();
+  }
+
+  /** Ends the current request and the loop; the sink keeps its state. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#state = 'stopped';
+    this.#abort?.abort(new AgentError('PLX_AGENT_STOPPED', 'watch client stopped'));
+    this.#wake?.();
+    await this.#loop;
+    await this.#transport.close();
+  }
+
+  async #run(): Promise<void> {
+    while (!this.#stopped) {
+      this.#progressed = false;
+      try {
+        if (this.#revision === undefined) await this.#resync();
+        const outcome = await this.#watchOnce(this.#revision!);
+        if (outcome === 'relist') this.#revision = undefined;
+        else this.#log.info({ revision: this.#revision }, 'broker closed the watch stream; resuming');
+      } catch (err) {
+        if (this.#stopped) break;
+        this.#log.warn({ err, revision: this.#revision, attempt: this.#attempt }, 'catalog watch failed; retrying');
+      }
+      if (this.#progressed) this.#attempt = 0;
+      else await this.#sleep(this.#nextDelay());
+    }
+    this.#state = 'stopped';
+  }
+
+  async #resync(): Promise<void> {
+    this.#state = 'syncing';
+    const ac = this.#newAbort();
+    const snapshot = await this.#transport.snapshot(ac.signal);
+    this.#sink.replace(snapshot);
+    this.#revision = snapshot.revision;
+    this.#log.info({ revision: snapshot.revision, services: snapshot.services.length }, 'catalog snapshot applied');
+  }
+
+  async #watchOnce(since: number): Promise<'relist' | 'ended'> {
+    this.#state = 'watching';
+    const ac = this.#newAbort();
+    let handle: unknown;
+    const arm = () => {
+      if (handle !== undefined) this.#timers.clearTimeout(handle);
+      handle = this.#timers.setTimeout(() => ac.abort(new AgentError('PLX_AGENT_BROKER_WATCH_STALLED',
+        `no event or bookmark from the broker for ${this.#bookmarkTimeoutMs} ms`)), this.#bookmarkTimeoutMs);
+    };
+    arm();
+    try {
+      for await (const line of this.#transport.watch(since, ac.signal)) {
+        arm();
+        if (line.trim() === '') continue;
+        const event = parseEvent(line);
+        if (event.type === 'relist') {
+          this.#log.info({ since: this.#revision, revision: event.revision }, 'broker asked for a relist');
+          return 'relist';
+        }
+        this.#deliver(event);
+        this.#progressed = true;
+      }
+      return 'ended';
+    } catch (err) {
+      throw ac.signal.aborted && ac.signal.reason instanceof AgentError ? ac.signal.reason : err;
+    } finally {
+      if (handle !== undefined) this.#timers.clearTimeout(handle);
+    }
+  }
+
+  #deliver(event: WatchEvent): void {
+    // Replays from a resumed stream are older than what we hold: skip them.
+    if (this.#revision !== undefined && event.revision < this.#revision) return;
+    if (event.type !== 'bookmark') this.#sink.apply(event);
+    this.#revision = event.revision;
+  }
+
+  #newAbort(): AbortController {
+    const ac = new AbortController();
+    this.#abort = ac;
+    if (this.#stopped) ac.abort(new AgentError('PLX_AGENT_STOPPED', 'watch client stopped'));
+    return ac;
+  }
+
+  /** Full jitter over a capped exponential: uniform in [0, min(max, initial·2^attempt)]. */
+  #nextDelay(): number {
+    const ceiling = Math.min(this.#backoffMaxMs, this.#backoffInitialMs * 2 ** Math.min(this.#attempt, 30));
+    this.#attempt += 1;
+    return Math.max(1, Math.floor(this.#random() * ceiling));
+  }
+
+  #sleep(ms: number): Promise<void> {
+    if (this.#stopped) return Promise.resolve();
+    this.#state = 'backoff';
+    return new Promise((resolve) => {
+      const handle = this.#timers.setTimeout(() => {
+        this.#wake = undefined;
+        resolve();
+      }, ms);
+      this.#wake = () => {
+        this.#timers.clearTimeout(handle);
+        this.#wake = undefined;
+        resolve();
+      };
+    });
+  }
+}
+
+function positive(n: number, what: string): number {
+  if (!Number.isFinite(n) || n <= 0) throw new AgentError('PLX_AGENT_BAD_ARGUMENT', `${what} must be a positive number of milliseconds`);
+  return n;
+}
+
+function parseEvent(line: string): WatchEvent {
+  let json: unknown;
+  try {
+    json = JSON.parse(line);
+  } catch (err) {
+    throw new AgentError('PLX_AGENT_BROKER_PROTOCOL', 'watch stream carried a line that is not JSON', { cause: err });
+  }
+  const parsed = watchEventSchema.safeParse(json);
+  if (!parsed.success) {
+    throw new AgentError('PLX_AGENT_BROKER_PROTOCOL', `watch stream carried an invalid event: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+  }
+  return parsed.data;
+}
+
+/** HTTPS (TLS 1.3, mTLS with the cluster identity) to the broker's catalog endpoints. */
+export function undiciCatalogTransport(o: Pick<WatchClientOptions, 'baseUrl' | 'trustBundle' | 'clientCert' | 'requestTimeoutMs'>): CatalogTransport {
+  if (!o.baseUrl || !o.trustBundle || !o.clientCert) {
+    throw new AgentError('PLX_AGENT_BAD_ARGUMENT', 'the catalog watch needs baseUrl, trustBundle and clientCert (or a transport)');
+  }
+  let base: URL;
+  try {
+    base = new URL(o.baseUrl);
+  } catch {
+    throw new AgentError('PLX_AGENT_BAD_ARGUMENT', `broker URL "${o.baseUrl}" is not a URL`);
+  }
+  if (base.protocol !== 'https:') throw new AgentError('PLX_AGENT_BAD_ARGUMENT', `broker URL must use https, not ${base.protocol}`);
+  const timeoutMs = o.requestTimeoutMs ?? 10_000;
+  const dispatcher = new Agent({
+    connect: { minVersion: 'TLSv1.3', ca: o.trustBundle, rejectUnauthorized: true, cert: o.clientCert.certPem, key: o.clientCert.keyPem },
+  });
+  const get = async (path: string, signal: AbortSignal, bodyTimeout: number): Promise<Dispatcher.ResponseData> => {
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await request(new URL(path, base), { method: 'GET', dispatcher, signal, headersTimeout: timeoutMs, bodyTimeout });
+    } catch (err) {
+      if (signal.aborted) throw signal.reason;
+      throw new AgentError('PLX_AGENT_BROKER_UNREACHABLE', `cannot reach broker at ${base.origin}: ${(err as Error).message}`, { cause: err });
+    }
+    if (res.statusCode !== 200) {
+      const text = await res.body.text().catch(() => '');
+      throw new AgentError('PLX_AGENT_BROKER_REJECTED', `broker answered ${path} with HTTP ${res.statusCode}: ${text.slice(0, 200)}`, { status: res.statusCode });
+    }
+    return res;
+  };
+  return {
+    async snapshot(signal) {
+      const res = await get(catalogPaths.catalog, signal, timeoutMs);
+      const parsed = catalogSnapshotSchema.safeParse(await res.body.json());
+      if (!parsed.success) throw new AgentError('PLX_AGENT_BROKER_PROTOCOL', `invalid catalog snapshot: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+      return parsed.data;
+    },
+    async *watch(since, signal) {
+      // No body timeout: silence is judged by the bookmark watchdog, which aborts `signal`.
+      const res = await get(catalogPaths.watch(since), signal, 0);
+      yield* ndjsonLines(res.body);
+    },
+    close: () => dispatcher.close(),
+  };
+}
+
+async function* ndjsonLines(body: AsyncIterable<Buffer | string>): AsyncGenerator<string> {
+  const decoder = new TextDecoder();
+  let buffered = '';
+  for await (const chunk of body) {
+    buffered += typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true });
+    let nl = buffered.indexOf('\n');
+    while (nl >= 0) {
+      yield buffered.slice(0, nl);
+      buffered = buffered.slice(nl + 1);
+      nl = buffered.indexOf('\n');
+    }
+  }
+  buffered += decoder.decode();
+  if (buffered.trim() !== '') yield buffered;
+}

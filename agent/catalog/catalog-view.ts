@@ -1,0 +1,182 @@
+// The agent's in-memory copy of the broker catalog, fed by the WatchClient: merged
+// services, exports by (namespace, name, cluster) and cluster availability. It turns
+// catalog changes into named domain events so controllers enqueue keys; it never calls
+// an API server or the broker. State only changes through replace() and apply(): a broker
+// outage leaves it untouched.
+import { isDeepStrictEqual } from 'node:util';
+import type { CatalogSnapshot, ClusterState, ExportRecord, MergedService, WatchEvent } from '../../broker/api/catalog.ts';
+import type { CatalogSink } from '../broker-client/watch-client.ts';
+
+export interface CatalogViewEvents {
+  /** Anything that may change the import of namespace/name: its merged service, an export, or an exporter's availability. */
+  serviceChanged: (namespace: string, name: string) => void;
+  /** A cluster's availability flipped (or it appeared or vanished). */
+  clusterAvailabilityChanged: (cluster: string, available: boolean) => void;
+  /** A snapshot was applied (the first one, and every relist). */
+  synced: (revision: number) => void;
+}
+
+type Listeners = { [K in keyof CatalogViewEvents]: Set<CatalogViewEvents[K]> };
+
+const keyOf = (namespace: string, name: string) => `${namespace}/${name}`;
+
+function splitKey(key: string): [string, string] {
+  const i = key.indexOf('/');
+  return [key.slice(0, i), key.slice(i + 1)];
+}
+
+interface State {
+  services: Map<string, MergedService>;
+  /** ns/name → cluster → export */
+  exports: Map<string, Map<string, ExportRecord>>;
+  clusters: Map<string, ClusterState>;
+}
+
+const emptyState = (): State => ({ services: new Map(), exports: new Map(), clusters: new Map() });
+
+export class CatalogView implements CatalogSink {
+  #state: State = emptyState();
+  #synced = false;
+  #revision: number | undefined;
+  readonly #listeners: Listeners = { serviceChanged: new Set(), clusterAvailabilityChanged: new Set(), synced: new Set() };
+  readonly #syncWaiters: (() => void)[] = [];
+
+  /** True once the first snapshot was applied; before that, absence means "not known yet". */
+  get synced(): boolean { return this.#synced; }
+  get revision(): number | undefined { return this.#revision; }
+
+  get(namespace: string, name: string): MergedService | undefined {
+    return this.#state.services.get(keyOf(namespace, name));
+  }
+
+  /** Exports of namespace/name, ordered by cluster ID. */
+  exportsOf(namespace: string, name: string): ExportRecord[] {
+    const byCluster = this.#state.exports.get(keyOf(namespace, name));
+    if (!byCluster) return [];
+    return [...byCluster.values()].sort((a, b) => (a.cluster < b.cluster ? -1 : a.cluster > b.cluster ? 1 : 0));
+  }
+
+  exportOf(namespace: string, name: string, cluster: string): ExportRecord | undefined {
+    return this.#state.exports.get(keyOf(namespace, name))?.get(cluster);
+  }
+
+  cluster(id: string): ClusterState | undefined {
+    return this.#state.clusters.get(id);
+  }
+
+  /** A cluster the broker has not told us about counts as available: absence is not an outage. */
+  isAvailable(cluster: string): boolean {
+    return this.#state.clusters.get(cluster)?.available ?? true;
+  }
+
+  /** Every namespace/name with a merged service or an export. */
+  keys(): [string, string][] {
+    const all = new Set([...this.#state.services.keys(), ...this.#state.exports.keys()]);
+    return [...all].sort().map(splitKey);
+  }
+
+  on<K extends keyof CatalogViewEvents>(event: K, listener: CatalogViewEvents[K]): () => void {
+    (this.#listeners[event] as Set<CatalogViewEvents[K]>).add(listener);
+    return () => { (this.#listeners[event] as Set<CatalogViewEvents[K]>).delete(listener); };
+  }
+
+  /** The consumer interface the controllers declare. */
+  onChange(cb: (namespace: string, name: string) => void): void {
+    this.on('serviceChanged', cb);
+  }
+
+  whenSynced(): Promise<void> {
+    if (this.#synced) return Promise.resolve();
+    return new Promise((resolve) => this.#syncWaiters.push(resolve));
+  }
+
+  replace(snapshot: CatalogSnapshot): void {
+    const next = emptyState();
+    for (const s of snapshot.services) next.services.set(keyOf(s.namespace, s.name), s);
+    for (const e of snapshot.exports) mapOf(next.exports, keyOf(e.namespace, e.name)).set(e.cluster, e);
+    for (const c of snapshot.clusters) next.clusters.set(c.cluster, c);
+    const prev = this.#state;
+    this.#state = next;
+    this.#revision = snapshot.revision;
+    const wasSynced = this.#synced;
+    this.#synced = true;
+    this.#emitDiff(prev, next, wasSynced);
+    this.#emit('synced', snapshot.revision);
+    for (const resolve of this.#syncWaiters.splice(0)) resolve();
+  }
+
+  apply(event: WatchEvent): void {
+    this.#revision = event.revision;
+    switch (event.type) {
+      case 'service': return this.#applyService(event.namespace, event.name, event.service);
+      case 'export': return this.#applyExport(event.namespace, event.name, event.cluster, event.export);
+      case 'cluster': return this.#applyCluster(event.state);
+      default: return;
+    }
+  }
+
+  #applyService(namespace: string, name: string, service: MergedService | null): void {
+    const key = keyOf(namespace, name);
+    const prev = this.#state.services.get(key);
+    if (service) this.#state.services.set(key, service);
+    else this.#state.services.delete(key);
+    if (!isDeepStrictEqual(prev, service ?? undefined)) this.#emit('serviceChanged', namespace, name);
+  }
+
+  #applyExport(namespace: string, name: string, cluster: string, record: ExportRecord | null): void {
+    const key = keyOf(namespace, name);
+    const byCluster = this.#state.exports.get(key);
+    const prev = byCluster?.get(cluster);
+    if (record) mapOf(this.#state.exports, key).set(cluster, record);
+    else if (byCluster) {
+      byCluster.delete(cluster);
+      if (byCluster.size === 0) this.#state.exports.delete(key);
+    }
+    if (!isDeepStrictEqual(prev, record ?? undefined)) this.#emit('serviceChanged', namespace, name);
+  }
+
+  #applyCluster(state: ClusterState): void {
+    const wasAvailable = this.isAvailable(state.cluster);
+    this.#state.clusters.set(state.cluster, state);
+    if (wasAvailable === state.available) return;
+    this.#emit('clusterAvailabilityChanged', state.cluster, state.available);
+    for (const key of this.#keysExportedBy(this.#state, state.cluster)) this.#emit('serviceChanged', ...splitKey(key));
+  }
+
+  #keysExportedBy(state: State, cluster: string): string[] {
+    return [...state.exports].filter(([, byCluster]) => byCluster.has(cluster)).map(([key]) => key);
+  }
+
+  /** After a relist: every key whose service, exports or exporters' availability differ, including vanished ones. */
+  #emitDiff(prev: State, next: State, wasSynced: boolean): void {
+    const changed = new Set<string>();
+    for (const key of new Set([...prev.services.keys(), ...next.services.keys()])) {
+      if (!isDeepStrictEqual(prev.services.get(key), next.services.get(key))) changed.add(key);
+    }
+    for (const key of new Set([...prev.exports.keys(), ...next.exports.keys()])) {
+      if (!isDeepStrictEqual(prev.exports.get(key), next.exports.get(key))) changed.add(key);
+    }
+    const availability = (s: State, c: string) => s.clusters.get(c)?.available ?? true;
+    for (const cluster of new Set([...prev.clusters.keys(), ...next.clusters.keys()])) {
+      const before = availability(prev, cluster);
+      const after = availability(next, cluster);
+      if (before === after) continue;
+      if (wasSynced) this.#emit('clusterAvailabilityChanged', cluster, after);
+      for (const key of [...this.#keysExportedBy(prev, cluster), ...this.#keysExportedBy(next, cluster)]) changed.add(key);
+    }
+    for (const key of [...changed].sort()) this.#emit('serviceChanged', ...splitKey(key));
+  }
+
+  #emit<K extends keyof CatalogViewEvents>(event: K, ...args: Parameters<CatalogViewEvents[K]>): void {
+    for (const listener of this.#listeners[event]) (listener as (...a: Parameters<CatalogViewEvents[K]>) => void)(...args);
+  }
+}
+
+function mapOf<K, V>(outer: Map<string, Map<K, V>>, key: string): Map<K, V> {
+  let inner = outer.get(key);
+  if (!inner) {
+    inner = new Map();
+    outer.set(key, inner);
+  }
+  return inner;
+}
