@@ -18,6 +18,18 @@ export interface BrokerConfig {
   readonly bodyLimitBytes: number;
   readonly shutdownTimeoutMs: number;
   readonly logLevel: string;
+  /** Service catalog: a cluster that does not heartbeat for this long becomes unavailable. */
+  readonly leaseDurationSeconds: number;
+  /** How often expired leases are looked for. */
+  readonly leaseCheckIntervalMs: number;
+  /** Catalog events kept for watchers to resume from; older `since` values get a relist. */
+  readonly eventRetention: number;
+  /** Bookmarks on idle watch streams, so clients detect dead connections. */
+  readonly watchBookmarkIntervalMs: number;
+  /** A watcher whose unsent output stays above this for a bookmark interval is dropped. */
+  readonly watchHighWaterMarkBytes: number;
+  /** Body limit of catalog writes (a bulk sync carries a cluster's whole export set). */
+  readonly catalogBodyLimitBytes: number;
 }
 
 export interface BrokerConfigInput {
@@ -29,6 +41,12 @@ export interface BrokerConfigInput {
   bodyLimitBytes?: number;
   shutdownTimeoutMs?: number;
   logLevel?: string;
+  leaseDurationSeconds?: number;
+  leaseCheckIntervalMs?: number;
+  eventRetention?: number;
+  watchBookmarkIntervalMs?: number;
+  watchHighWaterMarkBytes?: number;
+  catalogBodyLimitBytes?: number;
 }
 
 export const brokerConfigDefaults = {
@@ -38,6 +56,12 @@ export const brokerConfigDefaults = {
   bodyLimitBytes: 64 * 1024,
   shutdownTimeoutMs: 10_000,
   logLevel: 'info',
+  leaseDurationSeconds: 30,
+  leaseCheckIntervalMs: 1000,
+  eventRetention: 10_000,
+  watchBookmarkIntervalMs: 10_000,
+  watchHighWaterMarkBytes: 4 * 1024 * 1024,
+  catalogBodyLimitBytes: 16 * 1024 * 1024,
 } as const;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -63,6 +87,28 @@ function checkInt(problems: string[], name: string, v: number, min: number, max:
   if (!Number.isInteger(v) || v < min || v > max) problems.push(`${name} must be an integer in [${min}, ${max}], not ${v}`);
 }
 
+type CatalogFields = Pick<BrokerConfig, 'leaseDurationSeconds' | 'leaseCheckIntervalMs' | 'eventRetention'
+  | 'watchBookmarkIntervalMs' | 'watchHighWaterMarkBytes' | 'catalogBodyLimitBytes'>;
+
+const catalogRanges: Record<keyof CatalogFields, readonly [number, number]> = {
+  leaseDurationSeconds: [1, 24 * 3600],
+  leaseCheckIntervalMs: [10, 600_000],
+  eventRetention: [1, 10_000_000],
+  watchBookmarkIntervalMs: [10, 600_000],
+  watchHighWaterMarkBytes: [16 * 1024, 1024 * 1024 * 1024],
+  catalogBodyLimitBytes: [64 * 1024, 256 * 1024 * 1024],
+};
+
+function parseCatalogFields(problems: string[], input: BrokerConfigInput): CatalogFields {
+  const out = {} as Record<keyof CatalogFields, number>;
+  for (const [name, [min, max]] of Object.entries(catalogRanges) as [keyof CatalogFields, readonly [number, number]][]) {
+    const v = input[name] ?? brokerConfigDefaults[name];
+    checkInt(problems, name, v, min, max);
+    out[name] = v;
+  }
+  return out;
+}
+
 export function parseBrokerConfig(input: BrokerConfigInput): BrokerConfig {
   const problems: string[] = [];
   const d = brokerConfigDefaults;
@@ -86,6 +132,7 @@ export function parseBrokerConfig(input: BrokerConfigInput): BrokerConfig {
   const shutdownTimeoutMs = input.shutdownTimeoutMs ?? d.shutdownTimeoutMs;
   checkInt(problems, 'shutdownTimeoutMs', shutdownTimeoutMs, 0, 300_000);
   const logLevel = input.logLevel ?? d.logLevel;
+  const catalog = parseCatalogFields(problems, input);
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`logLevel must be one of ${LOG_LEVELS.join(', ')}, not "${logLevel}"`);
 
   if (problems.length > 0 || typeof listen === 'string') {
@@ -100,5 +147,6 @@ export function parseBrokerConfig(input: BrokerConfigInput): BrokerConfig {
     bodyLimitBytes,
     shutdownTimeoutMs,
     logLevel,
+    ...catalog,
   });
 }

@@ -10,6 +10,7 @@ import { systemClock, type Clock } from './clock.ts';
 import type { BrokerConfig } from './config.ts';
 import { clearRuntimeInfo, dataDirLayout, loadRoot, writeRuntimeInfo } from './data-dir.ts';
 import { BrokerError } from './errors.ts';
+import { Catalog } from './catalog/catalog.ts';
 import { buildApp } from './http/app.ts';
 import { issueServingCertificate, scheduleServingCertRotation } from './serving-cert.ts';
 import { SqliteStore } from './store/sqlite-store.ts';
@@ -25,6 +26,7 @@ export interface RunningBroker {
   readonly url: string;
   readonly app: FastifyInstance;
   readonly store: Store;
+  readonly catalog: Catalog;
   /** Stop accepting, finish in-flight requests, close the store. Idempotent. */
   stop(): Promise<void>;
 }
@@ -55,7 +57,11 @@ export async function startBroker(config: BrokerConfig, o: StartBrokerOptions = 
       ca, listenHost: config.listen.host, sans: config.sans, lifetimeSeconds: config.serverCertLifetimeSeconds, now: clock.now(),
     });
     const serving = await issueServing();
-    const app = buildApp({ store, ca, trustBundle, clock, logger: logger.child({ component: 'http' }), config, tls: serving, isReady: () => ready });
+    const catalog = new Catalog({ store, clock, logger: logger.child({ component: 'catalog' }), config });
+    const app = buildApp({
+      store, ca, trustBundle, clock, logger: logger.child({ component: 'http' }), config, tls: serving, isReady: () => ready,
+      catalog: { catalog, bodyLimitBytes: config.catalogBodyLimitBytes },
+    });
     try {
       await app.listen({ host: config.listen.host, port: config.listen.port });
     } catch (e) {
@@ -69,13 +75,15 @@ export async function startBroker(config: BrokerConfig, o: StartBrokerOptions = 
       apply: (c) => (app.server as unknown as HttpsServer).setSecureContext({ key: c.keyPem, cert: c.certPem, ca: trustBundle.toPem(), minVersion: 'TLSv1.3' }),
       onError: (err) => logger.error({ err }, 'serving certificate rotation failed'),
     });
+    catalog.start();
     ready = true;
-    logger.info({ url, clusterset: store.clusterset }, 'broker listening');
+    logger.info({ url, clusterset: store.clusterset, revision: catalog.revision }, 'broker listening');
 
     let stopping: Promise<void> | undefined;
     const stop = () => (stopping ??= (async () => {
       ready = false;
       rotation.stop();
+      catalog.stop();
       const force = setTimeout(() => app.server.closeAllConnections(), config.shutdownTimeoutMs);
       try {
         await app.close();
@@ -86,7 +94,7 @@ export async function startBroker(config: BrokerConfig, o: StartBrokerOptions = 
         logger.info('broker stopped');
       }
     })());
-    return { url, app, store, stop };
+    return { url, app, store, catalog, stop };
   } catch (e) {
     store.close();
     throw e;

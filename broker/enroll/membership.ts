@@ -19,10 +19,13 @@ export function toClusterInfo(c: ClusterRecord): ClusterInfo {
 export class Membership {
   readonly #store: Store;
   readonly #clock: Clock;
+  readonly #onRemoved: ((id: string) => void) | undefined;
 
-  constructor(deps: { store: Store; clock: Clock }) {
+  /** `onRemoved` runs after every successful removal (the catalog withdraws the cluster's exports). */
+  constructor(deps: { store: Store; clock: Clock; onRemoved?: ((id: string) => void) | undefined }) {
     this.#store = deps.store;
     this.#clock = deps.clock;
+    this.#onRemoved = deps.onRemoved;
   }
 
   list(): ClusterInfo[] {
@@ -39,6 +42,7 @@ export class Membership {
   remove(id: string): ClusterInfo {
     const c = this.#store.removeCluster(id, this.#clock.now());
     if (!c) throw new BrokerError('PLX_BROKER_NOT_FOUND', `no cluster "${id}"`);
+    this.#onRemoved?.(id);
     return toClusterInfo(c);
   }
 }

@@ -14,8 +14,10 @@ import type { EnrollDeps } from '../enroll/join.ts';
 import { Membership } from '../enroll/membership.ts';
 import { TokenRegistry } from '../enroll/token-registry.ts';
 import type { Store } from '../store/store.ts';
+import type { Catalog } from '../catalog/catalog.ts';
 import { adminClusterRoutes, adminTokenRoutes } from './admin-routes.ts';
 import { Authenticator, isAdmin, isCluster, type PeerCertificateSource } from './authenticate.ts';
+import { catalogRoutes } from './catalog-routes.ts';
 import { joinRoutes, renewRoutes } from './enroll-routes.ts';
 import { installErrorHandling } from './error-handler.ts';
 import { healthRoutes } from './health-routes.ts';
@@ -33,6 +35,8 @@ export interface AppDeps {
   readonly isReady?: () => boolean;
   /** Test seam: where the client certificate comes from (default: the TLS socket). */
   readonly peerCertificate?: PeerCertificateSource;
+  /** The service catalog and the body limit of its writes; without it, no catalog routes. */
+  readonly catalog?: { readonly catalog: Catalog; readonly bodyLimitBytes: number };
 }
 
 function createFastify(deps: AppDeps): FastifyInstance {
@@ -79,7 +83,10 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   const enroll: EnrollDeps = { store, issuer, clock, trustBundlePem: () => trustBundlePem };
   const auth = new Authenticator({ store, clock, trustBundle }, deps.peerCertificate);
   const tokens = new TokenRegistry({ store, clock, caFingerprint: fingerprintSha256(deps.ca.cert) });
-  const membership = new Membership({ store, clock });
+  const catalog = deps.catalog?.catalog;
+  const membership = new Membership({ store, clock, onRemoved: catalog ? (id) => catalog.removeCluster(id) : undefined });
+  // Watch streams never finish on their own: end them before the server waits for connections.
+  if (catalog) app.addHook('preClose', async () => catalog.stop());
 
   void app.register(healthRoutes, { isReady: deps.isReady ?? (() => true) });
   void app.register(trustBundleRoutes, { clusterset: store.clusterset, trustBundle });
@@ -87,6 +94,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   void app.register(async (clusterScope) => {
     clusterScope.addHook('onRequest', auth.require(isCluster, 'a cluster identity'));
     await clusterScope.register(renewRoutes, { enroll, auth });
+    if (deps.catalog) await clusterScope.register(catalogRoutes, { catalog: deps.catalog.catalog, auth, bodyLimitBytes: deps.catalog.bodyLimitBytes });
   });
   void app.register(async (adminScope) => {
     adminScope.addHook('onRequest', auth.require(isAdmin, 'the clusterset admin identity'));

@@ -37,6 +37,27 @@ export const migrations: readonly string[] = [
   ) STRICT;
   CREATE INDEX certificates_cluster ON certificates (cluster_id, epoch, issued_at);
   `,
+  // 2: the service catalog. The revision counter lives in meta and moves in the same
+  // transaction as the exports and the events it numbers.
+  `
+  CREATE TABLE exports (
+    cluster   TEXT NOT NULL,
+    namespace TEXT NOT NULL,
+    name      TEXT NOT NULL,
+    spec      TEXT NOT NULL,
+    revision  INTEGER NOT NULL,
+    PRIMARY KEY (cluster, namespace, name)
+  ) STRICT, WITHOUT ROWID;
+  CREATE TABLE events (
+    revision INTEGER PRIMARY KEY,
+    payload  TEXT NOT NULL
+  ) STRICT;
+  CREATE TABLE cluster_leases (
+    cluster   TEXT PRIMARY KEY,
+    available INTEGER NOT NULL CHECK (available IN (0, 1))
+  ) STRICT;
+  INSERT INTO meta (key, value) VALUES ('catalog_revision', '0'), ('catalog_compacted_through', '0');
+  `,
 ];
 
 export function migrate(db: DatabaseSync): void {

@@ -5,7 +5,9 @@
 import { existsSync } from 'node:fs';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { BrokerError } from '../errors.ts';
+import type { CatalogStore } from './catalog-store.ts';
 import { migrate } from './migrations.ts';
+import { SqliteCatalogStore } from './sqlite-catalog-store.ts';
 import {
   tokenState,
   type ClusterRecord, type IssuedCertificate, type JoinResult, type Store, type TokenKind, type TokenRecord,
@@ -65,6 +67,7 @@ function openDatabase(path: string): DatabaseSync {
 
 export class SqliteStore implements Store {
   readonly clusterset: string;
+  readonly catalog: CatalogStore;
   readonly #db: DatabaseSync;
   readonly #s: Record<string, StatementSync>;
 
@@ -102,6 +105,7 @@ export class SqliteStore implements Store {
   private constructor(db: DatabaseSync, clusterset: string) {
     this.#db = db;
     this.clusterset = clusterset;
+    this.catalog = new SqliteCatalogStore(db);
     this.#s = {
       insertToken: db.prepare(`INSERT INTO tokens (id, kind, subject, secret_hash, created_at, expires_at, used_at, revoked_at)
         VALUES (?, ?, ?, ?, ?, ?, NULL, NULL)`),

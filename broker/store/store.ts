@@ -1,6 +1,7 @@
 // The broker's persistent state, as its consumers (enroll/, http/) need it. The sqlite
 // implementation is the only one today; a Kubernetes hub store may follow, so nothing
 // outside store/ may depend on SQL.
+import type { CatalogStore } from './catalog-store.ts';
 
 export type TokenKind = 'cluster' | 'user';
 export type TokenState = 'pending' | 'used' | 'expired' | 'revoked';
@@ -44,6 +45,8 @@ export type JoinResult =
 export interface Store {
   /** The clusterset (trust domain) this store belongs to, fixed at init. */
   readonly clusterset: string;
+  /** The service catalog's tables (exports, event log, revision). */
+  readonly catalog: CatalogStore;
 
   insertToken(token: TokenRecord): void;
   getToken(id: string): TokenRecord | undefined;

@@ -1,0 +1,251 @@
+// The service catalog: exports from every cluster, merged per namespace/name, with a
+// revisioned event log that watchers follow. Every write is planned as a ChangeSet,
+// committed to the store in one durable transaction, and only then applied in memory and
+// fanned out, so an acknowledged write survives a crash and a failed one leaves no trace.
+// All methods are synchronous (node:sqlite is), so no two changes can interleave.
+import type { Logger } from 'pino';
+import type {
+  CatalogSnapshot, ExportRecord, ExportSpec, ExportWriteResponse, LeaseResponse,
+} from '../api/catalog.ts';
+import type { Clock } from '../clock.ts';
+import { BrokerError } from '../errors.ts';
+import type { Store } from '../store/store.ts';
+import { CatalogIndex, serviceKey } from './catalog-index.ts';
+import { ChangeSet } from './change-set.ts';
+import { EventLog } from './event-log.ts';
+import { LeaseTracker } from './leases.ts';
+import { mergeService } from './merge.ts';
+import { WatchHub, type WatchOutput } from './watch-hub.ts';
+
+export interface CatalogConfig {
+  readonly leaseDurationSeconds: number;
+  readonly leaseCheckIntervalMs: number;
+  readonly eventRetention: number;
+  readonly watchBookmarkIntervalMs: number;
+  readonly watchHighWaterMarkBytes: number;
+}
+
+export interface CatalogDeps {
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly config: CatalogConfig;
+}
+
+export interface SyncResult {
+  readonly revision: number;
+  readonly upserted: number;
+  readonly withdrawn: number;
+  readonly unchanged: number;
+}
+
+/** The canonical form of a validated spec: fixed key order, annotations sorted. */
+export function canonicalSpec(s: ExportSpec): ExportSpec {
+  const annotations: Record<string, string> = {};
+  for (const k of Object.keys(s.annotations).sort()) annotations[k] = s.annotations[k]!;
+  return {
+    cluster: s.cluster, namespace: s.namespace, name: s.name, createdAt: s.createdAt, type: s.type, ports: s.ports,
+    clusterIPs: s.clusterIPs, sessionAffinity: s.sessionAffinity,
+    ...(s.sessionAffinityConfig ? { sessionAffinityConfig: s.sessionAffinityConfig } : {}),
+    endpointPorts: s.endpointPorts, endpoints: s.endpoints, annotations,
+  };
+}
+
+export class Catalog {
+  readonly #store: Store;
+  readonly #clock: Clock;
+  readonly #log: Logger;
+  readonly #config: CatalogConfig;
+  readonly #index = new CatalogIndex();
+  readonly #events: EventLog;
+  readonly #leases: LeaseTracker;
+  readonly #hub: WatchHub;
+  #timers: NodeJS.Timeout[] = [];
+
+  /** Loads the catalog from the store and reconciles it with membership. */
+  constructor(deps: CatalogDeps) {
+    this.#store = deps.store;
+    this.#clock = deps.clock;
+    this.#log = deps.logger;
+    this.#config = deps.config;
+    const state = deps.store.catalog.load();
+    for (const row of state.exports) this.#index.put({ ...(JSON.parse(row.spec) as ExportSpec), revision: row.revision });
+    for (const key of this.#index.keys()) this.#index.setMerged(key, mergeService([...this.#index.ofKey(key).values()]));
+    this.#events = new EventLog({
+      retention: deps.config.eventRetention, head: state.revision, compactedThrough: state.compactedThrough,
+      events: state.events.map((e) => ({ revision: e.revision, line: Buffer.from(`${e.payload}\n`) })),
+    });
+    this.#leases = new LeaseTracker({ durationSeconds: deps.config.leaseDurationSeconds });
+    this.#hub = new WatchHub({ log: this.#events, highWaterMarkBytes: deps.config.watchHighWaterMarkBytes, logger: deps.logger });
+    this.#restoreLeases(new Map(state.leases.map((l) => [l.cluster, l.available])));
+  }
+
+  get revision(): number {
+    return this.#events.head;
+  }
+
+  get watchers(): number {
+    return this.#hub.size;
+  }
+
+  /**
+   * Every active cluster gets a fresh grace period (a broker restart withdraws nothing);
+   * one that was unavailable stays so until it heartbeats. Clusters removed while the
+   * broker was down (or between removal and withdrawal) are withdrawn now.
+   */
+  #restoreLeases(persisted: Map<string, boolean>): void {
+    const now = this.#clock.now();
+    const active = new Set(this.#store.listClusters().filter((c) => c.state === 'active').map((c) => c.id));
+    for (const id of active) this.#leases.track(id, persisted.get(id) ?? true, now);
+    const gone = new Set([...persisted.keys(), ...this.#index.clustersWithExports()].filter((id) => !active.has(id)));
+    for (const id of [...gone].sort()) this.#withdrawCluster(id, persisted.get(id) === true);
+  }
+
+  #commit(cs: ChangeSet, after?: () => void): number {
+    if (cs.empty) return this.#events.head;
+    const change = cs.build(this.#events.compactionFor(cs.revision));
+    this.#store.catalog.commit(change.commit);
+    cs.apply();
+    after?.();
+    this.#events.append(change.events);
+    this.#hub.broadcast(change.events, change.batch);
+    return change.revision;
+  }
+
+  /** A cluster seen for the first time (since start or a rejoin) starts its lease now. */
+  #track(cs: ChangeSet, cluster: string): (() => void) | undefined {
+    if (this.#leases.has(cluster)) return undefined;
+    cs.clusterState({ cluster, available: true, leaseRenewedAt: null });
+    return () => this.#leases.track(cluster, true, this.#clock.now());
+  }
+
+  upsert(caller: string, spec: ExportSpec): ExportWriteResponse {
+    checkOwner(caller, [spec]);
+    const cs = new ChangeSet(this.#index, this.#events.head);
+    const track = this.#track(cs, caller);
+    cs.putExport(canonicalSpec(spec));
+    const revision = this.#commit(cs, track);
+    return { revision, service: this.#index.merged(serviceKey(spec.namespace, spec.name)) ?? null };
+  }
+
+  withdraw(caller: string, namespace: string, name: string): ExportWriteResponse {
+    const cs = new ChangeSet(this.#index, this.#events.head);
+    cs.deleteExport(caller, namespace, name);
+    const revision = this.#commit(cs);
+    return { revision, service: this.#index.merged(serviceKey(namespace, name)) ?? null };
+  }
+
+  /** Replaces the caller's whole export set in one transaction. */
+  sync(caller: string, specs: readonly ExportSpec[]): SyncResult {
+    checkOwner(caller, specs);
+    const wanted = new Map<string, ExportSpec>();
+    for (const s of specs) {
+      const key = serviceKey(s.namespace, s.name);
+      if (wanted.has(key)) throw new BrokerError('PLX_BROKER_VALIDATION', `export ${key} is listed twice`, { details: [{ path: 'exports', message: `duplicate ${key}` }] });
+      wanted.set(key, canonicalSpec(s));
+    }
+    const cs = new ChangeSet(this.#index, this.#events.head);
+    const track = this.#track(cs, caller);
+    let upserted = 0;
+    let withdrawn = 0;
+    for (const key of [...wanted.keys()].sort()) if (cs.putExport(wanted.get(key)!)) upserted++;
+    const stale = [...this.#index.ofCluster(caller).values()].filter((r) => !wanted.has(serviceKey(r.namespace, r.name)));
+    for (const r of stale) if (cs.deleteExport(caller, r.namespace, r.name)) withdrawn++;
+    const revision = this.#commit(cs, track);
+    return { revision, upserted, withdrawn, unchanged: wanted.size - upserted };
+  }
+
+  list(caller: string): { revision: number; exports: ExportRecord[] } {
+    const exports = [...this.#index.ofCluster(caller).values()].sort((a, b) => (serviceKey(a.namespace, a.name) < serviceKey(b.namespace, b.name) ? -1 : 1));
+    return { revision: this.#events.head, exports };
+  }
+
+  heartbeat(caller: string): LeaseResponse {
+    const now = this.#clock.now();
+    const wasAvailable = this.#leases.has(caller) && this.#leases.isAvailable(caller);
+    this.#leases.renew(caller, now);
+    if (!wasAvailable) {
+      const cs = new ChangeSet(this.#index, this.#events.head);
+      cs.clusterState({ cluster: caller, available: true, leaseRenewedAt: now.toISOString() });
+      this.#commit(cs, () => this.#leases.setAvailable(caller, true));
+      this.#log.info({ cluster: caller }, 'cluster available');
+    }
+    return { leaseDurationSeconds: this.#config.leaseDurationSeconds, renewedAt: now.toISOString() };
+  }
+
+  /** Marks clusters whose lease ran out unavailable; returns them. Driven by a timer and by tests. */
+  checkLeases(): string[] {
+    const expired = this.#leases.expired(this.#clock.now());
+    if (expired.length === 0) return expired;
+    const cs = new ChangeSet(this.#index, this.#events.head);
+    for (const id of expired) cs.clusterState({ ...this.#leases.state(id), available: false });
+    this.#commit(cs, () => expired.forEach((id) => this.#leases.setAvailable(id, false)));
+    this.#log.warn({ clusters: expired }, 'cluster lease expired; marked unavailable');
+    return expired;
+  }
+
+  /** A removed cluster: withdraw all its exports and announce it unavailable. Idempotent. */
+  removeCluster(id: string): number {
+    return this.#withdrawCluster(id, this.#leases.has(id));
+  }
+
+  #withdrawCluster(id: string, announce: boolean): number {
+    const cs = new ChangeSet(this.#index, this.#events.head);
+    for (const r of [...this.#index.ofCluster(id).values()]) cs.deleteExport(id, r.namespace, r.name);
+    if (announce) cs.clusterState({ ...this.#leases.state(id), available: false }, { forget: true });
+    const revision = this.#commit(cs, () => this.#leases.forget(id));
+    if (!cs.empty) this.#log.info({ cluster: id, revision }, 'cluster removed; exports withdrawn');
+    return revision;
+  }
+
+  /** Everything at one revision (no await between reads, so nothing interleaves). */
+  snapshot(): CatalogSnapshot {
+    return {
+      revision: this.#events.head,
+      services: this.#index.allMerged(),
+      exports: this.#index.allExports(),
+      clusters: this.#leases.states(),
+    };
+  }
+
+  watch(out: WatchOutput, since: number): void {
+    this.#hub.add(out, since);
+  }
+
+  /** Starts the lease checker and the bookmark ticker. */
+  start(): void {
+    if (this.#timers.length > 0) return;
+    const every = (ms: number, fn: () => void) => {
+      const t = setInterval(() => {
+        try {
+          fn();
+        } catch (err) {
+          this.#log.error({ err }, 'catalog timer failed');
+        }
+      }, ms);
+      t.unref();
+      this.#timers.push(t);
+    };
+    every(this.#config.leaseCheckIntervalMs, () => this.checkLeases());
+    every(this.#config.watchBookmarkIntervalMs, () => this.#hub.tick());
+  }
+
+  /** Test seam for the bookmark timer. */
+  tick(): void {
+    this.#hub.tick();
+  }
+
+  /** Stops the timers and ends every watch stream cleanly. */
+  stop(): void {
+    for (const t of this.#timers) clearInterval(t);
+    this.#timers = [];
+    this.#hub.close();
+  }
+}
+
+function checkOwner(caller: string, specs: readonly ExportSpec[]): void {
+  const foreign = specs.find((s) => s.cluster !== caller);
+  if (foreign) {
+    throw new BrokerError('PLX_BROKER_FORBIDDEN', `cluster "${caller}" may not write exports of cluster "${foreign.cluster}"`);
+  }
+}
