@@ -1,0 +1,144 @@
+import type { V1EndpointSlice } from '@kubernetes/client-node';
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import { AgentError } from '../errors.ts';
+import { FakeTimers } from './fake-timers.ts';
+import { InformerRegistry } from './informer-registry.ts';
+import { Informer, type ListWatchLike } from './informer.ts';
+import { ENDPOINT_SLICES, INDEX_SERVICE_NAME, SERVICES, SERVICE_EXPORTS, type KubeObject, type ResourceType } from './resources.ts';
+
+const logger = pino({ level: 'silent' });
+
+/** ListWatch stand-in: the test scripts start() outcomes and emits events itself. */
+class FakeListWatch<T extends KubeObject> implements ListWatchLike<T> {
+  readonly objects = new Map<string, T>();
+  readonly cbs: Record<string, ((x: never) => void)[]> = {};
+  startOutcomes: ('ok' | 'error')[] = [];
+  starts = 0;
+  on(verb: string, cb: (x: never) => void): void {
+    (this.cbs[verb] ??= []).push(cb);
+  }
+  async start(): Promise<void> {
+    this.starts++;
+    if ((this.startOutcomes.shift() ?? 'ok') === 'error') this.emit('error', new Error('connection refused'));
+  }
+  async stop(): Promise<void> {}
+  get(name: string, namespace?: string): T | undefined {
+    return this.objects.get(`${namespace ?? ''}/${name}`);
+  }
+  list(): readonly T[] {
+    return [...this.objects.values()];
+  }
+  put(obj: T, verb: 'add' | 'update' = 'add'): void {
+    this.objects.set(`${obj.metadata?.namespace ?? ''}/${obj.metadata?.name}`, obj);
+    this.emit(verb, obj);
+  }
+  remove(obj: T): void {
+    this.objects.delete(`${obj.metadata?.namespace ?? ''}/${obj.metadata?.name}`);
+    this.emit('delete', obj);
+  }
+  emit(verb: string, x: unknown): void {
+    for (const cb of this.cbs[verb] ?? []) cb(x as never);
+  }
+}
+
+const slice = (name: string, svc: string): V1EndpointSlice => ({
+  metadata: { namespace: 'ns', name, labels: { 'kubernetes.io/service-name': svc } }, addressType: 'IPv4', endpoints: [],
+});
+
+const flush = () => new Promise((r) => setImmediate(r));
+
+describe('Informer', () => {
+  it('restarts with backoff after errors and reports synced only after a clean start', async () => {
+    const timers = new FakeTimers();
+    const lw = new FakeListWatch<V1EndpointSlice>();
+    lw.startOutcomes = ['error', 'error', 'ok'];
+    const inf = new Informer(ENDPOINT_SLICES, lw, { logger, timers, backoff: { baseMs: 100, maxMs: 1000, jitter: 0 } });
+    inf.start();
+    await flush();
+    expect(inf.hasSynced()).toBe(false);
+    expect(timers.pendingDelays()).toEqual([100]);
+    timers.fireNext();
+    await flush();
+    expect(timers.pendingDelays()).toEqual([200]);
+    timers.fireNext();
+    await inf.waitForSync();
+    expect(inf.hasSynced()).toBe(true);
+    expect(lw.starts).toBe(3);
+    // A later watch failure restarts from the first backoff step again.
+    lw.emit('error', new Error('stream reset'));
+    expect(timers.pendingDelays()).toEqual([100]);
+    await inf.stop();
+    expect(timers.pendingCount).toBe(0);
+  });
+
+  it('keeps the label index in step with adds, label changes and deletes', () => {
+    const lw = new FakeListWatch<V1EndpointSlice>();
+    const inf = new Informer(ENDPOINT_SLICES, lw, { logger, timers: new FakeTimers() });
+    lw.put(slice('a-1', 'a'));
+    lw.put(slice('a-2', 'a'));
+    lw.put(slice('b-1', 'b'));
+    expect(inf.byIndex(INDEX_SERVICE_NAME, 'ns/a').map((s) => s.metadata?.name).sort()).toEqual(['a-1', 'a-2']);
+    lw.put(slice('a-2', 'b'), 'update');
+    expect(inf.byIndex(INDEX_SERVICE_NAME, 'ns/a').map((s) => s.metadata?.name)).toEqual(['a-1']);
+    expect(inf.byIndex(INDEX_SERVICE_NAME, 'ns/b')).toHaveLength(2);
+    lw.remove(slice('a-1', 'a'));
+    expect(inf.byIndex(INDEX_SERVICE_NAME, 'ns/a')).toEqual([]);
+    expect(() => inf.byIndex('nope', 'x')).toThrow(RangeError);
+  });
+
+  it('a throwing handler neither breaks the cache nor the other handlers', () => {
+    const lw = new FakeListWatch<V1EndpointSlice>();
+    const inf = new Informer(ENDPOINT_SLICES, lw, { logger, timers: new FakeTimers() });
+    const seen: string[] = [];
+    inf.on('add', () => { throw new Error('bug'); });
+    inf.onChange((s) => seen.push(s.metadata!.name!));
+    lw.put(slice('a-1', 'a'));
+    expect(seen).toEqual(['a-1']);
+    expect(inf.get('ns', 'a-1')).toBeDefined();
+  });
+});
+
+describe('InformerRegistry', () => {
+  function registry() {
+    const made: string[] = [];
+    const reg = new InformerRegistry({
+      logger, timers: new FakeTimers(),
+      listWatch: <T extends KubeObject>(r: ResourceType<T>) => {
+        made.push(r.plural);
+        return new FakeListWatch<T>();
+      },
+    });
+    return { reg, made };
+  }
+
+  it('throws at wiring time for an informer the component did not declare', () => {
+    const { reg } = registry();
+    const mine = reg.declare('service-export', [SERVICE_EXPORTS, SERVICES]);
+    expect(mine.get(SERVICES)).toBeInstanceOf(Informer);
+    try {
+      mine.get(ENDPOINT_SLICES);
+      expect.fail('expected a throw');
+    } catch (err) {
+      expect((err as AgentError).code).toBe('PLX_AGENT_INFORMER_UNDECLARED');
+    }
+  });
+
+  it('shares one informer per resource between components and syncs them all', async () => {
+    const { reg, made } = registry();
+    const a = reg.declare('a', [SERVICES, ENDPOINT_SLICES]);
+    const b = reg.declare('b', [SERVICES]);
+    expect(a.get(SERVICES)).toBe(b.get(SERVICES));
+    expect(made).toEqual(['services', 'endpointslices']);
+    reg.start();
+    await reg.waitForSync();
+    expect(a.hasSynced() && b.hasSynced() && reg.hasSynced()).toBe(true);
+    await reg.stop();
+  });
+
+  it('refuses a second, different descriptor for the same resource', () => {
+    const { reg } = registry();
+    reg.declare('a', [SERVICES]);
+    expect(() => reg.declare('b', [{ ...SERVICES }])).toThrow(AgentError);
+  });
+});

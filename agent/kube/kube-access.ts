@@ -1,0 +1,27 @@
+// Everything a component needs to reach one API server, built once in main.ts from a
+// KubeConfig: the REST surface, the shared informer registry and the status writer.
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import type { BackoffOptions } from './backoff.ts';
+import { systemTimers, type Timers } from './clock.ts';
+import { InformerRegistry } from './informer-registry.ts';
+import { listWatchFactory } from './informer.ts';
+import { HttpKubeApi, type KubeApi } from './kube-api.ts';
+import { StatusWriter } from './status-writer.ts';
+
+export interface KubeAccess {
+  readonly api: KubeApi;
+  readonly informers: InformerRegistry;
+  readonly status: StatusWriter;
+}
+
+export function kubeAccess(kc: KubeConfig, o: { logger: Logger; timers?: Timers; informerBackoff?: BackoffOptions; requestTimeoutMs?: number }): KubeAccess {
+  const api = new HttpKubeApi(kc, o.requestTimeoutMs === undefined ? {} : { timeoutMs: o.requestTimeoutMs });
+  const informers = new InformerRegistry({
+    listWatch: listWatchFactory(kc, api),
+    logger: o.logger.child({ component: 'informers' }),
+    timers: o.timers ?? systemTimers,
+    ...(o.informerBackoff ? { backoff: o.informerBackoff } : {}),
+  });
+  return { api, informers, status: new StatusWriter(api) };
+}

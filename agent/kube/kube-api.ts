@@ -1,0 +1,130 @@
+// Raw JSON REST access to one API server, authenticated from a KubeConfig exactly as
+// client-node's own calls are (applySecurityAuthentication). Raw rather than the typed
+// clients because informer caches, writes and status comparisons must all see the same
+// shape (client-node's typed models turn timestamps into Dates), and because
+// KubernetesObjectApi cannot address the status subresource.
+import { PatchStrategy, RequestContext } from '@kubernetes/client-node';
+import type { HttpMethod, KubeConfig, KubernetesListObject } from '@kubernetes/client-node';
+import { fetch } from 'undici';
+import type { Dispatcher } from 'undici';
+import { AgentError } from '../errors.ts';
+import { resourcePath, type KubeObject, type ResourceType } from './resources.ts';
+
+/** The field manager of every server-side apply Plexus does. */
+export const FIELD_MANAGER = 'plexus';
+
+export interface ListOptions {
+  namespace?: string;
+  labelSelector?: string;
+}
+
+export interface ObjectRef {
+  namespace?: string | undefined;
+  name: string;
+}
+
+/** The narrow API-server surface the agent uses. */
+export interface KubeApi {
+  /** API server URL, for messages. */
+  readonly server: string;
+  list<T extends KubeObject>(r: ResourceType<T>, o?: ListOptions): Promise<KubernetesListObject<T>>;
+  /** null when not found. */
+  get<T extends KubeObject>(r: ResourceType<T>, ref: ObjectRef): Promise<T | null>;
+  /** Server-side apply (field manager `plexus`, force) of the object or its status. */
+  apply<T extends KubeObject>(r: ResourceType<T>, obj: NoInfer<T>, o?: { subresource?: 'status' }): Promise<T>;
+  /** False when it was already gone (not-found on delete is success). */
+  delete(r: ResourceType<never>, ref: ObjectRef): Promise<boolean>;
+}
+
+export function statusOf(err: unknown): number | undefined {
+  return err instanceof AgentError ? err.status : undefined;
+}
+
+export function isNotFound(err: unknown): boolean {
+  return statusOf(err) === 404;
+}
+
+interface RawResponse { status: number; json: unknown }
+
+export class HttpKubeApi implements KubeApi {
+  readonly server: string;
+  readonly #kc: KubeConfig;
+  readonly #timeoutMs: number;
+
+  constructor(kc: KubeConfig, o: { timeoutMs?: number } = {}) {
+    const cluster = kc.getCurrentCluster();
+    if (!cluster) throw new AgentError('PLX_AGENT_KUBE', 'kubeconfig has no current cluster');
+    this.#kc = kc;
+    this.server = cluster.server;
+    this.#timeoutMs = o.timeoutMs ?? 30_000;
+  }
+
+  async list<T extends KubeObject>(r: ResourceType<T>, o: ListOptions = {}): Promise<KubernetesListObject<T>> {
+    const query: Record<string, string> = o.labelSelector ? { labelSelector: o.labelSelector } : {};
+    const res = await this.#send('GET', resourcePath(r, { namespace: o.namespace }), query);
+    return this.#ok(res, 'list', r) as KubernetesListObject<T>;
+  }
+
+  async get<T extends KubeObject>(r: ResourceType<T>, ref: ObjectRef): Promise<T | null> {
+    const res = await this.#send('GET', resourcePath(r, ref));
+    if (res.status === 404) return null;
+    return this.#ok(res, `get ${refText(ref)}`, r) as T;
+  }
+
+  async apply<T extends KubeObject>(r: ResourceType<T>, obj: NoInfer<T>, o: { subresource?: 'status' } = {}): Promise<T> {
+    const ref = { namespace: obj.metadata?.namespace, name: obj.metadata?.name ?? '' };
+    const body = JSON.stringify({ ...obj, apiVersion: r.apiVersion, kind: r.kind });
+    const path = resourcePath(r, { ...ref, subresource: o.subresource });
+    const res = await this.#send('PATCH', path, { fieldManager: FIELD_MANAGER, force: 'true' }, body, PatchStrategy.ServerSideApply);
+    return this.#ok(res, `apply ${o.subresource ? `${o.subresource} of ` : ''}${refText(ref)}`, r) as T;
+  }
+
+  async delete(r: ResourceType<never>, ref: ObjectRef): Promise<boolean> {
+    const res = await this.#send('DELETE', resourcePath(r, ref));
+    if (res.status === 404) return false;
+    this.#ok(res, `delete ${refText(ref)}`, r);
+    return true;
+  }
+
+  #ok(res: RawResponse, what: string, r: ResourceType<never>): unknown {
+    if (res.status < 300) return res.json;
+    const message = (res.json as { message?: unknown } | undefined)?.message;
+    throw new AgentError('PLX_AGENT_KUBE', `cannot ${what} (${r.kind}) on ${this.server}: HTTP ${res.status}${typeof message === 'string' ? `: ${message}` : ''}`, { status: res.status });
+  }
+
+  async #send(method: HttpMethod, path: string, query: Record<string, string> = {}, body?: string, contentType?: string): Promise<RawResponse> {
+    const url = new URL(this.server.replace(/\/$/, '') + path);
+    for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
+    const ctx = new RequestContext(url.toString(), method);
+    ctx.setHeaderParam('Accept', 'application/json');
+    if (contentType) ctx.setHeaderParam('Content-Type', contentType);
+    let dispatcher: Dispatcher | undefined;
+    try {
+      await this.#kc.applySecurityAuthentication(ctx);
+      dispatcher = ctx.getDispatcher();
+      const res = await fetch(url, {
+        method, headers: ctx.getHeaders(), ...(body === undefined ? {} : { body }),
+        ...(dispatcher ? { dispatcher } : {}), signal: AbortSignal.timeout(this.#timeoutMs),
+      });
+      const text = await res.text();
+      return { status: res.status, json: text ? safeJson(text) : undefined };
+    } catch (err) {
+      throw new AgentError('PLX_AGENT_KUBE', `cannot reach API server ${this.server} (${method} ${url.pathname}): ${(err as Error).message}`, { cause: err });
+    } finally {
+      // applySecurityAuthentication makes a fresh dispatcher per request; do not leak its sockets.
+      void dispatcher?.close().catch(() => undefined);
+    }
+  }
+}
+
+function refText(ref: ObjectRef): string {
+  return ref.namespace ? `${ref.namespace}/${ref.name}` : ref.name;
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return { message: text.slice(0, 200) };
+  }
+}

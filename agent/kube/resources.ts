@@ -1,0 +1,76 @@
+// The API resources the agent reads or writes, described once: group/version, plural,
+// scope and the secondary indexes their informer caches keep. Objects stay the raw JSON
+// the API server sent (timestamps are strings), in caches and in writes alike.
+import type { KubernetesObject, V1EndpointSlice, V1Namespace, V1Service } from '@kubernetes/client-node';
+import {
+  CLUSTER_PROPERTY, LABEL_SERVICE_NAME as MCS_LABEL_SERVICE_NAME, SERVICE_EXPORT, SERVICE_IMPORT, apiVersionOf,
+  type ClusterProperty, type ServiceExport, type ServiceImport,
+} from '../../crds/types.ts';
+
+export type KubeObject = KubernetesObject;
+
+/** Index function: the values under which an object is found (empty: not indexed). */
+export type IndexFunc<T> = (obj: T) => readonly string[];
+
+export interface ResourceType<T extends KubeObject = KubeObject> {
+  readonly kind: string;
+  /** `v1` for the core group, else `<group>/<version>`. */
+  readonly apiVersion: string;
+  readonly plural: string;
+  readonly namespaced: boolean;
+  readonly indexes?: Readonly<Record<string, IndexFunc<T>>>;
+}
+
+/** Stable identity of a resource type, e.g. `discovery.k8s.io/v1/endpointslices`. */
+export function resourceId(r: ResourceType<never>): string {
+  return `${r.apiVersion}/${r.plural}`;
+}
+
+export interface PathOptions {
+  namespace?: string | undefined;
+  name?: string | undefined;
+  subresource?: 'status' | undefined;
+}
+
+/** REST path of a collection, an object or its subresource. */
+export function resourcePath(r: ResourceType<never>, o: PathOptions = {}): string {
+  const root = r.apiVersion.includes('/') ? `/apis/${r.apiVersion}` : `/api/${r.apiVersion}`;
+  const ns = r.namespaced && o.namespace ? `/namespaces/${encodeURIComponent(o.namespace)}` : '';
+  const name = o.name === undefined ? '' : `/${encodeURIComponent(o.name)}`;
+  const sub = o.subresource && o.name !== undefined ? `/${o.subresource}` : '';
+  return `${root}${ns}/${r.plural}${name}${sub}`;
+}
+
+/** Label the EndpointSlice controller puts on the slices of a Service. */
+export const LABEL_SERVICE_NAME = 'kubernetes.io/service-name';
+
+/** EndpointSlice index: `<namespace>/<kubernetes.io/service-name>`. */
+export const INDEX_SERVICE_NAME = 'service-name';
+/** EndpointSlice index: `<namespace>/<multicluster.kubernetes.io/service-name>` (imported slices). */
+export const INDEX_MCS_SERVICE_NAME = 'mcs-service-name';
+
+function labelIndex(label: string): IndexFunc<V1EndpointSlice> {
+  return (s) => {
+    const v = s.metadata?.labels?.[label];
+    return v ? [`${s.metadata?.namespace ?? ''}/${v}`] : [];
+  };
+}
+
+export const SERVICES: ResourceType<V1Service> = { kind: 'Service', apiVersion: 'v1', plural: 'services', namespaced: true };
+export const NAMESPACES: ResourceType<V1Namespace> = { kind: 'Namespace', apiVersion: 'v1', plural: 'namespaces', namespaced: false };
+export const ENDPOINT_SLICES: ResourceType<V1EndpointSlice> = {
+  kind: 'EndpointSlice',
+  apiVersion: 'discovery.k8s.io/v1',
+  plural: 'endpointslices',
+  namespaced: true,
+  indexes: { [INDEX_SERVICE_NAME]: labelIndex(LABEL_SERVICE_NAME), [INDEX_MCS_SERVICE_NAME]: labelIndex(MCS_LABEL_SERVICE_NAME) },
+};
+export const SERVICE_EXPORTS: ResourceType<ServiceExport> = {
+  kind: SERVICE_EXPORT.kind, apiVersion: apiVersionOf(SERVICE_EXPORT), plural: SERVICE_EXPORT.plural, namespaced: true,
+};
+export const SERVICE_IMPORTS: ResourceType<ServiceImport> = {
+  kind: SERVICE_IMPORT.kind, apiVersion: apiVersionOf(SERVICE_IMPORT), plural: SERVICE_IMPORT.plural, namespaced: true,
+};
+export const CLUSTER_PROPERTIES: ResourceType<ClusterProperty> = {
+  kind: CLUSTER_PROPERTY.kind, apiVersion: apiVersionOf(CLUSTER_PROPERTY), plural: CLUSTER_PROPERTY.plural, namespaced: false,
+};
