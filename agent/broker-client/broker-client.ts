@@ -9,7 +9,14 @@ import {
   identityResponseSchema, paths, trustBundleResponseSchema,
   type IdentityResponse, type JoinRequest, type RenewRequest, type TrustBundleResponse,
 } from '../../broker/api/types.ts';
+import {
+  catalogPaths, exportListResponseSchema, exportSyncResponseSchema, exportWriteResponseSchema, leaseResponseSchema,
+  type ExportSpecInput, type ExportSyncRequest, type ExportWriteResponse, type LeaseResponse,
+} from '../../broker/api/catalog.ts';
 import { AgentError } from '../errors.ts';
+
+export type ExportSyncResponse = z.infer<typeof exportSyncResponseSchema>;
+export type ExportListResponse = z.infer<typeof exportListResponseSchema>;
 
 export interface BrokerClientOptions {
   /** e.g. https://broker.example:7443 */
@@ -49,6 +56,30 @@ export class BrokerClient {
 
   renew(body: RenewRequest): Promise<IdentityResponse> {
     return this.call('POST', paths.renew, body, identityResponseSchema);
+  }
+
+  /** Heartbeat: keeps this cluster's endpoints in the catalog (mTLS identity required). */
+  renewLease(): Promise<LeaseResponse> {
+    return this.call('POST', catalogPaths.lease, {}, leaseResponseSchema);
+  }
+
+  /** Upserts one of this cluster's exports; the response carries the merged service. */
+  putExport(spec: ExportSpecInput): Promise<ExportWriteResponse> {
+    return this.call('PUT', catalogPaths.export(spec.namespace, spec.name), spec, exportWriteResponseSchema);
+  }
+
+  /** Withdraws one export; withdrawing one that is not there succeeds. */
+  deleteExport(namespace: string, name: string): Promise<ExportWriteResponse> {
+    return this.call('DELETE', catalogPaths.export(namespace, name), undefined, exportWriteResponseSchema);
+  }
+
+  /** Replaces this cluster's whole export set in one transaction. */
+  syncExports(body: ExportSyncRequest): Promise<ExportSyncResponse> {
+    return this.call('PUT', catalogPaths.exports, body, exportSyncResponseSchema);
+  }
+
+  listExports(): Promise<ExportListResponse> {
+    return this.call('GET', catalogPaths.exports, undefined, exportListResponseSchema);
   }
 
   close(): Promise<void> {

@@ -1,0 +1,65 @@
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import { AgentError } from '../../errors.ts';
+import { FakeTimers } from '../../kube/fake-timers.ts';
+import { LeaseHeartbeat, type LeaseClient } from './lease-heartbeat.ts';
+
+const logger = pino({ level: 'silent' });
+const flush = () => new Promise((r) => setImmediate(r));
+
+function setup(outcomes: ('ok' | 'down')[]) {
+  const timers = new FakeTimers();
+  let calls = 0;
+  const client: LeaseClient = {
+    async renewLease() {
+      calls++;
+      if ((outcomes.shift() ?? 'ok') === 'down') throw new AgentError('PLX_AGENT_BROKER_UNREACHABLE', 'connect ECONNREFUSED');
+      return { leaseDurationSeconds: 30, renewedAt: timers.now().toISOString() };
+    },
+  };
+  const hb = new LeaseHeartbeat({ client, logger, timers, clock: timers, leaseDurationMs: 60_000, backoff: { baseMs: 1000, maxMs: 60_000, jitter: 0 } });
+  return { hb, timers, calls: () => calls };
+}
+
+async function tick(timers: FakeTimers) {
+  timers.fireNext();
+  await flush();
+}
+
+describe('LeaseHeartbeat', () => {
+  it('beats at once, then every third of the lease the broker states', async () => {
+    const { hb, timers, calls } = setup([]);
+    hb.start();
+    expect(timers.pendingDelays()).toEqual([0]);
+    await tick(timers);
+    expect(calls()).toBe(1);
+    expect(hb.lastRenewedAt).toEqual(timers.now());
+    expect(timers.pendingDelays()).toEqual([10_000]); // 30 s lease from the broker, not the 60 s guess
+    await tick(timers);
+    expect(calls()).toBe(2);
+    await hb.stop();
+    expect(timers.pendingCount).toBe(0);
+  });
+
+  it('survives a broker outage: backs off, never slower than the beat, and recovers', async () => {
+    const { hb, timers, calls } = setup(['ok', 'down', 'down', 'down', 'down', 'down', 'ok']);
+    hb.start();
+    await tick(timers);
+    const delays: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      await tick(timers);
+      delays.push(timers.pendingDelays()[0]!);
+    }
+    expect(delays).toEqual([1000, 2000, 4000, 8000, 10_000]);
+    expect(hb.consecutiveFailures).toBe(5);
+    await tick(timers);
+    expect(hb.consecutiveFailures).toBe(0);
+    expect(timers.pendingDelays()).toEqual([10_000]);
+    expect(calls()).toBe(7);
+    await hb.stop();
+  });
+
+  it('rejects a non-positive lease duration at construction', () => {
+    expect(() => new LeaseHeartbeat({ client: { renewLease: async () => { throw new Error('x'); } }, logger, timers: new FakeTimers(), clock: new FakeTimers(), leaseDurationMs: 0 })).toThrow(RangeError);
+  });
+});

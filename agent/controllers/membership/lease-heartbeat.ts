@@ -1,0 +1,95 @@
+// The broker lease: POST /v1/lease every leaseDuration/3, so two missed beats still leave
+// the lease alive. Failures retry with exponential backoff and jitter (never slower than
+// the normal beat) and are only logged: a broker outage must never stop the agent.
+import type { Logger } from 'pino';
+import type { LeaseResponse } from '../../../broker/api/catalog.ts';
+import { backoffDelay, type BackoffOptions } from '../../kube/backoff.ts';
+import type { Clock, TimerHandle, Timers } from '../../kube/clock.ts';
+
+/** What the heartbeat needs of the broker client. */
+export interface LeaseClient {
+  renewLease(): Promise<LeaseResponse>;
+}
+
+export interface LeaseHeartbeatOptions {
+  client: LeaseClient;
+  logger: Logger;
+  timers: Timers;
+  clock: Clock;
+  /** Used until the broker states its own lease duration. */
+  leaseDurationMs: number;
+  backoff?: BackoffOptions;
+  random?: () => number;
+}
+
+export class LeaseHeartbeat {
+  readonly #o: LeaseHeartbeatOptions;
+  readonly #log: Logger;
+  #leaseMs: number;
+  #timer: TimerHandle | undefined;
+  #running = false;
+  #failures = 0;
+  #lastRenewedAt: Date | undefined;
+  #inFlight: Promise<void> | undefined;
+
+  constructor(o: LeaseHeartbeatOptions) {
+    if (!(o.leaseDurationMs > 0)) throw new RangeError('leaseDurationMs must be positive');
+    this.#o = o;
+    this.#log = o.logger.child({ component: 'lease' });
+    this.#leaseMs = o.leaseDurationMs;
+  }
+
+  /** First beat at once, then on schedule. */
+  start(): void {
+    if (this.#running) return;
+    this.#running = true;
+    this.#schedule(0);
+  }
+
+  /** Stops scheduling; waits for a beat in flight. */
+  async stop(): Promise<void> {
+    this.#running = false;
+    if (this.#timer !== undefined) this.#o.timers.clearTimeout(this.#timer);
+    this.#timer = undefined;
+    await this.#inFlight;
+  }
+
+  get lastRenewedAt(): Date | undefined {
+    return this.#lastRenewedAt;
+  }
+
+  get consecutiveFailures(): number {
+    return this.#failures;
+  }
+
+  /** The normal interval: a third of the lease. */
+  get intervalMs(): number {
+    return Math.max(1, Math.floor(this.#leaseMs / 3));
+  }
+
+  #schedule(ms: number): void {
+    if (!this.#running) return;
+    this.#timer = this.#o.timers.setTimeout(() => {
+      this.#timer = undefined;
+      this.#inFlight = this.#beat().finally(() => { this.#inFlight = undefined; });
+    }, ms);
+  }
+
+  async #beat(): Promise<void> {
+    try {
+      const res = await this.#o.client.renewLease();
+      this.#leaseMs = res.leaseDurationSeconds * 1000;
+      this.#lastRenewedAt = this.#o.clock.now();
+      if (this.#failures > 0) this.#log.info({ after: this.#failures }, 'lease renewed again');
+      this.#failures = 0;
+      this.#schedule(this.intervalMs);
+    } catch (err) {
+      this.#failures++;
+      const backoff = this.#o.backoff ?? { baseMs: 500, maxMs: this.intervalMs, jitter: 0.3 };
+      const ms = Math.min(this.intervalMs, backoffDelay(this.#failures, backoff, this.#o.random));
+      const e = err as { code?: unknown; brokerCode?: unknown; message?: unknown };
+      this.#log.warn({ code: e.code, brokerCode: e.brokerCode, err: String(e.message ?? err), failures: this.#failures, retryInMs: ms }, 'lease renewal failed');
+      this.#schedule(ms);
+    }
+  }
+}
