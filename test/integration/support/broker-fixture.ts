@@ -35,7 +35,7 @@ export interface ClientIdentity {
 }
 
 export interface CallOptions {
-  method?: 'GET' | 'POST' | 'DELETE';
+  method?: 'GET' | 'POST' | 'PUT' | 'DELETE';
   /** JSON-encoded unless rawBody is given. */
   body?: unknown;
   rawBody?: string;
