@@ -1,0 +1,100 @@
+// Level-based reconcile of one imported service (`namespace/name`) in this cluster: reads
+// the catalog view and the informer caches, never the event that woke it. Every member
+// cluster gets the ServiceImport, exporters included, but only where the namespace exists
+// (namespace sameness). Steps, in order: ServiceImport spec → derived Service (ClusterSetIP)
+// → ServiceImport ips → EndpointSlices → prune → status, written once and only when changed.
+import type { ExportRecord, MergedService } from '../../../broker/api/catalog.ts';
+import { SERVICE_IMPORT, type ServiceImportStatus } from '../../../crds/types.ts';
+import { AgentError } from '../../errors.ts';
+import {
+  NAMESPACES, SERVICE_IMPORTS, TerminalError, jsonEqual, parseKey,
+  type ComponentInformers, type KubeApi, type ReconcileContext, type Reconciler, type ResourceType, type StatusWriter, type WithStatus,
+} from '../../kube/index.ts';
+import {
+  desiredDerivedService, desiredEndpointSlices, desiredImportStatus, desiredServiceImport, type ImportInputs,
+} from './desired-state.ts';
+import { derivedServiceName } from './import-names.ts';
+import { OwnedObjects, isPlexusOwned } from './owned-objects.ts';
+
+/** What the reconciler reads of the catalog (agent/catalog/CatalogView provides it). */
+export interface ImportCatalogReader {
+  readonly synced: boolean;
+  get(namespace: string, name: string): MergedService | undefined;
+  exportsOf(namespace: string, name: string): readonly ExportRecord[];
+  isAvailable(cluster: string): boolean;
+}
+
+export interface ServiceImportReconcilerDeps {
+  api: KubeApi;
+  /** Declared with NAMESPACES, SERVICE_IMPORTS, SERVICES and ENDPOINT_SLICES. */
+  informers: ComponentInformers;
+  status: StatusWriter;
+  catalog: ImportCatalogReader;
+}
+
+export class ServiceImportReconciler implements Reconciler {
+  readonly #d: ServiceImportReconcilerDeps;
+
+  constructor(deps: ServiceImportReconcilerDeps) {
+    this.#d = deps;
+  }
+
+  async reconcile(key: string, ctx: ReconcileContext): Promise<void> {
+    const parsed = parseKey(key);
+    if (!parsed?.namespace) throw new TerminalError(`"${key}" is not a namespace/name key`);
+    const { namespace, name } = parsed;
+    const { catalog, informers } = this.#d;
+    // Before the first snapshot, absence means "not known yet", not "withdrawn".
+    if (!catalog.synced) throw new AgentError('PLX_AGENT_CATALOG_NOT_SYNCED', 'the broker catalog has not been synced yet');
+    const objects = new OwnedObjects(this.#d.api, informers, ctx.log);
+    const service = catalog.get(namespace, name);
+    const ns = informers.get(NAMESPACES).get(undefined, namespace);
+    if (!service) {
+      const deleted = await objects.removeAll(namespace, name);
+      if (deleted > 0) ctx.log.info({ deleted }, 'import withdrawn');
+      return;
+    }
+    if (!ns || ns.metadata?.deletionTimestamp) return; // namespace sameness: nothing to create here
+    const live = objects.serviceImport(namespace, name);
+    if (live && !isPlexusOwned(live)) {
+      throw new TerminalError(`ServiceImport ${key} exists without the Plexus ownership label; not touching it`);
+    }
+    await this.#converge(objects, { service, exports: catalog.exportsOf(namespace, name), isAvailable: (c) => catalog.isAvailable(c) }, ctx);
+  }
+
+  async #converge(objects: OwnedObjects, inputs: ImportInputs, ctx: ReconcileContext): Promise<void> {
+    const { service } = inputs;
+    const { namespace, name } = service;
+    const serviceName = derivedServiceName(namespace, name);
+    const existing = objects.service(namespace, serviceName);
+    const knownIps = service.type === 'ClusterSetIP' && isPlexusOwned(existing) ? clusterIpsOf(existing) : [];
+    let si = await objects.applyServiceImport(desiredServiceImport(service, knownIps));
+    const owner = { name, uid: si.metadata!.uid! };
+
+    const derived = desiredDerivedService(service, owner);
+    if (derived && existing && !isPlexusOwned(existing)) {
+      throw new TerminalError(`Service ${namespace}/${serviceName} exists without Plexus labels; cannot derive the ClusterSetIP`);
+    }
+    if (derived) {
+      const applied = await objects.applyService(derived);
+      const ips = clusterIpsOf(applied);
+      if (!jsonEqual(ips, knownIps)) si = await objects.applyServiceImport(desiredServiceImport(service, ips));
+    }
+
+    const slices = desiredEndpointSlices(inputs, owner);
+    const written = await objects.applySlices(slices);
+    const deleted = await objects.prune(namespace, name, {
+      slices: new Set(slices.map((s) => s.metadata!.name!)),
+      service: derived ? serviceName : undefined,
+    });
+    const statusWritten = await this.#d.status.apply(SERVICE_IMPORTS as ResourceType<WithStatus<ServiceImportStatus>>, si, desiredImportStatus(inputs));
+    if (written + deleted > 0 || statusWritten) {
+      ctx.log.info({ kind: SERVICE_IMPORT.kind, type: service.type, slices: slices.length, written, deleted }, 'import reconciled');
+    }
+  }
+}
+
+function clusterIpsOf(svc: { spec?: { clusterIP?: string; clusterIPs?: string[] } } | undefined): string[] {
+  const ips = svc?.spec?.clusterIPs ?? (svc?.spec?.clusterIP ? [svc.spec.clusterIP] : []);
+  return ips.filter((ip) => ip && ip !== 'None').slice(0, 2);
+}
