@@ -1,0 +1,50 @@
+// The ServiceExport conditions of KEP-1645, computed from facts (pure): Valid from the
+// Service, Ready from the outcome of publishing, Conflict from this cluster's entry in the
+// merged service.
+import type { V1Service } from '@kubernetes/client-node';
+import type { MergedService } from '../../../broker/api/catalog.ts';
+import type { DesiredCondition } from '../../kube/conditions.ts';
+
+export function validCondition(service: V1Service | undefined, generation: number | undefined): DesiredCondition {
+  const gen = generation === undefined ? {} : { observedGeneration: generation };
+  if (!service) return { type: 'Valid', status: 'False', reason: 'NoService', message: 'no Service with the same name in this namespace', ...gen };
+  if (service.spec?.type === 'ExternalName') {
+    return { type: 'Valid', status: 'False', reason: 'InvalidServiceType', message: 'an ExternalName Service cannot be exported', ...gen };
+  }
+  return { type: 'Valid', status: 'True', reason: 'Valid', message: 'the Service can be exported', ...gen };
+}
+
+export type PublishOutcome =
+  | { kind: 'exported' }
+  | { kind: 'invalid' }
+  | { kind: 'pending'; message: string }
+  | { kind: 'failed'; message: string };
+
+export function readyCondition(o: PublishOutcome, generation: number | undefined): DesiredCondition {
+  const gen = generation === undefined ? {} : { observedGeneration: generation };
+  switch (o.kind) {
+    case 'exported':
+      return { type: 'Ready', status: 'True', reason: 'Exported', message: 'published to the clusterset broker', ...gen };
+    case 'invalid':
+      return { type: 'Ready', status: 'False', reason: 'Pending', message: 'not exported while the export is not valid', ...gen };
+    case 'pending':
+      return { type: 'Ready', status: 'Unknown', reason: 'Pending', message: o.message, ...gen };
+    case 'failed':
+      return { type: 'Ready', status: 'False', reason: 'Failed', message: o.message, ...gen };
+  }
+}
+
+/** undefined when the merged service does not (yet) list this cluster. */
+export function conflictCondition(merged: MergedService | null | undefined, clusterId: string, generation: number | undefined): DesiredCondition | undefined {
+  const member = merged?.members.find((m) => m.cluster === clusterId);
+  if (!merged || !member) return undefined;
+  const gen = generation === undefined ? {} : { observedGeneration: generation };
+  if (member.conflicts.length === 0) return { type: 'Conflict', status: 'False', reason: 'NoConflicts', message: 'merged cleanly with the other exports', ...gen };
+  const oldest = merged.members[0]?.cluster ?? 'unknown';
+  const reasons = [...new Set(member.conflicts)];
+  const excluded = member.excluded ? '; this cluster\'s endpoints are left out of the import' : '';
+  return {
+    type: 'Conflict', status: 'True', reason: reasons.join(','),
+    message: `${reasons.join(', ')}: the oldest export (cluster ${oldest}) decides${excluded}`, ...gen,
+  };
+}
