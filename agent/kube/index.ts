@@ -12,3 +12,4 @@ export { StatusWriter, jsonEqual, type WithStatus } from './status-writer.ts';
 export { WorkQueue, type WorkQueueOptions } from './work-queue.ts';
 export { kubeAccess, type KubeAccess } from './kube-access.ts';
 export { FakeTimers } from './fake-timers.ts';
+export { FakeListWatch, fakeListWatches } from './fake-list-watch.ts';

@@ -4,43 +4,11 @@ import { describe, expect, it } from 'vitest';
 import { AgentError } from '../errors.ts';
 import { FakeTimers } from './fake-timers.ts';
 import { InformerRegistry } from './informer-registry.ts';
-import { Informer, type ListWatchLike } from './informer.ts';
+import { FakeListWatch } from './fake-list-watch.ts';
+import { Informer } from './informer.ts';
 import { ENDPOINT_SLICES, INDEX_SERVICE_NAME, SERVICES, SERVICE_EXPORTS, type KubeObject, type ResourceType } from './resources.ts';
 
 const logger = pino({ level: 'silent' });
-
-/** ListWatch stand-in: the test scripts start() outcomes and emits events itself. */
-class FakeListWatch<T extends KubeObject> implements ListWatchLike<T> {
-  readonly objects = new Map<string, T>();
-  readonly cbs: Record<string, ((x: never) => void)[]> = {};
-  startOutcomes: ('ok' | 'error')[] = [];
-  starts = 0;
-  on(verb: string, cb: (x: never) => void): void {
-    (this.cbs[verb] ??= []).push(cb);
-  }
-  async start(): Promise<void> {
-    this.starts++;
-    if ((this.startOutcomes.shift() ?? 'ok') === 'error') this.emit('error', new Error('connection refused'));
-  }
-  async stop(): Promise<void> {}
-  get(name: string, namespace?: string): T | undefined {
-    return this.objects.get(`${namespace ?? ''}/${name}`);
-  }
-  list(): readonly T[] {
-    return [...this.objects.values()];
-  }
-  put(obj: T, verb: 'add' | 'update' = 'add'): void {
-    this.objects.set(`${obj.metadata?.namespace ?? ''}/${obj.metadata?.name}`, obj);
-    this.emit(verb, obj);
-  }
-  remove(obj: T): void {
-    this.objects.delete(`${obj.metadata?.namespace ?? ''}/${obj.metadata?.name}`);
-    this.emit('delete', obj);
-  }
-  emit(verb: string, x: unknown): void {
-    for (const cb of this.cbs[verb] ?? []) cb(x as never);
-  }
-}
 
 const slice = (name: string, svc: string): V1EndpointSlice => ({
   metadata: { namespace: 'ns', name, labels: { 'kubernetes.io/service-name': svc } }, addressType: 'IPv4', endpoints: [],
