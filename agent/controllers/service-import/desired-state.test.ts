@@ -120,7 +120,7 @@ describe('desiredEndpointSlices', () => {
       'app.kubernetes.io/managed-by': 'plexus',
       'multicluster.kubernetes.io/service-name': 'web',
       'multicluster.kubernetes.io/source-cluster': 'east',
-      'endpointslice.kubernetes.io/managed-by': 'plexus.io/agent',
+      'endpointslice.kubernetes.io/managed-by': 'agent.plexus.io',
       'kubernetes.io/service-name': derivedServiceName('shop', 'web'),
     });
     expect(east.metadata!.ownerReferences![0]).toMatchObject({ kind: 'ServiceImport', name: 'web', uid: 'uid-1' });

@@ -130,7 +130,7 @@ describe('ServiceImportReconciler', () => {
     nsShop();
     const stale: V1EndpointSlice = {
       metadata: { name: 'plx-web-gone-cluster', namespace: 'shop', labels: {
-        'app.kubernetes.io/managed-by': 'plexus', 'endpointslice.kubernetes.io/managed-by': 'plexus.io/agent',
+        'app.kubernetes.io/managed-by': 'plexus', 'endpointslice.kubernetes.io/managed-by': 'agent.plexus.io',
         'multicluster.kubernetes.io/service-name': 'web', 'multicluster.kubernetes.io/source-cluster': 'gone',
       } },
       addressType: 'IPv4', endpoints: [],
