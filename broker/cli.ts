@@ -34,7 +34,7 @@ function initCommand(broker: Command): void {
     });
 }
 
-interface StartFlags { dataDir: string; listen: string; san: string[]; clusterCertLifetime: string; logLevel: string }
+interface StartFlags { dataDir: string; listen: string; san: string[]; clusterCertLifetime: string; leaseDuration: string; logLevel: string }
 
 function startCommand(broker: Command): void {
   broker.command('start')
@@ -46,6 +46,7 @@ function startCommand(broker: Command): void {
     .option('--listen <host:port>', 'address to listen on ([addr]:port for IPv6)', brokerConfigDefaults.listen)
     .option('--san <name>', 'extra DNS name or IP for the serving certificate (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--cluster-cert-lifetime <duration>', 'lifetime of issued cluster certificates', '24h')
+    .option('--lease-duration <duration>', 'a cluster that does not heartbeat for this long is marked unavailable', `${brokerConfigDefaults.leaseDurationSeconds}s`)
     .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'))
     .addHelpText('after', '\nExample:\n  plexus broker start --data-dir ./broker --listen 0.0.0.0:7443 --san broker.acme.example')
     .action(async (flags: StartFlags) => {
@@ -54,6 +55,7 @@ function startCommand(broker: Command): void {
         listen: flags.listen,
         sans: flags.san,
         clusterCertLifetimeSeconds: parseDurationSeconds(flags.clusterCertLifetime, '--cluster-cert-lifetime'),
+        leaseDurationSeconds: parseDurationSeconds(flags.leaseDuration, '--lease-duration'),
         logLevel: flags.logLevel,
       });
       await runBroker(config);
