@@ -1,4 +1,4 @@
-import type { V1EndpointSlice } from '@kubernetes/client-node';
+import { ListWatch, type V1EndpointSlice } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { AgentError } from '../errors.ts';
@@ -108,5 +108,39 @@ describe('InformerRegistry', () => {
     const { reg } = registry();
     reg.declare('a', [SERVICES]);
     expect(() => reg.declare('b', [{ ...SERVICES }])).toThrow(AgentError);
+  });
+});
+
+describe('Informer on client-node ListWatch', () => {
+  it('relists after 410 Gone, delivering deletions that happened in between, without an error restart', async () => {
+    type Done = (err: unknown) => void;
+    const dones: Done[] = [];
+    const watch = {
+      watch: async (_path: string, _q: unknown, _cb: unknown, done: Done) => {
+        dones.push(done);
+        return new AbortController();
+      },
+    };
+    const lists = [
+      [slice('a-1', 'a'), slice('a-2', 'a')],
+      [slice('a-2', 'a')],
+    ];
+    let listed = 0;
+    const listFn = async () => ({ metadata: { resourceVersion: String(++listed) }, items: lists[Math.min(listed - 1, 1)]! });
+    const lw = new ListWatch('/apis/discovery.k8s.io/v1/endpointslices', watch as never, listFn, false);
+    const timers = new FakeTimers();
+    const inf = new Informer(ENDPOINT_SLICES, lw, { logger, timers });
+    const deleted: string[] = [];
+    inf.on('delete', (s) => deleted.push(s.metadata!.name!));
+    inf.start();
+    await inf.waitForSync();
+    expect(inf.byIndex(INDEX_SERVICE_NAME, 'ns/a')).toHaveLength(2);
+    dones[0]!({ statusCode: 410 });
+    await new Promise((r) => setImmediate(r));
+    expect(listed).toBe(2);
+    expect(deleted).toEqual(['a-1']);
+    expect(inf.byIndex(INDEX_SERVICE_NAME, 'ns/a').map((s) => s.metadata?.name)).toEqual(['a-2']);
+    expect(timers.pendingCount).toBe(0);
+    await inf.stop();
   });
 });
