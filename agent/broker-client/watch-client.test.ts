@@ -171,6 +171,29 @@ describe('WatchClient', () => {
     await client.stop();
   });
 
+  it('relists at once when a resumed stream starts with relist, but backs off when a fresh snapshot is relisted', async () => {
+    const { transport, sink, timers, client } = setup();
+    transport.snapshots.push(snap(1), snap(30), snap(31));
+    const first = new FakeStream();
+    const resumed = new FakeStream();
+    const afterFresh = new FakeStream();
+    const last = new FakeStream();
+    transport.streams.push(first, resumed, afterFresh, last);
+    client.start();
+    first.push(clusterEvent(2));
+    await vi.waitFor(() => expect(client.revision).toBe(2));
+    first.end();
+    resumed.push({ type: 'relist', revision: 29 });
+    afterFresh.push({ type: 'relist', revision: 30 });
+    // resumed → relist → snapshot 30 at once → relist again → back off before snapshot 31.
+    await vi.waitFor(() => expect(timers.delays()).toEqual([50]));
+    expect(transport.calls).toEqual(['snapshot', 'watch 1', 'watch 2', 'snapshot', 'watch 30']);
+    timers.fire();
+    await vi.waitFor(() => expect(transport.calls.slice(5)).toEqual(['snapshot', 'watch 31']));
+    expect(sink.seen).toEqual(['replace 1', 'cluster 2', 'replace 30', 'replace 31']);
+    await client.stop();
+  });
+
   it('treats a stream silent past the bookmark timeout as dead and reconnects from the last revision', async () => {
     const { transport, timers, client } = setup({ bookmarkTimeoutMs: 5000 });
     transport.snapshots.push(snap(1));

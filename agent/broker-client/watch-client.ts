@@ -114,10 +114,17 @@ export class WatchClient {
     while (!this.#stopped) {
       this.#progressed = false;
       try {
-        if (this.#revision === undefined) await this.#resync();
+        const fresh = this.#revision === undefined;
+        if (fresh) await this.#resync();
         const outcome = await this.#watchOnce(this.#revision!);
-        if (outcome === 'relist') this.#revision = undefined;
-        else this.#log.info({ revision: this.#revision }, 'broker closed the watch stream; resuming');
+        if (outcome === 'relist') {
+          this.#revision = undefined;
+          // Relisting a revision that aged out is the protocol working: fetch the snapshot at
+          // once. Only a relist straight after a fresh snapshot is a failure worth backing off.
+          if (!fresh) this.#progressed = true;
+        } else {
+          this.#log.info({ revision: this.#revision }, 'broker closed the watch stream; resuming');
+        }
       } catch (err) {
         if (this.#stopped) break;
         this.#log.warn({ err, revision: this.#revision, attempt: this.#attempt }, 'catalog watch failed; retrying');
