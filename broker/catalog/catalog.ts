@@ -61,6 +61,7 @@ export class Catalog {
   readonly #leases: LeaseTracker;
   readonly #hub: WatchHub;
   #timers: NodeJS.Timeout[] = [];
+  #snapshotCache: WeakRef<{ revision: number; body: Buffer }> | undefined;
 
   /** Loads the catalog from the store and reconciles it with membership. */
   constructor(deps: CatalogDeps) {
@@ -186,6 +187,7 @@ export class Catalog {
 
   /** A removed cluster: withdraw all its exports and announce it unavailable. Idempotent. */
   removeCluster(id: string): number {
+    this.#hub.closeOwner(id);
     return this.#withdrawCluster(id, this.#leases.has(id));
   }
 
@@ -208,8 +210,19 @@ export class Catalog {
     };
   }
 
-  watch(out: WatchOutput, since: number): void {
-    this.#hub.add(out, since);
+  /** The snapshot as JSON bytes, serialized once per revision however many clients relist at once. */
+  snapshotJson(): Buffer {
+    const cached = this.#snapshotCache?.deref();
+    if (cached && cached.revision === this.#events.head) return cached.body;
+    const entry = { revision: this.#events.head, body: Buffer.from(JSON.stringify(this.snapshot())) };
+    // Weak: a relist storm shares one buffer, but an idle broker does not keep it.
+    this.#snapshotCache = new WeakRef(entry);
+    return entry.body;
+  }
+
+  /** Streams events after `since` to `out` for cluster `caller`. */
+  watch(out: WatchOutput, since: number, caller: string): void {
+    this.#hub.add(out, since, caller);
   }
 
   /** Starts the lease checker and the bookmark ticker. */

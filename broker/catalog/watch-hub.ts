@@ -18,6 +18,8 @@ export interface WatchOutput {
 
 interface Watcher {
   readonly out: WatchOutput;
+  /** The cluster that opened the stream. */
+  readonly owner: string;
   /** The last revision written to `out`. */
   cursor: number;
   /** Waiting for 'drain' (over the high-water mark); ticks seen while waiting. */
@@ -57,7 +59,7 @@ export class WatchHub {
   }
 
   /** Streams every event after `since`, then live ones; or one relist when `since` is gone. */
-  add(out: WatchOutput, since: number): void {
+  add(out: WatchOutput, since: number, owner = ''): void {
     if (this.#closed) {
       out.end();
       return;
@@ -67,7 +69,7 @@ export class WatchHub {
       out.end();
       return;
     }
-    const w: Watcher = { out, cursor: since, paused: false, stalledTicks: 0, synced: false };
+    const w: Watcher = { out, owner, cursor: since, paused: false, stalledTicks: 0, synced: false };
     this.#watchers.add(w);
     out.once('close', () => this.#watchers.delete(w));
     this.#pump(w);
@@ -96,6 +98,15 @@ export class WatchHub {
         continue;
       }
       if (w.cursor === this.#log.head) w.out.write(bookmark);
+    }
+  }
+
+  /** Ends the streams a cluster opened (it was removed: it may no longer read the catalog). */
+  closeOwner(owner: string): void {
+    for (const w of [...this.#watchers]) {
+      if (w.owner !== owner) continue;
+      this.#watchers.delete(w);
+      w.out.end();
     }
   }
 

@@ -25,7 +25,7 @@ interface KeyParams {
 
 const keyParamsSchema = z.object({ namespace: namespaceSchema, name: serviceNameSchema });
 const leaseRequestSchema = z.object({}).strict().optional();
-const watchQuerySchema = z.object({ since: z.coerce.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER) });
+const watchQuerySchema = z.object({ since: z.string().regex(/^\d{1,15}$/, 'must be a revision (a non-negative integer)').transform(Number) });
 
 function pathMismatch(params: KeyParams, body: { namespace: string; name: string }): BrokerError {
   const details = [];
@@ -69,7 +69,7 @@ export const catalogRoutes: FastifyPluginAsync<CatalogRoutesOptions> = async (ap
     return catalog.heartbeat(caller(request));
   });
 
-  app.get(catalogPaths.catalog, async () => catalog.snapshot());
+  app.get(catalogPaths.catalog, async (_request, reply) => reply.type('application/json').send(catalog.snapshotJson()));
 
   app.get(catalogPaths.watch(0).split('?')[0]!, async (request: FastifyRequest, reply: FastifyReply) => {
     const { since } = parseWith(watchQuerySchema, request.query);
@@ -84,6 +84,6 @@ export const catalogRoutes: FastifyPluginAsync<CatalogRoutesOptions> = async (ap
     });
     res.flushHeaders();
     request.log.debug({ cluster: caller(request), since }, 'watch started');
-    catalog.watch(res, since);
+    catalog.watch(res, since, caller(request));
   });
 };

@@ -96,6 +96,8 @@ describe('catalog exports', () => {
       await b.call(catalogPaths.export('shop', 'cart'), { method: 'PUT', body: { ...exportSpec('east', 'shop', 'cart'), extra: 1 }, identity: east.identity }),
       await syncExports(b, east, [exportSpec('east', 'shop', 'cart'), exportSpec('east', 'shop', 'cart')]),
       await b.call('/v1/watch?since=-1', { identity: east.identity }),
+      await b.call('/v1/watch?since=', { identity: east.identity }),
+      await b.call('/v1/watch', { identity: east.identity }),
     ];
     expect(bad.map((r) => [r.status, errorCode(r)])).toEqual(bad.map(() => [400, 'PLX_BROKER_VALIDATION']));
     expect((bad[0]!.body as { error: { details: unknown[] } }).error.details.length).toBeGreaterThan(0);

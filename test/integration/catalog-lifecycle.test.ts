@@ -107,6 +107,8 @@ describe('catalog lifecycle', () => {
     await syncExports(b, east, [exportSpec('east', 'shop', 'cart'), exportSpec('east', 'shop', 'pay')]);
     await syncExports(b, west, [exportSpec('west', 'shop', 'cart', { createdAt: '2026-03-01T00:00:00Z' })]);
     const w = watch(b, west, (await snapshot(b, west)).revision);
+    const own = watch(b, east, (await snapshot(b, east)).revision);
+    await own.waitFor((es) => es.some((e) => e.type === 'bookmark'), 'east watching');
 
     const removed = await b.call(paths.adminCluster('east'), { method: 'DELETE', identity: b.admin });
     expect(removed.status).toBe(200);
@@ -118,6 +120,9 @@ describe('catalog lifecycle', () => {
     expect(w.changes.filter((e) => e.type === 'export').map((e) => [e.type === 'export' && e.name, e.type === 'export' && e.export])).toEqual([['cart', null], ['pay', null]]);
     expect(w.changes.some((e) => e.type === 'service' && e.name === 'pay' && e.service === null)).toBe(true);
 
+    // The removed cluster's own stream ends: it may no longer read the catalog.
+    await own.done;
+    expect(own.ended).toBe(true);
     const rejected = await putExport(b, east, exportSpec('east', 'shop', 'cart'));
     expect(errorCode(rejected)).toBe('PLX_BROKER_CLUSTER_REVOKED');
     // Removing again changes nothing.

@@ -1,11 +1,12 @@
 // The change stream over real TLS: NDJSON framing, resuming after a disconnect with
 // exactly the missed events, relist once `since` is compacted away (or from the future),
 // bookmarks, and streams that end cleanly when the broker shuts down.
+import { connect } from 'node:tls';
 import { request, Agent } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { catalogPaths, catalogSnapshotSchema, exportWriteResponseSchema } from '../../broker/api/catalog.ts';
 import { joinCluster, startTestBroker, type TestBroker } from './support/broker-fixture.ts';
-import { exportSpec, putExport, watch, type ClusterClient } from './support/catalog-fixture.ts';
+import { exportSpec, putExport, until, watch, type ClusterClient } from './support/catalog-fixture.ts';
 
 describe('catalog watch', () => {
   let b: TestBroker | undefined;
@@ -104,6 +105,35 @@ describe('catalog watch', () => {
     await w.waitFor((es) => es.length === 2, 'second bookmark');
     expect(w.events).toEqual([{ type: 'bookmark', revision: rev }, { type: 'bookmark', revision: rev }]);
     await w.close();
+  });
+
+  it('drops a watcher that stops reading once it stays over the high-water mark; others keep streaming', async () => {
+    const { b, c } = await setup({ watchHighWaterMarkBytes: 16 * 1024 });
+    const head = await change(b, c, 1);
+    const healthy = watch(b, c, head);
+    // A client that sends the request and then never reads from its socket.
+    const url = new URL(b.url);
+    const stalled = connect({ host: url.hostname, port: Number(url.port), ca: b.caPem, cert: c.identity.certPem, key: c.identity.keyPem });
+    await new Promise((r) => stalled.once('secureConnect', r));
+    stalled.write(`GET ${catalogPaths.watch(head)} HTTP/1.1\r\nhost: ${url.host}\r\n\r\n`);
+    stalled.pause();
+    await healthy.waitFor((es) => es.some((e) => e.type === 'bookmark'), 'healthy watcher caught up');
+    await until(() => (b.broker.catalog.watchers === 2 ? true : undefined), 'both watchers registered');
+
+    // Large export events (about 100 KB each) until the kernel buffers are full and the
+    // stalled watcher stays above the mark for a whole tick interval.
+    const endpoints = Array.from({ length: 4000 }, (_, i) => ({ addresses: [`10.${i >> 8}.${i & 255}.1`] }));
+    let last = head;
+    for (let i = 0; i < 400 && b.broker.catalog.watchers === 2; i++) {
+      const r = await putExport(b, c, exportSpec(c.id, 'shop', 'big', { endpoints, annotations: { round: String(i) } }));
+      last = exportWriteResponseSchema.parse(r.body).revision;
+      b.broker.catalog.tick();
+    }
+    expect(b.broker.catalog.watchers).toBe(1);
+    await healthy.waitForRevision(last);
+    expect(healthy.changes.map((e) => e.revision)).toEqual(Array.from({ length: last - head }, (_, i) => head + 1 + i));
+    stalled.destroy();
+    await healthy.close();
   });
 
   it('ends watch streams cleanly on shutdown', async () => {
