@@ -239,6 +239,34 @@ describe('agent import: broker catalog → ServiceImport, derived Service, Endpo
     expect(addresses((await importState(api.west!, 'shop', 'web')).slices)).toEqual([...ips(120, 20)].sort());
   });
 
+  it('never imports an excluded (type-conflicting) exporter; when the oldest export goes, the type flips to Headless', async () => {
+    await publish('east', exportSpec('east', 'shop', 'cache', { endpoints: [{ addresses: ['10.1.3.1'] }] }));
+    const westSpec = exportSpec('west', 'shop', 'cache', { type: 'Headless', createdAt: '2026-01-02T00:00:00Z', endpoints: [{ addresses: ['10.2.3.1'], hostname: 'cache-0' }] });
+    expect((await publish('west', westSpec)).status).toBe(200);
+    for (const c of ['east', 'west']) {
+      await until(async () => importers[c]!.view.get('shop', 'cache')?.members.find((m) => m.cluster === 'west')?.excluded, `west excluded in ${c}'s catalog view`);
+      await importers[c]!.controller.controller.idle();
+      const s = await until(async () => {
+        const st = await importState(api[c]!, 'shop', 'cache');
+        return st.si?.status?.clusters?.length === 1 && st.slices.length === 1 && st;
+      }, `cache imported in ${c}`);
+      expect(s.si!.spec.type).toBe('ClusterSetIP');
+      expect(s.si!.status).toEqual({ clusters: [{ cluster: 'east' }] });
+      expect(addresses(s.slices)).toEqual(['10.1.3.1']);
+    }
+
+    await withdraw('east', 'shop', 'cache');
+    const headless = await until(async () => {
+      const st = await importState(api.west!, 'shop', 'cache');
+      return st.si?.spec.type === 'Headless' && st.services.length === 0 && st.slices.length === 1
+        && st.si.status?.clusters?.[0]?.cluster === 'west' && st;
+    }, 'cache flipped to Headless in west');
+    expect(headless.si!.spec.ips).toBeUndefined();
+    expect(headless.slices[0]!.metadata!.name).toBe(endpointSliceName('shop', 'cache', 'west', 'IPv4', 0));
+    expect(headless.slices[0]!.metadata!.labels!['kubernetes.io/service-name']).toBeUndefined();
+    expect(headless.slices[0]!.endpoints).toMatchObject([{ addresses: ['10.2.3.1'], hostname: 'cache-0' }]);
+  });
+
   it('deletes the ServiceImport, derived Service and slices everywhere when the last export is withdrawn', async () => {
     await withdraw('east', 'shop', 'web');
     for (const c of ['west', 'east']) {
