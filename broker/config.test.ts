@@ -23,6 +23,20 @@ describe('broker config', () => {
     expect(err?.details).toHaveLength(6);
   });
 
+  it('defaults and range-checks the catalog fields', () => {
+    const c = parseBrokerConfig({ dataDir: '/d' });
+    expect([c.leaseDurationSeconds, c.eventRetention, c.watchBookmarkIntervalMs]).toEqual([30, 10_000, 10_000]);
+    expect(parseBrokerConfig({ dataDir: '/d', leaseDurationSeconds: 2, eventRetention: 5 })).toMatchObject({ leaseDurationSeconds: 2, eventRetention: 5 });
+    let err: BrokerError | undefined;
+    try {
+      parseBrokerConfig({ dataDir: '/d', leaseDurationSeconds: 0, leaseCheckIntervalMs: 1.5, eventRetention: 0, watchHighWaterMarkBytes: 1 });
+    } catch (e) {
+      err = e as BrokerError;
+    }
+    expect(err?.code).toBe('PLX_BROKER_CONFIG_INVALID');
+    expect(err?.details).toHaveLength(4);
+  });
+
   it.each([
     ['127.0.0.1:0', { host: '127.0.0.1', port: 0 }],
     ['0.0.0.0:7443', { host: '0.0.0.0', port: 7443 }],
