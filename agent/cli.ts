@@ -81,8 +81,60 @@ function joinCommand(): Command {
     });
 }
 
+interface RunFlags {
+  kubeconfig?: string; dataDir?: string; namespace: string; secretName: string; broker?: string;
+  zone?: string; region?: string; logLevel: string;
+}
+
+function identityLocationOptions(cmd: Command): Command {
+  return cmd
+    .option('--kubeconfig <path>', 'kubeconfig of this member cluster (default: in-cluster credentials)')
+    .option('--data-dir <dir>', 'read the identity from DIR/identity.json instead of the Secret')
+    .option('--namespace <ns>', 'namespace of the identity Secret', 'plexus-system')
+    .option('--secret-name <name>', 'name of the identity Secret', 'plexus-agent-identity');
+}
+
+async function agentConfig(flags: RunFlags) {
+  const { parseAgentConfig } = await import('./config.ts');
+  return parseAgentConfig({
+    kubeconfig: flags.kubeconfig, dataDir: flags.dataDir, secretNamespace: flags.namespace, secretName: flags.secretName,
+    brokerUrl: flags.broker, zone: flags.zone, region: flags.region, logLevel: flags.logLevel,
+  });
+}
+
+function runCommand(): Command {
+  return identityLocationOptions(new Command('run'))
+    .description('Run the agent: keep membership and the broker lease, export ServiceExports, import ServiceImports.\n\n'
+      + 'Needs the identity stored by `plexus agent join`. Stops gracefully on SIGTERM/SIGINT;\n'
+      + 'membership is kept (use `plexus agent leave` to leave the clusterset).')
+    .option('--broker <url>', 'broker URL (default: the one recorded at join)')
+    .option('--zone <zone>', 'zone of this cluster (topology for nearest-instance answers)')
+    .option('--region <region>', 'region of this cluster')
+    .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent', 'info')
+    .action(async (flags: RunFlags) => {
+      const { runAgent } = await import('./main.ts');
+      await runAgent(await agentConfig(flags));
+    });
+}
+
+function leaveCommand(): Command {
+  return new Command('leave')
+    .description('Leave the clusterset: remove the clusterset.k8s.io ClusterProperty from this cluster.\n'
+      + 'Run it after stopping the agent; it is idempotent.')
+    .option('--kubeconfig <path>', 'kubeconfig of this member cluster (default: in-cluster credentials)')
+    .action(async (flags: { kubeconfig?: string }) => {
+      const { loadKubeConfig } = await import('./kube/secrets.ts');
+      const { HttpKubeApi } = await import('./kube/kube-api.ts');
+      const { leave } = await import('./controllers/membership/membership.ts');
+      await leave(new HttpKubeApi(loadKubeConfig(flags.kubeconfig)));
+      process.stdout.write('left the clusterset (clusterset.k8s.io removed)\n');
+    });
+}
+
 export function registerAgentCommands(program: Command): void {
   program.command('agent')
     .description('Run in a member cluster: enroll with the broker and keep this cluster in the mesh')
-    .addCommand(joinCommand());
+    .addCommand(joinCommand())
+    .addCommand(runCommand())
+    .addCommand(leaveCommand());
 }

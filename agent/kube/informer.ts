@@ -152,6 +152,7 @@ export class Informer<T extends KubeObject> {
 
   #dispatch(event: InformerEvent, obj: T): void {
     this.#reindex(event, obj);
+    if (this.#log.isLevelEnabled('debug')) this.#log.debug({ event, key: keyOfObject(obj), rv: obj.metadata?.resourceVersion }, 'informer event');
     for (const h of this.#handlers[event]) {
       try {
         h(obj);
@@ -202,4 +203,8 @@ function errText(err: unknown): string {
   if (err instanceof Error) return err.message;
   const status = (err as { statusCode?: unknown; code?: unknown } | undefined);
   return `${String(status?.statusCode ?? status?.code ?? err)}`;
+}
+
+function keyOfObject(obj: KubeObject): string {
+  return obj.metadata?.namespace ? `${obj.metadata.namespace}/${obj.metadata.name}` : (obj.metadata?.name ?? '');
 }

@@ -11,8 +11,8 @@ import { HarnessError } from './errors.ts';
 import { startClusters } from './start-clusters.ts';
 import type { StartOptions } from './start-clusters.ts';
 
-type Task = { readonly name: string; readonly result?: { readonly state?: string }; readonly tasks?: readonly Task[] };
-type SuiteLike = Task & { readonly file?: { readonly filepath: string } };
+export type Task = { readonly name: string; readonly result?: { readonly state?: string }; readonly tasks?: readonly Task[] };
+export type SuiteLike = Task & { readonly file?: { readonly filepath: string } };
 
 export interface ClustersFixture {
   /** The running set; throws if read outside the tests of the block. */
@@ -35,7 +35,7 @@ export function resultsDirFor(suite: SuiteLike): string {
   return path.join(repoRoot, 'test-results', base, ...(isFile ? [] : [slug(suite.name)]));
 }
 
-function anyFailed(task: Task): boolean {
+export function anyFailed(task: Task): boolean {
   if (task.result?.state === 'fail') return true;
   return task.tasks?.some(anyFailed) ?? false;
 }

@@ -83,7 +83,7 @@ export class ServiceExportReconciler implements Reconciler {
       await this.#withdraw(key, namespace, name, log);
       throw new TerminalError(`invalid export: ${built.problem}`);
     }
-    const { outcome, merged, error } = await this.#publish(key, built.spec);
+    const { outcome, merged, error } = await this.#publish(key, built.spec, log);
     const conflict = conflictCondition(merged ?? this.#d.mergedServices.get(namespace, name), this.#d.clusterId, gen);
     await this.#writeStatus(se, [valid, readyCondition(outcome, gen), ...(conflict ? [conflict] : [])]);
     if (error) throw error;
@@ -91,7 +91,7 @@ export class ServiceExportReconciler implements Reconciler {
     return undefined;
   }
 
-  async #publish(key: string, spec: ExportSpec): Promise<{ outcome: PublishOutcome; merged?: MergedService | null; error?: unknown }> {
+  async #publish(key: string, spec: ExportSpec, log: ReconcileContext['log']): Promise<{ outcome: PublishOutcome; merged?: MergedService | null; error?: unknown }> {
     const text = JSON.stringify(spec);
     const prev = this.#published.get(key);
     if (prev?.spec === text) {
@@ -101,6 +101,7 @@ export class ServiceExportReconciler implements Reconciler {
     try {
       const res = await this.#d.broker.putExport(spec);
       this.#published.set(key, { spec: text, service: res.service });
+      log.info({ revision: res.revision, endpoints: spec.endpoints.length, type: spec.type }, 'export published');
       return { outcome: { kind: 'exported' }, merged: res.service };
     } catch (err) {
       if (isRetryable(err)) {

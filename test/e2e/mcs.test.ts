@@ -1,0 +1,158 @@
+// End to end: three real control planes, a real broker process, three `plexus agent run`
+// processes. A Service exported in one cluster becomes a ServiceImport with a derived
+// Service and EndpointSlices in every cluster that has the namespace.
+import { readFileSync } from 'node:fs';
+import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
+import { Agent, request } from 'undici';
+import { describe, expect, it } from 'vitest';
+import { catalogPaths } from '../../broker/api/catalog.ts';
+import { MCS_GROUP, MCS_VERSION } from '../../crds/types.ts';
+import {
+  addressesOf, createService, ensureNamespace, exportConditions, exportService, importedSlices, sameSet,
+  serviceImport, setEndpoints, unexportService, until, type Condition,
+} from './support/objects.ts';
+import { useMesh } from './support/use-mesh.ts';
+
+const cond = (cs: Condition[], type: string) => cs.find((c) => c.type === type);
+
+describe('MCS export and import across three clusters', () => {
+  const fixture = useMesh({ clusters: 3 });
+  const c = (i: number) => fixture.mesh.cluster(i);
+
+  it('imports an exported service into every cluster that has the namespace, with a real clusterset IP', async () => {
+    for (const i of [0, 1]) await ensureNamespace(c(i), 'shop');
+    await createService(c(0), 'shop', 'cart');
+    await setEndpoints(c(0), 'shop', 'cart', ['10.1.0.1', '10.1.0.2'], ['10.1.0.9']);
+    await exportService(c(0), 'shop', 'cart');
+
+    const si = await until('ServiceImport shop/cart in cluster-2 with ips and status', async () => {
+      const s = await serviceImport(c(1), 'shop', 'cart');
+      return s?.spec.ips?.length && s.status?.clusters?.length ? s : undefined;
+    });
+    expect(si.spec.type).toBe('ClusterSetIP');
+    expect(si.spec.ports).toEqual([expect.objectContaining({ name: 'http', port: 80, protocol: 'TCP' })]);
+    expect(si.status?.clusters).toEqual([{ cluster: 'cluster-1' }]);
+    // The clusterset IP is the ClusterIP of a derived, selector-less Service owned by the import.
+    const services = (await c(1).client(CoreV1Api).listNamespacedService({ namespace: 'shop' })).items;
+    const derived = services.find((s) => s.spec?.clusterIP === si.spec.ips![0]);
+    expect(derived?.spec?.selector).toBeUndefined();
+    expect(derived?.metadata?.ownerReferences?.[0]).toMatchObject({ kind: 'ServiceImport', name: 'cart' });
+
+    const slices = await until('ready endpoints of cluster-1 in cluster-2', async () => {
+      const s = await importedSlices(c(1), 'shop', 'cart', 'cluster-1');
+      return sameSet(addressesOf(s), ['10.1.0.1', '10.1.0.2']) ? s : undefined;
+    });
+    expect(slices[0]!.metadata?.labels).toMatchObject({
+      'kubernetes.io/service-name': derived!.metadata!.name,
+      'endpointslice.kubernetes.io/managed-by': 'agent.plexus.io',
+    });
+    expect(slices[0]!.metadata?.ownerReferences?.[0]).toMatchObject({ kind: 'ServiceImport', name: 'cart' });
+
+    const conds = await until('ServiceExport conditions', async () => {
+      const cs = await exportConditions(c(0), 'shop', 'cart');
+      return cond(cs, 'Ready')?.status === 'True' ? cs : undefined;
+    });
+    expect(cond(conds, 'Valid')).toMatchObject({ status: 'True', reason: 'Valid' });
+    expect(cond(conds, 'Ready')).toMatchObject({ status: 'True', reason: 'Exported' });
+    expect(cond(conds, 'Conflict')).toMatchObject({ status: 'False', reason: 'NoConflicts' });
+
+    // Namespace sameness: cluster-3 has no "shop", so it gets nothing until it creates it.
+    await ensureNamespace(c(2), 'shop');
+    await until('import in cluster-3 once the namespace exists', async () => (await serviceImport(c(2), 'shop', 'cart'))?.spec.ips?.length);
+  });
+
+  it('follows endpoint churn', async () => {
+    await setEndpoints(c(0), 'shop', 'cart', ['10.1.0.3', '10.1.0.4', '10.1.0.5']);
+    for (const i of [1, 2]) {
+      await until(`new endpoints in cluster-${i + 1}`, async () => sameSet(addressesOf(await importedSlices(c(i), 'shop', 'cart', 'cluster-1')), ['10.1.0.3', '10.1.0.4', '10.1.0.5']));
+    }
+  });
+
+  it('merges a second compatible exporter and flags a type conflict on the newer one', async () => {
+    await createService(c(1), 'shop', 'cart');
+    await setEndpoints(c(1), 'shop', 'cart', ['10.2.0.1']);
+    await exportService(c(1), 'shop', 'cart');
+    await until('both sources in cluster-3', async () => sameSet(addressesOf(await importedSlices(c(2), 'shop', 'cart')), ['10.1.0.3', '10.1.0.4', '10.1.0.5', '10.2.0.1']));
+    const si = await until('status.clusters lists both', async () => {
+      const s = await serviceImport(c(2), 'shop', 'cart');
+      return s?.status?.clusters?.length === 2 ? s : undefined;
+    });
+    expect(si.status!.clusters!.map((x) => x.cluster).sort()).toEqual(['cluster-1', 'cluster-2']);
+
+    await createService(c(0), 'shop', 'pay');
+    await setEndpoints(c(0), 'shop', 'pay', ['10.1.1.1']);
+    await exportService(c(0), 'shop', 'pay');
+    await until('pay imported in cluster-3', async () => (await serviceImport(c(2), 'shop', 'pay'))?.spec.ips?.length);
+    await createService(c(1), 'shop', 'pay', { clusterIP: 'None' });
+    await setEndpoints(c(1), 'shop', 'pay', ['10.2.1.1']);
+    await exportService(c(1), 'shop', 'pay');
+    const conflict = await until('TypeConflict on the newer export', async () => {
+      const x = cond(await exportConditions(c(1), 'shop', 'pay'), 'Conflict');
+      return x?.status === 'True' ? x : undefined;
+    });
+    expect(conflict.reason).toContain('TypeConflict');
+    expect(cond(await exportConditions(c(0), 'shop', 'pay'), 'Conflict')?.status).toBe('False');
+    // The loser is excluded: its endpoints never reach the import.
+    const si2 = await serviceImport(c(2), 'shop', 'pay');
+    expect(si2?.spec.type).toBe('ClusterSetIP');
+    expect(addressesOf(await importedSlices(c(2), 'shop', 'pay'))).toEqual(['10.1.1.1']);
+  });
+
+  it('refuses to export an ExternalName Service and imports nothing', async () => {
+    await createService(c(0), 'shop', 'legacy', { type: 'ExternalName', externalName: 'legacy.example.com', ports: [] });
+    await exportService(c(0), 'shop', 'legacy');
+    const valid = await until('Valid=False', async () => {
+      const x = cond(await exportConditions(c(0), 'shop', 'legacy'), 'Valid');
+      return x?.status === 'False' ? x : undefined;
+    });
+    expect(valid.reason).toBe('InvalidServiceType');
+    // A later export proves the pipeline moved on; legacy never arrived.
+    await createService(c(0), 'shop', 'probe');
+    await exportService(c(0), 'shop', 'probe');
+    await until('probe imported', async () => serviceImport(c(1), 'shop', 'probe'));
+    expect(await serviceImport(c(1), 'shop', 'legacy')).toBeUndefined();
+  });
+
+  it('has the API server itself refuse a ServiceExport with an invalid name', async () => {
+    const bad = c(0).client(CustomObjectsApi).createNamespacedCustomObject({ group: MCS_GROUP, version: MCS_VERSION, namespace: 'shop', plural: 'serviceexports', body: {
+      apiVersion: `${MCS_GROUP}/${MCS_VERSION}`, kind: 'ServiceExport', metadata: { name: 'Bad_Name' },
+    } });
+    await expect(bad).rejects.toMatchObject({ code: 422 });
+  });
+
+  it('rejects an export forged for another cluster, with cluster-1\'s real identity', async () => {
+    const secret = await c(0).client(CoreV1Api).readNamespacedSecret({ namespace: 'plexus-system', name: 'plexus-agent-identity' });
+    const pem = (k: string) => Buffer.from(secret.data![k]!, 'base64').toString('utf8');
+    const dispatcher = new Agent({ connect: { ca: pem('ca.crt'), cert: pem('tls.crt'), key: pem('tls.key') } });
+    const res = await request(new URL(catalogPaths.export('shop', 'forged'), fixture.mesh.brokerUrl), {
+      method: 'PUT', dispatcher, headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ cluster: 'cluster-2', namespace: 'shop', name: 'forged', createdAt: new Date().toISOString(), type: 'ClusterSetIP', ports: [{ name: 'http', protocol: 'TCP', port: 80 }], endpoints: [{ addresses: ['10.9.9.9'] }] }),
+    });
+    const body = await res.body.json() as { error: { code: string } };
+    await dispatcher.close();
+    expect(res.statusCode).toBe(403);
+    expect(body.error.code).toBe('PLX_BROKER_FORBIDDEN');
+    expect(await serviceImport(c(2), 'shop', 'forged')).toBeUndefined();
+  });
+
+  it('removes the ServiceImport everywhere when the last export is withdrawn', async () => {
+    await unexportService(c(0), 'shop', 'cart');
+    await until('only cluster-2 left', async () => sameSet(addressesOf(await importedSlices(c(2), 'shop', 'cart')), ['10.2.0.1']));
+    await unexportService(c(1), 'shop', 'cart');
+    for (const i of [0, 1, 2]) {
+      await until(`cart gone from cluster-${i + 1}`, async () => (await serviceImport(c(i), 'shop', 'cart')) === undefined && (await importedSlices(c(i), 'shop', 'cart')).length === 0);
+      const derived = (await c(i).client(CoreV1Api).listNamespacedService({ namespace: 'shop', labelSelector: 'multicluster.kubernetes.io/service-name=cart' })).items;
+      expect(derived).toEqual([]);
+    }
+  });
+
+  it('wrote the About API ClusterProperties in every cluster', async () => {
+    for (const i of [0, 1, 2]) {
+      const got = await c(i).kubectl(['get', 'clusterproperties.about.k8s.io', '-o', 'json']);
+      const items = (JSON.parse(got.stdout) as { items: { metadata: { name: string }; spec: { value: string } }[] }).items;
+      const byName = Object.fromEntries(items.map((p) => [p.metadata.name, p.spec.value]));
+      expect(byName).toEqual({ 'cluster.clusterset.k8s.io': `cluster-${i + 1}`, 'clusterset.k8s.io': 'e2e.plexus.local' });
+    }
+    expect(readFileSync(`${fixture.mesh.dir}/broker.log`, 'utf8')).not.toContain('PRIVATE KEY');
+  });
+});
