@@ -11,5 +11,3 @@ export * from './resources.ts';
 export { StatusWriter, jsonEqual, type WithStatus } from './status-writer.ts';
 export { WorkQueue, type WorkQueueOptions } from './work-queue.ts';
 export { kubeAccess, type KubeAccess } from './kube-access.ts';
-export { FakeTimers } from './fake-timers.ts';
-export { FakeListWatch, fakeListWatches } from './fake-list-watch.ts';

@@ -5,9 +5,10 @@ import type { ExportRecord, MergedService } from '../../../broker/api/catalog.ts
 import type { ServiceImport } from '../../../crds/types.ts';
 import { CatalogView } from '../../catalog/catalog-view.ts';
 import {
-  ENDPOINT_SLICES, FakeTimers, InformerRegistry, NAMESPACES, SERVICES, SERVICE_IMPORTS, StatusWriter, TerminalError,
+  ENDPOINT_SLICES, InformerRegistry, NAMESPACES, SERVICES, SERVICE_IMPORTS, StatusWriter, TerminalError,
   type ComponentInformers,
 } from '../../kube/index.ts';
+import { FakeTimers } from '../../kube/fake-timers.ts';
 import { FakeKube } from './fake-kube.ts';
 import { derivedServiceName, endpointSliceName } from './import-names.ts';
 import { ServiceImportReconciler } from './reconciler.ts';

@@ -2,7 +2,8 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ExportRecord, MergedService } from '../../../broker/api/catalog.ts';
 import { CatalogView } from '../../catalog/catalog-view.ts';
-import { ENDPOINT_SLICES, FakeTimers, InformerRegistry, NAMESPACES, SERVICES, SERVICE_IMPORTS, StatusWriter } from '../../kube/index.ts';
+import { ENDPOINT_SLICES, InformerRegistry, NAMESPACES, SERVICES, SERVICE_IMPORTS, StatusWriter } from '../../kube/index.ts';
+import { FakeTimers } from '../../kube/fake-timers.ts';
 import { FakeKube } from './fake-kube.ts';
 import { setupServiceImportController, type ServiceImportController } from './setup.ts';
 
