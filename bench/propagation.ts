@@ -13,10 +13,21 @@ const SLICE_CHANGES = Number(process.env.PLEXUS_BENCH_SLICE_CHANGES ?? 180);
 const EXPORT_CHANGES = Number(process.env.PLEXUS_BENCH_EXPORT_CHANGES ?? 20);
 const NS = 'bench';
 
-/** Calls `seen(key, at)` for every object event under `path` in cluster B. */
-async function watchAll(kc: KubeConfig, path: string, seen: (obj: { metadata?: { name?: string }; endpoints?: { addresses: string[] }[] }) => void): Promise<() => void> {
-  const req = await new Watch(kc).watch(path, {}, (_type, obj) => seen(obj), () => undefined);
-  return () => req.abort();
+type Seen = (obj: { metadata?: { name?: string }; endpoints?: { addresses: string[] }[] }) => void;
+
+/** Calls `seen(obj)` for every object event under `path`; a watch the server ends is reopened. */
+async function watchAll(kc: KubeConfig, path: string, seen: Seen): Promise<() => void> {
+  let stopped = false;
+  let current: AbortController | undefined;
+  const open = async (): Promise<void> => {
+    if (stopped) return;
+    current = await new Watch(kc).watch(path, {}, (_type, obj) => seen(obj), () => void open().catch(() => setTimeout(() => void open(), 200)));
+  };
+  await open();
+  return () => {
+    stopped = true;
+    current?.abort();
+  };
 }
 
 async function main(): Promise<void> {
