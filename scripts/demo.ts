@@ -5,7 +5,9 @@
 //   3. init and start a broker (clusterset root of trust)
 //   4. enroll each cluster: one-time token → `plexus agent join` (key stays in-cluster)
 //   5. verify every stored identity against the trust bundle
-//   6. revoke one cluster and show the broker refuses it
+//   6. run an agent in each cluster; export a Service from cluster-1 and watch it arrive
+//      as a ServiceImport (clusterset IP, EndpointSlices) in clusters 2 and 3
+//   7. revoke one cluster and show the broker refuses it
 // Everything is torn down at the end, also on Ctrl-C or failure.
 import '../certs/setup.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -21,6 +23,9 @@ import { createCsr } from '../certs/csr.ts';
 import { generateKeyPair } from '../certs/keys.ts';
 import { BrokerClient } from '../agent/broker-client/broker-client.ts';
 import type { AgentError } from '../agent/errors.ts';
+import {
+  addressesOf, createService, ensureNamespace, exportConditions, exportService, importedSlices, serviceImport, setEndpoints, until,
+} from '../test/e2e/support/objects.ts';
 import { startClusters, type ClusterSet } from '../test/harness/index.ts';
 import { detail, step, table } from './demo/ui.ts';
 import { plexus, plexusDaemon, plexusJson } from './demo/plexus-cli.ts';
@@ -30,8 +35,15 @@ const work = mkdtempSync(path.join(os.tmpdir(), 'plexus-demo-'));
 const brokerDir = path.join(work, 'broker');
 let clusters: ClusterSet | undefined;
 let broker: ChildProcess | undefined;
+const agents: ChildProcess[] = [];
 
 async function cleanup(): Promise<void> {
+  for (const a of agents) {
+    if (a.exitCode === null && a.signalCode === null) {
+      a.kill('SIGTERM');
+      await once(a, 'exit');
+    }
+  }
   if (broker && broker.exitCode === null) {
     broker.kill('SIGTERM');
     await once(broker, 'exit');
@@ -64,7 +76,7 @@ async function waitForFile(file: string, proc: ChildProcess, timeoutMs: number):
 }
 
 async function main(): Promise<void> {
-  process.stdout.write('Plexus demo — a clusterset root of trust enrolling three real clusters\n\n');
+  process.stdout.write('Plexus demo — one root of trust and one service catalog across three real clusters\n\n');
   await step('Control-plane binaries (kube-apiserver, etcd, kubectl, coredns)', provisionBinaries);
 
   clusters = await step('Start three local clusters (real kube-apiservers on one etcd)', () => startClusters(3, { names: ['cluster-1', 'cluster-2', 'cluster-3'] }));
@@ -104,6 +116,47 @@ async function main(): Promise<void> {
     detail(table(['cluster', 'identity', 'expires', 'verified'], rows));
   });
 
+  await step('Start an agent in each cluster (plexus agent run)', async () => {
+    for (const c of clusters!.clusters) {
+      agents.push(plexusDaemon(['agent', 'run', '--kubeconfig', c.kubeconfigPath, '--log-level', 'warn'], openSync(path.join(work, `agent-${c.name}.log`), 'a')));
+    }
+    for (const c of clusters!.clusters) {
+      await until(`${c.name} membership`, async () => (await c.kubectl(['get', 'clusterproperty', 'clusterset.k8s.io', '-o', 'name'])).code === 0, 60_000);
+    }
+    detail('each agent wrote its ClusterProperties (cluster.clusterset.k8s.io, clusterset.k8s.io) and holds a lease with the broker');
+  });
+
+  await step('Export Service shop/cart from cluster-1 (ServiceExport, 2 ready endpoints)', async () => {
+    for (const c of clusters!.clusters) await ensureNamespace(c, 'shop');
+    const c1 = clusters!.cluster('cluster-1');
+    await createService(c1, 'shop', 'cart');
+    await setEndpoints(c1, 'shop', 'cart', ['10.1.0.11', '10.1.0.12'], ['10.1.0.19']);
+    await exportService(c1, 'shop', 'cart');
+    const conds = await until('ServiceExport Ready', async () => {
+      const cs = await exportConditions(c1, 'shop', 'cart');
+      return cs.some((x) => x.type === 'Ready' && x.status === 'True') ? cs : undefined;
+    });
+    detail(conds.map((x) => `${x.type}=${x.status} (${x.reason})`).join(', '));
+  });
+
+  await step('See it imported in clusters 2 and 3 (ServiceImport, derived Service, EndpointSlices)', async () => {
+    const rows: string[][] = [];
+    for (const name of ['cluster-2', 'cluster-3']) {
+      const c = clusters!.cluster(name);
+      const si = await until(`import in ${name}`, async () => {
+        const x = await serviceImport(c, 'shop', 'cart');
+        return x?.spec.ips?.length && x.status?.clusters?.length ? x : undefined;
+      }, 60_000);
+      const addrs = await until(`endpoints in ${name}`, async () => {
+        const a = addressesOf(await importedSlices(c, 'shop', 'cart'));
+        return a.length === 2 ? a : undefined;
+      });
+      rows.push([name, `${si.metadata.namespace}/${si.metadata.name}`, si.spec.type, si.spec.ips!.join(','), si.status!.clusters!.map((x) => x.cluster).join(','), addrs.join(', ')]);
+    }
+    detail(table(['cluster', 'ServiceImport', 'type', 'clusterset IP', 'from', 'ready endpoints'], rows));
+    detail('the not-ready endpoint 10.1.0.19 stayed home; kube-proxy would route the clusterset IP to the imported slices');
+  });
+
   await step('Revoke cluster-3 and show the broker refuses its certificate', async () => {
     await plexus(['broker', 'cluster', 'remove', 'cluster-3', '--data-dir', brokerDir]);
     const list = await plexusJson<{ clusters: { id: string; state: string }[] }>(['broker', 'cluster', 'list', '--data-dir', brokerDir]);
@@ -120,7 +173,7 @@ async function main(): Promise<void> {
     detail(`cluster-3 renewal with its still-unexpired certificate → refused: ${refused.brokerCode}`);
   });
 
-  process.stdout.write('\nDone: three clusters enrolled under one root of trust; a revoked one is locked out.\n');
+  process.stdout.write('\nDone: three clusters enrolled under one root of trust, a Service exported from one\nand imported into the others, and a revoked cluster locked out.\n');
 }
 
 let failed = false;
