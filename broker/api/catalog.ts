@@ -11,6 +11,7 @@
 // All of them require a cluster identity (mTLS). A cluster may write only its own exports:
 // ExportSpec.cluster must equal the caller's cluster ID exactly, else PLX_BROKER_FORBIDDEN.
 import { z } from 'zod';
+import { clusterAdvertisementSchema } from './advertisement.ts';
 import { clusterIdSchema } from './types.ts';
 
 /** RFC-1123 label (namespaces) and RFC-1035 label (Service names). */
@@ -141,6 +142,8 @@ export const catalogSnapshotSchema = z.object({
   services: z.array(mergedServiceSchema),
   exports: z.array(exportRecordSchema),
   clusters: z.array(clusterStateSchema),
+  /** Every cluster's advertisement (broker/api/advertisement.ts) at the same revision; absent from older brokers. */
+  advertisements: z.array(clusterAdvertisementSchema).optional(),
 });
 export type CatalogSnapshot = z.infer<typeof catalogSnapshotSchema>;
 
@@ -153,6 +156,7 @@ export const watchEventSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('export'), revision: z.number().int(), cluster: clusterIdSchema, namespace: namespaceSchema, name: serviceNameSchema, export: exportRecordSchema.nullable() }),
   z.object({ type: z.literal('service'), revision: z.number().int(), namespace: namespaceSchema, name: serviceNameSchema, service: mergedServiceSchema.nullable() }),
   z.object({ type: z.literal('cluster'), revision: z.number().int(), state: clusterStateSchema }),
+  z.object({ type: z.literal('advertisement'), revision: z.number().int(), cluster: clusterIdSchema, advertisement: clusterAdvertisementSchema.nullable() }),
   z.object({ type: z.literal('bookmark'), revision: z.number().int() }),
   z.object({ type: z.literal('relist'), revision: z.number().int() }),
 ]);

@@ -4,6 +4,8 @@
 // fanned out, so an acknowledged write survives a crash and a failed one leaves no trace.
 // All methods are synchronous (node:sqlite is), so no two changes can interleave.
 import type { Logger } from 'pino';
+import type { AdvertisementList, ClusterAdvertisement } from '../api/advertisement.ts';
+import { advertisementRecord, sameAdvertisement, type AdvertisementInput } from '../advertise/advertisement-record.ts';
 import type {
   CatalogSnapshot, ExportRecord, ExportSpec, ExportWriteResponse, LeaseResponse,
 } from '../api/catalog.ts';
@@ -62,6 +64,8 @@ export class Catalog {
   readonly #hub: WatchHub;
   #timers: NodeJS.Timeout[] = [];
   #snapshotCache: WeakRef<{ revision: number; body: Buffer }> | undefined;
+  /** Cluster advertisements (broker/advertise/), by cluster. */
+  readonly #advertisements = new Map<string, ClusterAdvertisement>();
 
   /** Loads the catalog from the store and reconciles it with membership. */
   constructor(deps: CatalogDeps) {
@@ -71,6 +75,7 @@ export class Catalog {
     this.#config = deps.config;
     const state = deps.store.catalog.load();
     for (const row of state.exports) this.#index.put({ ...(JSON.parse(row.spec) as ExportSpec), revision: row.revision });
+    for (const row of state.advertisements ?? []) this.#advertisements.set(row.cluster, JSON.parse(row.body) as ClusterAdvertisement);
     for (const key of this.#index.keys()) this.#index.setMerged(key, mergeService([...this.#index.ofKey(key).values()]));
     this.#events = new EventLog({
       retention: deps.config.eventRetention, head: state.revision, compactedThrough: state.compactedThrough,
@@ -194,8 +199,12 @@ export class Catalog {
   #withdrawCluster(id: string, announce: boolean): number {
     const cs = new ChangeSet(this.#index, this.#events.head);
     for (const r of [...this.#index.ofCluster(id).values()]) cs.deleteExport(id, r.namespace, r.name);
+    if (this.#advertisements.has(id)) cs.advertisement(id, null);
     if (announce) cs.clusterState({ ...this.#leases.state(id), available: false }, { forget: true });
-    const revision = this.#commit(cs, () => this.#leases.forget(id));
+    const revision = this.#commit(cs, () => {
+      this.#leases.forget(id);
+      this.#advertisements.delete(id);
+    });
     if (!cs.empty) this.#log.info({ cluster: id, revision }, 'cluster removed; exports withdrawn');
     return revision;
   }
@@ -207,7 +216,28 @@ export class Catalog {
       services: this.#index.allMerged(),
       exports: this.#index.allExports(),
       clusters: this.#leases.states(),
+      advertisements: this.listAdvertisements().advertisements,
     };
+  }
+
+  /** Stores the caller's advertisement; content equal to the stored one makes no event. */
+  putAdvertisement(caller: string, input: AdvertisementInput): ClusterAdvertisement {
+    if (input.cluster !== caller) throw new BrokerError('PLX_BROKER_FORBIDDEN', `cluster "${caller}" may write only its own advertisement`);
+    const current = this.#advertisements.get(caller);
+    if (current && sameAdvertisement(current, input)) return current;
+    const cs = new ChangeSet(this.#index, this.#events.head);
+    const track = this.#track(cs, caller);
+    const record = cs.advertisement(caller, (revision) => advertisementRecord(input, this.#clock.now(), revision))!;
+    this.#commit(cs, () => {
+      track?.();
+      this.#advertisements.set(caller, record);
+    });
+    return record;
+  }
+
+  listAdvertisements(): AdvertisementList {
+    const advertisements = [...this.#advertisements.values()].sort((a, b) => (a.cluster < b.cluster ? -1 : 1));
+    return { revision: this.#events.head, advertisements };
   }
 
   /** The snapshot as JSON bytes, serialized once per revision however many clients relist at once. */

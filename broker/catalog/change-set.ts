@@ -3,8 +3,9 @@
 // mutated until the store has committed: the change set overlays the index, and apply()
 // folds it in afterwards. Per key, the export event comes first and the service event
 // (only when the merged service really changed) right after it.
+import type { ClusterAdvertisement } from '../api/advertisement.ts';
 import type { ClusterState, ExportRecord, ExportSpec, MergedService, WatchEvent } from '../api/catalog.ts';
-import type { CatalogCommit, StoredEvent, StoredExport, StoredLease } from '../store/catalog-store.ts';
+import type { CatalogCommit, StoredAdvertisement, StoredEvent, StoredExport, StoredLease } from '../store/catalog-store.ts';
 import { serviceKey, type CatalogIndex, type ServiceKey } from './catalog-index.ts';
 import type { LoggedEvent } from './event-log.ts';
 import { mergeService } from './merge.ts';
@@ -37,6 +38,8 @@ export class ChangeSet {
   readonly #deletes: { cluster: string; namespace: string; name: string }[] = [];
   readonly #leases: StoredLease[] = [];
   readonly #leaseDeletes: string[] = [];
+  readonly #advertisements: StoredAdvertisement[] = [];
+  readonly #advertisementDeletes: string[] = [];
 
   constructor(index: CatalogIndex, head: number) {
     this.#index = index;
@@ -107,6 +110,16 @@ export class ChangeSet {
     this.#event({ type: 'cluster', revision: ++this.#revision, state });
   }
 
+  /** A cluster's advertisement, numbered with the next revision; null removes it. */
+  advertisement(cluster: string, build: ((revision: number) => ClusterAdvertisement) | null): ClusterAdvertisement | null {
+    const revision = ++this.#revision;
+    const record = build ? build(revision) : null;
+    if (record) this.#advertisements.push({ cluster, body: JSON.stringify(record), revision });
+    else this.#advertisementDeletes.push(cluster);
+    this.#event({ type: 'advertisement', revision, cluster, advertisement: record });
+    return record;
+  }
+
   /** Recomputes one key from its own exports only: O(exports of that key). */
   #remerge(key: ServiceKey, namespace: string, name: string): void {
     const exports = new Map(this.#index.ofKey(key));
@@ -128,6 +141,7 @@ export class ChangeSet {
       commit: {
         revision: this.#revision, upserts: this.#upserts, deletes: this.#deletes, events: this.#events,
         leases: this.#leases, leaseDeletes: this.#leaseDeletes, compactThrough,
+        advertisements: this.#advertisements, advertisementDeletes: this.#advertisementDeletes,
       },
       events,
       batch: Buffer.concat(events.map((e) => e.line)),

@@ -16,6 +16,7 @@ import { TokenRegistry } from '../enroll/token-registry.ts';
 import type { Store } from '../store/store.ts';
 import type { Catalog } from '../catalog/catalog.ts';
 import { adminClusterRoutes, adminTokenRoutes } from './admin-routes.ts';
+import { advertisementRoutes, isClustersetMember } from './advertisement-routes.ts';
 import { Authenticator, isAdmin, isCluster, type PeerCertificateSource } from './authenticate.ts';
 import { catalogRoutes } from './catalog-routes.ts';
 import { joinRoutes, renewRoutes } from './enroll-routes.ts';
@@ -96,6 +97,12 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     await clusterScope.register(renewRoutes, { enroll, auth });
     if (deps.catalog) await clusterScope.register(catalogRoutes, { catalog: deps.catalog.catalog, auth, bodyLimitBytes: deps.catalog.bodyLimitBytes });
   });
+  if (catalog) {
+    void app.register(async (memberScope) => {
+      memberScope.addHook('onRequest', auth.require(isClustersetMember, 'a clusterset identity'));
+      await memberScope.register(advertisementRoutes, { catalog, auth });
+    });
+  }
   void app.register(async (adminScope) => {
     adminScope.addHook('onRequest', auth.require(isAdmin, 'the clusterset admin identity'));
     await adminScope.register(adminTokenRoutes, { tokens, membership });

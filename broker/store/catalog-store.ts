@@ -24,6 +24,13 @@ export interface StoredLease {
   readonly available: boolean;
 }
 
+/** A cluster's advertisement (JSON of ClusterAdvertisement), stored since migration 3. */
+export interface StoredAdvertisement {
+  readonly cluster: string;
+  readonly body: string;
+  readonly revision: number;
+}
+
 export interface CatalogCommit {
   /** The new head revision (the last event's). */
   readonly revision: number;
@@ -32,6 +39,8 @@ export interface CatalogCommit {
   readonly events: readonly StoredEvent[];
   readonly leases?: readonly StoredLease[];
   readonly leaseDeletes?: readonly string[];
+  readonly advertisements?: readonly StoredAdvertisement[];
+  readonly advertisementDeletes?: readonly string[];
   /** Delete every event up to and including this revision. */
   readonly compactThrough: number;
 }
@@ -43,6 +52,7 @@ export interface CatalogState {
   /** Oldest first. */
   readonly events: StoredEvent[];
   readonly leases: StoredLease[];
+  readonly advertisements?: StoredAdvertisement[];
 }
 
 export interface CatalogStore {

@@ -58,6 +58,15 @@ export const migrations: readonly string[] = [
   ) STRICT;
   INSERT INTO meta (key, value) VALUES ('catalog_revision', '0'), ('catalog_compacted_through', '0');
   `,
+  // 3: cluster advertisements (zone, region, probe URL, measured RTTs). Written in the same
+  // transaction as the catalog event that announces them, so they share its revision.
+  `
+  CREATE TABLE advertisements (
+    cluster  TEXT PRIMARY KEY,
+    body     TEXT NOT NULL,
+    revision INTEGER NOT NULL
+  ) STRICT, WITHOUT ROWID;
+  `,
 ];
 
 export function migrate(db: DatabaseSync): void {

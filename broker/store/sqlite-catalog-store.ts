@@ -1,7 +1,9 @@
 // CatalogStore on the broker's sqlite database (shares SqliteStore's connection, so WAL
 // and synchronous=FULL apply): a commit returns only after it is durable.
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
-import type { CatalogCommit, CatalogState, CatalogStore, StoredEvent, StoredExport, StoredLease } from './catalog-store.ts';
+import type {
+  CatalogCommit, CatalogState, CatalogStore, StoredAdvertisement, StoredEvent, StoredExport, StoredLease,
+} from './catalog-store.ts';
 
 export class SqliteCatalogStore implements CatalogStore {
   readonly #db: DatabaseSync;
@@ -23,6 +25,10 @@ export class SqliteCatalogStore implements CatalogStore {
       lease: db.prepare(`INSERT INTO cluster_leases (cluster, available) VALUES (?, ?)
         ON CONFLICT (cluster) DO UPDATE SET available = excluded.available`),
       deleteLease: db.prepare('DELETE FROM cluster_leases WHERE cluster = ?'),
+      advertisements: db.prepare('SELECT cluster, body, revision FROM advertisements ORDER BY cluster'),
+      advertise: db.prepare(`INSERT INTO advertisements (cluster, body, revision) VALUES (?, ?, ?)
+        ON CONFLICT (cluster) DO UPDATE SET body = excluded.body, revision = excluded.revision`),
+      deleteAdvertisement: db.prepare('DELETE FROM advertisements WHERE cluster = ?'),
     };
   }
 
@@ -39,6 +45,9 @@ export class SqliteCatalogStore implements CatalogStore {
       })),
       events: this.#s.events!.all().map((r): StoredEvent => ({ revision: Number(r.revision), payload: String(r.payload) })),
       leases: this.#s.leases!.all().map((r): StoredLease => ({ cluster: String(r.cluster), available: Number(r.available) === 1 })),
+      advertisements: this.#s.advertisements!.all().map((r): StoredAdvertisement => ({
+        cluster: String(r.cluster), body: String(r.body), revision: Number(r.revision),
+      })),
     };
   }
 
@@ -51,6 +60,8 @@ export class SqliteCatalogStore implements CatalogStore {
       for (const e of c.events) s.event!.run(e.revision, e.payload);
       for (const l of c.leases ?? []) s.lease!.run(l.cluster, l.available ? 1 : 0);
       for (const id of c.leaseDeletes ?? []) s.deleteLease!.run(id);
+      for (const a of c.advertisements ?? []) s.advertise!.run(a.cluster, a.body, a.revision);
+      for (const id of c.advertisementDeletes ?? []) s.deleteAdvertisement!.run(id);
       s.setMeta!.run(String(c.revision), 'catalog_revision');
       if (c.compactThrough > this.#meta('catalog_compacted_through')) {
         s.compact!.run(c.compactThrough);

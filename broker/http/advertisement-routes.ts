@@ -1,0 +1,32 @@
+// Cluster advertisement endpoints (broker/api/advertisement.ts). Registered by app.ts in a
+// scope whose hook admits clusters, the admin and users: anyone in the clusterset may read
+// where clusters sit and how far apart they are, but only a cluster may write, and only
+// its own advertisement (the cluster ID comes from its certificate, never from the body).
+import type { FastifyPluginAsync } from 'fastify';
+import { advertisementPaths, clusterAdvertisementInputSchema } from '../api/advertisement.ts';
+import type { Catalog } from '../catalog/catalog.ts';
+import { BrokerError } from '../errors.ts';
+import type { Authenticator, Authorization } from './authenticate.ts';
+import { parseWith } from './parse.ts';
+
+export interface AdvertisementRoutesOptions {
+  readonly catalog: Catalog;
+  readonly auth: Authenticator;
+}
+
+/** Who may read advertisements: every identity the clusterset issues. */
+export const isClustersetMember: Authorization = (p) => p.identity.kind === 'cluster' || p.identity.kind === 'admin' || p.identity.kind === 'user';
+
+export const advertisementRoutes: FastifyPluginAsync<AdvertisementRoutesOptions> = async (app, { catalog, auth }) => {
+  app.put(advertisementPaths.advertisement, async (request) => {
+    const { identity } = auth.principalOf(request);
+    if (identity.kind !== 'cluster') throw new BrokerError('PLX_BROKER_FORBIDDEN', 'only a cluster identity may write an advertisement');
+    const input = parseWith(clusterAdvertisementInputSchema, request.body);
+    if (input.cluster !== identity.name) throw new BrokerError('PLX_BROKER_FORBIDDEN', `cluster "${identity.name}" may write only its own advertisement`);
+    const record = catalog.putAdvertisement(identity.name, input);
+    request.log.debug({ cluster: identity.name, revision: record.revision }, 'advertisement written');
+    return record;
+  });
+
+  app.get(advertisementPaths.advertisements, async () => catalog.listAdvertisements());
+};
