@@ -14,7 +14,9 @@ export interface BenchmarkRun {
 export function machineDescription(): string {
   const cpu = os.cpus()[0]?.model?.trim() ?? 'unknown CPU';
   const mem = (os.totalmem() / 2 ** 30).toFixed(0);
-  return `${os.hostname()} · ${cpu} · ${os.cpus().length} cores · ${mem} GiB · Node ${process.version} · ${os.platform()} ${os.release()}`;
+  // The 1-minute load average says whether other work shared the cores during the run.
+  const load = os.loadavg()[0]!.toFixed(2);
+  return `${os.hostname()} · ${cpu} · ${os.cpus().length} cores · ${mem} GiB · Node ${process.version} · ${os.platform()} ${os.release()} · load ${load}`;
 }
 
 export function formatRun(run: BenchmarkRun, now = new Date()): string {
