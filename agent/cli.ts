@@ -7,6 +7,7 @@ import { AgentError } from './errors.ts';
 import { FileIdentityStore } from './identity/file-identity-store.ts';
 import type { IdentityStore } from './identity/identity-store.ts';
 import { joinClusterset } from './join/join.ts';
+import { dnsCommand } from './dns/cli.ts';
 
 interface JoinFlags {
   broker: string; token?: string; tokenFile?: string; clusterId: string; caFingerprint: string;
@@ -83,7 +84,7 @@ function joinCommand(): Command {
 
 interface RunFlags {
   kubeconfig?: string; dataDir?: string; namespace: string; secretName: string; broker?: string;
-  zone?: string; region?: string; logLevel: string;
+  zone?: string; region?: string; logLevel: string; proxyListen?: string; proxyUrl?: string; dnsListen?: string; dnsTtl?: string;
 }
 
 function identityLocationOptions(cmd: Command): Command {
@@ -99,6 +100,8 @@ async function agentConfig(flags: RunFlags) {
   return parseAgentConfig({
     kubeconfig: flags.kubeconfig, dataDir: flags.dataDir, secretNamespace: flags.namespace, secretName: flags.secretName,
     brokerUrl: flags.broker, zone: flags.zone, region: flags.region, logLevel: flags.logLevel,
+    proxyListen: flags.proxyListen, proxyUrl: flags.proxyUrl,
+    dnsListen: flags.dnsListen, ...(flags.dnsTtl === undefined ? {} : { dnsTtlSeconds: Number(flags.dnsTtl) }),
   });
 }
 
@@ -111,6 +114,10 @@ function runCommand(): Command {
     .option('--zone <zone>', 'zone of this cluster (topology for nearest-instance answers)')
     .option('--region <region>', 'region of this cluster')
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent', 'info')
+    .option('--proxy-listen <host:port|off>', 'access proxy address (default 127.0.0.1:0 with --kubeconfig, 0.0.0.0:8443 in-cluster)')
+    .option('--proxy-url <url>', 'access proxy URL to advertise (default: derived from --proxy-listen)')
+    .option('--dns-listen <host:port>', 'clusterset.local DNS server, UDP and TCP (default 0.0.0.0:53 in a cluster, 127.0.0.1:0 = a free port otherwise)')
+    .option('--dns-ttl <seconds>', 'TTL of clusterset.local answers (default 5)')
     .action(async (flags: RunFlags) => {
       const { runAgent } = await import('./main.ts');
       await runAgent(await agentConfig(flags));
@@ -136,5 +143,6 @@ export function registerAgentCommands(program: Command): void {
     .description('Run in a member cluster: enroll with the broker and keep this cluster in the mesh')
     .addCommand(joinCommand())
     .addCommand(runCommand())
-    .addCommand(leaveCommand());
+    .addCommand(leaveCommand())
+    .addCommand(dnsCommand());
 }

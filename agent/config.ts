@@ -1,6 +1,7 @@
 // The agent's one configuration object: defaults, parsing and validation in one place.
 // Every problem is reported at once; the result is frozen. Intervals and timeouts live
 // here so tests shrink them through config instead of sleeping.
+import { isIP } from 'node:net';
 import { AgentError } from './errors.ts';
 
 export interface AgentConfig {
@@ -19,6 +20,13 @@ export interface AgentConfig {
   /** A watch with no event or bookmark for this long is treated as dead and resumed. */
   readonly watchIdleTimeoutMs: number;
   readonly logLevel: string;
+  /** Where the clusterset.local DNS server listens (UDP and TCP); port 0 picks a free port. */
+  readonly dnsListen: { readonly host: string; readonly port: number };
+  readonly dnsTtlSeconds: number;
+  /** Access proxy listen address (kubectl through one identity); null = off. */
+  readonly proxyListen: { readonly host: string; readonly port: number } | null;
+  /** URL published in the advertisement for the proxy; default derived from proxyListen. */
+  readonly proxyUrl: string | undefined;
 }
 
 export interface AgentConfigInput {
@@ -35,6 +43,12 @@ export interface AgentConfigInput {
   brokerRetryMaxMs?: number;
   watchIdleTimeoutMs?: number;
   logLevel?: string;
+  /** `host:port` or `[v6]:port`. */
+  dnsListen?: string | undefined;
+  dnsTtlSeconds?: number;
+  /** "host:port", or "off"; default 127.0.0.1:0 with a kubeconfig, 0.0.0.0:8443 in-cluster. */
+  proxyListen?: string | undefined;
+  proxyUrl?: string | undefined;
 }
 
 export const agentConfigDefaults = {
@@ -46,7 +60,24 @@ export const agentConfigDefaults = {
   brokerRetryMaxMs: 15_000,
   watchIdleTimeoutMs: 45_000,
   logLevel: 'info',
+  proxyListenOutside: '127.0.0.1:0',
+  proxyListenInCluster: '0.0.0.0:8443',
+  /** In a cluster CoreDNS forwards clusterset.local here; outside one, any free port. */
+  dnsListenInCluster: '0.0.0.0:53',
+  dnsListenOutside: '127.0.0.1:0',
+  dnsTtlSeconds: 5,
 } as const;
+
+/** "host:port" or "[v6]:port"; returns a problem string instead of throwing. */
+function parseHostPort(what: string, s: string): { host: string; port: number } | string {
+  const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(s);
+  if (!m) return `${what} "${s}" must be HOST:PORT (use [addr]:PORT for IPv6)`;
+  const host = (m[1] ?? m[2])!;
+  const port = Number(m[3]);
+  if (port > 65535) return `${what} port ${port} is out of range 0-65535`;
+  if (m[1] !== undefined && isIP(host) !== 6) return `${what} host "${host}" in brackets must be an IPv6 address`;
+  return { host, port };
+}
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)$/;
@@ -81,8 +112,14 @@ export function parseAgentConfig(input: AgentConfigInput): AgentConfig {
   checkMs(problems, 'brokerRetryBaseMs', brokerRetryBaseMs, 1, 60_000);
   checkMs(problems, 'brokerRetryMaxMs', brokerRetryMaxMs, brokerRetryBaseMs, 600_000);
   checkMs(problems, 'watchIdleTimeoutMs', watchIdleTimeoutMs, 100, 3_600_000);
+  const dnsRaw = input.dnsListen ?? (input.kubeconfig ? d.dnsListenOutside : d.dnsListenInCluster);
+  const dnsListen = parseHostPort('dnsListen', dnsRaw);
+  if (typeof dnsListen === 'string') problems.push(dnsListen);
+  const dnsTtlSeconds = input.dnsTtlSeconds ?? d.dnsTtlSeconds;
+  if (!Number.isInteger(dnsTtlSeconds) || dnsTtlSeconds < 0 || dnsTtlSeconds > 86_400) problems.push(`dnsTtlSeconds must be an integer between 0 and 86400, not ${dnsTtlSeconds}`);
   const logLevel = input.logLevel ?? d.logLevel;
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`logLevel must be one of ${LOG_LEVELS.join(', ')}, not "${logLevel}"`);
+  const proxy = parseProxy(problems, input);
   if (problems.length > 0) throw new AgentError('PLX_AGENT_BAD_ARGUMENT', `invalid agent configuration: ${problems.join('; ')}`);
   return Object.freeze({
     kubeconfig: input.kubeconfig,
@@ -92,5 +129,26 @@ export function parseAgentConfig(input: AgentConfigInput): AgentConfig {
     region: input.region,
     requeueBaseMs, requeueMaxMs, brokerRetryBaseMs, brokerRetryMaxMs, watchIdleTimeoutMs,
     logLevel,
+    ...proxy,
+    dnsListen: Object.freeze(typeof dnsListen === 'string' ? { host: '', port: 0 } : dnsListen),
+    dnsTtlSeconds,
   });
+}
+
+function parseProxy(problems: string[], input: AgentConfigInput): Pick<AgentConfig, 'proxyListen' | 'proxyUrl'> {
+  const raw = input.proxyListen ?? (input.kubeconfig ? agentConfigDefaults.proxyListenOutside : agentConfigDefaults.proxyListenInCluster);
+  let proxyListen: AgentConfig['proxyListen'] = null;
+  if (raw !== 'off') {
+    const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(raw);
+    if (!m || Number(m[3]) > 65535) problems.push(`proxyListen "${raw}" must be HOST:PORT ([addr]:PORT for IPv6) or "off"`);
+    else proxyListen = Object.freeze({ host: (m[1] ?? m[2])!, port: Number(m[3]) });
+  }
+  if (input.proxyUrl !== undefined) {
+    try {
+      if (new URL(input.proxyUrl).protocol !== 'https:') problems.push(`proxyUrl must use https, not "${input.proxyUrl}"`);
+    } catch {
+      problems.push(`proxyUrl "${input.proxyUrl}" is not a URL`);
+    }
+  }
+  return { proxyListen, proxyUrl: input.proxyUrl };
 }

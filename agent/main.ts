@@ -12,6 +12,9 @@ import type { AgentConfig } from './config.ts';
 import { startMembership, type RunningMembership } from './controllers/membership/membership.ts';
 import { setupServiceExportController } from './controllers/service-export/setup.ts';
 import { setupServiceImportController } from './controllers/service-import/setup.ts';
+import { DnsFeeder } from './dns/feeder.ts';
+import { Resolver } from './dns/resolver.ts';
+import { DnsServer, type DnsAddress } from './dns/server.ts';
 import { AgentError } from './errors.ts';
 import { FileIdentityStore } from './identity/file-identity-store.ts';
 import type { IdentityStore, StoredIdentity } from './identity/identity-store.ts';
@@ -30,6 +33,8 @@ export interface RunningAgent {
   readonly clusterId: string;
   readonly clusterset: string;
   readonly catalog: CatalogView;
+  /** Where the clusterset.local DNS server listens (the bound port when config asked for 0). */
+  readonly dns: DnsAddress;
   /**
    * Resolves once the controllers run: informers synced, exports synced with the broker,
    * catalog received. While the broker is down this waits; the agent keeps serving what
@@ -82,22 +87,35 @@ export async function startAgent(config: AgentConfig, o: StartAgentOptions = {})
   });
   const imports = setupServiceImportController({ api: kube.api, informers: kube.informers, status: kube.status, catalog, logger: log, timers, backoff: requeue });
 
+  const resolver = new Resolver({ ttlSeconds: config.dnsTtlSeconds });
+  const dnsFeeder = new DnsFeeder({ resolver, informers: kube.informers, catalog, logger: log });
+  const dnsServer = new DnsServer({ resolver, logger: log.child({ component: 'dns' }) });
+  let dns: DnsAddress;
+  try {
+    dns = await dnsServer.listen(config.dnsListen.host, config.dnsListen.port);
+  } catch (err) {
+    await broker.close();
+    throw new AgentError('PLX_AGENT_BAD_ARGUMENT', `cannot serve DNS on ${config.dnsListen.host}:${config.dnsListen.port} (--dns-listen)`, { cause: err });
+  }
+  log.info({ dns }, 'DNS server for clusterset.local listening');
+
   let membership: RunningMembership;
   try {
     membership = await startMembership({ api: kube.api, broker, clusterId, clusterset, logger: log, timers, clock, leaseBackoff: retry });
   } catch (err) {
+    await dnsServer.close();
     await broker.close();
     throw err;
   }
   watch.start();
-  const ready = Promise.all([exports.start(), imports.start()]).then(() => log.info({ clusterset, broker: baseUrl }, 'agent ready'));
+  const ready = Promise.all([exports.start(), imports.start(), dnsFeeder.start()]).then(() => log.info({ clusterset, broker: baseUrl }, 'agent ready'));
   ready.catch((err: unknown) => log.error({ err }, 'controllers failed to start'));
 
   let stopping: Promise<void> | undefined;
   return {
-    clusterId, clusterset, catalog, ready,
+    clusterId, clusterset, catalog, dns, ready,
     stop: (so = {}) => (stopping ??= (async () => {
-      await Promise.allSettled([exports.stop(), imports.stop(), watch.stop()]);
+      await Promise.allSettled([exports.stop(), imports.stop(), dnsFeeder.stop(), dnsServer.close(), watch.stop()]);
       await (so.leave ? membership.leave() : membership.stop());
       await kube.informers.stop();
       await broker.close();

@@ -1,0 +1,91 @@
+import { pino } from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { ExportRecord, MergedService } from '../../broker/api/catalog.ts';
+import type { ServiceImport } from '../../crds/types.ts';
+import { CatalogView } from '../catalog/catalog-view.ts';
+import { InformerRegistry, SERVICE_IMPORTS } from '../kube/index.ts';
+import { fakeListWatches } from '../kube/fake-list-watch.ts';
+import { FakeTimers } from '../kube/fake-timers.ts';
+import type { EndpointOrder } from './endpoint-order.ts';
+import { DnsFeeder } from './feeder.ts';
+import { Resolver, type Resolution } from './resolver.ts';
+
+const log = pino({ level: 'silent' });
+const member = (cluster: string, excluded = false) => ({ cluster, createdAt: '2026-01-01T00:00:00Z', conflicts: [], excluded });
+const merged = (name: string, type: 'ClusterSetIP' | 'Headless', members = [member('east'), member('west')]): MergedService => ({
+  namespace: 'shop', name, type, ports: [{ name: 'http', protocol: 'TCP', port: 80 }], sessionAffinity: 'None', members,
+});
+const exported = (cluster: string, name: string, addresses: string[]): ExportRecord => ({
+  cluster, namespace: 'shop', name, createdAt: '2026-01-01T00:00:00Z', type: 'Headless', ports: [{ name: 'http', protocol: 'TCP', port: 80 }],
+  clusterIPs: [], sessionAffinity: 'None', endpointPorts: [{ name: 'http', protocol: 'TCP', port: 8080 }],
+  endpoints: addresses.map((a, i) => ({ addresses: [a], hostname: `${name}-${i}` })), annotations: {}, revision: 1,
+});
+const si = (name: string, type: 'ClusterSetIP' | 'Headless', ips?: string[]): ServiceImport => ({
+  apiVersion: 'multicluster.x-k8s.io/v1alpha1', kind: 'ServiceImport', metadata: { name, namespace: 'shop' },
+  spec: { type, ports: [{ name: 'http', protocol: 'TCP', port: 80 }], ...(ips ? { ips } : {}) },
+});
+const addresses = (r: Resolution) => (r.kind === 'answer' ? r.answers.map((a) => a.data) : r.kind);
+
+describe('DnsFeeder', () => {
+  const stops: (() => Promise<void>)[] = [];
+  afterEach(async () => { for (const s of stops.splice(0)) await s(); });
+
+  async function start(order?: EndpointOrder) {
+    const lws = fakeListWatches();
+    const informers = new InformerRegistry({ listWatch: lws.factory, logger: log, timers: new FakeTimers() });
+    const catalog = new CatalogView();
+    const resolver = new Resolver({ ttlSeconds: 5 });
+    const feeder = new DnsFeeder({ resolver, informers, catalog, logger: log, ...(order ? { order } : {}) });
+    informers.start();
+    stops.push(async () => { await feeder.stop(); await informers.stop(); });
+    const imports = lws.of(SERVICE_IMPORTS);
+    imports.put(si('cart', 'ClusterSetIP', ['10.96.0.10']));
+    imports.put(si('pg', 'Headless'));
+    catalog.replace({
+      revision: 1, clusters: [],
+      services: [merged('cart', 'ClusterSetIP'), merged('pg', 'Headless', [member('east'), member('west'), member('south', true)])],
+      exports: [exported('east', 'pg', ['10.1.0.1', '10.1.0.2']), exported('west', 'pg', ['10.2.0.1']), exported('south', 'pg', ['10.3.0.1'])],
+    });
+    await feeder.start();
+    return { resolver, imports, catalog };
+  }
+
+  it('loads ClusterSetIP services from ServiceImport ips and headless endpoints from the catalog', async () => {
+    const { resolver } = await start();
+    expect(resolver.ready).toBe(true);
+    expect(addresses(resolver.resolve({ name: 'cart.shop.svc.clusterset.local', type: 'A' }))).toEqual(['10.96.0.10']);
+    // south is excluded (type conflict): its endpoints stay out.
+    expect(addresses(resolver.resolve({ name: 'pg.shop.svc.clusterset.local', type: 'A' }))).toEqual(['10.1.0.1', '10.1.0.2', '10.2.0.1']);
+    expect(addresses(resolver.resolve({ name: '_http._tcp.pg.shop.svc.clusterset.local', type: 'SRV' }))).toEqual([
+      { priority: 0, weight: 100, port: 8080, target: 'pg-0.east.pg.shop.svc.clusterset.local' },
+      { priority: 0, weight: 100, port: 8080, target: 'pg-1.east.pg.shop.svc.clusterset.local' },
+      { priority: 0, weight: 100, port: 8080, target: 'pg-0.west.pg.shop.svc.clusterset.local' },
+    ]);
+  });
+
+  it('rebuilds on ServiceImport events and on catalog changes (availability included)', async () => {
+    const { resolver, imports, catalog } = await start();
+    imports.put(si('cart', 'ClusterSetIP', ['10.96.0.20', 'fd00::20']), 'update');
+    expect(addresses(resolver.resolve({ name: 'cart.shop.svc.clusterset.local', type: 'AAAA' }))).toEqual(['fd00::20']);
+    catalog.apply({ type: 'cluster', revision: 2, state: { cluster: 'east', available: false, leaseRenewedAt: null } });
+    expect(addresses(resolver.resolve({ name: 'pg.shop.svc.clusterset.local', type: 'A' }))).toEqual(['10.2.0.1']);
+    catalog.apply({ type: 'export', revision: 3, cluster: 'west', namespace: 'shop', name: 'pg', export: null });
+    expect(resolver.resolve({ name: 'pg.shop.svc.clusterset.local', type: 'A' }).kind).toBe('nxdomain');
+    imports.remove(si('cart', 'ClusterSetIP'));
+    expect(resolver.resolve({ name: 'cart.shop.svc.clusterset.local', type: 'A' }).kind).toBe('nxdomain');
+  });
+
+  it('takes the endpoint order (and filtering) from the EndpointOrder seam', async () => {
+    let cb: ((ns: string, name: string) => void) | undefined;
+    let localOnly = false;
+    const order: EndpointOrder = {
+      order: (_ns, _name, eps) => (localOnly ? eps.filter((e) => e.cluster === 'west') : [...eps].reverse()),
+      onChange: (c) => { cb = c; },
+    };
+    const { resolver } = await start(order);
+    expect(addresses(resolver.resolve({ name: 'pg.shop.svc.clusterset.local', type: 'A' }))).toEqual(['10.2.0.1', '10.1.0.2', '10.1.0.1']);
+    localOnly = true;
+    cb!('shop', 'pg');
+    expect(addresses(resolver.resolve({ name: 'pg.shop.svc.clusterset.local', type: 'A' }))).toEqual(['10.2.0.1']);
+  });
+});

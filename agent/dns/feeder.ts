@@ -1,0 +1,107 @@
+// Turns the import state into resolver records (Lighthouse's feeder layer). ServiceImports
+// from this cluster's informer give type, clusterset IPs and ports; the broker catalog
+// (CatalogView) gives headless endpoints of available, non-excluded exporters. Every event
+// only names a namespace/name, and the feeder rebuilds that service from current state
+// (level-based). Nothing here runs per query.
+import type { Logger } from 'pino';
+import type { ExportRecord, MergedService } from '../../broker/api/catalog.ts';
+import type { ServiceImport } from '../../crds/types.ts';
+import { SERVICE_IMPORTS, type ComponentInformers, type InformerRegistry } from '../kube/index.ts';
+import { stableEndpointOrder, type EndpointOrder } from './endpoint-order.ts';
+import type { HeadlessEndpoint, Resolver, ServiceRecords } from './resolver.ts';
+
+/** The catalog as the feeder consumes it (agent/catalog/CatalogView provides it). */
+export interface DnsCatalog {
+  get(namespace: string, name: string): MergedService | undefined;
+  exportsOf(namespace: string, name: string): ExportRecord[];
+  isAvailable(cluster: string): boolean;
+  onChange(cb: (namespace: string, name: string) => void): void;
+  whenSynced(): Promise<void>;
+}
+
+export interface DnsFeederDeps {
+  readonly resolver: Resolver;
+  readonly informers: InformerRegistry;
+  readonly catalog: DnsCatalog;
+  readonly logger: Logger;
+  readonly order?: EndpointOrder;
+}
+
+export const DNS_COMPONENT = 'dns';
+
+type OrderedEndpoint = HeadlessEndpoint & { readonly zone?: string | undefined };
+
+/** Ready endpoints of the exporters whose endpoints are imported: members, not excluded, available. */
+export function headlessEndpoints(catalog: Pick<DnsCatalog, 'get' | 'exportsOf' | 'isAvailable'>, namespace: string, name: string): OrderedEndpoint[] {
+  const service = catalog.get(namespace, name);
+  if (!service) return [];
+  const included = new Set(service.members.filter((m) => !m.excluded && catalog.isAvailable(m.cluster)).map((m) => m.cluster));
+  const out: OrderedEndpoint[] = [];
+  for (const record of catalog.exportsOf(namespace, name)) {
+    if (!included.has(record.cluster)) continue;
+    for (const ep of record.endpoints) {
+      out.push({ cluster: record.cluster, addresses: ep.addresses, hostname: ep.hostname, zone: ep.zone, ports: record.endpointPorts });
+    }
+  }
+  return out;
+}
+
+/** The records of one service from its ServiceImport (and, for headless, the catalog). */
+export function serviceRecords(si: ServiceImport | undefined, catalog: Pick<DnsCatalog, 'get' | 'exportsOf' | 'isAvailable'>, order: EndpointOrder): ServiceRecords | undefined {
+  if (!si?.metadata?.namespace || !si.metadata.name) return undefined;
+  const { namespace, name } = si.metadata;
+  const ports = (si.spec?.ports ?? []).map((p) => ({ name: p.name, protocol: p.protocol ?? 'TCP', port: p.port }));
+  if (si.spec?.type === 'Headless') {
+    return { type: 'Headless', ports, endpoints: order.order(namespace, name, headlessEndpoints(catalog, namespace, name)) };
+  }
+  return { type: 'ClusterSetIP', ips: si.spec?.ips ?? [], ports };
+}
+
+export class DnsFeeder {
+  readonly #d: DnsFeederDeps;
+  readonly #order: EndpointOrder;
+  readonly #informers: ComponentInformers;
+  readonly #log: Logger;
+  #started = false;
+  #stopped = false;
+
+  constructor(d: DnsFeederDeps) {
+    this.#d = d;
+    this.#order = d.order ?? stableEndpointOrder;
+    this.#log = d.logger.child({ component: DNS_COMPONENT });
+    // Declared at construction so asking for an undeclared informer fails at wiring time.
+    this.#informers = d.informers.declare(DNS_COMPONENT, [SERVICE_IMPORTS]);
+    const rebuild = (namespace: string, name: string) => { if (this.#started) this.rebuild(namespace, name); };
+    this.#informers.get(SERVICE_IMPORTS).onChange((si) => {
+      if (si.metadata?.namespace && si.metadata.name) rebuild(si.metadata.namespace, si.metadata.name);
+    });
+    d.catalog.onChange(rebuild);
+    this.#order.onChange?.(rebuild);
+  }
+
+  /** Waits for the ServiceImport cache and the catalog, loads every service, then follows changes. */
+  async start(): Promise<void> {
+    await Promise.all([this.#informers.waitForSync(), this.#d.catalog.whenSynced()]);
+    if (this.#stopped) return;
+    this.#started = true;
+    this.rebuildAll();
+    this.#d.resolver.markReady();
+    this.#log.info({ services: this.#informers.get(SERVICE_IMPORTS).list().length }, 'DNS records loaded');
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#started = false;
+  }
+
+  rebuild(namespace: string, name: string): void {
+    const si = this.#informers.get(SERVICE_IMPORTS).get(namespace, name);
+    this.#d.resolver.setService(namespace, name, serviceRecords(si, this.#d.catalog, this.#order));
+  }
+
+  rebuildAll(): void {
+    for (const si of this.#informers.get(SERVICE_IMPORTS).list()) {
+      if (si.metadata?.namespace && si.metadata.name) this.rebuild(si.metadata.namespace, si.metadata.name);
+    }
+  }
+}

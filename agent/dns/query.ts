@@ -1,0 +1,114 @@
+// Strict parsing of one DNS query message (RFC 1035 §4.1, EDNS(0) per RFC 6891). Shared
+// by the plain and the pre-encoded answer paths so both see the same question. Never
+// throws: anything malformed comes back as a reason, and the server answers FORMERR or
+// drops it. It only reads within the buffer, and never follows compression pointers
+// (a query's question may not use them), so pointer loops cannot hang it.
+
+export const HEADER_BYTES = 12;
+const MAX_WIRE_NAME = 255;
+const TYPE_OPT = 41;
+const UNSAFE_LABEL = '\\?';
+export const CLASS_IN = 1;
+export const OPCODE_QUERY = 0;
+
+export interface ParsedQuery {
+  readonly id: number;
+  /** The RD bit as asked; echoed in the reply. */
+  readonly rd: boolean;
+  /** Question name bytes exactly as they arrived (labels, root): echoed in the reply. */
+  readonly qnameWire: Buffer;
+  /**
+   * Lower-cased, dot-joined; `.` for the root. A label with bytes that cannot be written
+   * as text becomes `\\?`, which no record name contains: such names never match.
+   */
+  readonly qname: string;
+  /** True when qname is the asked name exactly, only lower-cased (every label text-safe). */
+  readonly textSafe: boolean;
+  readonly qtype: number;
+  readonly qclass: number;
+  /** Present when the query carried an OPT record. */
+  readonly edns: { readonly udpSize: number; readonly version: number; readonly do: boolean } | undefined;
+}
+
+export type QueryParse =
+  | { readonly ok: true; readonly query: ParsedQuery }
+  /** `drop`: not worth an answer (too short for a header, or a response). */
+  | { readonly ok: false; readonly reply: 'drop' | 'formerr' | 'notimp'; readonly id: number; readonly rd: boolean; readonly opcode: number };
+
+function fail(buf: Buffer, reply: 'drop' | 'formerr' | 'notimp'): QueryParse {
+  const flags = buf.length >= 4 ? buf.readUInt16BE(2) : 0;
+  return { ok: false, reply, id: buf.length >= 2 ? buf.readUInt16BE(0) : 0, rd: (flags & 0x0100) !== 0, opcode: (flags >> 11) & 0xf };
+}
+
+/** Characters a label may hold and still be written as text: printable ASCII except `.` and `\`. */
+function textSafe(buf: Buffer, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) {
+    const c = buf[i]!;
+    if (c <= 0x20 || c >= 0x7f || c === 0x2e || c === 0x5c) return false;
+  }
+  return true;
+}
+
+/** Returns the offset after the name, or -1 when it is malformed, compressed or too long. */
+function readName(buf: Buffer, offset: number): { end: number; text: string; safe: boolean } | undefined {
+  let o = offset;
+  const labels: string[] = [];
+  let safe = true;
+  for (;;) {
+    if (o >= buf.length) return undefined;
+    const len = buf[o]!;
+    if (len === 0) { o++; break; }
+    if (len > 63) return undefined;
+    if (o + 1 + len > buf.length) return undefined;
+    if (textSafe(buf, o + 1, o + 1 + len)) labels.push(buf.toString('latin1', o + 1, o + 1 + len).toLowerCase());
+    else {
+      labels.push(UNSAFE_LABEL);
+      safe = false;
+    }
+    o += 1 + len;
+    if (o - offset > MAX_WIRE_NAME) return undefined;
+  }
+  if (o - offset > MAX_WIRE_NAME) return undefined;
+  return { end: o, text: labels.length === 0 ? '.' : labels.join('.'), safe };
+}
+
+export function parseQuery(buf: Buffer): QueryParse {
+  if (buf.length < HEADER_BYTES) return fail(buf, 'drop');
+  const flags = buf.readUInt16BE(2);
+  if (flags & 0x8000) return fail(buf, 'drop');
+  if (((flags >> 11) & 0xf) !== OPCODE_QUERY) return fail(buf, 'notimp');
+  const qd = buf.readUInt16BE(4);
+  const an = buf.readUInt16BE(6);
+  const ns = buf.readUInt16BE(8);
+  const ar = buf.readUInt16BE(10);
+  if (qd !== 1 || an !== 0 || ns !== 0 || ar > 1) return fail(buf, 'formerr');
+  const name = readName(buf, HEADER_BYTES);
+  if (!name || name.end + 4 > buf.length) return fail(buf, 'formerr');
+  const qtype = buf.readUInt16BE(name.end);
+  const qclass = buf.readUInt16BE(name.end + 2);
+  let o = name.end + 4;
+  let edns: ParsedQuery['edns'];
+  if (ar === 1) {
+    // Only an OPT record is accepted in a query's additional section: root owner, type 41.
+    if (o + 11 > buf.length || buf[o] !== 0 || buf.readUInt16BE(o + 1) !== TYPE_OPT) return fail(buf, 'formerr');
+    const rdlen = buf.readUInt16BE(o + 9);
+    if (o + 11 + rdlen !== buf.length) return fail(buf, 'formerr');
+    if (!optionsWellFormed(buf, o + 11, o + 11 + rdlen)) return fail(buf, 'formerr');
+    edns = { udpSize: buf.readUInt16BE(o + 3), version: buf[o + 6]!, do: (buf.readUInt16BE(o + 7) & 0x8000) !== 0 };
+    o += 11 + rdlen;
+  }
+  if (o !== buf.length) return fail(buf, 'formerr');
+  return {
+    ok: true,
+    query: { id: buf.readUInt16BE(0), rd: (flags & 0x0100) !== 0, qnameWire: buf.subarray(HEADER_BYTES, name.end), qname: name.text, textSafe: name.safe, qtype, qclass, edns },
+  };
+}
+
+function optionsWellFormed(buf: Buffer, start: number, end: number): boolean {
+  let o = start;
+  while (o < end) {
+    if (o + 4 > end) return false;
+    o += 4 + buf.readUInt16BE(o + 2);
+  }
+  return o === end;
+}

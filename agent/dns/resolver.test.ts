@@ -1,0 +1,113 @@
+import { describe, expect, it } from 'vitest';
+import { Resolver, type Resolution } from './resolver.ts';
+
+function loaded(): Resolver {
+  const r = new Resolver({ ttlSeconds: 5 });
+  r.setService('shop', 'cart', {
+    type: 'ClusterSetIP', ips: ['10.96.0.10', 'fd00::10'],
+    ports: [{ name: 'http', protocol: 'TCP', port: 80 }, { protocol: 'UDP', port: 53 }],
+  });
+  r.setService('db', 'pg', {
+    type: 'Headless', ports: [{ name: 'sql', protocol: 'TCP', port: 5432 }],
+    endpoints: [
+      { cluster: 'east', addresses: ['10.1.0.1'], hostname: 'pg-0', ports: [{ name: 'sql', protocol: 'TCP', port: 15432 }] },
+      { cluster: 'west', addresses: ['10.2.0.1', 'fd00::2:1'], hostname: 'pg-0' },
+      { cluster: 'west', addresses: ['10.2.0.2'] },
+    ],
+  });
+  r.markReady();
+  return r;
+}
+
+const data = (res: Resolution) => (res.kind === 'answer' ? res.answers.map((a) => a.data) : res.kind);
+
+describe('Resolver (Multicluster DNS v1.0.0)', () => {
+  const r = loaded();
+
+  it('answers A and AAAA of a ClusterSetIP service with its clusterset IPs', () => {
+    expect(data(r.resolve({ name: 'cart.shop.svc.clusterset.local', type: 'A' }))).toEqual(['10.96.0.10']);
+    expect(data(r.resolve({ name: 'cart.shop.svc.clusterset.local.', type: 'AAAA' }))).toEqual(['fd00::10']);
+  });
+
+  it('has SRV for named ports only, pointing at the service name', () => {
+    expect(data(r.resolve({ name: '_http._tcp.cart.shop.svc.clusterset.local', type: 'SRV' })))
+      .toEqual([{ priority: 0, weight: 100, port: 80, target: 'cart.shop.svc.clusterset.local' }]);
+    expect(r.resolve({ name: '_53._udp.cart.shop.svc.clusterset.local', type: 'SRV' }).kind).toBe('nxdomain');
+  });
+
+  it('has no <cluster>.<svc> names for ClusterSetIP services', () => {
+    expect(r.resolve({ name: 'east.cart.shop.svc.clusterset.local', type: 'A' }).kind).toBe('nxdomain');
+  });
+
+  it('answers every ready endpoint of a headless service, and per-host names', () => {
+    expect(data(r.resolve({ name: 'pg.db.svc.clusterset.local', type: 'A' }))).toEqual(['10.1.0.1', '10.2.0.1', '10.2.0.2']);
+    expect(data(r.resolve({ name: 'pg.db.svc.clusterset.local', type: 'AAAA' }))).toEqual(['fd00::2:1']);
+    expect(data(r.resolve({ name: 'pg-0.west.pg.db.svc.clusterset.local', type: 'A' }))).toEqual(['10.2.0.1']);
+    expect(data(r.resolve({ name: '_sql._tcp.pg.db.svc.clusterset.local', type: 'SRV' }))).toEqual([
+      { priority: 0, weight: 100, port: 15432, target: 'pg-0.east.pg.db.svc.clusterset.local' },
+      { priority: 0, weight: 100, port: 5432, target: 'pg-0.west.pg.db.svc.clusterset.local' },
+    ]);
+  });
+
+  it('gives NXDOMAIN for a headless service with no ready endpoint', () => {
+    const x = loaded();
+    x.setService('db', 'pg', { type: 'Headless', ports: [], endpoints: [] });
+    expect(x.resolve({ name: 'pg.db.svc.clusterset.local', type: 'A' }).kind).toBe('nxdomain');
+    expect(x.resolve({ name: 'pg-0.east.pg.db.svc.clusterset.local', type: 'A' }).kind).toBe('nxdomain');
+  });
+
+  it('serves dns-version TXT "1.0.0" and the apex SOA', () => {
+    expect(data(r.resolve({ name: 'dns-version.clusterset.local', type: 'TXT' }))).toEqual([['1.0.0']]);
+    expect(r.resolve({ name: 'clusterset.local', type: 'SOA' }).kind).toBe('answer');
+  });
+
+  it('gives NODATA for a known name of another type and for empty non-terminals', () => {
+    expect(r.resolve({ name: 'cart.shop.svc.clusterset.local', type: 'TXT' }).kind).toBe('nodata');
+    expect(r.resolve({ name: 'shop.svc.clusterset.local', type: 'A' }).kind).toBe('nodata');
+    expect(r.resolve({ name: 'svc.clusterset.local', type: 'A' }).kind).toBe('nodata');
+    expect(r.resolve({ name: 'west.pg.db.svc.clusterset.local', type: 'A' }).kind).toBe('nodata');
+  });
+
+  it('gives NXDOMAIN for unknown names in the zone and REFUSED outside it', () => {
+    expect(r.resolve({ name: 'nope.shop.svc.clusterset.local', type: 'A' }).kind).toBe('nxdomain');
+    expect(r.resolve({ name: 'cart.shop.svc.cluster.local', type: 'A' }).kind).toBe('refused');
+    expect(r.resolve({ name: 'xclusterset.local', type: 'A' }).kind).toBe('refused');
+    expect(r.resolve({ name: '.', type: 'A' }).kind).toBe('refused');
+  });
+
+  it('matches names case-insensitively', () => {
+    expect(data(r.resolve({ name: 'CaRt.Shop.SVC.ClusterSet.Local', type: 'A' }))).toEqual(['10.96.0.10']);
+  });
+
+  it('answers ANY with every record of the name', () => {
+    expect(data(r.resolve({ name: 'cart.shop.svc.clusterset.local', type: 'ANY' }))).toEqual(['10.96.0.10', 'fd00::10']);
+  });
+
+  it('leaves out names over 253 characters and never matches over-long questions', () => {
+    const x = new Resolver({ ttlSeconds: 5 });
+    const l63 = (c: string) => c.repeat(63);
+    x.setService(l63('n'), l63('s'), { type: 'Headless', ports: [], endpoints: [{ cluster: l63('c'), addresses: ['10.0.0.1'], hostname: l63('h') }] });
+    x.markReady();
+    expect(data(x.resolve({ name: `${l63('s')}.${l63('n')}.svc.clusterset.local`, type: 'A' }))).toEqual(['10.0.0.1']);
+    expect(x.resolve({ name: `${l63('h')}.${l63('c')}.${l63('s')}.${l63('n')}.svc.clusterset.local`, type: 'A' }).kind).toBe('nxdomain');
+    expect(x.resolve({ name: `${'a'.repeat(64)}.svc.clusterset.local`, type: 'A' }).kind).toBe('nxdomain');
+  });
+
+  it('answers SERVFAIL in the zone until the feeder marks it ready', () => {
+    const x = new Resolver({ ttlSeconds: 5 });
+    expect(x.resolve({ name: 'cart.shop.svc.clusterset.local', type: 'A' }).kind).toBe('servfail');
+    expect(x.resolve({ name: 'dns-version.clusterset.local', type: 'TXT' }).kind).toBe('answer');
+    x.markReady();
+    expect(x.resolve({ name: 'cart.shop.svc.clusterset.local', type: 'A' }).kind).toBe('nxdomain');
+  });
+
+  it('removes every name of a service and bumps the version on each change', () => {
+    const x = loaded();
+    const v = x.version;
+    x.setService('db', 'pg', undefined);
+    expect(x.version).toBeGreaterThan(v);
+    expect(x.resolve({ name: 'pg-0.east.pg.db.svc.clusterset.local', type: 'A' }).kind).toBe('nxdomain');
+    expect(x.resolve({ name: 'db.svc.clusterset.local', type: 'A' }).kind).toBe('nxdomain');
+    expect(x.resolve({ name: 'shop.svc.clusterset.local', type: 'A' }).kind).toBe('nodata');
+  });
+});

@@ -1,0 +1,102 @@
+// The packet handler on crafted packets: rcodes, echo, EDNS, truncation. Real sockets and
+// real clients are in test/integration/dns-*.test.ts.
+import dnsPacket, { type Answer } from 'dns-packet';
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import { Resolver } from './resolver.ts';
+import { DnsServer } from './server.ts';
+
+function server(): DnsServer {
+  const r = new Resolver({ ttlSeconds: 5 });
+  r.setService('shop', 'cart', { type: 'ClusterSetIP', ips: ['10.96.0.10'], ports: [{ name: 'http', protocol: 'TCP', port: 80 }] });
+  r.setService('db', 'pg', {
+    type: 'Headless', ports: [],
+    endpoints: Array.from({ length: 100 }, (_, i) => ({ cluster: 'east', addresses: [`10.1.0.${i}`], hostname: `pg-${i}` })),
+  });
+  r.markReady();
+  return new DnsServer({ resolver: r, logger: pino({ level: 'silent' }) });
+}
+
+function q(name: string, type = 'A', o: { id?: number; opt?: Partial<Answer> } = {}): Buffer {
+  const additionals: Answer[] = o.opt ? [{ name: '.', type: 'OPT', udpPayloadSize: 1232, ...o.opt }] : [];
+  return dnsPacket.encode({ type: 'query', id: o.id ?? 4242, flags: dnsPacket.RECURSION_DESIRED, questions: [{ name, type }], additionals });
+}
+
+const rcodeOf = (b: Buffer) => b.readUInt16BE(2) & 0xf;
+const flagsOf = (b: Buffer) => b.readUInt16BE(2);
+
+describe('DnsServer.handle', () => {
+  const s = server();
+
+  it('echoes ID, RD and the question exactly as asked, case included', () => {
+    const out = s.handle(q('CaRt.SHOP.svc.clusterset.local', 'A', { id: 777 }), 'udp')!;
+    const d = dnsPacket.decode(out);
+    expect(d.id).toBe(777);
+    expect(d.flag_rd).toBe(true);
+    expect(d.flag_aa).toBe(true);
+    expect(d.questions).toEqual([{ name: 'CaRt.SHOP.svc.clusterset.local', type: 'A', class: 'IN' }]);
+    expect(d.answers?.map((a) => a.data)).toEqual(['10.96.0.10']);
+  });
+
+  it('answers NXDOMAIN and NODATA with the SOA in authority, REFUSED outside the zone', () => {
+    const nx = dnsPacket.decode(s.handle(q('nope.shop.svc.clusterset.local'), 'udp')!);
+    expect(nx.rcode).toBe('NXDOMAIN');
+    expect(nx.authorities?.map((a) => a.type)).toEqual(['SOA']);
+    const nodata = dnsPacket.decode(s.handle(q('cart.shop.svc.clusterset.local', 'TXT'), 'udp')!);
+    expect([nodata.rcode, nodata.answers?.length, nodata.authorities?.[0]?.type]).toEqual(['NOERROR', 0, 'SOA']);
+    expect(dnsPacket.decode(s.handle(q('example.com'), 'udp')!).rcode).toBe('REFUSED');
+  });
+
+  it('honours EDNS: OPT in the reply, BADVERS for version 1, DO copied', () => {
+    const d = dnsPacket.decode(s.handle(q('cart.shop.svc.clusterset.local', 'A', { opt: { flags: 0x8000 } }), 'udp')!);
+    expect(d.additionals?.[0]).toMatchObject({ type: 'OPT', udpPayloadSize: 1232, flag_do: true });
+    const bad = dnsPacket.decode(s.handle(q('cart.shop.svc.clusterset.local', 'A', { opt: { ednsVersion: 1 } }), 'udp')!);
+    expect(bad.additionals?.[0]).toMatchObject({ type: 'OPT', extendedRcode: 1 });
+  });
+
+  it('sets TC over UDP when the answer does not fit, and serves it whole over TCP', () => {
+    const udp = dnsPacket.decode(s.handle(q('pg.db.svc.clusterset.local'), 'udp')!);
+    expect(udp.flag_tc).toBe(true);
+    expect(udp.answers).toEqual([]);
+    const edns = s.handle(q('pg.db.svc.clusterset.local', 'A', { opt: { udpPayloadSize: 4096 } }), 'udp')!;
+    expect(edns.length).toBeLessThanOrEqual(1232);
+    expect(dnsPacket.decode(edns).flag_tc).toBe(true);
+    const tcp = dnsPacket.decode(s.handle(q('pg.db.svc.clusterset.local'), 'tcp')!);
+    expect([tcp.flag_tc, tcp.answers?.length]).toEqual([false, 100]);
+  });
+
+  it('answers FORMERR to malformed queries and drops responses and scraps', () => {
+    const good = q('cart.shop.svc.clusterset.local');
+    expect(rcodeOf(s.handle(good.subarray(0, good.length - 1), 'udp')!)).toBe(1);
+    const twoQuestions = Buffer.from(good);
+    twoQuestions.writeUInt16BE(2, 4);
+    expect(rcodeOf(s.handle(twoQuestions, 'udp')!)).toBe(1);
+    const pointer = Buffer.concat([good.subarray(0, 12), Buffer.from([0xc0, 12, 0, 1, 0, 1])]);
+    expect(rcodeOf(s.handle(pointer, 'udp')!)).toBe(1);
+    const trailing = Buffer.concat([good, Buffer.from([1, 2, 3])]);
+    expect(rcodeOf(s.handle(trailing, 'udp')!)).toBe(1);
+    const response = Buffer.from(good);
+    response[2]! |= 0x80;
+    expect(s.handle(response, 'udp')).toBeUndefined();
+    expect(s.handle(Buffer.from([1, 2, 3]), 'udp')).toBeUndefined();
+  });
+
+  it('answers NOTIMP to other opcodes, keeping the opcode', () => {
+    const status = q('cart.shop.svc.clusterset.local');
+    status.writeUInt16BE((2 << 11) | 0x0100, 2);
+    const out = s.handle(status, 'udp')!;
+    expect(rcodeOf(out)).toBe(4);
+    expect((flagsOf(out) >> 11) & 0xf).toBe(2);
+  });
+
+  it('refuses non-IN classes and never matches names with unprintable labels', () => {
+    const chaos = q('cart.shop.svc.clusterset.local');
+    chaos.writeUInt16BE(3, chaos.length - 2);
+    expect(rcodeOf(s.handle(chaos, 'udp')!)).toBe(5);
+    const weird = Buffer.concat([q('x').subarray(0, 12), Buffer.from([3, 0, 0x2e, 0xff]),
+      dnsPacket.encode({ questions: [{ name: 'shop.svc.clusterset.local', type: 'A' }] }).subarray(12)]);
+    const out = s.handle(weird, 'udp')!;
+    expect(rcodeOf(out)).toBe(3);
+    expect(out.subarray(12, 16).equals(Buffer.from([3, 0, 0x2e, 0xff]))).toBe(true);
+  });
+});

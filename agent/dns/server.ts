@@ -1,0 +1,148 @@
+// The thin wire server for `clusterset.local`: UDP and TCP on one address, one packet
+// handler for both. It parses, asks the resolver (through the pre-encoded cache or the
+// plain path), truncates for UDP, and never throws: a packet that breaks anything gets
+// FORMERR or is dropped. No answer ever waits on an API server.
+import dgram from 'node:dgram';
+import net from 'node:net';
+import type { Logger } from 'pino';
+import { AnswerCache } from './answer-cache.ts';
+import { parseQuery } from './query.ts';
+import { RCODE, errorReply, plainReply, type ReplyConfig } from './reply.ts';
+import type { Resolver } from './resolver.ts';
+
+export interface DnsServerOptions {
+  readonly resolver: Resolver;
+  readonly logger: Logger;
+  /** Advertised in OPT replies; also the most sent over UDP. Default 1232 (DNS flag day 2020). */
+  readonly udpPayloadSize?: number;
+  /** Serve names that exist from pre-encoded replies (default true); false keeps only the plain path. */
+  readonly preEncoded?: boolean;
+  /** A TCP connection idle this long is closed. */
+  readonly tcpIdleTimeoutMs?: number;
+  readonly maxTcpConnections?: number;
+}
+
+export interface DnsAddress { readonly host: string; readonly port: number }
+
+export class DnsServer {
+  readonly #resolver: Resolver;
+  readonly #log: Logger;
+  readonly #cfg: ReplyConfig;
+  readonly #cache: AnswerCache | undefined;
+  readonly #idleMs: number;
+  readonly #maxConns: number;
+  readonly #conns = new Set<net.Socket>();
+  #udp: dgram.Socket | undefined;
+  #tcp: net.Server | undefined;
+  #address: DnsAddress | undefined;
+
+  constructor(o: DnsServerOptions) {
+    this.#resolver = o.resolver;
+    this.#log = o.logger;
+    this.#cfg = { udpPayloadSize: o.udpPayloadSize ?? 1232 };
+    this.#cache = o.preEncoded === false ? undefined : new AnswerCache(o.resolver, this.#cfg);
+    this.#idleMs = o.tcpIdleTimeoutMs ?? 10_000;
+    this.#maxConns = o.maxTcpConnections ?? 512;
+  }
+
+  get address(): DnsAddress {
+    if (!this.#address) throw new Error('DNS server is not listening');
+    return this.#address;
+  }
+
+  /**
+   * The packet handler shared by UDP and TCP: a reply, or undefined to send nothing.
+   * Never throws.
+   */
+  handle(packet: Buffer, transport: 'udp' | 'tcp'): Buffer | undefined {
+    try {
+      const parsed = parseQuery(packet);
+      if (!parsed.ok) {
+        if (parsed.reply === 'drop') return undefined;
+        return errorReply(parsed.id, parsed.opcode, parsed.rd, parsed.reply === 'notimp' ? RCODE.NOTIMP : RCODE.FORMERR);
+      }
+      return this.#cache?.reply(parsed.query, transport) ?? plainReply(parsed.query, this.#resolver, this.#cfg, transport);
+    } catch (err) {
+      this.#log.warn({ err: (err as Error).message }, 'DNS packet handler failed; answering SERVFAIL');
+      return packet.length >= 12 ? errorReply(packet.readUInt16BE(0), 0, false, RCODE.SERVFAIL) : undefined;
+    }
+  }
+
+  /**
+   * Binds UDP and TCP on host:port. With port 0, TCP takes the port the UDP bind got; if
+   * that TCP port is taken, both try again on a new port.
+   */
+  async listen(host: string, port: number): Promise<DnsAddress> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#listenOnce(host, port);
+      } catch (err) {
+        if (port !== 0 || attempt >= 5 || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+      }
+    }
+  }
+
+  async #listenOnce(host: string, port: number): Promise<DnsAddress> {
+    const udp = dgram.createSocket({ type: net.isIPv6(host) ? 'udp6' : 'udp4' });
+    udp.on('message', (msg, rinfo) => {
+      const out = this.handle(msg, 'udp');
+      if (out) udp.send(out, rinfo.port, rinfo.address);
+    });
+    udp.on('error', (err) => this.#log.warn({ err: err.message }, 'DNS UDP socket error'));
+    await new Promise<void>((resolve, reject) => {
+      udp.once('error', reject);
+      udp.bind({ address: host, port }, () => { udp.off('error', reject); resolve(); });
+    });
+    const bound = udp.address().port;
+    const tcp = net.createServer((socket) => this.#onConnection(socket));
+    tcp.maxConnections = this.#maxConns;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        tcp.once('error', reject);
+        tcp.listen({ host, port: bound, exclusive: true }, () => { tcp.off('error', reject); resolve(); });
+      });
+    } catch (err) {
+      udp.close();
+      throw err;
+    }
+    tcp.on('error', (err) => this.#log.warn({ err: err.message }, 'DNS TCP server error'));
+    this.#udp = udp;
+    this.#tcp = tcp;
+    this.#address = { host, port: bound };
+    return this.#address;
+  }
+
+  async close(): Promise<void> {
+    const udp = this.#udp;
+    const tcp = this.#tcp;
+    this.#udp = undefined;
+    this.#tcp = undefined;
+    for (const s of this.#conns) s.destroy();
+    if (udp) await new Promise<void>((resolve) => udp.close(() => resolve()));
+    if (tcp) await new Promise<void>((resolve) => tcp.close(() => resolve()));
+  }
+
+  /** RFC 7766 framing: 2-byte length prefix; several queries per connection, answered in order. */
+  #onConnection(socket: net.Socket): void {
+    this.#conns.add(socket);
+    socket.setTimeout(this.#idleMs, () => socket.destroy());
+    socket.on('close', () => this.#conns.delete(socket));
+    socket.on('error', () => socket.destroy());
+    let pending: Buffer = Buffer.alloc(0);
+    socket.on('data', (chunk: Buffer) => {
+      pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+      while (pending.length >= 2) {
+        const len = pending.readUInt16BE(0);
+        if (pending.length < 2 + len) break;
+        const msg = pending.subarray(2, 2 + len);
+        pending = pending.subarray(2 + len);
+        const out = this.handle(msg, 'tcp');
+        if (!out) continue;
+        const frame = Buffer.allocUnsafe(2 + out.length);
+        frame.writeUInt16BE(out.length, 0);
+        out.copy(frame, 2);
+        socket.write(frame);
+      }
+    });
+  }
+}
