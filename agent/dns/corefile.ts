@@ -12,12 +12,14 @@ export interface StubDomainOptions {
   readonly zone?: string;
   /** Seconds CoreDNS may cache answers; at most the agent's TTL is sensible. */
   readonly cacheSeconds?: number;
+  /** Port CoreDNS serves the zone on (53 in a cluster; tests use a free one). */
+  readonly port?: number;
 }
 
 export function stubDomainBlock(o: StubDomainOptions): string {
   return [
     BLOCK_BEGIN,
-    `${o.zone ?? 'clusterset.local'}:53 {`,
+    `${o.zone ?? 'clusterset.local'}:${o.port ?? 53} {`,
     '    errors',
     `    cache ${o.cacheSeconds ?? 5}`,
     `    forward . ${o.upstream}`,

@@ -1,0 +1,107 @@
+// The agent's DNS server on a real socket, checked with the real `dig` over UDP and TCP:
+// every record type and rcode of the Multicluster DNS spec, case echo, EDNS, and TC with
+// the TCP fallback. Malformed packets go over a raw UDP socket.
+import dgram from 'node:dgram';
+import { once } from 'node:events';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DnsServer } from '../../agent/dns/server.ts';
+import { dig, rdata, sampleResolver } from '../e2e/support/dig.ts';
+
+let server: DnsServer;
+let port: number;
+const host = '127.0.0.1';
+
+beforeAll(async () => {
+  server = new DnsServer({ resolver: sampleResolver(), logger: pino({ level: 'silent' }) });
+  port = (await server.listen(host, 0)).port;
+});
+afterAll(async () => { await server.close(); });
+
+describe.each([['udp', '+notcp'], ['tcp', '+tcp']])('dig over %s', (_transport, mode) => {
+  const q = (...args: string[]) => dig(host, port, [mode, ...args]);
+
+  it('A and AAAA of a ClusterSetIP service are its clusterset IPs, with the configured TTL', async () => {
+    const a = await q('cart.shop.svc.clusterset.local', 'A');
+    expect([a.status, rdata(a)]).toEqual(['NOERROR', ['10.96.0.10']]);
+    expect(a.answers[0]![1]).toBe('5');
+    expect(a.flags).toContain('aa');
+    expect(rdata(await q('cart.shop.svc.clusterset.local', 'AAAA'))).toEqual(['fd00:96::10']);
+  });
+
+  it('SRV exists for named ports only and targets the service (ClusterSetIP) or per-host names (headless)', async () => {
+    expect(rdata(await q('_http._tcp.cart.shop.svc.clusterset.local', 'SRV'))).toEqual(['0 100 80 cart.shop.svc.clusterset.local.']);
+    expect((await q('_8443._tcp.cart.shop.svc.clusterset.local', 'SRV')).status).toBe('NXDOMAIN');
+    expect(rdata(await q('_sql._tcp.pg.db.svc.clusterset.local', 'SRV'))).toEqual([
+      '0 100 5432 pg-0.east.pg.db.svc.clusterset.local.', '0 100 5432 pg-0.west.pg.db.svc.clusterset.local.',
+    ]);
+  });
+
+  it('headless: every ready endpoint on the service name, per-host names per cluster', async () => {
+    expect(rdata(await q('pg.db.svc.clusterset.local', 'A'))).toEqual(['10.1.0.1', '10.2.0.1', '10.2.0.2']);
+    expect(rdata(await q('pg-0.west.pg.db.svc.clusterset.local', 'A'))).toEqual(['10.2.0.1']);
+    expect((await q('east.cart.shop.svc.clusterset.local', 'A')).status).toBe('NXDOMAIN');
+  });
+
+  it('dns-version.clusterset.local TXT is "1.0.0"', async () => {
+    expect(rdata(await q('dns-version.clusterset.local', 'TXT'))).toEqual(['"1.0.0"']);
+  });
+
+  it('NXDOMAIN and NODATA carry the SOA in authority; other zones are REFUSED', async () => {
+    const nx = await q('nope.shop.svc.clusterset.local', 'A');
+    expect([nx.status, nx.answers.length, nx.authority[0]?.[3]]).toEqual(['NXDOMAIN', 0, 'SOA']);
+    const nodata = await q('cart.shop.svc.clusterset.local', 'TXT');
+    expect([nodata.status, nodata.answers.length, nodata.authority[0]?.[3]]).toEqual(['NOERROR', 0, 'SOA']);
+    const ent = await q('shop.svc.clusterset.local', 'A');
+    expect([ent.status, ent.answers.length]).toEqual(['NOERROR', 0]);
+    expect((await q('kubernetes.default.svc.cluster.local', 'A')).status).toBe('REFUSED');
+  });
+
+  it('echoes the question exactly as asked and matches case-insensitively', async () => {
+    const r = await q('CaRt.SHOP.Svc.ClusterSet.LOCAL', 'A');
+    expect(r.question).toBe('CaRt.SHOP.Svc.ClusterSet.LOCAL.');
+    expect(rdata(r)).toEqual(['10.96.0.10']);
+  });
+
+  it('honours EDNS(0): OPT in the reply advertising 1232, none without EDNS, BADVERS for version 1', async () => {
+    expect((await q('cart.shop.svc.clusterset.local')).edns).toMatch(/version: 0, flags:.*; udp: 1232/);
+    expect((await q('+noedns', 'cart.shop.svc.clusterset.local')).edns).toBeUndefined();
+    expect((await q('+edns=1', '+noednsneg', 'cart.shop.svc.clusterset.local')).status).toBe('BADVERS');
+  });
+});
+
+describe('truncation and TCP fallback', () => {
+  it('sets TC over UDP for a headless service with many endpoints; dig retries over TCP and gets them all', async () => {
+    const udp = await dig(host, port, ['+notcp', '+ignore', 'big.db.svc.clusterset.local', 'A']);
+    expect(udp.flags).toContain('tc');
+    expect(udp.answers.length).toBe(0);
+    const small = await dig(host, port, ['+notcp', '+ignore', '+noedns', 'big.db.svc.clusterset.local', 'A']);
+    expect(small.flags).toContain('tc');
+    const fallback = await dig(host, port, ['+notcp', 'big.db.svc.clusterset.local', 'A']);
+    expect(fallback.raw).toContain('Truncated, retrying in TCP mode');
+    expect([fallback.status, fallback.answers.length]).toEqual(['NOERROR', 120]);
+  });
+});
+
+describe('malformed packets over a real socket', () => {
+  async function send(packet: Buffer): Promise<Buffer | undefined> {
+    const sock = dgram.createSocket('udp4');
+    try {
+      sock.send(packet, port, host);
+      const timer = new Promise<undefined>((resolve) => { setTimeout(() => resolve(undefined), 300).unref(); });
+      const reply = once(sock, 'message').then(([msg]) => msg as Buffer);
+      return await Promise.race([reply, timer]);
+    } finally {
+      sock.close();
+    }
+  }
+
+  it('answers FORMERR to a truncated question and a compression pointer, and keeps serving', async () => {
+    const header = Buffer.from([0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]);
+    const truncated = await send(Buffer.concat([header, Buffer.from([4, 0x63, 0x61])]));
+    expect([truncated?.readUInt16BE(0), truncated && truncated.readUInt16BE(2) & 0xf]).toEqual([0x1234, 1]);
+    const loop = await send(Buffer.concat([header, Buffer.from([0xc0, 12, 0, 1, 0, 1])]));
+    expect(loop && loop.readUInt16BE(2) & 0xf).toBe(1);
+    expect(rdata(await dig(host, port, ['cart.shop.svc.clusterset.local']))).toEqual(['10.96.0.10']);
+  });
+});
