@@ -16,6 +16,7 @@ import { DnsFeeder } from './dns/feeder.ts';
 import { Resolver } from './dns/resolver.ts';
 import { DnsServer, type DnsAddress } from './dns/server.ts';
 import { AgentError } from './errors.ts';
+import { setupRbacController } from './rbac/setup.ts';
 import { FileIdentityStore } from './identity/file-identity-store.ts';
 import type { IdentityStore, StoredIdentity } from './identity/identity-store.ts';
 import { SecretIdentityStore } from './identity/secret-identity-store.ts';
@@ -99,6 +100,10 @@ export async function startAgent(config: AgentConfig, o: StartAgentOptions = {})
   }
   log.info({ dns }, 'DNS server for clusterset.local listening');
 
+  const rbac = setupRbacController({
+    api: kube.api, informers: kube.informers, broker, signals: catalog, logger: log, clock, timers, backoff: requeue,
+  });
+
   let membership: RunningMembership;
   try {
     membership = await startMembership({ api: kube.api, broker, clusterId, clusterset, logger: log, timers, clock, leaseBackoff: retry });
@@ -108,14 +113,14 @@ export async function startAgent(config: AgentConfig, o: StartAgentOptions = {})
     throw err;
   }
   watch.start();
-  const ready = Promise.all([exports.start(), imports.start(), dnsFeeder.start()]).then(() => log.info({ clusterset, broker: baseUrl }, 'agent ready'));
+  const ready = Promise.all([exports.start(), imports.start(), dnsFeeder.start(), rbac.start()]).then(() => log.info({ clusterset, broker: baseUrl }, 'agent ready'));
   ready.catch((err: unknown) => log.error({ err }, 'controllers failed to start'));
 
   let stopping: Promise<void> | undefined;
   return {
     clusterId, clusterset, catalog, dns, ready,
     stop: (so = {}) => (stopping ??= (async () => {
-      await Promise.allSettled([exports.stop(), imports.stop(), dnsFeeder.stop(), dnsServer.close(), watch.stop()]);
+      await Promise.allSettled([exports.stop(), imports.stop(), dnsFeeder.stop(), dnsServer.close(), rbac.stop(), watch.stop()]);
       await (so.leave ? membership.leave() : membership.stop());
       await kube.informers.stop();
       await broker.close();

@@ -78,6 +78,11 @@ export class AdminClient {
     return this.#call('DELETE', paths.adminCluster(id), undefined, clusterInfoSchema);
   }
 
+  /** Any admin endpoint, its response parsed with the wire contract's schema (e.g. broker/rbac/cli.ts). */
+  request<S extends z.ZodType>(method: Dispatcher.HttpMethod, path: string, body: unknown, schema: S): Promise<z.infer<S>> {
+    return this.#call(method, path, body, schema);
+  }
+
   close(): Promise<void> {
     return this.#dispatcher.close();
   }

@@ -7,9 +7,9 @@ import { AdminClient } from './admin-client.ts';
 import { brokerUrlOption, dataDirOption, outputOption } from './cli-options.ts';
 import { parseDurationSeconds } from './duration.ts';
 
-interface AdminFlags { dataDir: string; broker?: string; output: OutputFormat }
+export interface AdminFlags { dataDir: string; broker?: string; output: OutputFormat }
 
-async function withAdmin<T>(flags: AdminFlags, fn: (client: AdminClient) => Promise<T>): Promise<T> {
+export async function withAdmin<T>(flags: AdminFlags, fn: (client: AdminClient) => Promise<T>): Promise<T> {
   const client = AdminClient.fromDataDir(flags.dataDir, flags.broker);
   try {
     return await fn(client);
@@ -18,7 +18,7 @@ async function withAdmin<T>(flags: AdminFlags, fn: (client: AdminClient) => Prom
   }
 }
 
-function adminCommand(parent: Command, name: string, description: string, example: string): Command {
+export function adminCommand(parent: Command, name: string, description: string, example: string): Command {
   return parent.command(name)
     .summary(description.split('\n')[0]!.replace(/\.$/, ''))
     .description(description)

@@ -6,6 +6,7 @@ import '../certs/setup.ts';
 import { Option, type Command } from 'commander';
 import { printData, type OutputFormat } from '../cli/output.ts';
 import { registerAdminCommands } from './cli-admin.ts';
+import { registerRbacCommands } from './rbac/cli.ts';
 import { dataDirOption, outputOption } from './cli-options.ts';
 import { systemClock } from './clock.ts';
 import { brokerConfigDefaults, parseBrokerConfig } from './config.ts';
@@ -68,4 +69,5 @@ export function registerBrokerCommands(program: Command): void {
   initCommand(broker);
   startCommand(broker);
   registerAdminCommands(broker);
+  registerRbacCommands(broker);
 }

@@ -13,6 +13,9 @@ import {
   catalogPaths, exportListResponseSchema, exportSyncResponseSchema, exportWriteResponseSchema, leaseResponseSchema,
   type ExportSpecInput, type ExportSyncRequest, type ExportWriteResponse, type LeaseResponse,
 } from '../../broker/api/catalog.ts';
+import {
+  rbacClusterBaselineSchema, rbacPaths, rbacStatusAckSchema, type RbacClusterBaseline, type RbacStatusReport,
+} from '../../broker/api/rbac.ts';
 import { AgentError } from '../errors.ts';
 
 export type ExportSyncResponse = z.infer<typeof exportSyncResponseSchema>;
@@ -80,6 +83,16 @@ export class BrokerClient {
 
   listExports(): Promise<ExportListResponse> {
     return this.call('GET', catalogPaths.exports, undefined, exportListResponseSchema);
+  }
+
+  /** The RBAC baseline objects targeted at this cluster (agent/rbac/). */
+  rbacBaseline(): Promise<RbacClusterBaseline> {
+    return this.call('GET', rbacPaths.baseline, undefined, rbacClusterBaselineSchema);
+  }
+
+  /** This cluster's RBAC compliance: applied revision, applied objects, clashes, drift, errors. */
+  async putRbacStatus(report: RbacStatusReport): Promise<void> {
+    await this.call('PUT', rbacPaths.status, report, rbacStatusAckSchema);
   }
 
   close(): Promise<void> {

@@ -14,6 +14,8 @@ export interface CatalogViewEvents {
   clusterAvailabilityChanged: (cluster: string, available: boolean) => void;
   /** A snapshot was applied (the first one, and every relist). */
   synced: (revision: number) => void;
+  /** The RBAC baseline (or its targeting) changed at the broker: refetch it (agent/rbac/). */
+  rbacChanged: (rbacRevision: number) => void;
 }
 
 type Listeners = { [K in keyof CatalogViewEvents]: Set<CatalogViewEvents[K]> };
@@ -38,7 +40,7 @@ export class CatalogView implements CatalogSink {
   #state: State = emptyState();
   #synced = false;
   #revision: number | undefined;
-  readonly #listeners: Listeners = { serviceChanged: new Set(), clusterAvailabilityChanged: new Set(), synced: new Set() };
+  readonly #listeners: Listeners = { serviceChanged: new Set(), clusterAvailabilityChanged: new Set(), synced: new Set(), rbacChanged: new Set() };
   readonly #syncWaiters: (() => void)[] = [];
 
   /** True once the first snapshot was applied; before that, absence means "not known yet". */
@@ -111,6 +113,7 @@ export class CatalogView implements CatalogSink {
       case 'service': return this.#applyService(event.namespace, event.name, event.service);
       case 'export': return this.#applyExport(event.namespace, event.name, event.cluster, event.export);
       case 'cluster': return this.#applyCluster(event.state);
+      case 'rbac': return this.#emit('rbacChanged', event.rbacRevision);
       default: return;
     }
   }

@@ -30,7 +30,7 @@ export type ListWatchFactory = <T extends KubeObject>(r: ResourceType<T>) => Lis
 /** The real thing: ListWatch over the API server of `kc`, listing through `api`. */
 export function listWatchFactory(kc: KubeConfig, api: KubeApi): ListWatchFactory {
   return <T extends KubeObject>(r: ResourceType<T>) =>
-    new ListWatch<T>(resourcePath(r), new Watch(kc), () => api.list(r), false) as ListWatchLike<T>;
+    new ListWatch<T>(resourcePath(r), new Watch(kc), () => api.list(r, r.labelSelector ? { labelSelector: r.labelSelector } : {}), false, r.labelSelector) as ListWatchLike<T>;
 }
 
 export interface InformerOptions {

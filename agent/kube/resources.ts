@@ -19,6 +19,8 @@ export interface ResourceType<T extends KubeObject = KubeObject> {
   readonly plural: string;
   readonly namespaced: boolean;
   readonly indexes?: Readonly<Record<string, IndexFunc<T>>>;
+  /** Informers list and watch only objects matching this label selector (e.g. what Plexus owns). */
+  readonly labelSelector?: string;
 }
 
 /** Stable identity of a resource type, e.g. `discovery.k8s.io/v1/endpointslices`. */
@@ -73,4 +75,20 @@ export const SERVICE_IMPORTS: ResourceType<ServiceImport> = {
 };
 export const CLUSTER_PROPERTIES: ResourceType<ClusterProperty> = {
   kind: CLUSTER_PROPERTY.kind, apiVersion: apiVersionOf(CLUSTER_PROPERTY), plural: CLUSTER_PROPERTY.plural, namespaced: false,
+};
+
+/** Label on every RBAC object the baseline controller owns (agent/rbac/); its informers see only these. */
+export const LABEL_RBAC_OWNED = 'rbac.plexus.io/owned';
+const rbacOwned = `${LABEL_RBAC_OWNED}=true`;
+export const CLUSTER_ROLES: ResourceType<KubeObject> = {
+  kind: 'ClusterRole', apiVersion: 'rbac.authorization.k8s.io/v1', plural: 'clusterroles', namespaced: false, labelSelector: rbacOwned,
+};
+export const CLUSTER_ROLE_BINDINGS: ResourceType<KubeObject> = {
+  kind: 'ClusterRoleBinding', apiVersion: 'rbac.authorization.k8s.io/v1', plural: 'clusterrolebindings', namespaced: false, labelSelector: rbacOwned,
+};
+export const ROLES: ResourceType<KubeObject> = {
+  kind: 'Role', apiVersion: 'rbac.authorization.k8s.io/v1', plural: 'roles', namespaced: true, labelSelector: rbacOwned,
+};
+export const ROLE_BINDINGS: ResourceType<KubeObject> = {
+  kind: 'RoleBinding', apiVersion: 'rbac.authorization.k8s.io/v1', plural: 'rolebindings', namespaced: true, labelSelector: rbacOwned,
 };

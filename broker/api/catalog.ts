@@ -157,6 +157,8 @@ export const watchEventSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('service'), revision: z.number().int(), namespace: namespaceSchema, name: serviceNameSchema, service: mergedServiceSchema.nullable() }),
   z.object({ type: z.literal('cluster'), revision: z.number().int(), state: clusterStateSchema }),
   z.object({ type: z.literal('advertisement'), revision: z.number().int(), cluster: clusterIdSchema, advertisement: clusterAdvertisementSchema.nullable() }),
+  /** A new RBAC baseline revision (or a targeting change): fetch GET /v1/rbac/baseline. */
+  z.object({ type: z.literal('rbac'), revision: z.number().int(), rbacRevision: z.number().int().nonnegative() }),
   z.object({ type: z.literal('bookmark'), revision: z.number().int() }),
   z.object({ type: z.literal('relist'), revision: z.number().int() }),
 ]);

@@ -4,6 +4,8 @@
 export const BrokerErrorCodes = {
   PLX_BROKER_BAD_REQUEST: 400,
   PLX_BROKER_VALIDATION: 400,
+  /** An RBAC baseline broke a safety rule; details list each problem with its PLX_RBAC_* code. */
+  PLX_BROKER_RBAC_REJECTED: 422,
   PLX_BROKER_BODY_TOO_LARGE: 413,
   PLX_BROKER_UNSUPPORTED_MEDIA_TYPE: 415,
   PLX_BROKER_BAD_CSR: 400,

@@ -81,6 +81,8 @@ export const clusterInfoSchema = z.object({
   removedAt: z.string().nullable(),
   certificateSerial: z.string().nullable(),
   certificateNotAfter: z.string().nullable(),
+  /** Admin-set labels (`plexus broker cluster label`), used to target the RBAC baseline. */
+  labels: z.record(z.string(), z.string()).default({}),
 });
 export type ClusterInfo = z.infer<typeof clusterInfoSchema>;
 export const clusterListResponseSchema = z.object({ clusters: z.array(clusterInfoSchema) });

@@ -240,6 +240,13 @@ export class Catalog {
     return { revision: this.#events.head, advertisements };
   }
 
+  /** Announces an RBAC baseline change on every watch stream (agents fetch their baseline). */
+  announceRbac(rbacRevision: number): number {
+    const cs = new ChangeSet(this.#index, this.#events.head);
+    cs.rbac(rbacRevision);
+    return this.#commit(cs);
+  }
+
   /** The snapshot as JSON bytes, serialized once per revision however many clients relist at once. */
   snapshotJson(): Buffer {
     const cached = this.#snapshotCache?.deref();

@@ -120,6 +120,11 @@ export class ChangeSet {
     return record;
   }
 
+  /** A new RBAC baseline revision or a targeting change (broker/rbac/): agents refetch theirs. */
+  rbac(rbacRevision: number): void {
+    this.#event({ type: 'rbac', revision: ++this.#revision, rbacRevision });
+  }
+
   /** Recomputes one key from its own exports only: O(exports of that key). */
   #remerge(key: ServiceKey, namespace: string, name: string): void {
     const exports = new Map(this.#index.ofKey(key));

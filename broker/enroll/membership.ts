@@ -13,6 +13,7 @@ export function toClusterInfo(c: ClusterRecord): ClusterInfo {
     removedAt: c.removedAt?.toISOString() ?? null,
     certificateSerial: c.certificateSerial,
     certificateNotAfter: c.certificateNotAfter?.toISOString() ?? null,
+    labels: { ...c.labels },
   };
 }
 

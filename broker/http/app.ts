@@ -19,6 +19,8 @@ import { adminClusterRoutes, adminTokenRoutes } from './admin-routes.ts';
 import { advertisementRoutes, isClustersetMember } from './advertisement-routes.ts';
 import { Authenticator, isAdmin, isCluster, type PeerCertificateSource } from './authenticate.ts';
 import { catalogRoutes } from './catalog-routes.ts';
+import { RbacService } from '../rbac/rbac-service.ts';
+import { rbacAdminRoutes, rbacClusterRoutes } from '../rbac/rbac-routes.ts';
 import { joinRoutes, renewRoutes } from './enroll-routes.ts';
 import { installErrorHandling } from './error-handler.ts';
 import { healthRoutes } from './health-routes.ts';
@@ -86,6 +88,9 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   const tokens = new TokenRegistry({ store, clock, caFingerprint: fingerprintSha256(deps.ca.cert) });
   const catalog = deps.catalog?.catalog;
   const membership = new Membership({ store, clock, onRemoved: catalog ? (id) => catalog.removeCluster(id) : undefined });
+  // RBAC baseline (broker/rbac/): changes are announced on the catalog's watch stream.
+  const rbac = new RbacService({ store, clock, logger: deps.logger.child({ component: 'rbac' }), announce: (r) => void catalog?.announceRbac(r) });
+  const rbacRoutes = { rbac, bodyLimitBytes: deps.catalog?.bodyLimitBytes ?? deps.config.bodyLimitBytes };
   // Watch streams never finish on their own: end them before the server waits for connections.
   if (catalog) app.addHook('preClose', async () => catalog.stop());
 
@@ -95,6 +100,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   void app.register(async (clusterScope) => {
     clusterScope.addHook('onRequest', auth.require(isCluster, 'a cluster identity'));
     await clusterScope.register(renewRoutes, { enroll, auth });
+    await clusterScope.register(rbacClusterRoutes, { ...rbacRoutes, auth });
     if (deps.catalog) await clusterScope.register(catalogRoutes, { catalog: deps.catalog.catalog, auth, bodyLimitBytes: deps.catalog.bodyLimitBytes });
   });
   if (catalog) {
@@ -106,6 +112,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   void app.register(async (adminScope) => {
     adminScope.addHook('onRequest', auth.require(isAdmin, 'the clusterset admin identity'));
     await adminScope.register(adminTokenRoutes, { tokens, membership });
+    await adminScope.register(rbacAdminRoutes, rbacRoutes);
     await adminScope.register(adminClusterRoutes, { tokens, membership });
   });
   return app;

@@ -67,6 +67,27 @@ export const migrations: readonly string[] = [
     revision INTEGER NOT NULL
   ) STRICT, WITHOUT ROWID;
   `,
+  // 4: the central RBAC baseline: append-only revisions, admin-set cluster labels that
+  // target it, and each agent's last status report (what it applied, clashes, drift).
+  `
+  CREATE TABLE rbac_baselines (
+    revision   INTEGER PRIMARY KEY,
+    hash       TEXT NOT NULL,
+    document   TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+  ) STRICT;
+  CREATE TABLE cluster_labels (
+    cluster TEXT NOT NULL,
+    key     TEXT NOT NULL,
+    value   TEXT NOT NULL,
+    PRIMARY KEY (cluster, key)
+  ) STRICT, WITHOUT ROWID;
+  CREATE TABLE rbac_status (
+    cluster     TEXT PRIMARY KEY,
+    report      TEXT NOT NULL,
+    reported_at INTEGER NOT NULL
+  ) STRICT, WITHOUT ROWID;
+  `,
 ];
 
 export function migrate(db: DatabaseSync): void {

@@ -6,6 +6,8 @@ import { existsSync } from 'node:fs';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { BrokerError } from '../errors.ts';
 import type { CatalogStore } from './catalog-store.ts';
+import type { RbacStore } from './rbac-store.ts';
+import { SqliteRbacStore } from './sqlite-rbac-store.ts';
 import { migrate } from './migrations.ts';
 import { SqliteCatalogStore } from './sqlite-catalog-store.ts';
 import {
@@ -16,7 +18,8 @@ import {
 type Row = Record<string, unknown>;
 
 const CLUSTER_SELECT = `
-  SELECT c.id, c.state, c.epoch, c.joined_at, c.removed_at, x.serial, x.not_after
+  SELECT c.id, c.state, c.epoch, c.joined_at, c.removed_at, x.serial, x.not_after,
+    (SELECT json_group_object(key, value) FROM cluster_labels WHERE cluster = c.id) AS labels
   FROM clusters c
   LEFT JOIN certificates x ON x.rowid = (
     SELECT rowid FROM certificates WHERE cluster_id = c.id AND epoch = c.epoch
@@ -48,6 +51,7 @@ function toCluster(r: Row): ClusterRecord {
     removedAt: date(r.removed_at),
     certificateSerial: r.serial === null || r.serial === undefined ? null : String(r.serial),
     certificateNotAfter: date(r.not_after),
+    labels: JSON.parse(String(r.labels ?? '{}')) as Record<string, string>,
   };
 }
 
@@ -68,6 +72,7 @@ function openDatabase(path: string): DatabaseSync {
 export class SqliteStore implements Store {
   readonly clusterset: string;
   readonly catalog: CatalogStore;
+  readonly rbac: RbacStore;
   readonly #db: DatabaseSync;
   readonly #s: Record<string, StatementSync>;
 
@@ -106,6 +111,7 @@ export class SqliteStore implements Store {
     this.#db = db;
     this.clusterset = clusterset;
     this.catalog = new SqliteCatalogStore(db);
+    this.rbac = new SqliteRbacStore(db);
     this.#s = {
       insertToken: db.prepare(`INSERT INTO tokens (id, kind, subject, secret_hash, created_at, expires_at, used_at, revoked_at)
         VALUES (?, ?, ?, ?, ?, ?, NULL, NULL)`),

@@ -2,6 +2,7 @@
 // implementation is the only one today; a Kubernetes hub store may follow, so nothing
 // outside store/ may depend on SQL.
 import type { CatalogStore } from './catalog-store.ts';
+import type { RbacStore } from './rbac-store.ts';
 
 export type TokenKind = 'cluster' | 'user';
 export type TokenState = 'pending' | 'used' | 'expired' | 'revoked';
@@ -30,6 +31,8 @@ export interface ClusterRecord {
   /** The newest certificate issued in the current epoch. */
   readonly certificateSerial: string | null;
   readonly certificateNotAfter: Date | null;
+  /** Admin-set labels (RBAC baseline targeting); absent when none. */
+  readonly labels?: Readonly<Record<string, string>>;
 }
 
 export interface IssuedCertificate {
@@ -47,6 +50,8 @@ export interface Store {
   readonly clusterset: string;
   /** The service catalog's tables (exports, event log, revision). */
   readonly catalog: CatalogStore;
+  /** The RBAC baseline's tables (revisions, cluster labels, agent reports). */
+  readonly rbac: RbacStore;
 
   insertToken(token: TokenRecord): void;
   getToken(id: string): TokenRecord | undefined;

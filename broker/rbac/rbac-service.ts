@@ -1,0 +1,142 @@
+// The RBAC baseline at the broker: validated, revisioned, targeted by cluster labels,
+// and the compliance each agent reports. Every change that may alter what a cluster
+// should hold (a new revision, a label change) is announced on the catalog watch stream,
+// so agents refetch at once; the store is written before the announcement.
+import type { Logger } from 'pino';
+import type { ClusterInfo } from '../api/types.ts';
+import {
+  rbacStatusReportSchema,
+  type RbacApplyResponse, type RbacBaselineInfo, type RbacClusterBaseline, type RbacCompliance, type RbacComplianceResponse,
+  type RbacDiffResponse, type RbacStatusReport, type RbacTarget,
+} from '../api/rbac.ts';
+import type { Clock } from '../clock.ts';
+import { toClusterInfo } from '../enroll/membership.ts';
+import { BrokerError } from '../errors.ts';
+import type { Store } from '../store/store.ts';
+import { buildDocument, documentHash, targets, type BaselineDocument } from './baseline.ts';
+import { diffCluster } from './diff.ts';
+import { validateBaseline } from './validate.ts';
+
+export interface RbacServiceDeps {
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** Tells agents to refetch (the catalog's `rbac` watch event). */
+  readonly announce: (rbacRevision: number) => void;
+}
+
+export interface ApplyInput {
+  readonly objects: readonly unknown[];
+  readonly target: RbacTarget;
+  readonly allowKubeSystem: boolean;
+}
+
+const EMPTY: BaselineDocument = { target: { all: true }, allowKubeSystem: false, entries: [] };
+
+export class RbacService {
+  readonly #d: RbacServiceDeps;
+
+  constructor(deps: RbacServiceDeps) {
+    this.#d = deps;
+  }
+
+  #current(): { revision: number; hash: string; doc: BaselineDocument; createdAt: Date | null } {
+    const row = this.#d.store.rbac.current();
+    if (!row) return { revision: 0, hash: documentHash(EMPTY), doc: EMPTY, createdAt: null };
+    return { revision: row.revision, hash: row.hash, doc: JSON.parse(row.document) as BaselineDocument, createdAt: row.createdAt };
+  }
+
+  get revision(): number {
+    return this.#current().revision;
+  }
+
+  /** Validates everything first; a rejected baseline stores nothing. */
+  #plan(input: ApplyInput): BaselineDocument {
+    const { objects, problems } = validateBaseline(input.objects, { allowKubeSystem: input.allowKubeSystem });
+    if (problems.length > 0) {
+      const summary = problems.slice(0, 5).map((p) => `${p.object}: ${p.code}: ${p.message}`).join('; ');
+      const more = problems.length > 5 ? ` (and ${problems.length - 5} more)` : '';
+      throw new BrokerError('PLX_BROKER_RBAC_REJECTED', `baseline rejected: ${summary}${more}`, { details: problems });
+    }
+    return buildDocument(objects, input.target, input.allowKubeSystem);
+  }
+
+  apply(input: ApplyInput): RbacApplyResponse {
+    const doc = this.#plan(input);
+    const hash = documentHash(doc);
+    const cur = this.#current();
+    if (cur.hash === hash) return { revision: cur.revision, created: false, hash, objects: doc.entries.length };
+    const revision = cur.revision + 1;
+    this.#d.store.rbac.insert({ revision, hash, document: JSON.stringify(doc), createdAt: this.#d.clock.now() });
+    this.#d.logger.info({ revision, objects: doc.entries.length, target: doc.target }, 'rbac baseline revision stored');
+    this.#d.announce(revision);
+    return { revision, created: true, hash, objects: doc.entries.length };
+  }
+
+  info(): RbacBaselineInfo {
+    const cur = this.#current();
+    return { revision: cur.revision, hash: cur.hash, ...cur.doc, createdAt: cur.createdAt?.toISOString() ?? null, entries: [...cur.doc.entries] };
+  }
+
+  baselineFor(cluster: string): RbacClusterBaseline {
+    const cur = this.#current();
+    const targeted = targets(cur.doc.target, this.#d.store.rbac.labels(cluster));
+    return { revision: cur.revision, targeted, entries: targeted ? [...cur.doc.entries] : [] };
+  }
+
+  report(cluster: string, report: RbacStatusReport): void {
+    this.#d.store.rbac.putStatus({ cluster, report: JSON.stringify(report), reportedAt: this.#d.clock.now() });
+  }
+
+  #reports(): Map<string, { report: RbacStatusReport; reportedAt: Date }> {
+    const out = new Map<string, { report: RbacStatusReport; reportedAt: Date }>();
+    for (const s of this.#d.store.rbac.statuses()) {
+      const parsed = rbacStatusReportSchema.safeParse(JSON.parse(s.report));
+      if (parsed.success) out.set(s.cluster, { report: parsed.data, reportedAt: s.reportedAt });
+    }
+    return out;
+  }
+
+  #activeClusters(): { id: string; labels: Record<string, string> }[] {
+    return this.#d.store.listClusters().filter((c) => c.state === 'active').map((c) => ({ id: c.id, labels: { ...c.labels } }));
+  }
+
+  /** A dry run: `input` (or, without it, the current revision) against each agent's last report. */
+  diff(input?: ApplyInput): RbacDiffResponse {
+    const doc = input ? this.#plan(input) : this.#current().doc;
+    const reports = this.#reports();
+    const clusters = this.#activeClusters().map((c) => {
+      const desired = targets(doc.target, c.labels) ? doc.entries : [];
+      const r = reports.get(c.id)?.report;
+      return { cluster: c.id, known: r !== undefined, changes: diffCluster(desired, r) };
+    });
+    return { revision: this.#current().revision, clusters };
+  }
+
+  compliance(): RbacComplianceResponse {
+    const cur = this.#current();
+    const reports = this.#reports();
+    const clusters = this.#activeClusters().map((c): RbacCompliance => {
+      const r = reports.get(c.id);
+      const report = r?.report ?? null;
+      const appliedRevision = report?.appliedRevision ?? null;
+      const clashes = report?.clashes.length ?? 0;
+      const errors = report?.errors.length ?? 0;
+      return {
+        cluster: c.id, labels: c.labels, targeted: targets(cur.doc.target, c.labels), currentRevision: cur.revision, appliedRevision,
+        compliant: (appliedRevision ?? 0) >= cur.revision && clashes === 0 && errors === 0 && (cur.revision === 0 || appliedRevision !== null),
+        driftCount: report?.driftCount ?? 0, clashes, errors, reportedAt: r?.reportedAt.toISOString() ?? null, report,
+      };
+    });
+    return { revision: cur.revision, clusters };
+  }
+
+  /** Sets and removes cluster labels; agents refetch, since targeting may have changed. */
+  label(cluster: string, set: Readonly<Record<string, string>>, remove: readonly string[]): ClusterInfo {
+    const known = this.#d.store.getCluster(cluster);
+    if (!known) throw new BrokerError('PLX_BROKER_NOT_FOUND', `no cluster "${cluster}"`);
+    this.#d.store.rbac.updateLabels(cluster, set, remove);
+    this.#d.announce(this.#current().revision);
+    return toClusterInfo(this.#d.store.getCluster(cluster)!);
+  }
+}

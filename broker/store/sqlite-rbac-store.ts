@@ -1,0 +1,68 @@
+// RbacStore on the broker's sqlite database (shares SqliteStore's connection, so WAL and
+// synchronous=FULL apply). Tables come from migration 4.
+import type { DatabaseSync, StatementSync } from 'node:sqlite';
+import type { RbacStore, StoredBaseline, StoredRbacStatus } from './rbac-store.ts';
+
+export class SqliteRbacStore implements RbacStore {
+  readonly #db: DatabaseSync;
+  readonly #s: Record<string, StatementSync>;
+
+  constructor(db: DatabaseSync) {
+    this.#db = db;
+    this.#s = {
+      current: db.prepare('SELECT revision, hash, document, created_at FROM rbac_baselines ORDER BY revision DESC LIMIT 1'),
+      insert: db.prepare('INSERT INTO rbac_baselines (revision, hash, document, created_at) VALUES (?, ?, ?, ?)'),
+      labels: db.prepare('SELECT key, value FROM cluster_labels WHERE cluster = ? ORDER BY key'),
+      allLabels: db.prepare('SELECT cluster, key, value FROM cluster_labels ORDER BY cluster, key'),
+      setLabel: db.prepare(`INSERT INTO cluster_labels (cluster, key, value) VALUES (?, ?, ?)
+        ON CONFLICT (cluster, key) DO UPDATE SET value = excluded.value`),
+      removeLabel: db.prepare('DELETE FROM cluster_labels WHERE cluster = ? AND key = ?'),
+      putStatus: db.prepare(`INSERT INTO rbac_status (cluster, report, reported_at) VALUES (?, ?, ?)
+        ON CONFLICT (cluster) DO UPDATE SET report = excluded.report, reported_at = excluded.reported_at`),
+      statuses: db.prepare('SELECT cluster, report, reported_at FROM rbac_status ORDER BY cluster'),
+    };
+  }
+
+  current(): StoredBaseline | undefined {
+    const r = this.#s.current!.get();
+    if (!r) return undefined;
+    return { revision: Number(r.revision), hash: String(r.hash), document: String(r.document), createdAt: new Date(Number(r.created_at)) };
+  }
+
+  insert(b: StoredBaseline): void {
+    this.#s.insert!.run(b.revision, b.hash, b.document, b.createdAt.getTime());
+  }
+
+  labels(cluster: string): Record<string, string> {
+    return Object.fromEntries(this.#s.labels!.all(cluster).map((r) => [String(r.key), String(r.value)]));
+  }
+
+  allLabels(): Map<string, Record<string, string>> {
+    const out = new Map<string, Record<string, string>>();
+    for (const r of this.#s.allLabels!.all()) {
+      const id = String(r.cluster);
+      out.set(id, { ...out.get(id), [String(r.key)]: String(r.value) });
+    }
+    return out;
+  }
+
+  updateLabels(cluster: string, set: Readonly<Record<string, string>>, remove: readonly string[]): void {
+    this.#db.exec('BEGIN IMMEDIATE');
+    try {
+      for (const key of remove) this.#s.removeLabel!.run(cluster, key);
+      for (const [key, value] of Object.entries(set)) this.#s.setLabel!.run(cluster, key, value);
+      this.#db.exec('COMMIT');
+    } catch (e) {
+      if (this.#db.isTransaction) this.#db.exec('ROLLBACK');
+      throw e;
+    }
+  }
+
+  putStatus(s: StoredRbacStatus): void {
+    this.#s.putStatus!.run(s.cluster, s.report, s.reportedAt.getTime());
+  }
+
+  statuses(): StoredRbacStatus[] {
+    return this.#s.statuses!.all().map((r) => ({ cluster: String(r.cluster), report: String(r.report), reportedAt: new Date(Number(r.reported_at)) }));
+  }
+}
