@@ -9,6 +9,7 @@ import path from 'node:path';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { startClusters, type ClusterSet } from '../../harness/index.ts';
 import type { Cluster } from '../../harness/cluster.ts';
+import { freePorts } from '../../harness/free-ports.ts';
 import { waitFor } from '../../harness/wait-for.ts';
 
 const repo = path.resolve(import.meta.dirname, '..', '..', '..');
@@ -39,6 +40,8 @@ export class Mesh {
   #broker: ChildProcess | undefined;
   readonly #agents = new Map<string, ChildProcess>();
   readonly #leaseDuration: string;
+  /** Each agent's DNS port, fixed for the mesh's life so restarts keep it. */
+  readonly #dnsPorts = new Map<string, number>();
 
   private constructor(set: ClusterSet, dir: string, leaseDuration: string) {
     this.set = set;
@@ -54,6 +57,8 @@ export class Mesh {
       await plexus(['broker', 'init', '--data-dir', mesh.brokerDir, '--clusterset', 'e2e.plexus.local']);
       await mesh.startBroker('127.0.0.1:0');
       for (const c of set.clusters) await mesh.enroll(c);
+      const ports = await freePorts(set.clusters.length);
+      set.clusters.forEach((c, i) => mesh.#dnsPorts.set(c.name, ports[i]!));
       for (const c of set.clusters) mesh.startAgent(c.name);
       return mesh;
     } catch (err) {
@@ -99,7 +104,8 @@ export class Mesh {
   startAgent(name: string): void {
     const c = this.cluster(name);
     const fd = this.#log(`agent-${name}`);
-    const p = spawn(process.execPath, [bin, 'agent', 'run', '--kubeconfig', c.kubeconfigPath, '--log-level', process.env.PLEXUS_E2E_LOG_LEVEL ?? 'debug'], { cwd: repo, stdio: ['ignore', fd, fd] });
+    const dns = this.#dnsPorts.has(name) ? ['--dns-listen', `127.0.0.1:${this.#dnsPorts.get(name)}`] : [];
+    const p = spawn(process.execPath, [bin, 'agent', 'run', '--kubeconfig', c.kubeconfigPath, '--log-level', process.env.PLEXUS_E2E_LOG_LEVEL ?? 'debug', ...dns], { cwd: repo, stdio: ['ignore', fd, fd] });
     closeSync(fd);
     this.#agents.set(name, p);
   }
@@ -109,6 +115,13 @@ export class Mesh {
     if (!p || p.exitCode !== null || p.signalCode !== null) return;
     p.kill(signal);
     await once(p, 'exit');
+  }
+
+  /** Where the agent of cluster `name` serves clusterset.local (UDP and TCP). */
+  dnsAddress(name: string): { host: string; port: number } {
+    const port = this.#dnsPorts.get(name);
+    if (port === undefined) throw new Error(`no DNS port for ${name}`);
+    return { host: '127.0.0.1', port };
   }
 
   agentRunning(name: string): boolean {
