@@ -19,8 +19,7 @@ export type AgentErrorCode =
   | 'PLX_AGENT_EXPORT_INVALID'
   | 'PLX_AGENT_BROKER_WATCH_STALLED'
   | 'PLX_AGENT_STOPPED'
-  | 'PLX_AGENT_CATALOG_NOT_SYNCED'
-  | 'PLX_AGENT_RBAC_NOT_LOADED';
+  | 'PLX_AGENT_CATALOG_NOT_SYNCED';
 
 export class AgentError extends Error {
   readonly code: AgentErrorCode;
