@@ -84,7 +84,7 @@ function joinCommand(): Command {
 
 interface RunFlags {
   kubeconfig?: string; dataDir?: string; namespace: string; secretName: string; broker?: string;
-  zone?: string; region?: string; logLevel: string; proxyListen?: string; proxyUrl?: string; dnsListen?: string; dnsTtl?: string;
+  zone?: string; region?: string; logLevel: string; probeListen?: string; probeUrl?: string; probeInterval?: string; probeTimeout?: string; proxyListen?: string; proxyUrl?: string; dnsListen?: string; dnsTtl?: string;
 }
 
 function identityLocationOptions(cmd: Command): Command {
@@ -100,6 +100,9 @@ async function agentConfig(flags: RunFlags) {
   return parseAgentConfig({
     kubeconfig: flags.kubeconfig, dataDir: flags.dataDir, secretNamespace: flags.namespace, secretName: flags.secretName,
     brokerUrl: flags.broker, zone: flags.zone, region: flags.region, logLevel: flags.logLevel,
+    probeListen: flags.probeListen, probeUrl: flags.probeUrl,
+    ...(flags.probeInterval === undefined ? {} : { probeIntervalMs: Number(flags.probeInterval) }),
+    ...(flags.probeTimeout === undefined ? {} : { probeTimeoutMs: Number(flags.probeTimeout) }),
     proxyListen: flags.proxyListen, proxyUrl: flags.proxyUrl,
     dnsListen: flags.dnsListen, ...(flags.dnsTtl === undefined ? {} : { dnsTtlSeconds: Number(flags.dnsTtl) }),
   });
@@ -113,6 +116,10 @@ function runCommand(): Command {
     .option('--broker <url>', 'broker URL (default: the one recorded at join)')
     .option('--zone <zone>', 'zone of this cluster (topology for nearest-instance answers)')
     .option('--region <region>', 'region of this cluster')
+    .option('--probe-listen <host:port|off>', 'mTLS probe endpoint other agents measure RTT against (default 127.0.0.1:0)')
+    .option('--probe-url <url>', 'probe URL to advertise (default: https://<listen host>:<port>)')
+    .option('--probe-interval <ms>', 'how often every other cluster is probed (default 1000)')
+    .option('--probe-timeout <ms>', 'a probe without an answer by then failed (default 1000)')
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent', 'info')
     .option('--proxy-listen <host:port|off>', 'access proxy address (default 127.0.0.1:0 with --kubeconfig, 0.0.0.0:8443 in-cluster)')
     .option('--proxy-url <url>', 'access proxy URL to advertise (default: derived from --proxy-listen)')

@@ -20,6 +20,8 @@ export interface AgentConfig {
   /** A watch with no event or bookmark for this long is treated as dead and resumed. */
   readonly watchIdleTimeoutMs: number;
   readonly logLevel: string;
+  /** Nearest-instance ranking: probe endpoint, probing and advertising (agent/topology/README.md). */
+  readonly topology: TopologyConfig;
   /** Where the clusterset.local DNS server listens (UDP and TCP); port 0 picks a free port. */
   readonly dnsListen: { readonly host: string; readonly port: number };
   readonly dnsTtlSeconds: number;
@@ -43,6 +45,16 @@ export interface AgentConfigInput {
   brokerRetryMaxMs?: number;
   watchIdleTimeoutMs?: number;
   logLevel?: string;
+  /** "host:port" of the probe endpoint (default 127.0.0.1:0), or "off". */
+  probeListen?: string | undefined;
+  /** https URL other agents probe (default: https://<listen host>:<bound port>). */
+  probeUrl?: string | undefined;
+  probeIntervalMs?: number;
+  probeTimeoutMs?: number;
+  probeFailureThreshold?: number;
+  probeEwmaAlpha?: number;
+  latencyBandMs?: number;
+  advertiseIntervalMs?: number;
   /** `host:port` or `[v6]:port`. */
   dnsListen?: string | undefined;
   dnsTtlSeconds?: number;
@@ -60,6 +72,14 @@ export const agentConfigDefaults = {
   brokerRetryMaxMs: 15_000,
   watchIdleTimeoutMs: 45_000,
   logLevel: 'info',
+  probeListen: '127.0.0.1:0',
+  // 1 s probes, down after 2 misses: a dead or cut-off cluster is out of every answer in ~3 s.
+  probeIntervalMs: 1000,
+  probeTimeoutMs: 1000,
+  probeFailureThreshold: 2,
+  probeEwmaAlpha: 0.3,
+  latencyBandMs: 5,
+  advertiseIntervalMs: 5000,
   proxyListenOutside: '127.0.0.1:0',
   proxyListenInCluster: '0.0.0.0:8443',
   /** In a cluster CoreDNS forwards clusterset.local here; outside one, any free port. */
@@ -84,6 +104,54 @@ const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)$/;
 
 function checkMs(problems: string[], name: string, v: number, min: number, max: number): void {
   if (!Number.isInteger(v) || v < min || v > max) problems.push(`${name} must be an integer between ${min} and ${max}, not ${v}`);
+}
+
+export interface TopologyConfig {
+  /** Where the mTLS probe endpoint listens; null = off (this cluster is then not probed). */
+  readonly probeListen: { readonly host: string; readonly port: number } | null;
+  readonly probeUrl: string | undefined;
+  readonly probeIntervalMs: number;
+  readonly probeTimeoutMs: number;
+  /** Consecutive failed probes before a cluster is left out of answers. */
+  readonly probeFailureThreshold: number;
+  /** Weight of the newest RTT sample in the moving average. */
+  readonly probeEwmaAlpha: number;
+  /** RTTs within the same band rank as ties (then zone, region decide). */
+  readonly latencyBandMs: number;
+  readonly advertiseIntervalMs: number;
+}
+
+function parseTopologyConfig(problems: string[], input: AgentConfigInput): TopologyConfig {
+  const d = agentConfigDefaults;
+  const raw = input.probeListen ?? d.probeListen;
+  let probeListen: TopologyConfig['probeListen'] = null;
+  if (raw !== 'off') {
+    const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(raw);
+    if (!m || Number(m[3]) > 65535) problems.push(`probeListen "${raw}" must be HOST:PORT ([addr]:PORT for IPv6) or "off"`);
+    else probeListen = Object.freeze({ host: (m[1] ?? m[2])!, port: Number(m[3]) });
+  }
+  if (input.probeUrl !== undefined) {
+    try {
+      if (new URL(input.probeUrl).protocol !== 'https:') problems.push(`probeUrl must use https, not "${input.probeUrl}"`);
+    } catch {
+      problems.push(`probeUrl "${input.probeUrl}" is not a URL`);
+    }
+  }
+  const t = {
+    probeIntervalMs: input.probeIntervalMs ?? d.probeIntervalMs,
+    probeTimeoutMs: input.probeTimeoutMs ?? d.probeTimeoutMs,
+    probeFailureThreshold: input.probeFailureThreshold ?? d.probeFailureThreshold,
+    probeEwmaAlpha: input.probeEwmaAlpha ?? d.probeEwmaAlpha,
+    latencyBandMs: input.latencyBandMs ?? d.latencyBandMs,
+    advertiseIntervalMs: input.advertiseIntervalMs ?? d.advertiseIntervalMs,
+  };
+  checkMs(problems, 'probeIntervalMs', t.probeIntervalMs, 50, 600_000);
+  checkMs(problems, 'probeTimeoutMs', t.probeTimeoutMs, 10, 60_000);
+  checkMs(problems, 'probeFailureThreshold', t.probeFailureThreshold, 1, 100);
+  checkMs(problems, 'latencyBandMs', t.latencyBandMs, 1, 10_000);
+  checkMs(problems, 'advertiseIntervalMs', t.advertiseIntervalMs, 100, 3_600_000);
+  if (!(t.probeEwmaAlpha > 0 && t.probeEwmaAlpha <= 1)) problems.push(`probeEwmaAlpha must be in (0, 1], not ${t.probeEwmaAlpha}`);
+  return Object.freeze({ probeListen, probeUrl: input.probeUrl, ...t });
 }
 
 export function parseAgentConfig(input: AgentConfigInput): AgentConfig {
@@ -118,6 +186,7 @@ export function parseAgentConfig(input: AgentConfigInput): AgentConfig {
   const dnsTtlSeconds = input.dnsTtlSeconds ?? d.dnsTtlSeconds;
   if (!Number.isInteger(dnsTtlSeconds) || dnsTtlSeconds < 0 || dnsTtlSeconds > 86_400) problems.push(`dnsTtlSeconds must be an integer between 0 and 86400, not ${dnsTtlSeconds}`);
   const logLevel = input.logLevel ?? d.logLevel;
+  const topology = parseTopologyConfig(problems, input);
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`logLevel must be one of ${LOG_LEVELS.join(', ')}, not "${logLevel}"`);
   const proxy = parseProxy(problems, input);
   if (problems.length > 0) throw new AgentError('PLX_AGENT_BAD_ARGUMENT', `invalid agent configuration: ${problems.join('; ')}`);
@@ -129,6 +198,7 @@ export function parseAgentConfig(input: AgentConfigInput): AgentConfig {
     region: input.region,
     requeueBaseMs, requeueMaxMs, brokerRetryBaseMs, brokerRetryMaxMs, watchIdleTimeoutMs,
     logLevel,
+    topology,
     ...proxy,
     dnsListen: Object.freeze(typeof dnsListen === 'string' ? { host: '', port: 0 } : dnsListen),
     dnsTtlSeconds,

@@ -12,6 +12,7 @@ import type { AgentConfig } from './config.ts';
 import { startMembership, type RunningMembership } from './controllers/membership/membership.ts';
 import { setupServiceExportController } from './controllers/service-export/setup.ts';
 import { setupServiceImportController } from './controllers/service-import/setup.ts';
+import { startTopology } from './topology/setup.ts';
 import { DnsFeeder } from './dns/feeder.ts';
 import { Resolver } from './dns/resolver.ts';
 import { DnsServer, type DnsAddress } from './dns/server.ts';
@@ -86,10 +87,16 @@ export async function startAgent(config: AgentConfig, o: StartAgentOptions = {})
     clusterId, informers: kube.informers, status: kube.status, broker, mergedServices: catalog, logger: log, clock, timers,
     backoff: requeue, syncBackoff: retry,
   });
-  const imports = setupServiceImportController({ api: kube.api, informers: kube.informers, status: kube.status, catalog, logger: log, timers, backoff: requeue });
+  const topo = await startTopology({
+    clusterId, clusterset, identity, config: config.topology, flags: { zone: config.zone, region: config.region },
+    api: kube.api, catalog, broker, timers, logger: log,
+  });
+  const imports = setupServiceImportController({
+    api: kube.api, informers: kube.informers, status: kube.status, catalog, logger: log, timers, backoff: requeue, topology: topo.topology,
+  });
 
   const resolver = new Resolver({ ttlSeconds: config.dnsTtlSeconds });
-  const dnsFeeder = new DnsFeeder({ resolver, informers: kube.informers, catalog, logger: log });
+  const dnsFeeder = new DnsFeeder({ resolver, informers: kube.informers, catalog, logger: log, order: topo.topology });
   const dnsServer = new DnsServer({ resolver, logger: log.child({ component: 'dns' }) });
   let dns: DnsAddress;
   try {
@@ -121,6 +128,7 @@ export async function startAgent(config: AgentConfig, o: StartAgentOptions = {})
     clusterId, clusterset, catalog, dns, ready,
     stop: (so = {}) => (stopping ??= (async () => {
       await Promise.allSettled([exports.stop(), imports.stop(), dnsFeeder.stop(), dnsServer.close(), rbac.stop(), watch.stop()]);
+      await topo.stop();
       await (so.leave ? membership.leave() : membership.stop());
       await kube.informers.stop();
       await broker.close();

@@ -16,6 +16,10 @@ import {
 import {
   rbacClusterBaselineSchema, rbacPaths, rbacStatusAckSchema, type RbacClusterBaseline, type RbacStatusReport,
 } from '../../broker/api/rbac.ts';
+import {
+  advertisementListSchema, advertisementPaths, clusterAdvertisementSchema,
+  type AdvertisementList, type ClusterAdvertisement, type ClusterAdvertisementInput,
+} from '../../broker/api/advertisement.ts';
 import { AgentError } from '../errors.ts';
 
 export type ExportSyncResponse = z.infer<typeof exportSyncResponseSchema>;
@@ -93,6 +97,15 @@ export class BrokerClient {
   /** This cluster's RBAC compliance: applied revision, applied objects, clashes, drift, errors. */
   async putRbacStatus(report: RbacStatusReport): Promise<void> {
     await this.call('PUT', rbacPaths.status, report, rbacStatusAckSchema);
+  }
+
+  /** Publishes this cluster's advertisement (zone, region, probe URL, measured RTTs). */
+  putAdvertisement(body: ClusterAdvertisementInput): Promise<ClusterAdvertisement> {
+    return this.call('PUT', advertisementPaths.advertisement, body, clusterAdvertisementSchema);
+  }
+
+  listAdvertisements(): Promise<AdvertisementList> {
+    return this.call('GET', advertisementPaths.advertisements, undefined, advertisementListSchema);
   }
 
   close(): Promise<void> {

@@ -4,6 +4,7 @@
 // an API server or the broker. State only changes through replace() and apply(): a broker
 // outage leaves it untouched.
 import { isDeepStrictEqual } from 'node:util';
+import type { ClusterAdvertisement } from '../../broker/api/advertisement.ts';
 import type { CatalogSnapshot, ClusterState, ExportRecord, MergedService, WatchEvent } from '../../broker/api/catalog.ts';
 import type { CatalogSink } from '../broker-client/watch-client.ts';
 
@@ -14,6 +15,8 @@ export interface CatalogViewEvents {
   clusterAvailabilityChanged: (cluster: string, available: boolean) => void;
   /** A snapshot was applied (the first one, and every relist). */
   synced: (revision: number) => void;
+  /** A cluster's advertisement (zone, region, probe URL, RTTs) appeared, changed or went away. */
+  advertisementChanged: (cluster: string) => void;
   /** The RBAC baseline (or its targeting) changed at the broker: refetch it (agent/rbac/). */
   rbacChanged: (rbacRevision: number) => void;
 }
@@ -32,15 +35,16 @@ interface State {
   /** ns/name → cluster → export */
   exports: Map<string, Map<string, ExportRecord>>;
   clusters: Map<string, ClusterState>;
+  advertisements: Map<string, ClusterAdvertisement>;
 }
 
-const emptyState = (): State => ({ services: new Map(), exports: new Map(), clusters: new Map() });
+const emptyState = (): State => ({ services: new Map(), exports: new Map(), clusters: new Map(), advertisements: new Map() });
 
 export class CatalogView implements CatalogSink {
   #state: State = emptyState();
   #synced = false;
   #revision: number | undefined;
-  readonly #listeners: Listeners = { serviceChanged: new Set(), clusterAvailabilityChanged: new Set(), synced: new Set(), rbacChanged: new Set() };
+  readonly #listeners: Listeners = { serviceChanged: new Set(), clusterAvailabilityChanged: new Set(), synced: new Set(), advertisementChanged: new Set(), rbacChanged: new Set() };
   readonly #syncWaiters: (() => void)[] = [];
 
   /** True once the first snapshot was applied; before that, absence means "not known yet". */
@@ -64,6 +68,15 @@ export class CatalogView implements CatalogSink {
 
   cluster(id: string): ClusterState | undefined {
     return this.#state.clusters.get(id);
+  }
+
+  advertisement(cluster: string): ClusterAdvertisement | undefined {
+    return this.#state.advertisements.get(cluster);
+  }
+
+  /** Every cluster's advertisement, by cluster ID. */
+  advertisements(): ClusterAdvertisement[] {
+    return [...this.#state.advertisements.values()].sort((a, b) => (a.cluster < b.cluster ? -1 : 1));
   }
 
   /** A cluster the broker has not told us about counts as available: absence is not an outage. */
@@ -97,6 +110,7 @@ export class CatalogView implements CatalogSink {
     for (const s of snapshot.services) next.services.set(keyOf(s.namespace, s.name), s);
     for (const e of snapshot.exports) mapOf(next.exports, keyOf(e.namespace, e.name)).set(e.cluster, e);
     for (const c of snapshot.clusters) next.clusters.set(c.cluster, c);
+    for (const a of snapshot.advertisements ?? []) next.advertisements.set(a.cluster, a);
     const prev = this.#state;
     this.#state = next;
     this.#revision = snapshot.revision;
@@ -113,6 +127,7 @@ export class CatalogView implements CatalogSink {
       case 'service': return this.#applyService(event.namespace, event.name, event.service);
       case 'export': return this.#applyExport(event.namespace, event.name, event.cluster, event.export);
       case 'cluster': return this.#applyCluster(event.state);
+      case 'advertisement': return this.#applyAdvertisement(event.cluster, event.advertisement);
       case 'rbac': return this.#emit('rbacChanged', event.rbacRevision);
       default: return;
     }
@@ -146,6 +161,12 @@ export class CatalogView implements CatalogSink {
     for (const key of this.#keysExportedBy(this.#state, state.cluster)) this.#emit('serviceChanged', ...splitKey(key));
   }
 
+  #applyAdvertisement(cluster: string, ad: ClusterAdvertisement | null): void {
+    if (ad) this.#state.advertisements.set(cluster, ad);
+    else this.#state.advertisements.delete(cluster);
+    this.#emit('advertisementChanged', cluster);
+  }
+
   #keysExportedBy(state: State, cluster: string): string[] {
     return [...state.exports].filter(([, byCluster]) => byCluster.has(cluster)).map(([key]) => key);
   }
@@ -168,6 +189,9 @@ export class CatalogView implements CatalogSink {
       for (const key of [...this.#keysExportedBy(prev, cluster), ...this.#keysExportedBy(next, cluster)]) changed.add(key);
     }
     for (const key of [...changed].sort()) this.#emit('serviceChanged', ...splitKey(key));
+    for (const cluster of new Set([...prev.advertisements.keys(), ...next.advertisements.keys()])) {
+      if (!isDeepStrictEqual(prev.advertisements.get(cluster), next.advertisements.get(cluster))) this.#emit('advertisementChanged', cluster);
+    }
   }
 
   #emit<K extends keyof CatalogViewEvents>(event: K, ...args: Parameters<CatalogViewEvents[K]>): void {

@@ -4,13 +4,17 @@
 import type { V1Service } from '@kubernetes/client-node';
 import type { MergedService } from '../../../broker/api/catalog.ts';
 import type { DesiredCondition } from '../../kube/conditions.ts';
+import { parseServicePolicy } from '../../topology/policy.ts';
 
-export function validCondition(service: V1Service | undefined, generation: number | undefined): DesiredCondition {
+/** `annotations` are the ServiceExport's: an unreadable answer policy (plexus.io/dns-policy, plexus.io/weights) is InvalidPolicy. */
+export function validCondition(service: V1Service | undefined, generation: number | undefined, annotations?: Record<string, string>): DesiredCondition {
   const gen = generation === undefined ? {} : { observedGeneration: generation };
   if (!service) return { type: 'Valid', status: 'False', reason: 'NoService', message: 'no Service with the same name in this namespace', ...gen };
   if (service.spec?.type === 'ExternalName') {
     return { type: 'Valid', status: 'False', reason: 'InvalidServiceType', message: 'an ExternalName Service cannot be exported', ...gen };
   }
+  const policy = parseServicePolicy(annotations);
+  if (!policy.ok) return { type: 'Valid', status: 'False', reason: 'InvalidPolicy', message: policy.problem, ...gen };
   return { type: 'Valid', status: 'True', reason: 'Valid', message: 'the Service can be exported', ...gen };
 }
 

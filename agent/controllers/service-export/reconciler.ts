@@ -71,7 +71,7 @@ export class ServiceExportReconciler implements Reconciler {
     if (!se || se.metadata?.deletionTimestamp) return this.#withdraw(key, namespace, name, log);
     const gen = se.metadata?.generation;
     const service = this.#d.caches.services.get(namespace, name);
-    const valid = validCondition(service, gen);
+    const valid = validCondition(service, gen, se.metadata?.annotations);
     if (valid.status !== 'True' || !service) {
       await this.#writeStatus(se, [valid, readyCondition({ kind: 'invalid' }, gen)]);
       return this.#withdraw(key, namespace, name, log);

@@ -4,7 +4,7 @@
 // these against the API server and the unit tests pin them down.
 import type { V1EndpointSlice, V1OwnerReference, V1Service } from '@kubernetes/client-node';
 import { isIPv4 } from 'node:net';
-import type { ExportRecord, MergedService } from '../../../broker/api/catalog.ts';
+import type { ExportRecord, ExportedEndpoint, MergedService } from '../../../broker/api/catalog.ts';
 import {
   LABEL_SERVICE_NAME, LABEL_SOURCE_CLUSTER, SERVICE_IMPORT, apiVersionOf,
   type ServiceImport, type ServiceImportStatus,
@@ -13,6 +13,9 @@ import {
   ENDPOINTSLICE_MANAGER, LABEL_ENDPOINTSLICE_MANAGED_BY, LABEL_KUBE_SERVICE_NAME, LABEL_MANAGED_BY, MANAGED_BY_PLEXUS,
   derivedServiceName, endpointSliceName, type AddressFamily,
 } from './import-names.ts';
+import {
+  ANNOTATION_RANKING, endpointHints, importPolicy, keepsCluster, rankingAnnotation, type ImportTopology,
+} from '../../topology/import-ranking.ts';
 
 /** Kubernetes' own limit per EndpointSlice controller default. */
 export const MAX_ENDPOINTS_PER_SLICE = 100;
@@ -22,6 +25,8 @@ export interface ImportInputs {
   /** Exports of this namespace/name, any order. */
   readonly exports: readonly ExportRecord[];
   readonly isAvailable: (cluster: string) => boolean;
+  /** Nearest-instance ranking (agent/topology); without it: no hints, no ranking annotation. */
+  readonly topology?: ImportTopology | undefined;
 }
 
 /** The ServiceImport's identity, for ownerReferences on everything derived from it. */
@@ -43,8 +48,18 @@ export function plexusLabels(name: string): Record<string, string> {
   return { [LABEL_MANAGED_BY]: MANAGED_BY_PLEXUS, [LABEL_SERVICE_NAME]: name };
 }
 
+/** The `plexus.io/ranking` annotation of the import, when topology is known. */
+export function desiredRankingAnnotations(inputs: ImportInputs): Record<string, string> | undefined {
+  if (!inputs.topology) return undefined;
+  const ctx = inputs.topology.context();
+  const clusters = sourceClusters(inputs);
+  return { [ANNOTATION_RANKING]: rankingAnnotation(ctx, importPolicy(inputs.service, inputs.exports), clusters) };
+}
+
 /** The ServiceImport to apply. `ips` are the derived Service's ClusterIPs (empty for Headless). */
-export function desiredServiceImport(service: MergedService, ips: readonly string[]): ServiceImport & { metadata: { name: string; namespace: string } } {
+export function desiredServiceImport(
+  service: MergedService, ips: readonly string[], annotations?: Record<string, string>,
+): ServiceImport & { metadata: { name: string; namespace: string } } {
   const spec: ServiceImport['spec'] = {
     type: service.type,
     ports: service.ports.map((p) => ({ ...p })),
@@ -55,7 +70,7 @@ export function desiredServiceImport(service: MergedService, ips: readonly strin
   return {
     apiVersion: apiVersionOf(SERVICE_IMPORT) as ServiceImport['apiVersion'],
     kind: 'ServiceImport',
-    metadata: { name: service.name, namespace: service.namespace, labels: plexusLabels(service.name) },
+    metadata: { name: service.name, namespace: service.namespace, labels: plexusLabels(service.name), ...(annotations ? { annotations } : {}) },
     spec,
   };
 }
@@ -68,8 +83,11 @@ function ownerReference(owner: ImportOwner): V1OwnerReference {
   return { apiVersion: apiVersionOf(SERVICE_IMPORT), kind: SERVICE_IMPORT.kind, name: owner.name, uid: owner.uid, controller: true, blockOwnerDeletion: false };
 }
 
-/** The selector-less Service that holds the ClusterSetIP; null for Headless imports. */
-export function desiredDerivedService(service: MergedService, owner: ImportOwner): V1Service | null {
+/**
+ * The selector-less Service that holds the ClusterSetIP; null for Headless imports. With
+ * `preferClose` (topology known), kube-proxy follows the slices' zone hints.
+ */
+export function desiredDerivedService(service: MergedService, owner: ImportOwner, o: { preferClose?: boolean } = {}): V1Service | null {
   if (service.type !== 'ClusterSetIP') return null;
   const spec: NonNullable<V1Service['spec']> = {
     type: 'ClusterIP',
@@ -83,6 +101,7 @@ export function desiredDerivedService(service: MergedService, owner: ImportOwner
     sessionAffinity: service.sessionAffinity,
   };
   if (service.sessionAffinityConfig?.clientIP) spec.sessionAffinityConfig = { clientIP: { ...service.sessionAffinityConfig.clientIP } };
+  if (o.preferClose) spec.trafficDistribution = 'PreferClose';
   return {
     apiVersion: 'v1',
     kind: 'Service',
@@ -103,7 +122,7 @@ function familyOf(address: string): AddressFamily {
 type SliceEndpoint = NonNullable<V1EndpointSlice['endpoints']>[number];
 
 /** One export's ready endpoints, per address family; an endpoint with both families appears in both. */
-function endpointsByFamily(record: ExportRecord): Map<AddressFamily, SliceEndpoint[]> {
+function endpointsByFamily(record: ExportRecord, hints: Map<ExportedEndpoint, string[]> | null): Map<AddressFamily, SliceEndpoint[]> {
   const out = new Map<AddressFamily, SliceEndpoint[]>([['IPv4', []], ['IPv6', []]]);
   for (const ep of record.endpoints) {
     for (const family of ['IPv4', 'IPv6'] as const) {
@@ -114,6 +133,7 @@ function endpointsByFamily(record: ExportRecord): Map<AddressFamily, SliceEndpoi
         conditions: { ready: true, serving: true, terminating: false },
         ...(ep.hostname ? { hostname: ep.hostname } : {}),
         ...(ep.zone ? { zone: ep.zone } : {}),
+        ...(hints?.has(ep) ? { hints: { forZones: hints.get(ep)!.map((name) => ({ name })) } } : {}),
       });
     }
   }
@@ -125,10 +145,16 @@ export function desiredEndpointSlices(inputs: ImportInputs, owner: ImportOwner):
   const { service } = inputs;
   const sources = new Set(sourceClusters(inputs));
   const slices: V1EndpointSlice[] = [];
-  const records = [...inputs.exports].filter((e) => sources.has(e.cluster)).sort((a, b) => (a.cluster < b.cluster ? -1 : 1));
+  const ctx = inputs.topology?.context();
+  const policy = importPolicy(service, inputs.exports);
+  const records = [...inputs.exports]
+    .filter((e) => sources.has(e.cluster) && (!ctx || keepsCluster(ctx, policy, e.cluster)))
+    .sort((a, b) => (a.cluster < b.cluster ? -1 : 1));
+  // Zone hints steer ClusterSetIP traffic (kube-proxy); headless answers are ordered by DNS.
+  const hints = ctx && service.type === 'ClusterSetIP' ? endpointHints(ctx, policy, records) : null;
   for (const record of records) {
     const ports = record.endpointPorts.map((p) => ({ ...p }));
-    for (const [family, endpoints] of endpointsByFamily(record)) {
+    for (const [family, endpoints] of endpointsByFamily(record, hints)) {
       for (let i = 0; i * MAX_ENDPOINTS_PER_SLICE < endpoints.length; i++) {
         const labels: Record<string, string> = {
           ...plexusLabels(service.name),

@@ -31,6 +31,12 @@ function sameOwners(live: KubeObject | undefined, desired: KubeObject): boolean 
   return jsonEqual(pick(live), pick(desired));
 }
 
+/** Only the annotations Plexus sets (plexus.io/*) are compared; others belong to someone else. */
+function samePlexusAnnotations(live: KubeObject | undefined, desired: KubeObject): boolean {
+  const ours = (o: KubeObject | undefined) => Object.entries(o?.metadata?.annotations ?? {}).filter(([k]) => k.startsWith('plexus.io/')).sort();
+  return jsonEqual(ours(live), ours(desired));
+}
+
 const servicePorts = (s: V1Service | undefined) =>
   (s?.spec?.ports ?? []).map((p) => ({ name: p.name, protocol: p.protocol ?? 'TCP', port: p.port, appProtocol: p.appProtocol }));
 
@@ -56,7 +62,7 @@ export class OwnedObjects {
   /** Applies the ServiceImport unless the cache already holds it; returns the live object. */
   async applyServiceImport(desired: ServiceImport & { metadata: { name: string; namespace: string } }): Promise<ServiceImport> {
     const live = this.serviceImport(desired.metadata.namespace, desired.metadata.name);
-    if (live?.metadata?.uid && sameLabels(live, desired) && jsonEqual(live.spec, desired.spec)) return live;
+    if (live?.metadata?.uid && sameLabels(live, desired) && jsonEqual(live.spec, desired.spec) && samePlexusAnnotations(live, desired)) return live;
     return this.#api.apply(SERVICE_IMPORTS, desired);
   }
 
@@ -66,6 +72,7 @@ export class OwnedObjects {
     const unchanged = live?.spec?.clusterIP && sameLabels(live, desired) && sameOwners(live, desired)
       && jsonEqual(servicePorts(live), servicePorts(desired)) && live.spec.selector === undefined
       && live.spec.sessionAffinity === desired.spec?.sessionAffinity
+      && live.spec.trafficDistribution === desired.spec?.trafficDistribution
       && jsonEqual(live.spec.sessionAffinityConfig?.clientIP?.timeoutSeconds, desired.spec?.sessionAffinityConfig?.clientIP?.timeoutSeconds);
     return unchanged ? live : this.#api.apply(SERVICES, desired);
   }

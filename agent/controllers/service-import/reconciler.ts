@@ -11,10 +11,11 @@ import {
   type ComponentInformers, type KubeApi, type ReconcileContext, type Reconciler, type ResourceType, type StatusWriter, type WithStatus,
 } from '../../kube/index.ts';
 import {
-  desiredDerivedService, desiredEndpointSlices, desiredImportStatus, desiredServiceImport, type ImportInputs,
+  desiredDerivedService, desiredEndpointSlices, desiredImportStatus, desiredRankingAnnotations, desiredServiceImport, type ImportInputs,
 } from './desired-state.ts';
 import { derivedServiceName } from './import-names.ts';
 import { OwnedObjects, isPlexusOwned } from './owned-objects.ts';
+import type { ImportTopology } from '../../topology/import-ranking.ts';
 
 /** What the reconciler reads of the catalog (agent/catalog/CatalogView provides it). */
 export interface ImportCatalogReader {
@@ -30,6 +31,8 @@ export interface ServiceImportReconcilerDeps {
   informers: ComponentInformers;
   status: StatusWriter;
   catalog: ImportCatalogReader;
+  /** Nearest-instance ranking (zone hints, ranking annotation); optional. */
+  topology?: ImportTopology | undefined;
 }
 
 export class ServiceImportReconciler implements Reconciler {
@@ -59,7 +62,9 @@ export class ServiceImportReconciler implements Reconciler {
     if (live && !isPlexusOwned(live)) {
       throw new TerminalError(`ServiceImport ${key} exists without the Plexus ownership label; not touching it`);
     }
-    await this.#converge(objects, { service, exports: catalog.exportsOf(namespace, name), isAvailable: (c) => catalog.isAvailable(c) }, ctx);
+    await this.#converge(objects, {
+      service, exports: catalog.exportsOf(namespace, name), isAvailable: (c) => catalog.isAvailable(c), topology: this.#d.topology,
+    }, ctx);
   }
 
   async #converge(objects: OwnedObjects, inputs: ImportInputs, ctx: ReconcileContext): Promise<void> {
@@ -68,17 +73,18 @@ export class ServiceImportReconciler implements Reconciler {
     const serviceName = derivedServiceName(namespace, name);
     const existing = objects.service(namespace, serviceName);
     const knownIps = service.type === 'ClusterSetIP' && isPlexusOwned(existing) ? clusterIpsOf(existing) : [];
-    let si = await objects.applyServiceImport(desiredServiceImport(service, knownIps));
+    const annotations = desiredRankingAnnotations(inputs);
+    let si = await objects.applyServiceImport(desiredServiceImport(service, knownIps, annotations));
     const owner = { name, uid: si.metadata!.uid! };
 
-    const derived = desiredDerivedService(service, owner);
+    const derived = desiredDerivedService(service, owner, { preferClose: inputs.topology !== undefined });
     if (derived && existing && !isPlexusOwned(existing)) {
       throw new TerminalError(`Service ${namespace}/${serviceName} exists without Plexus labels; cannot derive the ClusterSetIP`);
     }
     if (derived) {
       const applied = await objects.applyService(derived);
       const ips = clusterIpsOf(applied);
-      if (!jsonEqual(ips, knownIps)) si = await objects.applyServiceImport(desiredServiceImport(service, ips));
+      if (!jsonEqual(ips, knownIps)) si = await objects.applyServiceImport(desiredServiceImport(service, ips, annotations));
     }
 
     const slices = desiredEndpointSlices(inputs, owner);

@@ -12,6 +12,7 @@ import {
 import { LABEL_SERVICE_NAME } from '../../../crds/types.ts';
 import { isPlexusOwned } from './owned-objects.ts';
 import { ServiceImportReconciler, type ImportCatalogReader } from './reconciler.ts';
+import type { ImportTopology } from '../../topology/import-ranking.ts';
 
 /** The catalog as this controller consumes it (agent/catalog/CatalogView provides it). */
 export interface ImportCatalog extends ImportCatalogReader {
@@ -29,6 +30,8 @@ export interface ServiceImportControllerDeps {
   timers: Timers;
   workers?: number;
   backoff?: BackoffOptions;
+  /** Nearest-instance ranking; its changes (health, RTT bands) re-reconcile the services it names. */
+  topology?: (ImportTopology & { onChange(cb: (namespace: string, name: string) => void): void }) | undefined;
 }
 
 export interface ServiceImportController {
@@ -42,7 +45,7 @@ export const SERVICE_IMPORT_COMPONENT = 'service-import';
 
 export function setupServiceImportController(d: ServiceImportControllerDeps): ServiceImportController {
   const informers = d.informers.declare(SERVICE_IMPORT_COMPONENT, [NAMESPACES, SERVICE_IMPORTS, SERVICES, ENDPOINT_SLICES]);
-  const reconciler = new ServiceImportReconciler({ api: d.api, informers, status: d.status, catalog: d.catalog });
+  const reconciler = new ServiceImportReconciler({ api: d.api, informers, status: d.status, catalog: d.catalog, topology: d.topology });
   const controller = new Controller({
     name: SERVICE_IMPORT_COMPONENT, reconciler, logger: d.logger, timers: d.timers,
     ...(d.workers ? { workers: d.workers } : {}), ...(d.backoff ? { backoff: d.backoff } : {}),
@@ -54,6 +57,7 @@ export function setupServiceImportController(d: ServiceImportControllerDeps): Se
   };
 
   d.catalog.onChange(enqueue);
+  d.topology?.onChange(enqueue);
   informers.get(NAMESPACES).onChange((ns) => {
     const namespace = ns.metadata?.name;
     for (const [n, name] of d.catalog.keys()) if (n === namespace) enqueue(n, name);

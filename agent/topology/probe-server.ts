@@ -1,0 +1,77 @@
+// The agent's probe endpoint: HTTPS, TLS 1.3 only, mutual TLS. The TLS layer refuses any
+// client whose certificate does not chain to the trust bundle; the handler then admits
+// only cluster identities of this clusterset (SPIFFE URI parsed exactly). Other agents
+// call GET /v1/probe to measure their round-trip time to this cluster.
+import { createServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import type { Logger } from 'pino';
+import { parseIdentity } from '../../certs/identity.ts';
+import { spiffeUriOf } from './spiffe-san.ts';
+
+export const PROBE_PATH = '/v1/probe';
+
+export interface ProbeServerOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly clusterId: string;
+  readonly clusterset: string;
+  readonly certPem: string;
+  readonly keyPem: string;
+  readonly trustBundlePem: string;
+  readonly logger: Logger;
+}
+
+export interface RunningProbeServer {
+  /** The bound port (useful with port 0). */
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/** The peer's cluster ID when it is a cluster of this clusterset; undefined otherwise. */
+export function peerCluster(socket: TLSSocket, clusterset: string): string | undefined {
+  const uri = spiffeUriOf(socket.getPeerCertificate()?.subjectaltname);
+  if (!uri) return undefined;
+  try {
+    const id = parseIdentity(uri);
+    return id.kind === 'cluster' && id.trustDomain === clusterset ? id.name : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function startProbeServer(o: ProbeServerOptions): Promise<RunningProbeServer> {
+  const body = Buffer.from(JSON.stringify({ cluster: o.clusterId }));
+  const server: Server = createServer({
+    key: o.keyPem, cert: o.certPem, ca: o.trustBundlePem, minVersion: 'TLSv1.3', requestCert: true, rejectUnauthorized: true,
+  }, (req, res) => {
+    const peer = peerCluster(req.socket as TLSSocket, o.clusterset);
+    if (!peer) {
+      res.writeHead(403, { 'content-type': 'application/json' }).end('{"error":{"code":"PLX_AGENT_PROBE_FORBIDDEN"}}');
+      return;
+    }
+    if (req.method !== 'GET' || req.url !== PROBE_PATH) {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length }).end(body);
+  });
+  // Probers keep one connection open between probes.
+  server.keepAliveTimeout = 60_000;
+  server.on('tlsClientError', (err) => o.logger.debug({ err: err.message }, 'probe client refused at TLS'));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(o.port, o.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  return {
+    port,
+    close: () => new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    }),
+  };
+}

@@ -1,0 +1,82 @@
+// Wiring of nearest-instance ranking for one agent: where this cluster sits, the mTLS probe
+// endpoint, the prober following the advertised probe URLs, the Topology the import
+// controller and the DNS server rank with, and the advertiser. main.ts calls this once.
+import { performance } from 'node:perf_hooks';
+import { isIP } from 'node:net';
+import type { Logger } from 'pino';
+import type { TopologyConfig } from '../config.ts';
+import type { Timers } from '../kube/clock.ts';
+import type { KubeApi } from '../kube/kube-api.ts';
+import { Advertiser, type AdvertisementPublisher } from './advertiser.ts';
+import { clusterLocation, type ClusterLocation } from './cluster-location.ts';
+import { httpsProbe } from './probe-client.ts';
+import { startProbeServer, type RunningProbeServer } from './probe-server.ts';
+import { Prober } from './prober.ts';
+import { Topology, type TopologyCatalog } from './topology.ts';
+
+export interface TopologySetupOptions {
+  readonly clusterId: string;
+  readonly clusterset: string;
+  readonly identity: { readonly certPem: string; readonly keyPem: string; readonly trustBundle: string };
+  readonly config: TopologyConfig;
+  /** --zone / --region; ClusterProperties fill what they leave out. */
+  readonly flags: ClusterLocation;
+  readonly api: Pick<KubeApi, 'get'>;
+  readonly catalog: TopologyCatalog;
+  readonly broker: AdvertisementPublisher;
+  readonly timers: Timers;
+  readonly logger: Logger;
+  /** The access proxy's URL, when this agent runs one (kept in the advertisement). */
+  readonly proxyUrl?: () => string | undefined;
+}
+
+export interface RunningTopology {
+  readonly topology: Topology;
+  readonly probeUrl: string | undefined;
+  stop(): Promise<void>;
+}
+
+function urlOf(host: string, port: number): string {
+  const dialable = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
+  return `https://${isIP(dialable) === 6 ? `[${dialable}]` : dialable}:${port}`;
+}
+
+export async function startTopology(o: TopologySetupOptions): Promise<RunningTopology> {
+  const log = o.logger.child({ component: 'topology' });
+  const { config } = o;
+  const location = await clusterLocation(o.api, o.flags, log);
+  const local = { cluster: o.clusterId, ...location };
+  let server: RunningProbeServer | undefined;
+  if (config.probeListen) {
+    server = await startProbeServer({
+      host: config.probeListen.host, port: config.probeListen.port, clusterId: o.clusterId, clusterset: o.clusterset,
+      certPem: o.identity.certPem, keyPem: o.identity.keyPem, trustBundlePem: o.identity.trustBundle, logger: log,
+    });
+  }
+  const probeUrl = config.probeUrl ?? (server && config.probeListen ? urlOf(config.probeListen.host, server.port) : undefined);
+  const client = httpsProbe({ clusterset: o.clusterset, certPem: o.identity.certPem, keyPem: o.identity.keyPem, trustBundlePem: o.identity.trustBundle });
+  const prober = new Prober({
+    probe: client.probe, timers: o.timers, now: () => performance.now(), logger: log,
+    intervalMs: config.probeIntervalMs, timeoutMs: config.probeTimeoutMs, failureThreshold: config.probeFailureThreshold, ewmaAlpha: config.probeEwmaAlpha,
+  });
+  const topology = new Topology({ local, catalog: o.catalog, prober, latencyBandMs: config.latencyBandMs });
+  const advertiser = new Advertiser({
+    broker: o.broker, local, probeUrl, proxyUrl: o.proxyUrl, timers: o.timers, intervalMs: config.advertiseIntervalMs, logger: log,
+    latencies: () => prober.latencies(), current: () => o.catalog.advertisement(o.clusterId),
+  });
+  topology.start();
+  prober.start();
+  advertiser.start();
+  log.info({ ...location, probeUrl }, 'topology started');
+  return {
+    topology,
+    probeUrl,
+    async stop() {
+      advertiser.stop();
+      prober.stop();
+      topology.stop();
+      client.close();
+      await server?.close();
+    },
+  };
+}

@@ -1,0 +1,126 @@
+// What this agent knows about where clusters are and how healthy they are, assembled for
+// the ranking: zone and region from advertisements (this cluster's own from its config),
+// RTT and probe health from the Prober, lease availability from the catalog. It keeps the
+// Prober's targets in step with the advertised probe URLs, turns changes that can reorder
+// answers (health flips, RTT moving to another band, a new zone) into per-service change
+// events, and implements the DNS server's EndpointOrder seam.
+import type { ClusterAdvertisement } from '../../broker/api/advertisement.ts';
+import type { ExportRecord, MergedService } from '../../broker/api/catalog.ts';
+import { servicePolicyOf, type ServicePolicy } from './policy.ts';
+import type { ProbeState } from './prober.ts';
+import type { ProbeTarget } from './probe-client.ts';
+import { rankEndpoints, type ClusterView, type RankableEndpoint, type RankingContext } from './ranking.ts';
+
+export interface LocalCluster {
+  readonly cluster: string;
+  readonly zone?: string | undefined;
+  readonly region?: string | undefined;
+}
+
+/** The catalog as topology reads it (agent/catalog/CatalogView provides it). */
+export interface TopologyCatalog {
+  get(namespace: string, name: string): MergedService | undefined;
+  exportOf(namespace: string, name: string, cluster: string): ExportRecord | undefined;
+  isAvailable(cluster: string): boolean;
+  advertisement(cluster: string): ClusterAdvertisement | undefined;
+  advertisements(): ClusterAdvertisement[];
+  keys(): [string, string][];
+  on(event: 'advertisementChanged' | 'clusterAvailabilityChanged', listener: (cluster: string) => void): () => void;
+}
+
+/** The prober as topology reads it (Prober provides it). */
+export interface TopologyProber {
+  setTargets(targets: readonly ProbeTarget[]): void;
+  state(cluster: string): ProbeState;
+  latencyMs(cluster: string): number | undefined;
+  onChange(listener: (cluster: string) => void): () => void;
+}
+
+export interface TopologyOptions {
+  readonly local: LocalCluster;
+  readonly catalog: TopologyCatalog;
+  readonly prober: TopologyProber;
+  readonly latencyBandMs: number;
+}
+
+type ServiceListener = (namespace: string, name: string) => void;
+
+export class Topology {
+  readonly #o: TopologyOptions;
+  readonly #listeners = new Set<ServiceListener>();
+  /** What the ranking last saw per cluster, to emit only changes that can reorder answers. */
+  readonly #seen = new Map<string, string>();
+  readonly #unsubscribe: (() => void)[] = [];
+
+  constructor(o: TopologyOptions) {
+    this.#o = o;
+  }
+
+  get local(): LocalCluster {
+    return this.#o.local;
+  }
+
+  /** Follows advertisements, availability and probe results. */
+  start(): void {
+    const { catalog, prober } = this.#o;
+    this.#syncTargets();
+    this.#unsubscribe.push(
+      catalog.on('advertisementChanged', (c) => {
+        this.#syncTargets();
+        this.#check(c);
+      }),
+      catalog.on('clusterAvailabilityChanged', (c) => this.#check(c)),
+      prober.onChange((c) => this.#check(c)),
+    );
+  }
+
+  stop(): void {
+    for (const u of this.#unsubscribe.splice(0)) u();
+  }
+
+  view(cluster: string): ClusterView {
+    const ad = this.#o.catalog.advertisement(cluster);
+    const probe = this.#o.prober.state(cluster);
+    return {
+      zone: ad?.zone, region: ad?.region,
+      latencyMs: this.#o.prober.latencyMs(cluster),
+      healthy: this.#o.catalog.isAvailable(cluster) && probe !== 'down',
+    };
+  }
+
+  context(): RankingContext {
+    const { local, latencyBandMs } = this.#o;
+    return { localCluster: local.cluster, localZone: local.zone, localRegion: local.region, latencyBandMs, cluster: (id) => this.view(id) };
+  }
+
+  /** The policy of namespace/name: the oldest export's annotations decide (as for type). */
+  policyOf(namespace: string, name: string): ServicePolicy {
+    const oldest = this.#o.catalog.get(namespace, name)?.members[0]?.cluster;
+    return servicePolicyOf(oldest ? this.#o.catalog.exportOf(namespace, name, oldest)?.annotations : undefined);
+  }
+
+  /** EndpointOrder (agent/dns): nearest first from this cluster's zone; may filter. */
+  order<E extends RankableEndpoint>(namespace: string, name: string, endpoints: readonly E[]): readonly E[] {
+    return rankEndpoints(this.context(), this.policyOf(namespace, name), this.#o.local.zone, endpoints).map((r) => r.endpoint);
+  }
+
+  onChange(cb: ServiceListener): void {
+    this.#listeners.add(cb);
+  }
+
+  #syncTargets(): void {
+    const targets = this.#o.catalog.advertisements()
+      .filter((a) => a.cluster !== this.#o.local.cluster && a.probeUrl)
+      .map((a) => ({ cluster: a.cluster, url: a.probeUrl! }));
+    this.#o.prober.setTargets(targets);
+  }
+
+  #check(cluster: string): void {
+    const v = this.view(cluster);
+    const band = v.latencyMs === undefined ? 'none' : String(Math.floor(v.latencyMs / this.#o.latencyBandMs));
+    const sig = `${v.healthy}|${band}|${v.zone ?? ''}|${v.region ?? ''}`;
+    if (this.#seen.get(cluster) === sig) return;
+    this.#seen.set(cluster, sig);
+    for (const [namespace, name] of this.#o.catalog.keys()) for (const l of this.#listeners) l(namespace, name);
+  }
+}
