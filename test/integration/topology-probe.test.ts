@@ -1,0 +1,101 @@
+// The agent's probe endpoint and prober over real TLS 1.3 with real cluster certificates
+// from a real broker: a peer of this clusterset is measured; a client from a foreign CA is
+// refused at TLS; a non-cluster identity is refused by the endpoint; a server presenting
+// another cluster's (or a foreign) identity is refused by the client, whatever its
+// hostname; a stopped endpoint turns the peer down.
+import { performance } from 'node:perf_hooks';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { httpsProbe, type HttpsProbe } from '../../agent/topology/probe-client.ts';
+import { startProbeServer, type RunningProbeServer } from '../../agent/topology/probe-server.ts';
+import { Prober } from '../../agent/topology/prober.ts';
+import { systemTimers } from '../../agent/kube/clock.ts';
+import { joinCluster, startTestBroker, type ClientIdentity, type TestBroker } from './support/broker-fixture.ts';
+import { until } from './support/catalog-fixture.ts';
+
+const silent = pino({ level: 'silent' });
+
+describe('probe endpoint (mTLS)', () => {
+  let b: TestBroker;
+  let foreign: TestBroker;
+  let east: ClientIdentity;
+  let west: ClientIdentity;
+  let impostor: ClientIdentity;
+  let server: RunningProbeServer;
+  const clients: HttpsProbe[] = [];
+  const url = () => `https://localhost:${server.port}`;
+  const client = (identity: ClientIdentity, trustBundlePem = b.caPem) => {
+    const c = httpsProbe({ clusterset: b.clusterset, certPem: identity.certPem, keyPem: identity.keyPem, trustBundlePem });
+    clients.push(c);
+    return c;
+  };
+  const once = (c: HttpsProbe, cluster: string) => c.probe({ cluster, url: url() }, AbortSignal.timeout(5000));
+
+  beforeAll(async () => {
+    b = await startTestBroker({ config: { leaseCheckIntervalMs: 600_000 } });
+    // Same clusterset name, another root: its certificates must mean nothing here.
+    foreign = await startTestBroker({ clusterset: b.clusterset, config: { leaseCheckIntervalMs: 600_000 } });
+    east = (await joinCluster(b, 'east')).identity;
+    west = (await joinCluster(b, 'west')).identity;
+    impostor = (await joinCluster(foreign, 'west')).identity;
+    server = await startProbeServer({
+      host: '127.0.0.1', port: 0, clusterId: 'east', clusterset: b.clusterset, certPem: east.certPem, keyPem: east.keyPem, trustBundlePem: b.caPem, logger: silent,
+    });
+  });
+  afterAll(async () => {
+    for (const c of clients) c.close();
+    await server?.close();
+    await b?.stop();
+    await foreign?.stop();
+  });
+
+  it('answers a cluster of the clusterset and is identified by its SPIFFE URI, not the hostname "localhost"', async () => {
+    await expect(once(client(west), 'east')).resolves.toBeUndefined();
+  });
+
+  it('refuses a client whose certificate comes from a foreign CA (at TLS)', async () => {
+    await expect(once(client(impostor), 'east')).rejects.toMatchObject({ code: 'PLX_AGENT_PROBE_FAILED' });
+  });
+
+  it('refuses a client that is not a cluster identity (the admin) with 403', async () => {
+    await expect(once(client(b.admin), 'east')).rejects.toMatchObject({ code: 'PLX_AGENT_PROBE_FAILED' });
+  });
+
+  it('refuses a server that presents another cluster\'s identity than the one probed', async () => {
+    await expect(once(client(west), 'west')).rejects.toMatchObject({ code: 'PLX_AGENT_PROBE_IDENTITY' });
+  });
+
+  it('refuses a server whose certificate comes from a foreign CA', async () => {
+    const fake = await startProbeServer({
+      host: '127.0.0.1', port: 0, clusterId: 'east', clusterset: b.clusterset, certPem: impostor.certPem, keyPem: impostor.keyPem, trustBundlePem: foreign.caPem, logger: silent,
+    });
+    try {
+      await expect(client(west).probe({ cluster: 'west', url: `https://127.0.0.1:${fake.port}` }, AbortSignal.timeout(5000)))
+        .rejects.toMatchObject({ code: 'PLX_AGENT_PROBE_FAILED' });
+    } finally {
+      await fake.close();
+    }
+  });
+
+  it('measures the peer up with an RTT, and down once its endpoint stops', async () => {
+    const peer = await startProbeServer({
+      host: '127.0.0.1', port: 0, clusterId: 'east', clusterset: b.clusterset, certPem: east.certPem, keyPem: east.keyPem, trustBundlePem: b.caPem, logger: silent,
+    });
+    const c = client(west);
+    const prober = new Prober({
+      probe: c.probe, timers: systemTimers, now: () => performance.now(), logger: silent,
+      intervalMs: 100, timeoutMs: 500, failureThreshold: 2, ewmaAlpha: 0.3,
+    });
+    prober.setTargets([{ cluster: 'east', url: `https://127.0.0.1:${peer.port}` }]);
+    prober.start();
+    try {
+      await until(() => (prober.state('east') === 'up' ? true : undefined), 'east up');
+      expect(prober.latencyMs('east')).toBeGreaterThan(0);
+      await peer.close();
+      await until(() => (prober.state('east') === 'down' ? true : undefined), 'east down');
+      expect(prober.latencies()).toEqual({});
+    } finally {
+      prober.stop();
+    }
+  });
+});
