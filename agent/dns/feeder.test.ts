@@ -89,3 +89,30 @@ describe('DnsFeeder', () => {
     expect(addresses(resolver.resolve({ name: 'pg.shop.svc.clusterset.local', type: 'A' }))).toEqual(['10.2.0.1']);
   });
 });
+
+describe('DnsFeeder before the broker catalog arrives', () => {
+  it('serves ClusterSetIP names from ServiceImports, SERVFAIL for headless ones, then fills them from the first snapshot', async () => {
+    const lws = fakeListWatches();
+    const informers = new InformerRegistry({ listWatch: lws.factory, logger: log, timers: new FakeTimers() });
+    const catalog = new CatalogView();
+    const resolver = new Resolver({ ttlSeconds: 5 });
+    const feeder = new DnsFeeder({ resolver, informers, catalog, logger: log });
+    informers.start();
+    lws.of(SERVICE_IMPORTS).put(si('cart', 'ClusterSetIP', ['10.96.0.10']));
+    lws.of(SERVICE_IMPORTS).put(si('pg', 'Headless'));
+    await feeder.start();
+    expect(addresses(resolver.resolve({ name: 'cart.shop.svc.clusterset.local', type: 'A' }))).toEqual(['10.96.0.10']);
+    expect(resolver.resolve({ name: 'pg.shop.svc.clusterset.local', type: 'A' }).kind).toBe('servfail');
+    expect(resolver.resolve({ name: 'pg-0.east.pg.shop.svc.clusterset.local', type: 'A' }).kind).toBe('servfail');
+    expect(resolver.resolve({ name: 'other.shop.svc.clusterset.local', type: 'A' }).kind).toBe('nxdomain');
+    lws.of(SERVICE_IMPORTS).put(si('gone', 'Headless'));
+    catalog.replace({ revision: 1, clusters: [], services: [merged('pg', 'Headless')], exports: [exported('east', 'pg', ['10.1.0.1'])] });
+    expect(addresses(resolver.resolve({ name: 'pg-0.east.pg.shop.svc.clusterset.local', type: 'A' }))).toEqual(['10.1.0.1']);
+    // Not in the snapshot at all: no catalog event, yet it must not stay SERVFAIL.
+    await catalog.whenSynced();
+    await Promise.resolve();
+    expect(resolver.resolve({ name: 'gone.shop.svc.clusterset.local', type: 'A' }).kind).toBe('nxdomain');
+    await feeder.stop();
+    await informers.stop();
+  });
+});

@@ -16,6 +16,8 @@ export interface DnsCatalog {
   exportsOf(namespace: string, name: string): ExportRecord[];
   isAvailable(cluster: string): boolean;
   onChange(cb: (namespace: string, name: string) => void): void;
+  /** False until the first snapshot: headless endpoints are not known yet. */
+  readonly synced: boolean;
   whenSynced(): Promise<void>;
 }
 
@@ -47,11 +49,12 @@ export function headlessEndpoints(catalog: Pick<DnsCatalog, 'get' | 'exportsOf' 
 }
 
 /** The records of one service from its ServiceImport (and, for headless, the catalog). */
-export function serviceRecords(si: ServiceImport | undefined, catalog: Pick<DnsCatalog, 'get' | 'exportsOf' | 'isAvailable'>, order: EndpointOrder): ServiceRecords | undefined {
+export function serviceRecords(si: ServiceImport | undefined, catalog: Pick<DnsCatalog, 'get' | 'exportsOf' | 'isAvailable' | 'synced'>, order: EndpointOrder): ServiceRecords | 'pending' | undefined {
   if (!si?.metadata?.namespace || !si.metadata.name) return undefined;
   const { namespace, name } = si.metadata;
   const ports = (si.spec?.ports ?? []).map((p) => ({ name: p.name, protocol: p.protocol ?? 'TCP', port: p.port }));
   if (si.spec?.type === 'Headless') {
+    if (!catalog.synced) return 'pending';
     return { type: 'Headless', ports, endpoints: order.order(namespace, name, headlessEndpoints(catalog, namespace, name)) };
   }
   return { type: 'ClusterSetIP', ips: si.spec?.ips ?? [], ports };
@@ -79,13 +82,20 @@ export class DnsFeeder {
     this.#order.onChange?.(rebuild);
   }
 
-  /** Waits for the ServiceImport cache and the catalog, loads every service, then follows changes. */
+  /**
+   * Waits for the ServiceImport cache only, loads every service, then follows changes. A
+   * broker that is down at start does not hold ClusterSetIP answers back (they come from
+   * this cluster's ServiceImports); headless names answer SERVFAIL until the catalog's
+   * first snapshot, whose events rebuild them.
+   */
   async start(): Promise<void> {
-    await Promise.all([this.#informers.waitForSync(), this.#d.catalog.whenSynced()]);
+    await this.#informers.waitForSync();
     if (this.#stopped) return;
     this.#started = true;
     this.rebuildAll();
     this.#d.resolver.markReady();
+    // Headless services the first snapshot does not mention get no event: rebuild them all.
+    void this.#d.catalog.whenSynced().then(() => { if (this.#started) this.rebuildAll(); });
     this.#log.info({ services: this.#informers.get(SERVICE_IMPORTS).list().length }, 'DNS records loaded');
   }
 

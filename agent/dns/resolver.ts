@@ -73,6 +73,8 @@ export class Resolver {
   /** Names that exist only as ancestors of records (empty non-terminals): NODATA, not NXDOMAIN. */
   readonly #ancestors = new Map<string, number>();
   readonly #byService = new Map<string, string[]>();
+  /** Service names whose records are not known yet: they and every name below them get SERVFAIL. */
+  readonly #pending = new Set<string>();
   readonly #listeners = new Set<() => void>();
   #version = 0;
   #ready = false;
@@ -102,13 +104,20 @@ export class Resolver {
     return `${name}.${namespace}.svc.${this.zone}`;
   }
 
-  /** Replaces every record of namespace/name; undefined removes the service. */
-  setService(namespace: string, name: string, records: ServiceRecords | undefined): void {
+  /**
+   * Replaces every record of namespace/name; undefined removes the service; 'pending'
+   * means it exists but its records are not known yet (SERVFAIL, which is not cached as
+   * a negative answer).
+   */
+  setService(namespace: string, name: string, records: ServiceRecords | 'pending' | undefined): void {
     const key = `${namespace}/${name}`;
     for (const n of this.#byService.get(key) ?? []) this.#removeName(n);
     this.#byService.delete(key);
-    if (records) {
-      const built = buildRecords(this.serviceName(namespace, name), records);
+    const svcName = this.serviceName(namespace, name);
+    this.#pending.delete(svcName);
+    if (records === 'pending') this.#pending.add(svcName);
+    else if (records) {
+      const built = buildRecords(svcName, records);
       for (const [n, r] of built) this.#addName(n, r);
       if (built.size > 0) this.#byService.set(key, [...built.keys()]);
     }
@@ -135,12 +144,22 @@ export class Resolver {
     if (name === `dns-version.${this.zone}`) return this.#pick(q.type, { TXT: [this.#rr(name, 'TXT', [DNS_VERSION])] });
     if (!this.#ready) return { kind: 'servfail' };
     const r = this.#names.get(name);
-    if (!r) return this.#ancestors.has(name) ? { kind: 'nodata' } : { kind: 'nxdomain' };
+    if (!r) {
+      if (this.#pending.size > 0 && this.#isPending(name)) return { kind: 'servfail' };
+      return this.#ancestors.has(name) ? { kind: 'nodata' } : { kind: 'nxdomain' };
+    }
     return this.#pick(q.type, {
       A: r.a.map((ip) => this.#rr(name, 'A', ip)),
       AAAA: r.aaaa.map((ip) => this.#rr(name, 'AAAA', ip)),
       SRV: r.srv.map((s) => this.#rr(name, 'SRV', s)),
     });
+  }
+
+  #isPending(name: string): boolean {
+    for (let n = name, i = 0; i >= 0; i = n.indexOf('.'), n = n.slice(i + 1)) {
+      if (this.#pending.has(n)) return true;
+    }
+    return false;
   }
 
   #apex(type: string): Resolution {
