@@ -19,6 +19,8 @@ export interface MeshOptions {
   clusters: number;
   /** Broker lease duration, e.g. "3s"; short so lease-expiry tests finish quickly. */
   leaseDuration?: string;
+  /** Extra `plexus agent run` flags per cluster (e.g. --zone, --region). */
+  agentArgs?: (cluster: string) => string[];
 }
 
 async function plexus(args: string[]): Promise<string> {
@@ -42,6 +44,7 @@ export class Mesh {
   readonly #leaseDuration: string;
   /** Each agent's DNS port, fixed for the mesh's life so restarts keep it. */
   readonly #dnsPorts = new Map<string, number>();
+  #agentArgs: (cluster: string) => string[] = () => [];
 
   private constructor(set: ClusterSet, dir: string, leaseDuration: string) {
     this.set = set;
@@ -53,6 +56,7 @@ export class Mesh {
   static async start(o: MeshOptions): Promise<Mesh> {
     const set = await startClusters(o.clusters);
     const mesh = new Mesh(set, mkdtempSync(path.join(os.tmpdir(), 'plexus-e2e-')), o.leaseDuration ?? '3s');
+    if (o.agentArgs) mesh.#agentArgs = o.agentArgs;
     try {
       await plexus(['broker', 'init', '--data-dir', mesh.brokerDir, '--clusterset', 'e2e.plexus.local']);
       await mesh.startBroker('127.0.0.1:0');
@@ -105,7 +109,7 @@ export class Mesh {
     const c = this.cluster(name);
     const fd = this.#log(`agent-${name}`);
     const dns = this.#dnsPorts.has(name) ? ['--dns-listen', `127.0.0.1:${this.#dnsPorts.get(name)}`] : [];
-    const p = spawn(process.execPath, [bin, 'agent', 'run', '--kubeconfig', c.kubeconfigPath, '--log-level', process.env.PLEXUS_E2E_LOG_LEVEL ?? 'debug', ...dns], { cwd: repo, stdio: ['ignore', fd, fd] });
+    const p = spawn(process.execPath, [bin, 'agent', 'run', '--kubeconfig', c.kubeconfigPath, '--log-level', process.env.PLEXUS_E2E_LOG_LEVEL ?? 'debug', ...dns, ...this.#agentArgs(name)], { cwd: repo, stdio: ['ignore', fd, fd] });
     closeSync(fd);
     this.#agents.set(name, p);
   }
