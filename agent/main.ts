@@ -24,6 +24,7 @@ import { SecretIdentityStore } from './identity/secret-identity-store.ts';
 import { systemClock, systemTimers, type Clock, type Timers } from './kube/clock.ts';
 import { kubeAccess } from './kube/kube-access.ts';
 import { loadKubeConfig, secretAccess } from './kube/secrets.ts';
+import { startAccessProxy, type RunningAccessProxy } from './proxy/setup.ts';
 
 export interface StartAgentOptions {
   readonly logger?: Logger;
@@ -35,6 +36,8 @@ export interface RunningAgent {
   readonly clusterId: string;
   readonly clusterset: string;
   readonly catalog: CatalogView;
+  /** The access proxy's advertised URL (undefined when it is off). */
+  readonly proxyUrl: string | undefined;
   /** Where the clusterset.local DNS server listens (the bound port when config asked for 0). */
   readonly dns: DnsAddress;
   /**
@@ -78,8 +81,12 @@ export async function startAgent(config: AgentConfig, o: StartAgentOptions = {})
   const broker = new BrokerClient({ baseUrl, trustBundle: identity.trustBundle, clientCert });
   const kube = kubeAccess(kc, { logger: log, timers });
   const catalog = new CatalogView();
+  const proxy: RunningAccessProxy | undefined = config.proxyListen ? await startAccessProxy({
+    listen: config.proxyListen, advertiseUrl: config.proxyUrl, clusterId, clusterset,
+    identity, brokerUrl: baseUrl, kc, logger: log, now: () => clock.now(), retryBaseMs: config.brokerRetryBaseMs, retryMaxMs: config.brokerRetryMaxMs,
+  }) : undefined;
   const watch = new WatchClient({
-    sink: catalog, logger: log.child({ component: 'catalog-watch' }), baseUrl, trustBundle: identity.trustBundle, clientCert,
+    sink: proxy ? proxy.wrap(catalog) : catalog, logger: log.child({ component: 'catalog-watch' }), baseUrl, trustBundle: identity.trustBundle, clientCert,
     backoffInitialMs: config.brokerRetryBaseMs, backoffMaxMs: config.brokerRetryMaxMs, bookmarkTimeoutMs: config.watchIdleTimeoutMs,
   });
   const requeue = { baseMs: config.requeueBaseMs, maxMs: config.requeueMaxMs, jitter: 0.2 };
@@ -89,7 +96,7 @@ export async function startAgent(config: AgentConfig, o: StartAgentOptions = {})
   });
   const topo = await startTopology({
     clusterId, clusterset, identity, config: config.topology, flags: { zone: config.zone, region: config.region },
-    api: kube.api, catalog, broker, timers, logger: log,
+    api: kube.api, catalog, broker, timers, logger: log, proxyUrl: () => proxy?.url,
   });
   const imports = setupServiceImportController({
     api: kube.api, informers: kube.informers, status: kube.status, catalog, logger: log, timers, backoff: requeue, topology: topo.topology,
@@ -125,9 +132,9 @@ export async function startAgent(config: AgentConfig, o: StartAgentOptions = {})
 
   let stopping: Promise<void> | undefined;
   return {
-    clusterId, clusterset, catalog, dns, ready,
+    clusterId, clusterset, catalog, proxyUrl: proxy?.url, dns, ready,
     stop: (so = {}) => (stopping ??= (async () => {
-      await Promise.allSettled([exports.stop(), imports.stop(), dnsFeeder.stop(), dnsServer.close(), rbac.stop(), watch.stop()]);
+      await Promise.allSettled([exports.stop(), imports.stop(), dnsFeeder.stop(), dnsServer.close(), rbac.stop(), watch.stop(), proxy?.stop()]);
       await topo.stop();
       await (so.leave ? membership.leave() : membership.stop());
       await kube.informers.stop();

@@ -9,6 +9,10 @@ import {
   clusterInfoSchema, clusterListResponseSchema, createTokenResponseSchema, paths, tokenInfoSchema, tokenListResponseSchema,
   type ClusterInfo, type CreateTokenRequest, type CreateTokenResponse, type TokenInfo,
 } from './api/types.ts';
+import {
+  inviteUserResponseSchema, userInfoSchema, userListResponseSchema, userPaths,
+  type InviteUserRequest, type InviteUserResponse, type UserInfo,
+} from './api/users.ts';
 import { dataDirLayout, readDataFile, readRuntimeInfo } from './data-dir.ts';
 import { BrokerError } from './errors.ts';
 
@@ -76,6 +80,18 @@ export class AdminClient {
 
   removeCluster(id: string): Promise<ClusterInfo> {
     return this.#call('DELETE', paths.adminCluster(id), undefined, clusterInfoSchema);
+  }
+
+  inviteUser(req: InviteUserRequest): Promise<InviteUserResponse> {
+    return this.#call('POST', userPaths.adminUsers, req, inviteUserResponseSchema);
+  }
+
+  async listUsers(): Promise<UserInfo[]> {
+    return (await this.#call('GET', userPaths.adminUsers, undefined, userListResponseSchema)).users;
+  }
+
+  revokeUser(name: string): Promise<UserInfo> {
+    return this.#call('DELETE', userPaths.adminUser(name), undefined, userInfoSchema);
   }
 
   /** Any admin endpoint, its response parsed with the wire contract's schema (e.g. broker/rbac/cli.ts). */

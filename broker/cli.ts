@@ -7,6 +7,7 @@ import { Option, type Command } from 'commander';
 import { printData, type OutputFormat } from '../cli/output.ts';
 import { registerAdminCommands } from './cli-admin.ts';
 import { registerRbacCommands } from './rbac/cli.ts';
+import { registerUserAdminCommands } from './users/cli.ts';
 import { dataDirOption, outputOption } from './cli-options.ts';
 import { systemClock } from './clock.ts';
 import { brokerConfigDefaults, parseBrokerConfig } from './config.ts';
@@ -35,7 +36,7 @@ function initCommand(broker: Command): void {
     });
 }
 
-interface StartFlags { dataDir: string; listen: string; san: string[]; clusterCertLifetime: string; leaseDuration: string; logLevel: string }
+interface StartFlags { dataDir: string; listen: string; san: string[]; clusterCertLifetime: string; userCertLifetime: string; leaseDuration: string; logLevel: string }
 
 function startCommand(broker: Command): void {
   broker.command('start')
@@ -47,6 +48,7 @@ function startCommand(broker: Command): void {
     .option('--listen <host:port>', 'address to listen on ([addr]:port for IPv6)', brokerConfigDefaults.listen)
     .option('--san <name>', 'extra DNS name or IP for the serving certificate (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--cluster-cert-lifetime <duration>', 'lifetime of issued cluster certificates', '24h')
+    .option('--user-cert-lifetime <duration>', 'lifetime of people\'s certificates from `plexus login`', '8h')
     .option('--lease-duration <duration>', 'a cluster that does not heartbeat for this long is marked unavailable', `${brokerConfigDefaults.leaseDurationSeconds}s`)
     .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'))
     .addHelpText('after', '\nExample:\n  plexus broker start --data-dir ./broker --listen 0.0.0.0:7443 --san broker.acme.example')
@@ -56,6 +58,7 @@ function startCommand(broker: Command): void {
         listen: flags.listen,
         sans: flags.san,
         clusterCertLifetimeSeconds: parseDurationSeconds(flags.clusterCertLifetime, '--cluster-cert-lifetime'),
+        userCertLifetimeSeconds: parseDurationSeconds(flags.userCertLifetime, '--user-cert-lifetime'),
         leaseDurationSeconds: parseDurationSeconds(flags.leaseDuration, '--lease-duration'),
         logLevel: flags.logLevel,
       });
@@ -70,4 +73,5 @@ export function registerBrokerCommands(program: Command): void {
   startCommand(broker);
   registerAdminCommands(broker);
   registerRbacCommands(broker);
+  registerUserAdminCommands(broker);
 }

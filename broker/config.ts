@@ -14,6 +14,8 @@ export interface BrokerConfig {
   /** Extra DNS names or IP addresses for the serving certificate. */
   readonly sans: readonly string[];
   readonly clusterCertLifetimeSeconds: number;
+  /** Lifetime of people's certificates (`plexus login`): short, renewed with `login --renew`. */
+  readonly userCertLifetimeSeconds: number;
   readonly serverCertLifetimeSeconds: number;
   readonly bodyLimitBytes: number;
   readonly shutdownTimeoutMs: number;
@@ -37,6 +39,7 @@ export interface BrokerConfigInput {
   listen?: string;
   sans?: readonly string[];
   clusterCertLifetimeSeconds?: number;
+  userCertLifetimeSeconds?: number;
   serverCertLifetimeSeconds?: number;
   bodyLimitBytes?: number;
   shutdownTimeoutMs?: number;
@@ -52,6 +55,7 @@ export interface BrokerConfigInput {
 export const brokerConfigDefaults = {
   listen: '127.0.0.1:7443',
   clusterCertLifetimeSeconds: 24 * 3600,
+  userCertLifetimeSeconds: 8 * 3600,
   serverCertLifetimeSeconds: 30 * 24 * 3600,
   bodyLimitBytes: 64 * 1024,
   shutdownTimeoutMs: 10_000,
@@ -125,6 +129,8 @@ export function parseBrokerConfig(input: BrokerConfigInput): BrokerConfig {
 
   const clusterCertLifetimeSeconds = input.clusterCertLifetimeSeconds ?? d.clusterCertLifetimeSeconds;
   checkInt(problems, 'clusterCertLifetimeSeconds', clusterCertLifetimeSeconds, 300, 30 * 24 * 3600);
+  const userCertLifetimeSeconds = input.userCertLifetimeSeconds ?? d.userCertLifetimeSeconds;
+  checkInt(problems, 'userCertLifetimeSeconds', userCertLifetimeSeconds, 60, 7 * 24 * 3600);
   const serverCertLifetimeSeconds = input.serverCertLifetimeSeconds ?? d.serverCertLifetimeSeconds;
   checkInt(problems, 'serverCertLifetimeSeconds', serverCertLifetimeSeconds, 3600, 397 * 24 * 3600);
   const bodyLimitBytes = input.bodyLimitBytes ?? d.bodyLimitBytes;
@@ -143,6 +149,7 @@ export function parseBrokerConfig(input: BrokerConfigInput): BrokerConfig {
     listen: Object.freeze(listen),
     sans: Object.freeze(sans),
     clusterCertLifetimeSeconds,
+    userCertLifetimeSeconds,
     serverCertLifetimeSeconds,
     bodyLimitBytes,
     shutdownTimeoutMs,

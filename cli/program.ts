@@ -4,6 +4,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerBrokerCommands } from '../broker/cli.ts';
 import { registerAgentCommands } from '../agent/cli.ts';
+import { registerUserCommands } from './user/commands.ts';
 
 export function buildProgram(): Command {
   const program = new Command('plexus')
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerBrokerCommands(program);
   registerAgentCommands(program);
+  registerUserCommands(program);
   return program;
 }
 

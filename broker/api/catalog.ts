@@ -13,6 +13,7 @@
 import { z } from 'zod';
 import { clusterAdvertisementSchema } from './advertisement.ts';
 import { clusterIdSchema } from './types.ts';
+import { userNameSchema } from './users.ts';
 
 /** RFC-1123 label (namespaces) and RFC-1035 label (Service names). */
 export const namespaceSchema = z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'must be an RFC-1123 label');
@@ -159,6 +160,8 @@ export const watchEventSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('advertisement'), revision: z.number().int(), cluster: clusterIdSchema, advertisement: clusterAdvertisementSchema.nullable() }),
   /** A new RBAC baseline revision (or a targeting change): fetch GET /v1/rbac/baseline. */
   z.object({ type: z.literal('rbac'), revision: z.number().int(), rbacRevision: z.number().int().nonnegative() }),
+  /** A person's shared identity was revoked (broker/api/users.ts): refuse it from now on. */
+  z.object({ type: z.literal('user-revoked'), revision: z.number().int(), name: userNameSchema, revokedAt: rfc3339 }),
   z.object({ type: z.literal('bookmark'), revision: z.number().int() }),
   z.object({ type: z.literal('relist'), revision: z.number().int() }),
 ]);

@@ -240,6 +240,13 @@ export class Catalog {
     return { revision: this.#events.head, advertisements };
   }
 
+  /** Announces a revoked user on every watch stream (agents refuse it everywhere). */
+  announceUserRevoked(name: string, revokedAt: Date): number {
+    const cs = new ChangeSet(this.#index, this.#events.head);
+    cs.userRevoked(name, revokedAt);
+    return this.#commit(cs);
+  }
+
   /** Announces an RBAC baseline change on every watch stream (agents fetch their baseline). */
   announceRbac(rbacRevision: number): number {
     const cs = new ChangeSet(this.#index, this.#events.head);

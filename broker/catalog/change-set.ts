@@ -120,6 +120,11 @@ export class ChangeSet {
     return record;
   }
 
+  /** A person's identity was revoked (broker/users/): agents refuse it from this revision on. */
+  userRevoked(name: string, revokedAt: Date): void {
+    this.#event({ type: 'user-revoked', revision: ++this.#revision, name, revokedAt: revokedAt.toISOString() });
+  }
+
   /** A new RBAC baseline revision or a targeting change (broker/rbac/): agents refetch theirs. */
   rbac(rbacRevision: number): void {
     this.#event({ type: 'rbac', revision: ++this.#revision, rbacRevision });

@@ -6,6 +6,7 @@ import { readCsr, type VerifiedCsr } from '../../certs/csr.ts';
 import { formatIdentity, sameIdentity, type Identity } from '../../certs/identity.ts';
 import { issueCertificate } from '../../certs/issue.ts';
 import type { CertificateAuthority } from '../../certs/ca.ts';
+import { clusterServerName } from '../api/advertisement.ts';
 import { BrokerError } from '../errors.ts';
 
 export interface ClusterIssuerOptions {
@@ -64,6 +65,8 @@ export class ClusterIssuer {
       publicKey: csr.publicKey,
       commonName: clusterId,
       identity,
+      // kubectl verifies hostnames: `tls-server-name` in the kubeconfig names this SAN.
+      dnsNames: [clusterServerName(clusterId, this.#o.clusterset)],
       usages: ['clientAuth', 'serverAuth'],
       lifetimeSeconds: this.#o.lifetimeSeconds,
       now,

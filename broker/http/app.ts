@@ -17,11 +17,15 @@ import type { Store } from '../store/store.ts';
 import type { Catalog } from '../catalog/catalog.ts';
 import { adminClusterRoutes, adminTokenRoutes } from './admin-routes.ts';
 import { advertisementRoutes, isClustersetMember } from './advertisement-routes.ts';
-import { Authenticator, isAdmin, isCluster, type PeerCertificateSource } from './authenticate.ts';
+import { Authenticator, isAdmin, isCluster, isUser, type PeerCertificateSource } from './authenticate.ts';
 import { catalogRoutes } from './catalog-routes.ts';
 import { RbacService } from '../rbac/rbac-service.ts';
 import { rbacAdminRoutes, rbacClusterRoutes } from '../rbac/rbac-routes.ts';
 import { joinRoutes, renewRoutes } from './enroll-routes.ts';
+import { UserIssuer } from '../users/user-issuer.ts';
+import { UserRegistry } from '../users/user-registry.ts';
+import { revokedUserRoutes, userAdminRoutes, userLoginRoutes, userRenewRoutes } from '../users/routes.ts';
+import type { UserLoginDeps } from '../users/login.ts';
 import { installErrorHandling } from './error-handler.ts';
 import { healthRoutes } from './health-routes.ts';
 import { trustBundleRoutes } from './trust-bundle-routes.ts';
@@ -32,7 +36,7 @@ export interface AppDeps {
   readonly trustBundle: TrustBundle;
   readonly clock: Clock;
   readonly logger: Logger;
-  readonly config: Pick<BrokerConfig, 'clusterCertLifetimeSeconds' | 'bodyLimitBytes'>;
+  readonly config: Pick<BrokerConfig, 'clusterCertLifetimeSeconds' | 'bodyLimitBytes'> & Partial<Pick<BrokerConfig, 'userCertLifetimeSeconds'>>;
   /** Serve HTTPS (TLS 1.3 only, client certificates requested) with this serving identity. */
   readonly tls?: { readonly keyPem: string; readonly certPem: string };
   readonly isReady?: () => boolean;
@@ -97,10 +101,22 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   void app.register(healthRoutes, { isReady: deps.isReady ?? (() => true) });
   void app.register(trustBundleRoutes, { clusterset: store.clusterset, trustBundle });
   void app.register(joinRoutes, { enroll });
+  const userIssuer = new UserIssuer({ ca: deps.ca, clusterset: store.clusterset, lifetimeSeconds: deps.config.userCertLifetimeSeconds ?? 8 * 3600 });
+  const login: UserLoginDeps = { store, issuer: userIssuer, clock, trustBundlePem: () => trustBundlePem };
+  const users = new UserRegistry({
+    store, clock, caFingerprint: fingerprintSha256(deps.ca.cert),
+    onRevoked: catalog ? (u) => catalog.announceUserRevoked(u.name, u.revokedAt ?? clock.now()) : undefined,
+  });
+  void app.register(userLoginRoutes, { login });
+  void app.register(async (userScope) => {
+    userScope.addHook('onRequest', auth.require(isUser, 'a user identity'));
+    await userScope.register(userRenewRoutes, { login, auth });
+  });
   void app.register(async (clusterScope) => {
     clusterScope.addHook('onRequest', auth.require(isCluster, 'a cluster identity'));
     await clusterScope.register(renewRoutes, { enroll, auth });
     await clusterScope.register(rbacClusterRoutes, { ...rbacRoutes, auth });
+    await clusterScope.register(revokedUserRoutes, { store });
     if (deps.catalog) await clusterScope.register(catalogRoutes, { catalog: deps.catalog.catalog, auth, bodyLimitBytes: deps.catalog.bodyLimitBytes });
   });
   if (catalog) {
@@ -113,6 +129,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     adminScope.addHook('onRequest', auth.require(isAdmin, 'the clusterset admin identity'));
     await adminScope.register(adminTokenRoutes, { tokens, membership });
     await adminScope.register(rbacAdminRoutes, rbacRoutes);
+    await adminScope.register(userAdminRoutes, { users });
     await adminScope.register(adminClusterRoutes, { tokens, membership });
   });
   return app;

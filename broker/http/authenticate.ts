@@ -52,6 +52,7 @@ function certFailure(e: unknown): BrokerError {
 export type Authorization = (p: Principal) => boolean;
 
 export const isCluster: Authorization = (p) => p.identity.kind === 'cluster';
+export const isUser: Authorization = (p) => p.identity.kind === 'user';
 export const isAdmin: Authorization = (p) => p.identity.kind === 'admin' && p.identity.name === ADMIN_NAME;
 
 export class Authenticator {
@@ -75,6 +76,10 @@ export class Authenticator {
     }
     if (!leaf.identity) throw new BrokerError('PLX_BROKER_CERT_UNTRUSTED', 'client certificate carries no Plexus identity');
     const serial = normalizeSerial(leaf.serial);
+    if (leaf.identity.kind === 'user' && store.users.get(leaf.identity.name)?.state !== 'active') {
+      // A person who was revoked (or never logged in) is refused on every endpoint.
+      throw new BrokerError('PLX_BROKER_USER_REVOKED', `user "${leaf.identity.name}" is revoked`);
+    }
     if (leaf.identity.kind !== 'cluster') return { identity: leaf.identity, serial };
     const cluster = store.getCluster(leaf.identity.name);
     if (!cluster || cluster.state !== 'active' || !store.isCurrentCertificate(cluster.id, serial)) {

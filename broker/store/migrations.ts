@@ -88,6 +88,21 @@ export const migrations: readonly string[] = [
     reported_at INTEGER NOT NULL
   ) STRICT, WITHOUT ROWID;
   `,
+  // 5: shared identities of people. Invitations are kind-'user' tokens; the groups each
+  // one was minted with sit beside it. Revocation is by name and final.
+  `
+  CREATE TABLE users (
+    name       TEXT PRIMARY KEY,
+    groups     TEXT NOT NULL,
+    state      TEXT NOT NULL CHECK (state IN ('invited', 'active', 'revoked')),
+    created_at INTEGER NOT NULL,
+    revoked_at INTEGER
+  ) STRICT, WITHOUT ROWID;
+  CREATE TABLE user_invites (
+    token_id TEXT PRIMARY KEY REFERENCES tokens (id),
+    groups   TEXT NOT NULL
+  ) STRICT, WITHOUT ROWID;
+  `,
 ];
 
 export function migrate(db: DatabaseSync): void {

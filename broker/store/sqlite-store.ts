@@ -8,6 +8,8 @@ import { BrokerError } from '../errors.ts';
 import type { CatalogStore } from './catalog-store.ts';
 import type { RbacStore } from './rbac-store.ts';
 import { SqliteRbacStore } from './sqlite-rbac-store.ts';
+import { SqliteUserStore } from './sqlite-user-store.ts';
+import type { UserStore } from './user-store.ts';
 import { migrate } from './migrations.ts';
 import { SqliteCatalogStore } from './sqlite-catalog-store.ts';
 import {
@@ -73,6 +75,7 @@ export class SqliteStore implements Store {
   readonly clusterset: string;
   readonly catalog: CatalogStore;
   readonly rbac: RbacStore;
+  readonly users: UserStore;
   readonly #db: DatabaseSync;
   readonly #s: Record<string, StatementSync>;
 
@@ -112,6 +115,7 @@ export class SqliteStore implements Store {
     this.clusterset = clusterset;
     this.catalog = new SqliteCatalogStore(db);
     this.rbac = new SqliteRbacStore(db);
+    this.users = new SqliteUserStore(db);
     this.#s = {
       insertToken: db.prepare(`INSERT INTO tokens (id, kind, subject, secret_hash, created_at, expires_at, used_at, revoked_at)
         VALUES (?, ?, ?, ?, ?, ?, NULL, NULL)`),

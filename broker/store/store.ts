@@ -3,6 +3,7 @@
 // outside store/ may depend on SQL.
 import type { CatalogStore } from './catalog-store.ts';
 import type { RbacStore } from './rbac-store.ts';
+import type { UserStore } from './user-store.ts';
 
 export type TokenKind = 'cluster' | 'user';
 export type TokenState = 'pending' | 'used' | 'expired' | 'revoked';
@@ -52,6 +53,8 @@ export interface Store {
   readonly catalog: CatalogStore;
   /** The RBAC baseline's tables (revisions, cluster labels, agent reports). */
   readonly rbac: RbacStore;
+  /** Shared identities of people (migration 5). */
+  readonly users: UserStore;
 
   insertToken(token: TokenRecord): void;
   getToken(id: string): TokenRecord | undefined;

@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import { impersonationHeaders, upstreamHeaders } from './impersonation.ts';
+
+const alice = { user: 'alice', groups: ['dev', 'system:masters'], notAfter: new Date(0) };
+
+describe('upstreamHeaders', () => {
+  it('adds prefixed impersonation for the user and every group (no system: subject is reachable)', () => {
+    const d = upstreamHeaders(['Accept', 'application/json', 'User-Agent', 'kubectl'], alice, { upgrade: false });
+    expect(d.ok).toBe(true);
+    if (!d.ok) return;
+    expect(d.headers['impersonate-user']).toBe('plexus:alice');
+    expect(d.headers['impersonate-group']).toEqual(['plexus:dev', 'plexus:system:masters']);
+    expect(d.headers.accept).toBe('application/json');
+    expect(d.headers['user-agent']).toBe('kubectl');
+  });
+
+  it('omits Impersonate-Group for a user without groups', () => {
+    expect(impersonationHeaders({ user: 'bob', groups: [], notAfter: new Date(0) })).toEqual({ 'impersonate-user': 'plexus:bob' });
+  });
+
+  it.each([
+    ['Impersonate-User', 'admin'],
+    ['impersonate-group', 'system:masters'],
+    ['IMPERSONATE-USER', 'x'],
+    ['iMpErSoNaTe-Uid', '1'],
+    ['Impersonate-Extra-Scopes', 'view'],
+    ['Impersonate-Extra-', 'x'],
+  ])('refuses the whole request when the client sends %s', (name, value) => {
+    const d = upstreamHeaders(['Accept', '*/*', name, value], alice, { upgrade: false });
+    expect(d).toEqual({ ok: false, header: name });
+  });
+
+  it('refuses a repeated impersonation header however it is split', () => {
+    const raw = ['Impersonate-Group', 'a', 'Accept', '*/*', 'impersonate-group', 'b'];
+    expect(upstreamHeaders(raw, alice, { upgrade: false }).ok).toBe(false);
+  });
+
+  it('drops client credentials, hop-by-hop headers, front-proxy identity headers and Connection-listed headers', () => {
+    const raw = [
+      'Authorization', 'Bearer stolen', 'Cookie', 'a=b', 'Host', 'proxy:1', 'Connection', 'keep-alive, X-Secret', 'X-Secret', '1',
+      'Keep-Alive', 'timeout=5', 'Transfer-Encoding', 'chunked', 'X-Remote-User', 'root', 'X-Remote-Group', 'system:masters',
+      'Content-Type', 'application/json', 'Accept', 'a', 'Accept', 'b',
+    ];
+    const d = upstreamHeaders(raw, alice, { upgrade: false });
+    if (!d.ok) throw new Error('refused');
+    expect(Object.keys(d.headers).sort()).toEqual(['accept', 'content-type', 'impersonate-group', 'impersonate-user']);
+    expect(d.headers.accept).toEqual(['a', 'b']);
+  });
+
+  it('keeps Connection: Upgrade and the protocol for upgrade requests only', () => {
+    const raw = ['Connection', 'Upgrade', 'Upgrade', 'SPDY/3.1', 'X-Stream-Protocol-Version', 'v4.channel.k8s.io'];
+    const up = upstreamHeaders(raw, alice, { upgrade: true });
+    const plain = upstreamHeaders(raw, alice, { upgrade: false });
+    if (!up.ok || !plain.ok) throw new Error('refused');
+    expect(up.headers.connection).toBe('Upgrade');
+    expect(up.headers.upgrade).toBe('SPDY/3.1');
+    expect(up.headers['x-stream-protocol-version']).toBe('v4.channel.k8s.io');
+    expect(plain.headers.connection).toBeUndefined();
+    expect(plain.headers.upgrade).toBeUndefined();
+  });
+});

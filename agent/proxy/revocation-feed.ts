@@ -1,0 +1,78 @@
+// Keeps RevokedUsers current: the full list at start and after every catalog snapshot
+// (a relist may have skipped compacted `user-revoked` events), plus each `user-revoked`
+// event as it streams by. `wrap(sink)` tees the catalog watch: the catalog view gets
+// every event unchanged. Failures retry with capped backoff; they never throw.
+import type { Logger } from 'pino';
+import type { CatalogSnapshot, WatchEvent } from '../../broker/api/catalog.ts';
+import type { RevokedUserList } from '../../broker/api/users.ts';
+import type { CatalogSink } from '../broker-client/watch-client.ts';
+import type { RevokedUsers } from './revoked-users.ts';
+
+export interface RevocationFeedOptions {
+  readonly revoked: RevokedUsers;
+  readonly fetchList: () => Promise<RevokedUserList>;
+  readonly logger: Logger;
+  readonly retryBaseMs: number;
+  readonly retryMaxMs: number;
+  readonly setTimeout?: (fn: () => void, ms: number) => unknown;
+  readonly clearTimeout?: (handle: unknown) => void;
+}
+
+export class RevocationFeed {
+  readonly #o: RevocationFeedOptions;
+  #attempt = 0;
+  #timer: unknown;
+  #inFlight = false;
+  #again = false;
+  #stopped = false;
+
+  constructor(o: RevocationFeedOptions) {
+    this.#o = o;
+  }
+
+  wrap(inner: CatalogSink): CatalogSink {
+    return {
+      replace: (snapshot: CatalogSnapshot) => {
+        inner.replace(snapshot);
+        this.refresh();
+      },
+      apply: (event: WatchEvent) => {
+        if (event.type === 'user-revoked') {
+          this.#o.revoked.add(event.name);
+          this.#o.logger.info({ user: event.name }, 'user revoked; the access proxy refuses it from now on');
+        }
+        inner.apply(event);
+      },
+    };
+  }
+
+  /** Fetches the full list (coalesced: at most one request in flight, one queued). */
+  refresh(): void {
+    if (this.#stopped) return;
+    if (this.#inFlight) {
+      this.#again = true;
+      return;
+    }
+    this.#inFlight = true;
+    this.#o.fetchList().then((list) => {
+      this.#o.revoked.applyList(list.users.map((u) => u.name));
+      this.#attempt = 0;
+      this.#o.logger.debug({ revoked: this.#o.revoked.size }, 'revocation list applied');
+    }, (err: unknown) => {
+      const delay = Math.min(this.#o.retryMaxMs, this.#o.retryBaseMs * 2 ** Math.min(this.#attempt++, 20));
+      this.#o.logger.warn({ err, retryInMs: delay }, 'cannot fetch the revocation list; retrying');
+      this.#timer = (this.#o.setTimeout ?? setTimeout)(() => this.refresh(), delay);
+    }).finally(() => {
+      this.#inFlight = false;
+      if (this.#again) {
+        this.#again = false;
+        this.refresh();
+      }
+    });
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    if (this.#timer !== undefined) (this.#o.clearTimeout ?? ((h) => clearTimeout(h as NodeJS.Timeout)))(this.#timer);
+  }
+}

@@ -1,0 +1,223 @@
+// The access proxy: HTTPS (TLS 1.3) with client certificates, serving the cluster's own
+// identity certificate (its DNS SAN is clusterServerName(), which kubeconfigs pin with
+// tls-server-name). Each request is authenticated (authn.ts), its headers rewritten
+// (impersonation.ts) and forwarded to the local API server (upstream.ts); responses are
+// piped back as they arrive, so watches stream without buffering. Upgrades (exec,
+// attach, port-forward over SPDY or WebSocket) are relayed as raw sockets once the API
+// server agrees to switch protocols. One audit line per request.
+import https from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import type { Logger } from 'pino';
+import { ProxyError } from './proxy-error.ts';
+import type { ProxyAuthenticator, ProxyIdentity } from './authn.ts';
+import { upstreamHeaders } from './impersonation.ts';
+import { requestInfo } from './request-info.ts';
+import type { Upstream } from './upstream.ts';
+
+export interface AccessProxyOptions {
+  readonly listen: { readonly host: string; readonly port: number };
+  readonly tls: { readonly certPem: string; readonly keyPem: string };
+  readonly trustBundlePem: string;
+  readonly authn: ProxyAuthenticator;
+  readonly upstream: Upstream;
+  /** Receives one audit line per request; its bindings name the cluster. */
+  readonly audit: Logger;
+}
+
+/** A Kubernetes Status body, so kubectl prints the reason; the stable code rides in a header and in details. */
+export function refusalBody(e: ProxyError): { status: number; body: string } {
+  const { code, message, status } = e;
+  const reason = status === 401 ? 'Unauthorized' : status === 403 ? 'Forbidden' : status === 503 ? 'ServiceUnavailable' : 'InternalError';
+  const body = JSON.stringify({
+    kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: `${code}: ${message}`, reason, code: status,
+    details: { causes: [{ reason: code, message }] },
+  });
+  return { status, body };
+}
+
+function asProxyError(e: unknown): ProxyError {
+  return e instanceof ProxyError ? e : new ProxyError('PLX_AGENT_PROXY_UPSTREAM', (e as Error)?.message ?? 'proxy failure', { cause: e });
+}
+
+export class AccessProxy {
+  readonly #o: AccessProxyOptions;
+  readonly #server: https.Server;
+  readonly #identities = new WeakMap<Socket, Promise<ProxyIdentity>>();
+  readonly #upgraded = new Set<Socket>();
+
+  constructor(o: AccessProxyOptions) {
+    this.#o = o;
+    this.#server = https.createServer({
+      key: o.tls.keyPem, cert: o.tls.certPem, ca: o.trustBundlePem, minVersion: 'TLSv1.3',
+      // The trust decision is authn.ts's (injected clock, stable codes), not OpenSSL's.
+      requestCert: true, rejectUnauthorized: false,
+    });
+    this.#server.on('request', (req: IncomingMessage, res: ServerResponse) => void this.#onRequest(req, res));
+    this.#server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => void this.#onUpgrade(req, socket, head));
+    this.#server.on('connection', (s: Socket) => s.setNoDelay(true));
+  }
+
+  async start(): Promise<string> {
+    await new Promise<void>((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen(this.#o.listen.port, this.#o.listen.host, () => {
+        this.#server.off('error', reject);
+        resolve();
+      });
+    });
+    return this.url;
+  }
+
+  get url(): string {
+    const { port } = this.#server.address() as AddressInfo;
+    const host = this.#o.listen.host === '0.0.0.0' ? '127.0.0.1' : this.#o.listen.host === '::' ? '::1' : this.#o.listen.host;
+    return `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  }
+
+  /** Replaces the serving certificate (after the cluster identity renews). */
+  setServingCertificate(tls: { certPem: string; keyPem: string }): void {
+    this.#server.setSecureContext({ key: tls.keyPem, cert: tls.certPem, ca: this.#o.trustBundlePem, minVersion: 'TLSv1.3' });
+  }
+
+  async stop(): Promise<void> {
+    for (const s of this.#upgraded) s.destroy();
+    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    this.#server.closeAllConnections();
+    await closed;
+    this.#o.upstream.close();
+  }
+
+  /** Verified once per TLS connection; checked (expiry, revocation) on every request. */
+  async #identify(req: IncomingMessage): Promise<ProxyIdentity> {
+    const socket = req.socket;
+    let p = this.#identities.get(socket);
+    if (!p) {
+      const cert = (socket as TLSSocket).getPeerCertificate?.(false);
+      p = this.#o.authn.authenticate(cert?.raw);
+      this.#identities.set(socket, p);
+    }
+    const identity = await p;
+    this.#o.authn.check(identity);
+    return identity;
+  }
+
+  #audit(req: IncomingMessage, identity: ProxyIdentity | undefined, decision: string, status: number, extra: Record<string, unknown> = {}): void {
+    const info = requestInfo(req.method ?? 'GET', req.url ?? '/');
+    this.#o.audit.info({
+      audit: true, user: identity?.user, groups: identity?.groups,
+      verb: info.verb, resource: info.resource, subresource: info.subresource, namespace: info.namespace, name: info.name,
+      path: info.path, decision, status, ...extra,
+    }, 'proxy request');
+  }
+
+  async #authorize(req: IncomingMessage, upgrade: boolean) {
+    const identity = await this.#identify(req);
+    const decision = upstreamHeaders(req.rawHeaders, identity, { upgrade });
+    if (!decision.ok) {
+      throw Object.assign(new ProxyError('PLX_AGENT_PROXY_IMPERSONATION_REFUSED',
+        `the proxy sets impersonation itself; a client "${decision.header}" header is refused`), { identity });
+    }
+    return { identity, headers: decision.headers };
+  }
+
+  async #onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    let auth;
+    try {
+      auth = await this.#authorize(req, false);
+    } catch (e) {
+      const err = asProxyError(e);
+      const { status, body } = refusalBody(err);
+      this.#audit(req, (e as { identity?: ProxyIdentity }).identity, 'refused', status, { code: err.code });
+      res.writeHead(status, { 'content-type': 'application/json', 'x-plexus-error': err.code, 'content-length': Buffer.byteLength(body) }).end(body);
+      req.resume();
+      return;
+    }
+    const { identity, headers } = auth;
+    const up = this.#o.upstream.request({ method: req.method ?? 'GET', path: req.url ?? '/', headers });
+    up.on('response', (upRes) => {
+      const out: Record<string, string | string[]> = {};
+      for (const [k, v] of Object.entries(upRes.headers)) if (v !== undefined && k !== 'connection' && k !== 'keep-alive' && k !== 'transfer-encoding') out[k] = v;
+      res.writeHead(upRes.statusCode ?? 502, out);
+      // Flush headers at once: a watch may not send its first event for a long time.
+      res.flushHeaders();
+      upRes.pipe(res);
+      res.on('close', () => {
+        if (!upRes.complete) upRes.destroy();
+        this.#audit(req, identity, 'forwarded', upRes.statusCode ?? 0);
+      });
+    });
+    up.on('error', (e) => {
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      const { status, body } = refusalBody(new ProxyError('PLX_AGENT_PROXY_UPSTREAM', `API server unreachable: ${e.message}`));
+      this.#audit(req, identity, 'error', status, { code: 'PLX_AGENT_PROXY_UPSTREAM' });
+      res.writeHead(status, { 'content-type': 'application/json', 'x-plexus-error': 'PLX_AGENT_PROXY_UPSTREAM' }).end(body);
+    });
+    // A client that goes away (kubectl ^C on a watch) ends the upstream request too.
+    res.on('close', () => up.destroy());
+    req.pipe(up);
+  }
+
+  async #onUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
+    socket.on('error', () => socket.destroy());
+    let auth;
+    try {
+      auth = await this.#authorize(req, true);
+    } catch (e) {
+      const err = asProxyError(e);
+      const { status, body } = refusalBody(err);
+      this.#audit(req, (e as { identity?: ProxyIdentity }).identity, 'refused', status, { code: err.code, upgrade: true });
+      socket.end(`HTTP/1.1 ${status} Refused\r\ncontent-type: application/json\r\nx-plexus-error: ${err.code}\r\n`
+        + `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+      return;
+    }
+    const { identity, headers } = auth;
+    const up = this.#o.upstream.request({ method: req.method ?? 'GET', path: req.url ?? '/', headers });
+    up.on('upgrade', (upRes, upSocket, upHead) => {
+      socket.write(rawHead(upRes));
+      if (upHead.length > 0) socket.write(upHead);
+      if (head.length > 0) upSocket.write(head);
+      this.#relay(socket, upSocket);
+      this.#audit(req, identity, 'forwarded', upRes.statusCode ?? 101, { upgrade: true });
+    });
+    up.on('response', (upRes) => {
+      // The API server refused to switch protocols (e.g. 403): pass its answer through.
+      socket.write(rawHead(upRes, true));
+      upRes.pipe(socket);
+      this.#audit(req, identity, 'forwarded', upRes.statusCode ?? 0, { upgrade: true });
+    });
+    up.on('error', () => socket.destroy());
+    socket.on('close', () => up.destroy());
+    up.end();
+  }
+
+  #relay(a: Socket, b: Socket): void {
+    this.#upgraded.add(a);
+    a.setNoDelay(true);
+    b.setNoDelay(true);
+    a.pipe(b);
+    b.pipe(a);
+    const end = () => {
+      this.#upgraded.delete(a);
+      a.destroy();
+      b.destroy();
+    };
+    a.on('close', end);
+    b.on('close', end);
+    b.on('error', end);
+  }
+}
+
+function rawHead(res: IncomingMessage, close = false): string {
+  let head = `HTTP/1.1 ${res.statusCode} ${res.statusMessage ?? ''}\r\n`;
+  for (let i = 0; i < res.rawHeaders.length; i += 2) {
+    const lower = res.rawHeaders[i]!.toLowerCase();
+    if (close && (lower === 'connection' || lower === 'keep-alive')) continue;
+    head += `${res.rawHeaders[i]}: ${res.rawHeaders[i + 1]}\r\n`;
+  }
+  return head + (close ? 'connection: close\r\n' : '') + '\r\n';
+}

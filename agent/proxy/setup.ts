@@ -1,0 +1,60 @@
+// Wires the access proxy: revocation feed, authenticator, upstream and HTTPS server. Its
+// URL reaches the clusterset (and `plexus kubeconfig`) through the cluster's advertisement,
+// which agent/topology/'s advertiser publishes (main.ts hands it `url`).
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { TrustBundle } from '../../certs/trust-bundle.ts';
+import type { CatalogSink } from '../broker-client/watch-client.ts';
+import { ProxyAuthenticator } from './authn.ts';
+import { ProxyBrokerCalls } from './broker-calls.ts';
+import { RevocationFeed } from './revocation-feed.ts';
+import { RevokedUsers } from './revoked-users.ts';
+import { AccessProxy } from './server.ts';
+import { kubeConfigUpstream } from './upstream.ts';
+
+export interface AccessProxySetupOptions {
+  readonly listen: { readonly host: string; readonly port: number };
+  /** What to advertise; default: the listen address (0.0.0.0 → 127.0.0.1). */
+  readonly advertiseUrl: string | undefined;
+  readonly clusterId: string;
+  readonly clusterset: string;
+  readonly identity: { readonly certPem: string; readonly keyPem: string; readonly trustBundle: string };
+  readonly brokerUrl: string;
+  readonly kc: KubeConfig;
+  readonly logger: Logger;
+  readonly now: () => Date;
+  readonly retryBaseMs: number;
+  readonly retryMaxMs: number;
+}
+
+export interface RunningAccessProxy {
+  readonly url: string;
+  /** Tee for the catalog watch: `user-revoked` events reach the proxy. */
+  wrap(sink: CatalogSink): CatalogSink;
+  stop(): Promise<void>;
+}
+
+export async function startAccessProxy(o: AccessProxySetupOptions): Promise<RunningAccessProxy> {
+  const log = o.logger.child({ component: 'access-proxy' });
+  const calls = new ProxyBrokerCalls({ baseUrl: o.brokerUrl, trustBundle: o.identity.trustBundle, clientCert: o.identity });
+  const revoked = new RevokedUsers();
+  const feed = new RevocationFeed({ revoked, fetchList: () => calls.revokedUsers(), logger: log, retryBaseMs: o.retryBaseMs, retryMaxMs: o.retryMaxMs });
+  const authn = new ProxyAuthenticator({ trustBundle: TrustBundle.fromPem(o.identity.trustBundle), clusterset: o.clusterset, now: o.now, revoked });
+  const proxy = new AccessProxy({
+    listen: o.listen, tls: o.identity, trustBundlePem: o.identity.trustBundle, authn, upstream: await kubeConfigUpstream(o.kc),
+    audit: log.child({ stream: 'audit' }),
+  });
+  const url = o.advertiseUrl ?? await proxy.start();
+  if (o.advertiseUrl) await proxy.start();
+  feed.refresh();
+  log.info({ listen: proxy.url, proxyUrl: url }, 'access proxy listening');
+  return {
+    url,
+    wrap: (sink) => feed.wrap(sink),
+    stop: async () => {
+      feed.stop();
+      await proxy.stop();
+      await calls.close();
+    },
+  };
+}

@@ -1,0 +1,112 @@
+// UserStore on the broker's sqlite database (shares SqliteStore's connection: WAL,
+// synchronous=FULL). Tables from migration 5: users, user_invites.
+import type { DatabaseSync, StatementSync } from 'node:sqlite';
+import { tokenState, type TokenKind, type TokenRecord } from './store.ts';
+import type { UserLoginResult, UserRecord, UserState, UserStore } from './user-store.ts';
+
+type Row = Record<string, unknown>;
+
+function toUser(r: Row): UserRecord {
+  return {
+    name: String(r.name),
+    groups: JSON.parse(String(r.groups)) as string[],
+    state: r.state as UserState,
+    createdAt: new Date(Number(r.created_at)),
+    revokedAt: r.revoked_at === null || r.revoked_at === undefined ? null : new Date(Number(r.revoked_at)),
+  };
+}
+
+function toToken(r: Row): TokenRecord {
+  const d = (v: unknown) => (v === null || v === undefined ? null : new Date(Number(v)));
+  return {
+    id: String(r.id), kind: r.kind as TokenKind, subject: String(r.subject), secretHash: new Uint8Array(r.secret_hash as Uint8Array),
+    createdAt: d(r.created_at)!, expiresAt: d(r.expires_at)!, usedAt: d(r.used_at), revokedAt: d(r.revoked_at),
+  };
+}
+
+export class SqliteUserStore implements UserStore {
+  readonly #db: DatabaseSync;
+  readonly #s: Record<string, StatementSync>;
+
+  constructor(db: DatabaseSync) {
+    this.#db = db;
+    this.#s = {
+      get: db.prepare('SELECT * FROM users WHERE name = ?'),
+      list: db.prepare('SELECT * FROM users ORDER BY name'),
+      listRevoked: db.prepare(`SELECT * FROM users WHERE state = 'revoked' ORDER BY name`),
+      insertUser: db.prepare(`INSERT INTO users (name, groups, state, created_at, revoked_at) VALUES (?, ?, 'invited', ?, NULL)
+        ON CONFLICT (name) DO NOTHING`),
+      insertToken: db.prepare(`INSERT INTO tokens (id, kind, subject, secret_hash, created_at, expires_at, used_at, revoked_at)
+        VALUES (?, 'user', ?, ?, ?, ?, NULL, NULL)`),
+      insertInvite: db.prepare('INSERT INTO user_invites (token_id, groups) VALUES (?, ?)'),
+      inviteGroups: db.prepare('SELECT groups FROM user_invites WHERE token_id = ?'),
+      getToken: db.prepare('SELECT * FROM tokens WHERE id = ?'),
+      useToken: db.prepare('UPDATE tokens SET used_at = ? WHERE id = ? AND used_at IS NULL AND revoked_at IS NULL'),
+      activate: db.prepare(`UPDATE users SET state = 'active', groups = ? WHERE name = ? AND state != 'revoked'`),
+      revoke: db.prepare(`UPDATE users SET state = 'revoked', revoked_at = ? WHERE name = ? AND state != 'revoked'`),
+      revokeTokens: db.prepare(`UPDATE tokens SET revoked_at = ?
+        WHERE kind = 'user' AND subject = ? AND used_at IS NULL AND revoked_at IS NULL`),
+    };
+  }
+
+  #tx<T>(fn: () => T): T {
+    this.#db.exec('BEGIN IMMEDIATE');
+    try {
+      const result = fn();
+      this.#db.exec('COMMIT');
+      return result;
+    } catch (e) {
+      if (this.#db.isTransaction) this.#db.exec('ROLLBACK');
+      throw e;
+    }
+  }
+
+  get(name: string): UserRecord | undefined {
+    const r = this.#s.get!.get(name);
+    return r ? toUser(r) : undefined;
+  }
+
+  list(): UserRecord[] {
+    return this.#s.list!.all().map(toUser);
+  }
+
+  listRevoked(): UserRecord[] {
+    return this.#s.listRevoked!.all().map(toUser);
+  }
+
+  invite(o: { token: TokenRecord; groups: readonly string[]; now: Date }): 'ok' | 'revoked' {
+    return this.#tx(() => {
+      if (this.get(o.token.subject)?.state === 'revoked') return 'revoked';
+      const groups = JSON.stringify(o.groups);
+      this.#s.insertUser!.run(o.token.subject, groups, o.now.getTime());
+      this.#s.insertToken!.run(o.token.id, o.token.subject, o.token.secretHash, o.token.createdAt.getTime(), o.token.expiresAt.getTime());
+      this.#s.insertInvite!.run(o.token.id, groups);
+      return 'ok';
+    });
+  }
+
+  inviteGroups(tokenId: string): string[] | undefined {
+    const r = this.#s.inviteGroups!.get(tokenId);
+    return r ? (JSON.parse(String(r.groups)) as string[]) : undefined;
+  }
+
+  completeLogin(o: { tokenId: string; name: string; now: Date }): UserLoginResult {
+    return this.#tx((): UserLoginResult => {
+      const row = this.#s.getToken!.get(o.tokenId);
+      if (!row || tokenState(toToken(row), o.now) !== 'pending') return { ok: false, reason: 'token-not-pending' };
+      if (this.get(o.name)?.state !== 'invited' && this.get(o.name)?.state !== 'active') return { ok: false, reason: 'revoked' };
+      this.#s.useToken!.run(o.now.getTime(), o.tokenId);
+      this.#s.activate!.run(JSON.stringify(this.inviteGroups(o.tokenId) ?? []), o.name);
+      return { ok: true, user: this.get(o.name)! };
+    });
+  }
+
+  revoke(name: string, at: Date): UserRecord | undefined {
+    return this.#tx(() => {
+      if (!this.get(name)) return undefined;
+      this.#s.revoke!.run(at.getTime(), name);
+      this.#s.revokeTokens!.run(at.getTime(), name);
+      return this.get(name);
+    });
+  }
+}

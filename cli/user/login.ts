@@ -1,0 +1,100 @@
+// `plexus login`: pin the broker's root by fingerprint, make a key here (it never leaves),
+// send only a CSR with the one-time token, check the certificate that comes back, store
+// it. `--renew` trades a CSR signed by the same key for a fresh certificate over mTLS
+// with the current one; a revoked person gets PLX_BROKER_USER_REVOKED.
+import { createPublicKey } from 'node:crypto';
+import { createCsr } from '../../certs/csr.ts';
+import { parseIdentity, sameIdentity } from '../../certs/identity.ts';
+import { exportPrivateKeyPem, generateKeyPair, importPrivateKeyPem } from '../../certs/keys.ts';
+import { fingerprintSha256 } from '../../certs/pem.ts';
+import { TrustBundle } from '../../certs/trust-bundle.ts';
+import { verifyLeaf } from '../../certs/verify.ts';
+import { tokenSchema } from '../../broker/api/types.ts';
+import type { UserIdentityResponse } from '../../broker/api/users.ts';
+import { configDirLayout, loadIdentity, saveIdentity, type StoredUserIdentity } from './config-dir.ts';
+import { UserBrokerClient } from './user-broker-client.ts';
+import { UserCliError } from './user-error.ts';
+
+export interface LoginOptions {
+  readonly broker: string;
+  readonly token: string;
+  readonly caFingerprint: string;
+  readonly configDir: string;
+  readonly now: () => Date;
+}
+
+const FINGERPRINT = /^sha256:[0-9a-f]{64}$/;
+
+async function pinnedBundle(broker: string, fingerprint: string): Promise<{ clusterset: string; bundle: TrustBundle }> {
+  const bootstrap = new UserBrokerClient({ baseUrl: broker });
+  try {
+    const res = await bootstrap.trustBundle();
+    const bundle = TrustBundle.fromPem(res.trustBundle);
+    if (!bundle.has(fingerprint)) {
+      const seen = bundle.roots.map((r) => fingerprintSha256(r)).join(', ');
+      throw new UserCliError('PLX_USER_CA_PIN_MISMATCH', `broker at ${broker} does not present the pinned root ${fingerprint} (it offers ${seen}); refusing to send the token`);
+    }
+    return { clusterset: res.clusterset, bundle };
+  } finally {
+    await bootstrap.close();
+  }
+}
+
+/** Checks what the broker issued before anything is stored. */
+async function checked(res: UserIdentityResponse, clusterset: string, fingerprint: string, now: Date): Promise<{ notAfter: Date }> {
+  const bundle = TrustBundle.fromPem(res.trustBundle);
+  if (!bundle.has(fingerprint)) throw new UserCliError('PLX_USER_CA_PIN_MISMATCH', 'the returned trust bundle no longer contains the pinned root');
+  const leaf = await verifyLeaf({ certPem: res.certificate, bundle, now, usage: 'clientAuth', trustDomain: clusterset });
+  const expected = { trustDomain: clusterset, kind: 'user' as const, name: res.name };
+  if (!leaf.identity || !sameIdentity(leaf.identity, expected) || !sameIdentity(parseIdentity(res.identity), expected)) {
+    throw new UserCliError('PLX_USER_IDENTITY_MISMATCH', `broker issued ${res.identity}, not a user identity of ${clusterset}`);
+  }
+  return { notAfter: leaf.notAfter };
+}
+
+function toStored(res: UserIdentityResponse, broker: string, caFingerprint: string, keyPem: string, notAfter: Date): StoredUserIdentity {
+  return {
+    keyPem, certPem: res.certificate, caPem: res.trustBundle,
+    profile: { broker, clusterset: res.clusterset, name: res.name, groups: res.groups, identity: res.identity, notAfter: notAfter.toISOString(), caFingerprint },
+  };
+}
+
+export async function login(o: LoginOptions): Promise<StoredUserIdentity> {
+  if (!tokenSchema.safeParse(o.token).success) throw new UserCliError('PLX_USER_BAD_ARGUMENT', 'token is malformed (expected plx1.<id>.<secret>, as printed by `plexus broker user invite`)');
+  if (!FINGERPRINT.test(o.caFingerprint)) throw new UserCliError('PLX_USER_BAD_ARGUMENT', `CA fingerprint "${o.caFingerprint}" must look like sha256:<64 lowercase hex digits>`);
+  const broker = new URL(o.broker).origin;
+  const pinned = await pinnedBundle(broker, o.caFingerprint);
+  const keys = await generateKeyPair('P-256');
+  // The broker names the certificate from the invitation; the CSR proves the key.
+  const csr = await createCsr({ keys, commonName: 'plexus-login' });
+  const client = new UserBrokerClient({ baseUrl: broker, caPem: pinned.bundle.toPem() });
+  try {
+    const res = await client.login({ token: o.token, csr });
+    const { notAfter } = await checked(res, pinned.clusterset, o.caFingerprint, o.now());
+    const stored = toStored(res, broker, o.caFingerprint, await exportPrivateKeyPem(keys.privateKey), notAfter);
+    saveIdentity(configDirLayout(o.configDir), stored);
+    return stored;
+  } finally {
+    await client.close();
+  }
+}
+
+export async function renew(o: { configDir: string; now: () => Date }): Promise<StoredUserIdentity> {
+  const layout = configDirLayout(o.configDir);
+  const current = loadIdentity(layout);
+  const privateKey = await importPrivateKeyPem(current.keyPem);
+  // The same key signs the renewal CSR: kubeconfigs keep pointing at one key file.
+  const spki = createPublicKey(current.keyPem).export({ type: 'spki', format: 'der' });
+  const publicKey = await globalThis.crypto.subtle.importKey('spki', spki, privateKey.algorithm, true, ['verify']);
+  const csr = await createCsr({ keys: { privateKey, publicKey }, commonName: current.profile.name });
+  const client = new UserBrokerClient({ baseUrl: current.profile.broker, caPem: current.caPem, clientCert: { certPem: current.certPem, keyPem: current.keyPem } });
+  try {
+    const res = await client.renew({ csr });
+    const { notAfter } = await checked(res, current.profile.clusterset, current.profile.caFingerprint, o.now());
+    const stored = toStored(res, current.profile.broker, current.profile.caFingerprint, current.keyPem, notAfter);
+    saveIdentity(layout, stored);
+    return stored;
+  } finally {
+    await client.close();
+  }
+}
