@@ -45,6 +45,18 @@ describe('RBAC baseline across three clusters', () => {
     expect(s.compliant).toBe(true);
   });
 
+  it('puts back what was deleted while the agent was down, once it runs again', async () => {
+    const c = mesh().cluster(0);
+    await mesh().stopAgent(c.name);
+    try {
+      expect((await c.kubectl(['delete', 'role', 'pod-reader', '-n', 'app'])).code).toBe(0);
+      expect(await canI(c, 'list', 'pods', 'app', 'plexus:alice', ['plexus:dev'])).toBe('no');
+    } finally {
+      mesh().startAgent(c.name);
+    }
+    await until('the role recreated after the restart', async () => (await canI(c, 'list', 'pods', 'app', 'plexus:alice', ['plexus:dev'])) === 'yes', 60_000);
+  });
+
   it('reports a clash with a pre-existing unlabelled object and leaves it alone; removing an object prunes it', async () => {
     const theirs = mesh().cluster(2);
     expect((await theirs.kubectl(['create', 'clusterrole', 'plexus-shared', '--verb', 'get', '--resource', 'configmaps'])).code).toBe(0);

@@ -10,7 +10,7 @@ import {
 } from '../../broker/api/rbac.ts';
 import { clusterInfoSchema } from '../../broker/api/types.ts';
 import { errorCode, joinCluster, startTestBroker, type TestBroker } from './support/broker-fixture.ts';
-import { watch, type ClusterClient } from './support/catalog-fixture.ts';
+import { restartTestBroker, watch, type ClusterClient } from './support/catalog-fixture.ts';
 
 const V = 'rbac.authorization.k8s.io/v1';
 const podReader = (verbs: string[]) => ({ apiVersion: V, kind: 'Role', metadata: { name: 'pod-reader', namespace: 'app' }, rules: [{ apiGroups: [''], resources: ['pods'], verbs }] });
@@ -89,6 +89,17 @@ describe('RBAC baseline API', () => {
     expect(changes).toEqual({ east: ['update Role/pod-reader', 'create RoleBinding/dev-pods'], west: ['create Role/pod-reader', 'create RoleBinding/dev-pods'] });
     expect(diff.clusters.map((c) => c.known)).toEqual([true, false]);
     expect(rbacBaselineInfoSchema.parse((await admin(rbacPaths.admin)).body).revision).toBe(2);
+  });
+
+  it('keeps revisions, labels and reports across a broker restart', async () => {
+    const before = rbacBaselineInfoSchema.parse((await admin(rbacPaths.admin)).body);
+    b = await restartTestBroker(b, { leaseCheckIntervalMs: 600_000 });
+    expect(rbacBaselineInfoSchema.parse((await admin(rbacPaths.admin)).body)).toEqual(before);
+    expect(await baselineOf(east)).toMatchObject({ revision: before.revision, targeted: true });
+    const status = rbacComplianceResponseSchema.parse((await admin(rbacPaths.adminStatus)).body);
+    expect(status.clusters.find((c) => c.cluster === 'east')).toMatchObject({ labels: { env: 'prod' }, driftCount: 3, compliant: true });
+    const next = rbacApplyResponseSchema.parse((await apply({ objects: [podReader(['get'])], target: { all: true } })).body);
+    expect(next.revision).toBe(before.revision + 1);
   });
 
   it('rejects a malformed report and keeps the scopes apart', async () => {

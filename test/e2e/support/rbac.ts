@@ -48,7 +48,8 @@ export async function compliance(mesh: Mesh): Promise<RbacComplianceResponse> {
 /** `kubectl auth can-i` as an impersonated user (and groups), with the cluster's admin kubeconfig. */
 export async function canI(c: Cluster, verb: string, resource: string, namespace: string, user: string, groups: string[] = []): Promise<string> {
   const r = await c.kubectl(['auth', 'can-i', verb, resource, '-n', namespace, '--as', user, ...groups.flatMap((g) => ['--as-group', g])]);
-  return r.stdout.trim();
+  // "yes", or "no" possibly followed by the authorizer's reason ("no - RBAC: role … not found").
+  return r.stdout.trim().split(/\s/)[0] ?? '';
 }
 
 export const namespace = (name: string) => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
