@@ -16,7 +16,7 @@ import { pino } from 'pino';
 import { Resolver } from '../agent/dns/resolver.ts';
 import { DnsServer } from '../agent/dns/server.ts';
 import { resolveBinaries } from '../test/harness/binaries.ts';
-import { percentile, recordBenchmark } from './record.ts';
+import { formatRun, percentile, recordBenchmark, type BenchmarkRun } from './record.ts';
 
 const SERVICES = 200;
 const HEADLESS = 20;
@@ -106,7 +106,7 @@ async function startCoredns(dir: string, zone: string, gomaxprocs: number): Prom
   writeFileSync(path.join(dir, 'db.clusterset.local'), zone);
   writeFileSync(path.join(dir, 'Corefile'), `clusterset.local:${port} {\n    file ${path.join(dir, 'db.clusterset.local')}\n}\n`);
   const child = spawn(resolveBinaries().coredns, ['-conf', path.join(dir, 'Corefile'), '-quiet'], {
-    stdio: 'ignore', env: { ...process.env, GOMAXPROCS: String(gomaxprocs) },
+    stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, GOMAXPROCS: String(gomaxprocs) },
   });
   await until(() => dnsOk(port), 'CoreDNS');
   return { child, port };
@@ -121,7 +121,7 @@ async function dnsOk(port: number): Promise<boolean> {
 }
 
 async function until(probe: () => Promise<boolean>, what: string): Promise<void> {
-  const deadline = Date.now() + 20_000;
+  const deadline = Date.now() + 60_000;
   while (!(await probe())) {
     if (Date.now() > deadline) throw new Error(`${what} did not come up`);
     await new Promise((r) => setTimeout(r, 100));
@@ -157,13 +157,30 @@ function ensureDnsperf(): void {
 }
 
 interface Row { server: string; peak: PerfResult; half: PerfResult }
+interface Running { name: string; child: ChildProcess; port: number }
 
-async function measure(server: string, port: number, dataFile: string, seconds: number): Promise<Row> {
-  dnsperf(port, dataFile, 2); // warm-up
-  const peak = dnsperf(port, dataFile, seconds);
-  const half = dnsperf(port, dataFile, Math.max(3, Math.round(seconds / 2)), { maxQps: peak.qps / 2, verbose: true });
-  process.stdout.write(`${server}: peak ${peak.qps.toFixed(0)} QPS; at 50%: p50 ${percentile(half.latenciesMs, 50).toFixed(3)} ms\n`);
-  return { server, peak, half };
+const ROUNDS = 2;
+
+/**
+ * Peak runs interleave the servers over ROUNDS rounds and keep each one's best, so load
+ * from other work on the machine hits them alike; then one run each at half its peak.
+ */
+function measureAll(servers: Running[], dataFile: string, seconds: number): Row[] {
+  const best = new Map<string, PerfResult>();
+  for (const s of servers) dnsperf(s.port, dataFile, 2); // warm-up
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const s of servers) {
+      const r = dnsperf(s.port, dataFile, seconds);
+      process.stdout.write(`round ${round + 1} ${s.name}: ${r.qps.toFixed(0)} QPS\n`);
+      if (!(r.qps <= (best.get(s.name)?.qps ?? 0))) best.set(s.name, r);
+    }
+  }
+  return servers.map((s) => {
+    const peak = best.get(s.name)!;
+    const half = dnsperf(s.port, dataFile, Math.max(3, Math.round(seconds / 2)), { maxQps: peak.qps / 2, verbose: true });
+    process.stdout.write(`${s.name}: peak ${peak.qps.toFixed(0)} QPS; at 50%: p50 ${percentile(half.latenciesMs, 50).toFixed(3)} ms\n`);
+    return { server: s.name, peak, half };
+  });
 }
 
 async function stop(child: ChildProcess): Promise<void> {
@@ -173,7 +190,7 @@ async function stop(child: ChildProcess): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { serve: { type: 'string' }, seconds: { type: 'string', default: '10' } } });
+  const { values } = parseArgs({ options: { serve: { type: 'string' }, seconds: { type: 'string', default: '8' }, 'dry-run': { type: 'boolean', default: false } } });
   if (values.serve === 'agent') return serveAgent();
   if (values.serve === 'echo') return serveEcho();
   ensureDnsperf();
@@ -184,42 +201,39 @@ async function main(): Promise<void> {
   const reference = new Resolver({ ttlSeconds: 5 });
   fillResolver(reference);
   const self = path.resolve(import.meta.filename);
-  const rows: Row[] = [];
+  const servers: Running[] = [];
   try {
-    for (const [name, start] of [
+    const starts = [
       ['plexus agent DNS (1 Node process)', () => startChild(process.execPath, [self, '--serve', 'agent'])],
-      ['CoreDNS 1.14 file plugin (GOMAXPROCS=2)', () => startCoredns(dir, zoneFile(reference), 2)],
-      ['CoreDNS 1.14 file plugin (GOMAXPROCS=1)', () => startCoredns(dir, zoneFile(reference), 1)],
+      ['CoreDNS 1.14 file plugin (GOMAXPROCS=2)', () => startCoredns(mkdtempSync(path.join(dir, 'c2-')), zoneFile(reference), 2)],
+      ['CoreDNS 1.14 file plugin (GOMAXPROCS=1)', () => startCoredns(mkdtempSync(path.join(dir, 'c1-')), zoneFile(reference), 1)],
       ['Node.js UDP echo (ceiling)', () => startChild(process.execPath, [self, '--serve', 'echo'])],
-    ] as const) {
-      const { child, port } = await start();
-      try {
-        rows.push(await measure(name, port, dataFile, seconds));
-      } finally {
-        await stop(child);
-      }
-    }
+    ] as const;
+    for (const [name, start] of starts) servers.push({ name, ...(await start()) });
+    report(measureAll(servers, dataFile, seconds), seconds, !values['dry-run']);
   } finally {
+    await Promise.all(servers.map((s) => stop(s.child)));
     rmSync(dir, { recursive: true, force: true });
   }
-  report(rows, seconds);
 }
 
-function report(rows: Row[], seconds: number): void {
+function report(rows: Row[], seconds: number, record: boolean): void {
   const [agent, core2, core1, echo] = rows as [Row, Row, Row, Row];
   const ms = (v: number) => v.toFixed(3);
-  recordBenchmark({
+  const run: BenchmarkRun = {
     title: 'bench:dns — clusterset.local DNS throughput and latency (dnsperf, UDP)',
     columns: ['server', 'peak QPS', 'lost', 'QPS at 50%', 'p50 ms', 'p99 ms', 'avg ms'],
     rows: rows.map((r) => [r.server, r.peak.qps.toFixed(0), r.peak.lost, r.half.qps.toFixed(0),
       ms(percentile(r.half.latenciesMs, 50)), ms(percentile(r.half.latenciesMs, 99)), ms(r.half.avgMs)]),
     notes: [
-      `same records in every server (${SERVICES} ClusterSetIP + ${HEADLESS} headless services); query mix 90% existing names (A, SRV), 10% NXDOMAIN; dnsperf 1 thread, 100 outstanding, ${seconds} s per peak run, then ${Math.max(3, Math.round(seconds / 2))} s at half the peak rate`,
+      `same records in every server (${SERVICES} ClusterSetIP + ${HEADLESS} headless services); query mix 90% existing names (A, SRV), 10% NXDOMAIN; dnsperf 1 thread, 100 outstanding; peak = best of ${ROUNDS} interleaved ${seconds} s runs, then ${Math.max(3, Math.round(seconds / 2))} s at half that rate`,
       `agent vs CoreDNS (GOMAXPROCS=2): ${(agent.peak.qps / core2.peak.qps).toFixed(2)}× (target ≥ 1.2×); vs CoreDNS on one core: ${(agent.peak.qps / core1.peak.qps).toFixed(2)}×`,
       `agent vs Node echo ceiling: ${(100 * agent.peak.qps / echo.peak.qps).toFixed(0)}% (target ≥ 80%)`,
       'dnsperf, the servers and the bench share the machine\'s 2 cores: CoreDNS with GOMAXPROCS=2 competes with dnsperf for them',
     ],
-  });
+  };
+  if (record) recordBenchmark(run);
+  else process.stdout.write(formatRun(run));
 }
 
 await main();

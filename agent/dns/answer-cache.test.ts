@@ -67,13 +67,17 @@ describe('AnswerCache (pre-encoded replies)', () => {
     expect(after.equals(plainReply(q, r, cfg, 'udp'))).toBe(true);
   });
 
-  it('caches only names that exist, within its bound', () => {
+  it('caches negative answers like the plain path gives them, never SERVFAIL, within its bound', () => {
     const r = resolverWithRecords();
     const cache = new AnswerCache(r, cfg, { maxEntries: 10 });
-    expect(cache.reply(query('nope.shop.svc.clusterset.local', 'A', 'none', 1, false), 'udp')).toBeUndefined();
-    expect(cache.reply(query('example.com', 'A', 'none', 1, false), 'udp')).toBeUndefined();
-    for (const name of r.names()) cache.reply(query(name, 'A', 'none', 1, false), 'udp');
+    for (const name of ['nope.shop.svc.clusterset.local', 'example.com', 'shop.svc.clusterset.local']) {
+      const q = query(name, 'A', 'edns', 9, true);
+      expect(cache.reply(q, 'udp')!.equals(plainReply(q, r, cfg, 'udp'))).toBe(true);
+    }
+    for (let i = 0; i < 100; i++) cache.reply(query(`random-${i}.clusterset.local`, 'A', 'none', 1, false), 'udp');
     expect(cache.size).toBeLessThanOrEqual(10);
+    const notReady = new AnswerCache(new Resolver({ ttlSeconds: 5 }), cfg);
+    expect(notReady.reply(query('cart.shop.svc.clusterset.local', 'A', 'none', 1, false), 'udp')).toBeUndefined();
   });
 
   it('leaves replies larger than the client takes to the plain path (which truncates)', () => {
