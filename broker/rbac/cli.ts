@@ -75,8 +75,8 @@ function rbacCommands(broker: Command): void {
         { header: 'objects', value: (r) => r.objects }, { header: 'hash', value: (r) => r.hash.slice(0, 12) },
       ]);
     }));
-  withApplyOptions(adminCommand(rbac, 'diff', 'Dry run: what a baseline would change in each cluster (create, update, delete, clash),\n'
-    + 'from what each agent last reported it applied. Stores nothing.',
+  withApplyOptions(adminCommand(rbac, 'diff', 'Dry run: what a baseline would change in each cluster (create, update, delete, clash).\n'
+    + 'Computed from what each agent last reported it applied; stores nothing.',
   'plexus broker rbac diff -f rbac/ --data-dir ./broker'), false)
     .action(async (flags: ApplyFlags) => withAdmin(flags, async (client) => {
       const body = flags.file ? requestOf(flags, flags.file) : undefined;
