@@ -5,7 +5,8 @@
 // its headless answers list cluster-1 first. When cluster-1 dies (agent SIGKILLed and its
 // kube-apiserver stopped) its endpoints must leave cluster-3's zone hints and headless
 // answers within 10 s, while the lease (60 s here) has not yet expired; they come back
-// when it recovers.
+// when it recovers. The same holds for a cluster that is cut off rather than dead (its
+// agent frozen, so probes hang until they time out).
 import { performance } from 'node:perf_hooks';
 import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
@@ -33,6 +34,11 @@ describe('nearest-healthy-instance answers', () => {
       for (const e of s.endpoints ?? []) out[e.addresses[0]!] = (e.hints?.forZones ?? []).map((z) => z.name);
     }
     return out;
+  }
+  /** Clusters the ranking annotation of the web import in cluster-3 lists as unhealthy. */
+  async function excluded(): Promise<string[]> {
+    const si = await serviceImport(c(2), 'near', 'web') as unknown as { metadata: { annotations?: Record<string, string> } };
+    return (JSON.parse(si.metadata.annotations?.['plexus.io/ranking'] ?? '{}') as { excluded?: string[] }).excluded ?? [];
   }
   /** Headless A answers from cluster-3's agent, in the order served. */
   async function headless(): Promise<string[]> {
@@ -73,7 +79,7 @@ describe('nearest-healthy-instance answers', () => {
     await c(0).stopApiServer();
     await until('cluster-1 out of the zone hints', async () => {
       const h = await hints();
-      return !h['10.61.0.1']?.includes('zone-c') && h['10.62.0.1']?.includes('zone-c');
+      return !h['10.61.0.1']?.includes('zone-c') && h['10.62.0.1']?.includes('zone-c') && (await excluded()).includes('cluster-1');
     }, FAILOVER_BOUND_MS);
     const hintsMs = performance.now() - t0;
     await until('cluster-1 out of the headless answers', async () => {
@@ -92,6 +98,26 @@ describe('nearest-healthy-instance answers', () => {
     fixture.mesh.startAgent('cluster-1');
     await until('cluster-1 back in the zone hints', async () => (await hints())['10.61.0.1']?.includes('zone-c'), 90_000);
     await until('cluster-1 back first in the headless answers', async () => (await headless())[0] === '10.71.0.1', 30_000);
+  });
+
+  it('drops a cut-off cluster (its agent frozen: probes hang until they time out) within 10 s, and takes it back', async () => {
+    const t0 = performance.now();
+    fixture.mesh.signalAgent('cluster-1', 'SIGSTOP');
+    try {
+      await until('frozen cluster-1 out of the zone hints', async () => {
+        const h = await hints();
+        return !h['10.61.0.1']?.includes('zone-c') && h['10.62.0.1']?.includes('zone-c') && (await excluded()).includes('cluster-1');
+      }, FAILOVER_BOUND_MS);
+      const hintsMs = performance.now() - t0;
+      await until('frozen cluster-1 out of the headless answers', async () => (await headless()).join() === '10.72.0.1',
+        Math.max(1, FAILOVER_BOUND_MS - (performance.now() - t0)));
+      const dnsMs = performance.now() - t0;
+      console.log(`[nearest] failover after cluster-1 was cut off: zone hints ${Math.round(hintsMs)} ms, headless DNS ${Math.round(dnsMs)} ms`);
+      expect(Math.max(hintsMs, dnsMs)).toBeLessThan(FAILOVER_BOUND_MS);
+    } finally {
+      fixture.mesh.signalAgent('cluster-1', 'SIGCONT');
+    }
+    await until('thawed cluster-1 back in the zone hints', async () => (await hints())['10.61.0.1']?.includes('zone-c'), 30_000);
   });
 
   it('marks a ServiceExport with an unreadable policy Valid=False (InvalidPolicy)', async () => {

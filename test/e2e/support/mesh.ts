@@ -128,6 +128,11 @@ export class Mesh {
     return { host: '127.0.0.1', port };
   }
 
+  /** Sends a signal without waiting for an exit: SIGSTOP freezes an agent (a cut-off peer), SIGCONT thaws it. */
+  signalAgent(name: string, signal: NodeJS.Signals): void {
+    this.#agents.get(name)?.kill(signal);
+  }
+
   agentRunning(name: string): boolean {
     const p = this.#agents.get(name);
     return p !== undefined && p.exitCode === null && p.signalCode === null;
