@@ -140,8 +140,9 @@ export class AccessProxy {
       const out: Record<string, string | string[]> = {};
       for (const [k, v] of Object.entries(upRes.headers)) if (v !== undefined && k !== 'connection' && k !== 'keep-alive' && k !== 'transfer-encoding') out[k] = v;
       res.writeHead(upRes.statusCode ?? 502, out);
-      // Flush headers at once: a watch may not send its first event for a long time.
-      res.flushHeaders();
+      // A streamed (chunked) answer such as a watch may not send its first event for a long
+      // time: flush its headers now. A sized answer goes out with its body in one write.
+      if (upRes.headers['content-length'] === undefined) res.flushHeaders();
       upRes.pipe(res);
       res.on('close', () => {
         if (!upRes.complete) upRes.destroy();
