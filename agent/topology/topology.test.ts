@@ -96,4 +96,19 @@ describe('Topology', () => {
     f.annotations['plexus.io/dns-policy'] = 'local-only';
     expect(t.order('shop', 'cart', eps).map((e) => e.cluster)).toEqual(['a']);
   });
+
+  it('holds an RTT until it moves by more than half a band, so a band edge does not flap', () => {
+    const f = fakes();
+    const t = new Topology({ local: { cluster: 'a' }, catalog: f.catalog, prober: f.prober, latencyBandMs: 10 });
+    f.probe.set('b', { state: 'up', ms: 9 });
+    expect(t.view('b').latencyMs).toBe(9);
+    f.probe.set('b', { state: 'up', ms: 11 });
+    expect(t.view('b').latencyMs).toBe(9);
+    f.probe.set('b', { state: 'up', ms: 15 });
+    expect(t.view('b').latencyMs).toBe(15);
+    f.probe.set('b', { state: 'down' });
+    expect(t.view('b').latencyMs).toBeUndefined();
+    f.probe.set('b', { state: 'up', ms: 2 });
+    expect(t.view('b').latencyMs).toBe(2);
+  });
 });

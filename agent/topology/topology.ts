@@ -51,6 +51,8 @@ export class Topology {
   /** What the ranking last saw per cluster, to emit only changes that can reorder answers. */
   readonly #seen = new Map<string, string>();
   readonly #unsubscribe: (() => void)[] = [];
+  /** RTT held per cluster: it moves only when the smoothed RTT leaves it by half a band (hysteresis). */
+  readonly #heldRtt = new Map<string, number>();
 
   constructor(o: TopologyOptions) {
     this.#o = o;
@@ -83,9 +85,22 @@ export class Topology {
     const probe = this.#o.prober.state(cluster);
     return {
       zone: ad?.zone, region: ad?.region,
-      latencyMs: this.#o.prober.latencyMs(cluster),
+      latencyMs: this.#rtt(cluster),
       healthy: this.#o.catalog.isAvailable(cluster) && probe !== 'down',
     };
+  }
+
+  /** Sample and hold, so an RTT hovering at a band edge does not reorder answers on every probe. */
+  #rtt(cluster: string): number | undefined {
+    const raw = this.#o.prober.latencyMs(cluster);
+    if (raw === undefined) {
+      this.#heldRtt.delete(cluster);
+      return undefined;
+    }
+    const held = this.#heldRtt.get(cluster);
+    if (held !== undefined && Math.abs(raw - held) <= this.#o.latencyBandMs / 2) return held;
+    this.#heldRtt.set(cluster, raw);
+    return raw;
   }
 
   context(): RankingContext {
