@@ -136,7 +136,9 @@ export class AccessProxy {
     }
     const { identity, headers } = auth;
     const up = this.#o.upstream.request({ method: req.method ?? 'GET', path: req.url ?? '/', headers });
+    let upResponse: IncomingMessage | undefined;
     up.on('response', (upRes) => {
+      upResponse = upRes;
       const out: Record<string, string | string[]> = {};
       for (const [k, v] of Object.entries(upRes.headers)) if (v !== undefined && k !== 'connection' && k !== 'keep-alive' && k !== 'transfer-encoding') out[k] = v;
       res.writeHead(upRes.statusCode ?? 502, out);
@@ -144,10 +146,6 @@ export class AccessProxy {
       // time: flush its headers now. A sized answer goes out with its body in one write.
       if (upRes.headers['content-length'] === undefined) res.flushHeaders();
       upRes.pipe(res);
-      res.on('close', () => {
-        if (!upRes.complete) upRes.destroy();
-        this.#audit(req, identity, 'forwarded', upRes.statusCode ?? 0);
-      });
     });
     up.on('error', (e) => {
       if (res.headersSent) {
@@ -158,8 +156,12 @@ export class AccessProxy {
       this.#audit(req, identity, 'error', status, { code: 'PLX_AGENT_PROXY_UPSTREAM' });
       res.writeHead(status, { 'content-type': 'application/json', 'x-plexus-error': 'PLX_AGENT_PROXY_UPSTREAM' }).end(body);
     });
-    // A client that goes away (kubectl ^C on a watch) ends the upstream request too.
-    res.on('close', () => up.destroy());
+    // A client that goes away (kubectl ^C on a watch) ends the upstream request too; a
+    // finished exchange leaves the upstream connection in the keep-alive pool.
+    res.on('close', () => {
+      if (!upResponse?.complete) up.destroy();
+      if (upResponse) this.#audit(req, identity, 'forwarded', upResponse.statusCode ?? 0);
+    });
     req.pipe(up);
   }
 

@@ -43,6 +43,7 @@ describe('access proxy', () => {
   const seen: Seen[] = [];
   const audit: Record<string, unknown>[] = [];
   let onRequest: (req: IncomingMessage, res: ServerResponse) => void;
+  let upstreamConnections = 0;
 
   beforeEach(async () => {
     seen.length = 0;
@@ -61,6 +62,8 @@ describe('access proxy', () => {
       if (head.length) socket.write(head);
       socket.pipe(socket);
     });
+    upstreamConnections = 0;
+    upstream.on('secureConnection', () => { upstreamConnections++; });
     upstream.listen(0, '127.0.0.1');
     await once(upstream, 'listening');
     const kc = new KubeConfig();
@@ -112,6 +115,12 @@ describe('access proxy', () => {
     expect(seen[0]!.headers.authorization).toBe('Bearer agent-token');
     expect(seen[0]!.headers.cookie).toBeUndefined();
     expect(audit.at(-1)).toMatchObject({ audit: true, user: 'alice', cluster: 'east-1', verb: 'list', resource: 'pods', namespace: 'team', decision: 'forwarded', status: 200 });
+    // The next request reuses the upstream connection (keep-alive), it does not handshake again.
+    const second = send({ path: '/api/v1/namespaces/team/pods/web' });
+    second.end();
+    const [res2] = await once(second, 'response') as [IncomingMessage];
+    await body(res2);
+    expect(upstreamConnections).toBe(1);
   });
 
   it('streams: a watch event reaches the client while the upstream response is still open', async () => {
