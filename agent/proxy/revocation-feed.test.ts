@@ -1,0 +1,61 @@
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import type { CatalogSnapshot, WatchEvent } from '../../broker/api/catalog.ts';
+import type { RevokedUserList } from '../../broker/api/users.ts';
+import { RevocationFeed } from './revocation-feed.ts';
+import { RevokedUsers } from './revoked-users.ts';
+
+const snapshot: CatalogSnapshot = { revision: 1, services: [], exports: [], clusters: [], advertisements: [] };
+const flush = () => new Promise((r) => setImmediate(r));
+
+function setup(lists: (RevokedUserList | Error)[]) {
+  const revoked = new RevokedUsers();
+  const timers: (() => void)[] = [];
+  let calls = 0;
+  const feed = new RevocationFeed({
+    revoked, logger: pino({ level: 'silent' }), retryBaseMs: 10, retryMaxMs: 100,
+    fetchList: async () => {
+      const next = lists[Math.min(calls++, lists.length - 1)]!;
+      if (next instanceof Error) throw next;
+      return next;
+    },
+    setTimeout: (fn) => timers.push(fn), clearTimeout: () => undefined,
+  });
+  return { feed, revoked, timers, calls: () => calls };
+}
+
+describe('RevocationFeed', () => {
+  it('tees the catalog watch: user-revoked events reach the revoked set, every event reaches the catalog', () => {
+    const { feed, revoked } = setup([{ users: [] }]);
+    const seen: WatchEvent[] = [];
+    const sink = feed.wrap({ replace: () => undefined, apply: (e) => seen.push(e) });
+    const event: WatchEvent = { type: 'user-revoked', revision: 7, name: 'alice', revokedAt: '2030-01-01T00:00:00Z' };
+    sink.apply(event);
+    expect(revoked.isRevoked('alice')).toBe(true);
+    expect(seen).toEqual([event]);
+  });
+
+  it('fetches the full list after every snapshot and stays not ready until one arrives (retrying failures)', async () => {
+    const { feed, revoked, timers, calls } = setup([new Error('broker down'), { users: [{ name: 'bob', revokedAt: '2030-01-01T00:00:00Z' }] }]);
+    const sink = feed.wrap({ replace: () => undefined, apply: () => undefined });
+    sink.replace(snapshot);
+    await flush();
+    expect(revoked.ready).toBe(false);
+    expect(timers).toHaveLength(1);
+    timers.shift()!();
+    await flush();
+    expect(revoked.ready).toBe(true);
+    expect(revoked.isRevoked('bob')).toBe(true);
+    expect(calls()).toBe(2);
+  });
+
+  it('coalesces refreshes: one in flight, at most one queued', async () => {
+    const { feed, calls } = setup([{ users: [] }]);
+    feed.refresh();
+    feed.refresh();
+    feed.refresh();
+    await flush();
+    await flush();
+    expect(calls()).toBe(2);
+  });
+});
