@@ -124,6 +124,8 @@ async function watchDelay(direct: Target, proxy: Target, cluster: Mesh['clusters
 }
 
 async function main(): Promise<void> {
+  // Agents log at info, as in production (the e2e driver defaults to debug).
+  process.env.PLEXUS_E2E_LOG_LEVEL ??= 'info';
   const mesh = await Mesh.start({ clusters: 1 });
   const home = mkdtempSync(path.join(os.tmpdir(), 'plexus-bench-proxy-'));
   try {

@@ -5,6 +5,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { TrustBundle } from '../../certs/trust-bundle.ts';
 import type { CatalogSink } from '../broker-client/watch-client.ts';
+import { AgentError } from '../errors.ts';
 import { ProxyAuthenticator } from './authn.ts';
 import { ProxyBrokerCalls } from './broker-calls.ts';
 import { RevocationFeed } from './revocation-feed.ts';
@@ -44,8 +45,15 @@ export async function startAccessProxy(o: AccessProxySetupOptions): Promise<Runn
     listen: o.listen, tls: o.identity, trustBundlePem: o.identity.trustBundle, authn, upstream: await kubeConfigUpstream(o.kc),
     audit: log.child({ stream: 'audit' }),
   });
-  const url = o.advertiseUrl ?? await proxy.start();
-  if (o.advertiseUrl) await proxy.start();
+  let bound: string;
+  try {
+    bound = await proxy.start();
+  } catch (err) {
+    await proxy.stop().catch(() => undefined);
+    await calls.close();
+    throw new AgentError('PLX_AGENT_BAD_ARGUMENT', `cannot serve the access proxy on ${o.listen.host}:${o.listen.port} (--proxy-listen)`, { cause: err });
+  }
+  const url = o.advertiseUrl ?? bound;
   feed.refresh();
   log.info({ listen: proxy.url, proxyUrl: url }, 'access proxy listening');
   return {
