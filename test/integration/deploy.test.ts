@@ -53,8 +53,12 @@ describe('deploy/ manifests', () => {
 
   it('grants the agent no wildcard and no cluster-wide Secret access', async () => {
     const rendered = await render('agent');
-    const role = rendered.split(/^---$/m).find((d) => /kind: ClusterRole$/m.test(d) && /name: plexus-agent$/m.test(d))!;
-    expect(role).not.toMatch(/- '\*'|- "\*"|\[\*\]|- \*/);
-    expect(role).not.toMatch(/secrets/);
+    const roles = rendered.split(/^---$/m).filter((d) => /^kind: ClusterRole$/m.test(d));
+    expect(roles).toHaveLength(2);
+    for (const role of roles) {
+      expect(role).not.toMatch(/- '\*'|- "\*"|\[\*\]|- \*/);
+      expect(role).not.toMatch(/secrets/);
+      expect(role).not.toMatch(/userextras|serviceaccounts|uids/);
+    }
   });
 });
