@@ -71,6 +71,9 @@ describe('nearest-healthy-instance answers', () => {
       const a = await headless();
       return a.length === 2 && a[0] === '10.71.0.1';
     }, 60_000);
+    const { host, port } = fixture.mesh.dnsAddress('cluster-3');
+    const srv = await dig(host, port, ['+nocookie', '_http._tcp.db.near.svc.clusterset.local', 'SRV']);
+    expect(srv.answers.map((a) => a[7])).toEqual(['db-0.cluster-1.db.near.svc.clusterset.local.', 'db-0.cluster-2.db.near.svc.clusterset.local.']);
   });
 
   it('drops a dead cluster from the hints and the headless answers within 10 s', async () => {
