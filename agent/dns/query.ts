@@ -40,36 +40,45 @@ function fail(buf: Buffer, reply: 'drop' | 'formerr' | 'notimp'): QueryParse {
   return { ok: false, reply, id: buf.length >= 2 ? buf.readUInt16BE(0) : 0, rd: (flags & 0x0100) !== 0, opcode: (flags >> 11) & 0xf };
 }
 
-/** Characters a label may hold and still be written as text: printable ASCII except `.` and `\`. */
-function textSafe(buf: Buffer, start: number, end: number): boolean {
-  for (let i = start; i < end; i++) {
-    const c = buf[i]!;
-    if (c <= 0x20 || c >= 0x7f || c === 0x2e || c === 0x5c) return false;
-  }
-  return true;
-}
+/**
+ * Scratch for the name's text: one string is made per query, not one per label (the
+ * parser was most of a cached reply's cost). Up to 127 one-byte labels, each possibly
+ * written as the 2-char placeholder, plus dots: well under 1024.
+ */
+const scratch = Buffer.allocUnsafe(1024);
 
-/** Returns the offset after the name, or -1 when it is malformed, compressed or too long. */
+/**
+ * Reads the question name: the offset after it and its text, lower-cased, with labels
+ * that hold bytes outside printable ASCII, `.` or `\` written as the placeholder.
+ * Undefined when it is malformed, compressed or longer than 255 octets.
+ */
 function readName(buf: Buffer, offset: number): { end: number; text: string; safe: boolean } | undefined {
   let o = offset;
-  const labels: string[] = [];
+  let n = 0;
   let safe = true;
   for (;;) {
     if (o >= buf.length) return undefined;
     const len = buf[o]!;
     if (len === 0) { o++; break; }
-    if (len > 63) return undefined;
-    if (o + 1 + len > buf.length) return undefined;
-    if (textSafe(buf, o + 1, o + 1 + len)) labels.push(buf.toString('latin1', o + 1, o + 1 + len).toLowerCase());
-    else {
-      labels.push(UNSAFE_LABEL);
+    if (len > 63 || o + 1 + len > buf.length) return undefined;
+    if (n > 0) scratch[n++] = 0x2e;
+    const labelStart = n;
+    let labelSafe = true;
+    for (let i = o + 1; i <= o + len; i++) {
+      let c = buf[i]!;
+      if (c <= 0x20 || c >= 0x7f || c === 0x2e || c === 0x5c) labelSafe = false;
+      else if (c >= 0x41 && c <= 0x5a) c |= 0x20;
+      scratch[n++] = c;
+    }
+    if (!labelSafe) {
+      n = labelStart + scratch.write(UNSAFE_LABEL, labelStart, 'latin1');
       safe = false;
     }
     o += 1 + len;
     if (o - offset > MAX_WIRE_NAME) return undefined;
   }
   if (o - offset > MAX_WIRE_NAME) return undefined;
-  return { end: o, text: labels.length === 0 ? '.' : labels.join('.'), safe };
+  return { end: o, text: n === 0 ? '.' : scratch.toString('latin1', 0, n), safe };
 }
 
 export function parseQuery(buf: Buffer): QueryParse {
