@@ -7,7 +7,11 @@
 //   5. verify every stored identity against the trust bundle
 //   6. run an agent in each cluster; export a Service from cluster-1 and watch it arrive
 //      as a ServiceImport (clusterset IP, EndpointSlices) in clusters 2 and 3
-//   7. revoke one cluster and show the broker refuses it
+//   7. clusterset DNS from cluster-2's agent, nearest-first hints and headless order
+//   8. an RBAC baseline, a person invited and logged in, one kubeconfig, the real kubectl
+//      through every cluster's access proxy with the same answers everywhere
+//   9. cluster-1 fails (agent and API server stopped): DNS fails over within the bound
+//  10. revoke one cluster and show the broker refuses it
 // Everything is torn down at the end, also on Ctrl-C or failure.
 import '../certs/setup.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -26,6 +30,9 @@ import type { AgentError } from '../agent/errors.ts';
 import {
   addressesOf, createService, ensureNamespace, exportConditions, exportService, importedSlices, serviceImport, setEndpoints, until,
 } from '../test/e2e/support/objects.ts';
+import { freePorts } from '../test/harness/free-ports.ts';
+import { accessSteps } from './demo/access-steps.ts';
+import { dnsSteps, failoverStep, ZONES } from './demo/discovery-steps.ts';
 import { startClusters, type ClusterSet } from '../test/harness/index.ts';
 import { detail, step, table } from './demo/ui.ts';
 import { plexus, plexusDaemon, plexusJson } from './demo/plexus-cli.ts';
@@ -35,15 +42,18 @@ const work = mkdtempSync(path.join(os.tmpdir(), 'plexus-demo-'));
 const brokerDir = path.join(work, 'broker');
 let clusters: ClusterSet | undefined;
 let broker: ChildProcess | undefined;
-const agents: ChildProcess[] = [];
+const agents = new Map<string, ChildProcess>();
+
+async function stopAgent(name: string): Promise<void> {
+  const a = agents.get(name);
+  if (a && a.exitCode === null && a.signalCode === null) {
+    a.kill('SIGTERM');
+    await once(a, 'exit');
+  }
+}
 
 async function cleanup(): Promise<void> {
-  for (const a of agents) {
-    if (a.exitCode === null && a.signalCode === null) {
-      a.kill('SIGTERM');
-      await once(a, 'exit');
-    }
-  }
+  for (const name of agents.keys()) await stopAgent(name);
   if (broker && broker.exitCode === null) {
     broker.kill('SIGTERM');
     await once(broker, 'exit');
@@ -66,6 +76,13 @@ async function provisionBinaries(): Promise<void> {
   if (code !== 0) throw new Error('control-plane binaries could not be provisioned; see the messages above');
 }
 
+/** dig (bind9-dnsutils) queries the agents' DNS servers; installed once if missing. */
+async function installDig(): Promise<void> {
+  const child = spawn('bash', ['-c', 'command -v dig >/dev/null || { [ "$(id -u)" = 0 ] && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bind9-dnsutils >/dev/null; }'], { stdio: 'inherit' });
+  const [code] = (await once(child, 'exit')) as [number | null];
+  if (code !== 0) throw new Error('dig is missing and could not be installed: install bind9-dnsutils (Debian) or dnsutils');
+}
+
 async function waitForFile(file: string, proc: ChildProcess, timeoutMs: number): Promise<void> {
   const deadline = performance.now() + timeoutMs;
   while (!existsSync(file)) {
@@ -77,7 +94,10 @@ async function waitForFile(file: string, proc: ChildProcess, timeoutMs: number):
 
 async function main(): Promise<void> {
   process.stdout.write('Plexus demo — one root of trust and one service catalog across three real clusters\n\n');
-  await step('Control-plane binaries (kube-apiserver, etcd, kubectl, coredns)', provisionBinaries);
+  await step('Prerequisites: dig for DNS lookups, control-plane binaries (kube-apiserver, etcd, kubectl, coredns)', async () => {
+    await installDig();
+    await provisionBinaries();
+  });
 
   clusters = await step('Start three local clusters (real kube-apiservers on one etcd)', () => startClusters(3, { names: ['cluster-1', 'cluster-2', 'cluster-3'] }));
   detail(table(['cluster', 'API server', 'kubeconfig'], clusters.clusters.map((c) => [c.name, c.server, c.kubeconfigPath])));
@@ -116,9 +136,13 @@ async function main(): Promise<void> {
     detail(table(['cluster', 'identity', 'expires', 'verified'], rows));
   });
 
-  await step('Start an agent in each cluster (plexus agent run)', async () => {
-    for (const c of clusters!.clusters) {
-      agents.push(plexusDaemon(['agent', 'run', '--kubeconfig', c.kubeconfigPath, '--log-level', 'warn'], openSync(path.join(work, `agent-${c.name}.log`), 'a')));
+  const ports = await freePorts(clusters.clusters.length);
+  const dnsPort = (name: string) => ports[clusters!.clusters.findIndex((c) => c.name === name)]!;
+  await step('Start an agent in each cluster (plexus agent run, zones a/b/c)', async () => {
+    for (const [i, c] of clusters!.clusters.entries()) {
+      const [zone, region] = ZONES[c.name]!;
+      agents.set(c.name, plexusDaemon(['agent', 'run', '--kubeconfig', c.kubeconfigPath, '--log-level', 'warn', '--zone', zone, '--region', region,
+        '--dns-listen', `127.0.0.1:${ports[i]}`], openSync(path.join(work, `agent-${c.name}.log`), 'a')));
     }
     for (const c of clusters!.clusters) {
       await until(`${c.name} membership`, async () => (await c.kubectl(['get', 'clusterproperty', 'clusterset.k8s.io', '-o', 'name'])).code === 0, 60_000);
@@ -157,6 +181,10 @@ async function main(): Promise<void> {
     detail('the not-ready endpoint 10.1.0.19 stayed home; kube-proxy would route the clusterset IP to the imported slices');
   });
 
+  await dnsSteps(clusters, dnsPort);
+  await accessSteps(work, brokerDir, clusters);
+  await failoverStep(clusters, dnsPort, stopAgent);
+
   await step('Revoke cluster-3 and show the broker refuses its certificate', async () => {
     await plexus(['broker', 'cluster', 'remove', 'cluster-3', '--data-dir', brokerDir]);
     const list = await plexusJson<{ clusters: { id: string; state: string }[] }>(['broker', 'cluster', 'list', '--data-dir', brokerDir]);
@@ -173,7 +201,7 @@ async function main(): Promise<void> {
     detail(`cluster-3 renewal with its still-unexpired certificate → refused: ${refused.brokerCode}`);
   });
 
-  process.stdout.write('\nDone: three clusters enrolled under one root of trust, a Service exported from one\nand imported into the others, and a revoked cluster locked out.\n');
+  process.stdout.write('\nDone: three clusters under one root of trust; services exported, imported and\nresolved nearest-first; one RBAC baseline and one identity giving kubectl the same\nanswers everywhere; failover within seconds; a revoked cluster locked out.\n');
 }
 
 let failed = false;
