@@ -9,7 +9,7 @@ import { BrokerClient } from './broker-client/broker-client.ts';
 import { WatchClient } from './broker-client/watch-client.ts';
 import { CatalogView } from './catalog/catalog-view.ts';
 import type { AgentConfig } from './config.ts';
-import { startMembership, type RunningMembership } from './controllers/membership/membership.ts';
+import { startMembership } from './controllers/membership/membership.ts';
 import { setupServiceExportController } from './controllers/service-export/setup.ts';
 import { setupServiceImportController } from './controllers/service-import/setup.ts';
 import { startTopology } from './topology/setup.ts';
@@ -22,7 +22,10 @@ import { FileIdentityStore } from './identity/file-identity-store.ts';
 import type { IdentityStore, StoredIdentity } from './identity/identity-store.ts';
 import { SecretIdentityStore } from './identity/secret-identity-store.ts';
 import { systemClock, systemTimers, type Clock, type Timers } from './kube/clock.ts';
-import { kubeAccess } from './kube/kube-access.ts';
+import { kubeAccess, type KubeAccess } from './kube/kube-access.ts';
+import type { BackoffOptions } from './kube/backoff.ts';
+import { Lifecycle } from './lifecycle.ts';
+import type { Topology } from './topology/topology.ts';
 import { loadKubeConfig, secretAccess } from './kube/secrets.ts';
 import { startAccessProxy, type RunningAccessProxy } from './proxy/setup.ts';
 
@@ -74,74 +77,96 @@ export async function startAgent(config: AgentConfig, o: StartAgentOptions = {})
   const identity = await loadIdentity(openIdentityStore(config.identity, () => kc));
   const { trustDomain: clusterset, name: clusterId } = parseIdentity(identity.identity);
   const log = logger.child({ cluster: clusterId });
-  const baseUrl = config.brokerUrl ?? identity.brokerUrl;
-  const clientCert = { certPem: identity.certPem, keyPem: identity.keyPem };
-  const retry = { baseMs: config.brokerRetryBaseMs, maxMs: config.brokerRetryMaxMs, jitter: 0.2 };
-
-  const broker = new BrokerClient({ baseUrl, trustBundle: identity.trustBundle, clientCert });
-  const kube = kubeAccess(kc, { logger: log, timers });
-  const catalog = new CatalogView();
-  const proxy: RunningAccessProxy | undefined = config.proxyListen ? await startAccessProxy({
-    listen: config.proxyListen, advertiseUrl: config.proxyUrl, clusterId, clusterset,
-    identity, brokerUrl: baseUrl, kc, logger: log, now: () => clock.now(), retryBaseMs: config.brokerRetryBaseMs, retryMaxMs: config.brokerRetryMaxMs,
-  }) : undefined;
-  const watch = new WatchClient({
-    sink: proxy ? proxy.wrap(catalog) : catalog, logger: log.child({ component: 'catalog-watch' }), baseUrl, trustBundle: identity.trustBundle, clientCert,
-    backoffInitialMs: config.brokerRetryBaseMs, backoffMaxMs: config.brokerRetryMaxMs, bookmarkTimeoutMs: config.watchIdleTimeoutMs,
-  });
-  const requeue = { baseMs: config.requeueBaseMs, maxMs: config.requeueMaxMs, jitter: 0.2 };
-  const exports = setupServiceExportController({
-    clusterId, informers: kube.informers, status: kube.status, broker, mergedServices: catalog, logger: log, clock, timers,
-    backoff: requeue, syncBackoff: retry,
-  });
-  const topo = await startTopology({
-    clusterId, clusterset, identity, config: config.topology, flags: { zone: config.zone, region: config.region },
-    api: kube.api, catalog, broker, timers, logger: log, proxyUrl: () => proxy?.url,
-  });
-  const imports = setupServiceImportController({
-    api: kube.api, informers: kube.informers, status: kube.status, catalog, logger: log, timers, backoff: requeue, topology: topo.topology,
-  });
-
-  const resolver = new Resolver({ ttlSeconds: config.dnsTtlSeconds });
-  const dnsFeeder = new DnsFeeder({ resolver, informers: kube.informers, catalog, logger: log, order: topo.topology });
-  const dnsServer = new DnsServer({ resolver, logger: log.child({ component: 'dns' }) });
-  let dns: DnsAddress;
+  const ctx: Wiring = {
+    config, kc, identity, clusterId, clusterset, log, clock, timers,
+    baseUrl: config.brokerUrl ?? identity.brokerUrl,
+    retry: { baseMs: config.brokerRetryBaseMs, maxMs: config.brokerRetryMaxMs, jitter: 0.2 },
+    requeue: { baseMs: config.requeueBaseMs, maxMs: config.requeueMaxMs, jitter: 0.2 },
+  };
+  const life = new Lifecycle(log);
   try {
-    dns = await dnsServer.listen(config.dnsListen.host, config.dnsListen.port);
+    return await wire(ctx, life);
   } catch (err) {
-    await broker.close();
-    throw new AgentError('PLX_AGENT_BAD_ARGUMENT', `cannot serve DNS on ${config.dnsListen.host}:${config.dnsListen.port} (--dns-listen)`, { cause: err });
-  }
-  log.info({ dns }, 'DNS server for clusterset.local listening');
-
-  const rbac = setupRbacController({
-    api: kube.api, informers: kube.informers, broker, signals: catalog, logger: log, clock, timers, backoff: requeue,
-  });
-
-  let membership: RunningMembership;
-  try {
-    membership = await startMembership({ api: kube.api, broker, clusterId, clusterset, logger: log, timers, clock, leaseBackoff: retry });
-  } catch (err) {
-    await dnsServer.close();
-    await broker.close();
+    await life.stopAll();
     throw err;
   }
+}
+
+interface Wiring {
+  config: AgentConfig; kc: KubeConfig; identity: StoredIdentity; clusterId: string; clusterset: string; baseUrl: string;
+  log: Logger; clock: Clock; timers: Timers; retry: BackoffOptions; requeue: BackoffOptions;
+}
+
+/** Starts every part in dependency order; each registers its stop with `life` once started. */
+async function wire(w: Wiring, life: Lifecycle): Promise<RunningAgent> {
+  const { config, identity, clusterId, clusterset, log, clock, timers, baseUrl } = w;
+  const clientCert = { certPem: identity.certPem, keyPem: identity.keyPem };
+  const broker = life.started('broker client', new BrokerClient({ baseUrl, trustBundle: identity.trustBundle, clientCert }), (b) => b.close());
+  const kube = life.started('informers', kubeAccess(w.kc, { logger: log, timers }), (k) => k.informers.stop());
+  const catalog = new CatalogView();
+  const proxy: RunningAccessProxy | undefined = config.proxyListen ? life.started('access proxy', await startAccessProxy({
+    listen: config.proxyListen, advertiseUrl: config.proxyUrl, clusterId, clusterset,
+    identity, brokerUrl: baseUrl, kc: w.kc, logger: log, now: () => clock.now(), retryBaseMs: config.brokerRetryBaseMs, retryMaxMs: config.brokerRetryMaxMs,
+  }), (p) => p.stop()) : undefined;
+  const topo = life.started('topology', await startTopology({
+    clusterId, clusterset, identity, config: config.topology, flags: { zone: config.zone, region: config.region },
+    api: kube.api, catalog, broker, timers, logger: log, proxyUrl: () => proxy?.url,
+  }), (t) => t.stop());
+  const membership = life.started('membership', await startMembership({ api: kube.api, broker, clusterId, clusterset, logger: log, timers, clock, leaseBackoff: w.retry }), (m) => m.stop());
+  const { dns, ready } = await startServing(w, life, { broker, kube, catalog, topology: topo.topology });
+  const watch = life.started('catalog watch', new WatchClient({
+    sink: proxy ? proxy.wrap(catalog) : catalog, logger: log.child({ component: 'catalog-watch' }), baseUrl, trustBundle: identity.trustBundle, clientCert,
+    backoffInitialMs: config.brokerRetryBaseMs, backoffMaxMs: config.brokerRetryMaxMs, bookmarkTimeoutMs: config.watchIdleTimeoutMs,
+  }), (c) => c.stop());
   watch.start();
-  const ready = Promise.all([exports.start(), imports.start(), dnsFeeder.start(), rbac.start()]).then(() => log.info({ clusterset, broker: baseUrl }, 'agent ready'));
-  ready.catch((err: unknown) => log.error({ err }, 'controllers failed to start'));
 
   let stopping: Promise<void> | undefined;
   return {
     clusterId, clusterset, catalog, proxyUrl: proxy?.url, dns, ready,
     stop: (so = {}) => (stopping ??= (async () => {
-      await Promise.allSettled([exports.stop(), imports.stop(), dnsFeeder.stop(), dnsServer.close(), rbac.stop(), watch.stop(), proxy?.stop()]);
-      await topo.stop();
-      await (so.leave ? membership.leave() : membership.stop());
-      await kube.informers.stop();
-      await broker.close();
+      // Leaving removes clusterset.k8s.io after everything else has stopped writing.
+      if (so.leave) life.started('leave', membership, (m) => m.leave());
+      await life.stopAll();
       log.info({ left: Boolean(so.leave) }, 'agent stopped');
     })()),
   };
+}
+
+interface ServingDeps {
+  broker: BrokerClient;
+  kube: KubeAccess;
+  catalog: CatalogView;
+  topology: Topology;
+}
+
+/** The DNS server and the controllers; `ready` resolves once all of them run. */
+async function startServing(w: Wiring, life: Lifecycle, d: ServingDeps): Promise<{ dns: DnsAddress; ready: Promise<void> }> {
+  const { config, clusterId, log, clock, timers, requeue } = w;
+  const { broker, kube, catalog, topology } = d;
+  const exports = setupServiceExportController({
+    clusterId, informers: kube.informers, status: kube.status, broker, mergedServices: catalog, logger: log, clock, timers,
+    backoff: requeue, syncBackoff: w.retry,
+  });
+  const imports = setupServiceImportController({
+    api: kube.api, informers: kube.informers, status: kube.status, catalog, logger: log, timers, backoff: requeue, topology,
+  });
+  const rbac = setupRbacController({ api: kube.api, informers: kube.informers, broker, signals: catalog, logger: log, clock, timers, backoff: requeue });
+  const resolver = new Resolver({ ttlSeconds: config.dnsTtlSeconds });
+  const dnsFeeder = new DnsFeeder({ resolver, informers: kube.informers, catalog, logger: log, order: topology });
+  const dnsServer = new DnsServer({ resolver, logger: log.child({ component: 'dns' }) });
+  let dns: DnsAddress;
+  try {
+    dns = await dnsServer.listen(config.dnsListen.host, config.dnsListen.port);
+  } catch (err) {
+    throw new AgentError('PLX_AGENT_BAD_ARGUMENT', `cannot serve DNS on ${config.dnsListen.host}:${config.dnsListen.port} (--dns-listen)`, { cause: err });
+  }
+  life.started('dns server', dnsServer, (s) => s.close());
+  log.info({ dns }, 'DNS server for clusterset.local listening');
+  life.started('controllers', [exports, imports, dnsFeeder, rbac], (parts) => Promise.allSettled(parts.map((p) => p.stop())));
+  const ready = Promise.all([exports.start(), imports.start(), dnsFeeder.start(), rbac.start()])
+    .then(() => log.info({ clusterset: w.clusterset, broker: w.baseUrl }, 'agent ready'));
+  ready.catch((err: unknown) => log.error({ err }, 'controllers failed to start'));
+  return { dns, ready };
 }
 
 /** `plexus agent run`: runs until SIGTERM/SIGINT, then stops gracefully (membership kept). */
