@@ -27,7 +27,26 @@ describe('upstreamHeaders', () => {
     ['Impersonate-Extra-', 'x'],
   ])('refuses the whole request when the client sends %s', (name, value) => {
     const d = upstreamHeaders(['Accept', '*/*', name, value], alice, { upgrade: false });
-    expect(d).toEqual({ ok: false, header: name });
+    expect(d).toMatchObject({ ok: false, header: name });
+  });
+
+  it('reports kubectl --as/--as-group as an `as` request with the headers to forward if RBAC allows it', () => {
+    const d = upstreamHeaders(['Accept', '*/*', 'Impersonate-User', 'bob', 'Impersonate-Group', 'ops', 'Authorization', 'Bearer x'], alice, { upgrade: false });
+    if (d.ok || !d.as) throw new Error('expected an as request');
+    expect(d.as.request).toEqual({ user: 'bob', groups: ['ops'] });
+    expect(d.as.headers).toEqual({ accept: '*/*', 'impersonate-user': 'bob', 'impersonate-group': ['ops'] });
+  });
+
+  it.each([
+    [['Impersonate-Group', 'system:masters']],
+    [['Impersonate-User', 'a', 'Impersonate-User', 'b']],
+    [['Impersonate-User', 'a', 'Impersonate-Uid', '0']],
+    [['Impersonate-User', 'a', 'Impersonate-Extra-Scopes', 'x']],
+    [['Impersonate-User', ' ']],
+  ])('offers no `as` request for %j: refused outright', (raw) => {
+    const d = upstreamHeaders(raw, alice, { upgrade: false });
+    expect(d.ok).toBe(false);
+    expect(!d.ok && d.as).toBeFalsy();
   });
 
   it('refuses a repeated impersonation header however it is split', () => {

@@ -2,15 +2,34 @@
 // change who the request runs as, plus Impersonate-User/-Group for the authenticated
 // person, prefixed with "plexus:" so no shared identity can become a `system:` user or
 // group. Any Impersonate-* header from the client (any case, repeated, -Extra-*, -Uid)
-// refuses the whole request: it is never stripped silently and never passed through.
-// kubectl --as/--as-group therefore fail with PLX_AGENT_PROXY_IMPERSONATION_REFUSED.
+// refuses the whole request: it is never stripped silently. The one exception is
+// kubectl's own --as/--as-group (exactly one Impersonate-User, any Impersonate-Group, nothing
+// else): the proxy reports it as an `as` request, and server.ts lets it through only if a
+// SubjectAccessReview says the person's own RBAC permits that impersonation.
 import type { OutgoingHttpHeaders } from 'node:http';
 import { SUBJECT_PREFIX } from '../../broker/api/users.ts';
 import type { ProxyIdentity } from './authn.ts';
 
+/** What kubectl --as/--as-group asked for. */
+export interface AsRequest { readonly user: string; readonly groups: readonly string[] }
+
 export type HeaderDecision =
   | { readonly ok: true; readonly headers: OutgoingHttpHeaders }
-  | { readonly ok: false; readonly header: string };
+  | { readonly ok: false; readonly header: string; readonly as?: { readonly request: AsRequest; readonly headers: OutgoingHttpHeaders } };
+
+/** Impersonate-User once plus Impersonate-Group: kubectl's --as; anything else is not. */
+function asRequestOf(rawHeaders: readonly string[]): AsRequest | undefined {
+  const users: string[] = [];
+  const groups: string[] = [];
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const lower = rawHeaders[i]!.toLowerCase();
+    if (!isImpersonationHeader(lower)) continue;
+    if (lower === 'impersonate-user') users.push(rawHeaders[i + 1]!);
+    else if (lower === 'impersonate-group') groups.push(rawHeaders[i + 1]!);
+    else return undefined;
+  }
+  return users.length === 1 && users[0]!.trim() !== '' ? { user: users[0]!, groups } : undefined;
+}
 
 /** Hop-by-hop (RFC 9110 §7.6.1) and credentials that belong to the client's connection, not the agent's. */
 const DROPPED = new Set([
@@ -48,10 +67,14 @@ export function upstreamHeaders(rawHeaders: readonly string[], identity: ProxyId
   const listed = connectionTokens(rawHeaders);
   const out: Record<string, string | string[]> = {};
   let upgradeValue: string | undefined;
+  let refused: string | undefined;
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i]!;
     const lower = name.toLowerCase();
-    if (isImpersonationHeader(lower)) return { ok: false, header: name };
+    if (isImpersonationHeader(lower)) {
+      refused ??= name;
+      continue;
+    }
     if (lower === 'upgrade') upgradeValue = rawHeaders[i + 1]!;
     if (DROPPED.has(lower) || listed.has(lower) || isRemoteIdentityHeader(lower)) continue;
     const value = rawHeaders[i + 1]!;
@@ -61,6 +84,12 @@ export function upstreamHeaders(rawHeaders: readonly string[], identity: ProxyId
   if (o.upgrade && upgradeValue !== undefined) {
     out.connection = 'Upgrade';
     out.upgrade = upgradeValue;
+  }
+  if (refused !== undefined) {
+    const as = asRequestOf(rawHeaders);
+    if (!as) return { ok: false, header: refused };
+    const headers = { ...out, 'impersonate-user': as.user, ...(as.groups.length ? { 'impersonate-group': [...as.groups] } : {}) };
+    return { ok: false, header: refused, as: { request: as, headers } };
   }
   return { ok: true, headers: { ...out, ...impersonationHeaders(identity) } };
 }

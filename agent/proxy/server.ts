@@ -13,6 +13,7 @@ import type { Logger } from 'pino';
 import { ProxyError } from './proxy-error.ts';
 import type { ProxyAuthenticator, ProxyIdentity } from './authn.ts';
 import { upstreamHeaders } from './impersonation.ts';
+import type { ImpersonationReview } from './access-review.ts';
 import { requestInfo } from './request-info.ts';
 import type { Upstream } from './upstream.ts';
 
@@ -22,6 +23,8 @@ export interface AccessProxyOptions {
   readonly trustBundlePem: string;
   readonly authn: ProxyAuthenticator;
   readonly upstream: Upstream;
+  /** Decides kubectl --as requests by the person's own RBAC. */
+  readonly review: ImpersonationReview;
   /** Receives one audit line per request; its bindings name the cluster. */
   readonly audit: Logger;
 }
@@ -115,6 +118,9 @@ export class AccessProxy {
   async #authorize(req: IncomingMessage, upgrade: boolean) {
     const identity = await this.#identify(req);
     const decision = upstreamHeaders(req.rawHeaders, identity, { upgrade });
+    if (!decision.ok && decision.as && await this.#o.review.allows(identity, decision.as.request)) {
+      return { identity, headers: decision.as.headers };
+    }
     if (!decision.ok) {
       throw Object.assign(new ProxyError('PLX_AGENT_PROXY_IMPERSONATION_REFUSED',
         `the proxy sets impersonation itself; a client "${decision.header}" header is refused`), { identity });

@@ -10,6 +10,7 @@ import { ProxyAuthenticator } from './authn.ts';
 import { ProxyBrokerCalls } from './broker-calls.ts';
 import { RevocationFeed } from './revocation-feed.ts';
 import { RevokedUsers } from './revoked-users.ts';
+import { SubjectAccessReviewer } from './access-review.ts';
 import { AccessProxy } from './server.ts';
 import { kubeConfigUpstream } from './upstream.ts';
 
@@ -41,8 +42,9 @@ export async function startAccessProxy(o: AccessProxySetupOptions): Promise<Runn
   const revoked = new RevokedUsers();
   const feed = new RevocationFeed({ revoked, fetchList: () => calls.revokedUsers(), logger: log, retryBaseMs: o.retryBaseMs, retryMaxMs: o.retryMaxMs });
   const authn = new ProxyAuthenticator({ trustBundle: TrustBundle.fromPem(o.identity.trustBundle), clusterset: o.clusterset, now: o.now, revoked });
+  const upstream = await kubeConfigUpstream(o.kc);
   const proxy = new AccessProxy({
-    listen: o.listen, tls: o.identity, trustBundlePem: o.identity.trustBundle, authn, upstream: await kubeConfigUpstream(o.kc),
+    listen: o.listen, tls: o.identity, trustBundlePem: o.identity.trustBundle, authn, upstream, review: new SubjectAccessReviewer(upstream),
     audit: log.child({ stream: 'audit' }),
   });
   let bound: string;

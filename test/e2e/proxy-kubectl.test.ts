@@ -179,6 +179,28 @@ describe('kubectl through one shared identity', () => {
     expect((await direct('plexus-cluster-1', danaIdentity())).status).toBe(200);
   });
 
+  it('lets kubectl --as through only where the person\'s own RBAC permits that impersonation', async () => {
+    const dana = people.get('dana')!;
+    const mayImpersonateBob = [
+      { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'impersonate-bob' },
+        rules: [{ apiGroups: [''], resources: ['users'], verbs: ['impersonate'], resourceNames: ['bob'] }] },
+      { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: 'dana-impersonates-bob' },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'impersonate-bob' },
+        subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'plexus:dana' }] },
+    ];
+    for (const c of fixture.mesh.clusters) {
+      expect((await c.kubectl(['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: mayImpersonateBob }) })).code).toBe(0);
+    }
+    for (const ctx of contexts) {
+      const who = await kubectl(dana, ['--context', ctx, '--as', 'bob', 'auth', 'whoami', '-o', 'json']);
+      expect(who.code).toBe(0);
+      expect((JSON.parse(who.stdout) as { status: { userInfo: { username: string } } }).status.userInfo.username).toBe('bob');
+      const carol = await kubectl(dana, ['--context', ctx, '--as', 'carol', 'get', 'pods', '-n', 'team']);
+      expect(carol.code).not.toBe(0);
+      expect(carol.stderr).toContain('PLX_AGENT_PROXY_IMPERSONATION_REFUSED');
+    }
+  });
+
   it('refuses an expired certificate and one from a foreign CA', async () => {
     const brokerCa: CertificateAuthority = await loadCa(
       readFileSync(path.join(fixture.mesh.brokerDir, 'ca', 'root.crt'), 'utf8'), readFileSync(path.join(fixture.mesh.brokerDir, 'ca', 'root.key'), 'utf8'));

@@ -80,7 +80,7 @@ describe('access proxy', () => {
     proxy = new AccessProxy({
       listen: { host: '127.0.0.1', port: 0 }, tls: serving, trustBundlePem: ca.certPem,
       authn: new ProxyAuthenticator({ trustBundle: TrustBundle.fromPem(ca.certPem), clusterset, now: () => new Date(), revoked }),
-      upstream: await kubeConfigUpstream(kc), audit: pino({ base: { cluster: 'east-1' } }, sink),
+      upstream: await kubeConfigUpstream(kc), review: { allows: async () => false }, audit: pino({ base: { cluster: 'east-1' } }, sink),
     });
     proxyUrl = new URL(await proxy.start());
     user = await leaf(ca, { cn: 'someone-else', usages: ['clientAuth'], user: 'alice', groups: ['dev'] });
