@@ -2,9 +2,9 @@
 // authenticates with the admin identity from the data directory and verifies the broker
 // against the clusterset's trust bundle. The broker's error code is kept as the code of
 // the thrown BrokerError, so the CLI prints it unchanged.
-import { Agent, request, type Dispatcher } from 'undici';
+import { Agent, type Dispatcher } from 'undici';
+import { callBroker } from './api/call.ts';
 import type { z } from 'zod';
-import { isBrokerErrorCode } from './api/errors.ts';
 import {
   clusterInfoSchema, clusterListResponseSchema, createTokenResponseSchema, paths, tokenInfoSchema, tokenListResponseSchema,
   type ClusterInfo, type CreateTokenRequest, type CreateTokenResponse, type TokenInfo,
@@ -104,30 +104,10 @@ export class AdminClient {
   }
 
   async #call<S extends z.ZodType>(method: Dispatcher.HttpMethod, path: string, body: unknown, schema: S): Promise<z.infer<S>> {
-    const url = new URL(path, this.baseUrl);
-    let res: Dispatcher.ResponseData;
-    try {
-      res = await request(url, {
-        method, dispatcher: this.#dispatcher, headersTimeout: this.#timeoutMs, bodyTimeout: this.#timeoutMs,
-        ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
-      });
-    } catch (e) {
-      throw new BrokerError('PLX_BROKER_UNREACHABLE', `cannot reach the broker at ${this.baseUrl.origin}: ${(e as Error).message}`, { cause: e });
-    }
-    const text = await res.body.text();
-    let json: unknown;
-    try {
-      json = text ? JSON.parse(text) : undefined;
-    } catch {
-      json = undefined;
-    }
-    if (res.statusCode >= 400) {
-      const err = (json as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
-      const code = isBrokerErrorCode(err?.code) ? err.code : 'PLX_BROKER_BAD_RESPONSE';
-      throw new BrokerError(code, typeof err?.message === 'string' ? err.message : `HTTP ${res.statusCode} from ${method} ${url.pathname}`);
-    }
-    const parsed = schema.safeParse(json);
-    if (!parsed.success) throw new BrokerError('PLX_BROKER_BAD_RESPONSE', `unexpected response from ${method} ${url.pathname}`);
-    return parsed.data;
+    const r = await callBroker({ baseUrl: this.baseUrl, dispatcher: this.#dispatcher, timeoutMs: this.#timeoutMs }, method, path, body, schema);
+    if (r.ok) return r.data;
+    if (r.kind === 'unreachable') throw new BrokerError('PLX_BROKER_UNREACHABLE', r.message, { cause: r.cause });
+    if (r.kind === 'rejected') throw new BrokerError(r.code ?? 'PLX_BROKER_BAD_RESPONSE', r.message);
+    throw new BrokerError('PLX_BROKER_BAD_RESPONSE', r.message);
   }
 }

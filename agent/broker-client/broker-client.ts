@@ -1,10 +1,10 @@
 // HTTPS client for the broker API (undici). Every response is parsed with the wire
 // contract's schema, and every failure becomes an AgentError: the broker's own error
 // code is kept, transport failures are PLX_AGENT_BROKER_UNREACHABLE.
-import { Agent, request } from 'undici';
+import { Agent } from 'undici';
 import type { Dispatcher } from 'undici';
 import type { z } from 'zod';
-import { isBrokerErrorCode } from '../../broker/api/errors.ts';
+import { callBroker } from '../../broker/api/call.ts';
 import {
   identityResponseSchema, paths, trustBundleResponseSchema,
   type IdentityResponse, type JoinRequest, type RenewRequest, type TrustBundleResponse,
@@ -113,27 +113,14 @@ export class BrokerClient {
   }
 
   private async call<S extends z.ZodType>(method: Dispatcher.HttpMethod, path: string, body: unknown, schema: S): Promise<z.infer<S>> {
-    const url = new URL(path, this.baseUrl);
-    let res: Dispatcher.ResponseData;
-    try {
-      res = await request(url, {
-        method,
-        dispatcher: this.dispatcher,
-        headersTimeout: this.timeoutMs,
-        bodyTimeout: this.timeoutMs,
-        ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
-      });
-    } catch (err) {
-      throw new AgentError('PLX_AGENT_BROKER_UNREACHABLE', `cannot reach broker at ${this.baseUrl.origin}: ${(err as Error).message}`, { cause: err });
-    }
-    const text = await res.body.text();
-    const json = parseJson(text);
-    if (res.statusCode >= 400) throw brokerRejection(res.statusCode, json, url);
-    const parsed = schema.safeParse(json);
-    if (!parsed.success) {
-      throw new AgentError('PLX_AGENT_BROKER_PROTOCOL', `unexpected response from ${method} ${url.pathname}: ${parsed.error.issues[0]?.message ?? 'invalid body'}`);
-    }
-    return parsed.data;
+    const r = await callBroker({ baseUrl: this.baseUrl, dispatcher: this.dispatcher, timeoutMs: this.timeoutMs }, method, path, body, schema);
+    if (r.ok) return r.data;
+    if (r.kind === 'unreachable') throw new AgentError('PLX_AGENT_BROKER_UNREACHABLE', r.message, { cause: r.cause });
+    if (r.kind === 'protocol') throw new AgentError('PLX_AGENT_BROKER_PROTOCOL', r.message);
+    const pathname = new URL(path, this.baseUrl).pathname;
+    throw new AgentError('PLX_AGENT_BROKER_REJECTED', `broker refused ${pathname}: ${r.code ? `[${r.code}] ` : ''}${r.message}`, {
+      status: r.status, ...(r.code ? { brokerCode: r.code } : {}),
+    });
   }
 }
 
@@ -146,22 +133,4 @@ function parseBrokerUrl(raw: string): URL {
   }
   if (url.protocol !== 'https:') throw new AgentError('PLX_AGENT_BAD_ARGUMENT', `broker URL must use https, not ${url.protocol}`);
   return url;
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return text ? JSON.parse(text) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function brokerRejection(status: number, json: unknown, url: URL): AgentError {
-  const error = (json as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
-  const brokerCode = isBrokerErrorCode(error?.code) ? error.code : undefined;
-  const message = typeof error?.message === 'string' ? error.message : `HTTP ${status}`;
-  return new AgentError('PLX_AGENT_BROKER_REJECTED', `broker refused ${url.pathname}: ${brokerCode ? `[${brokerCode}] ` : ''}${message}`, {
-    status,
-    ...(brokerCode ? { brokerCode } : {}),
-  });
 }

@@ -1,10 +1,10 @@
 // HTTPS calls a person makes to the broker: the pinned trust-bundle fetch, login (token +
 // CSR), renew and the advertisement list (with the person's certificate). The broker's
 // error code is kept as the thrown error's code.
-import { Agent, request, type Dispatcher } from 'undici';
+import { Agent, type Dispatcher } from 'undici';
 import type { z } from 'zod';
 import { advertisementListSchema, advertisementPaths, type AdvertisementList } from '../../broker/api/advertisement.ts';
-import { isBrokerErrorCode } from '../../broker/api/errors.ts';
+import { callBroker } from '../../broker/api/call.ts';
 import { paths, trustBundleResponseSchema, type TrustBundleResponse } from '../../broker/api/types.ts';
 import {
   userIdentityResponseSchema, userPaths, type UserIdentityResponse, type UserLoginRequest, type UserRenewRequest,
@@ -68,30 +68,10 @@ export class UserBrokerClient {
   }
 
   async #call<S extends z.ZodType>(method: Dispatcher.HttpMethod, path: string, body: unknown, schema: S): Promise<z.infer<S>> {
-    const url = new URL(path, this.baseUrl);
-    let res: Dispatcher.ResponseData;
-    try {
-      res = await request(url, {
-        method, dispatcher: this.#dispatcher, headersTimeout: this.#timeoutMs, bodyTimeout: this.#timeoutMs,
-        ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
-      });
-    } catch (e) {
-      throw new UserCliError('PLX_USER_BROKER_UNREACHABLE', `cannot reach the broker at ${this.baseUrl.origin}: ${(e as Error).message}`, { cause: e });
-    }
-    const text = await res.body.text();
-    let json: unknown;
-    try {
-      json = text ? JSON.parse(text) : undefined;
-    } catch {
-      json = undefined;
-    }
-    if (res.statusCode >= 400) {
-      const err = (json as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
-      const code = isBrokerErrorCode(err?.code) ? err.code : 'PLX_BROKER_BAD_RESPONSE';
-      throw new UserCliError(code, typeof err?.message === 'string' ? err.message : `HTTP ${res.statusCode} from ${method} ${url.pathname}`);
-    }
-    const parsed = schema.safeParse(json);
-    if (!parsed.success) throw new UserCliError('PLX_USER_BROKER_PROTOCOL', `unexpected response from ${method} ${url.pathname}`);
-    return parsed.data;
+    const r = await callBroker({ baseUrl: this.baseUrl, dispatcher: this.#dispatcher, timeoutMs: this.#timeoutMs }, method, path, body, schema);
+    if (r.ok) return r.data;
+    if (r.kind === 'unreachable') throw new UserCliError('PLX_USER_BROKER_UNREACHABLE', r.message, { cause: r.cause });
+    if (r.kind === 'rejected') throw new UserCliError(r.code ?? 'PLX_BROKER_BAD_RESPONSE', r.message);
+    throw new UserCliError('PLX_USER_BROKER_PROTOCOL', r.message);
   }
 }
