@@ -1,5 +1,6 @@
 // Schema migrations for the sqlite store, tracked by PRAGMA user_version. Append only:
 // never edit a released migration, add the next one.
+import { immediateTransaction } from './transaction.ts';
 import type { DatabaseSync } from 'node:sqlite';
 import { BrokerError } from '../errors.ts';
 
@@ -112,13 +113,12 @@ export function migrate(db: DatabaseSync): void {
     throw new BrokerError('PLX_BROKER_INTERNAL', `store schema version ${current} is newer than this broker (${migrations.length})`);
   }
   for (let v = current; v < migrations.length; v++) {
-    db.exec('BEGIN IMMEDIATE');
     try {
-      db.exec(migrations[v]!);
-      db.exec(`PRAGMA user_version = ${v + 1}`);
-      db.exec('COMMIT');
+      immediateTransaction(db, () => {
+        db.exec(migrations[v]!);
+        db.exec(`PRAGMA user_version = ${v + 1}`);
+      });
     } catch (e) {
-      db.exec('ROLLBACK');
       throw new BrokerError('PLX_BROKER_INTERNAL', `store migration to version ${v + 1} failed`, { cause: e });
     }
   }

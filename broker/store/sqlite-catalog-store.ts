@@ -1,5 +1,6 @@
 // CatalogStore on the broker's sqlite database (shares SqliteStore's connection, so WAL
 // and synchronous=FULL apply): a commit returns only after it is durable.
+import { immediateTransaction } from './transaction.ts';
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type {
   CatalogCommit, CatalogState, CatalogStore, StoredAdvertisement, StoredEvent, StoredExport, StoredLease,
@@ -53,8 +54,7 @@ export class SqliteCatalogStore implements CatalogStore {
 
   commit(c: CatalogCommit): void {
     const s = this.#s;
-    this.#db.exec('BEGIN IMMEDIATE');
-    try {
+    immediateTransaction(this.#db, () => {
       for (const d of c.deletes) s.delete!.run(d.cluster, d.namespace, d.name);
       for (const u of c.upserts) s.upsert!.run(u.cluster, u.namespace, u.name, u.spec, u.revision);
       for (const e of c.events) s.event!.run(e.revision, e.payload);
@@ -67,10 +67,6 @@ export class SqliteCatalogStore implements CatalogStore {
         s.compact!.run(c.compactThrough);
         s.setMeta!.run(String(c.compactThrough), 'catalog_compacted_through');
       }
-      this.#db.exec('COMMIT');
-    } catch (e) {
-      if (this.#db.isTransaction) this.#db.exec('ROLLBACK');
-      throw e;
-    }
+    });
   }
 }

@@ -1,5 +1,6 @@
 // RbacStore on the broker's sqlite database (shares SqliteStore's connection, so WAL and
 // synchronous=FULL apply). Tables come from migration 4.
+import { immediateTransaction } from './transaction.ts';
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type { RbacStore, StoredBaseline, StoredRbacStatus } from './rbac-store.ts';
 
@@ -47,15 +48,10 @@ export class SqliteRbacStore implements RbacStore {
   }
 
   updateLabels(cluster: string, set: Readonly<Record<string, string>>, remove: readonly string[]): void {
-    this.#db.exec('BEGIN IMMEDIATE');
-    try {
+    immediateTransaction(this.#db, () => {
       for (const key of remove) this.#s.removeLabel!.run(cluster, key);
       for (const [key, value] of Object.entries(set)) this.#s.setLabel!.run(cluster, key, value);
-      this.#db.exec('COMMIT');
-    } catch (e) {
-      if (this.#db.isTransaction) this.#db.exec('ROLLBACK');
-      throw e;
-    }
+    });
   }
 
   putStatus(s: StoredRbacStatus): void {

@@ -2,6 +2,7 @@
 // commit is durable before the broker answers. Every write that must be atomic runs in
 // one BEGIN IMMEDIATE transaction; because DatabaseSync is synchronous, no other request
 // can interleave inside it.
+import { immediateTransaction } from './transaction.ts';
 import { existsSync } from 'node:fs';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { BrokerError } from '../errors.ts';
@@ -86,13 +87,12 @@ export class SqliteStore implements Store {
       const existing = db.prepare(`SELECT value FROM meta WHERE key = 'clusterset'`).get();
       if (existing) throw new BrokerError('PLX_BROKER_ALREADY_INITIALIZED', `store ${path} already belongs to clusterset "${String(existing.value)}"`);
       const put = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)');
-      db.exec('BEGIN IMMEDIATE');
-      put.run('clusterset', o.clusterset);
-      put.run('created_at', o.now.toISOString());
-      db.exec('COMMIT');
+      immediateTransaction(db, () => {
+        put.run('clusterset', o.clusterset);
+        put.run('created_at', o.now.toISOString());
+      });
       return new SqliteStore(db, o.clusterset);
     } catch (e) {
-      if (db.isTransaction) db.exec('ROLLBACK');
       db.close();
       throw e;
     }
@@ -140,16 +140,9 @@ export class SqliteStore implements Store {
   }
 
   #tx<T>(fn: () => T): T {
-    this.#db.exec('BEGIN IMMEDIATE');
-    try {
-      const result = fn();
-      this.#db.exec('COMMIT');
-      return result;
-    } catch (e) {
-      if (this.#db.isTransaction) this.#db.exec('ROLLBACK');
-      throw e;
-    }
+    return immediateTransaction(this.#db, fn);
   }
+
 
   insertToken(t: TokenRecord): void {
     this.#s.insertToken!.run(t.id, t.kind, t.subject, t.secretHash, t.createdAt.getTime(), t.expiresAt.getTime());

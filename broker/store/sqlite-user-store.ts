@@ -1,5 +1,6 @@
 // UserStore on the broker's sqlite database (shares SqliteStore's connection: WAL,
 // synchronous=FULL). Tables from migration 5: users, user_invites.
+import { immediateTransaction } from './transaction.ts';
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { tokenState, type TokenKind, type TokenRecord } from './store.ts';
 import type { UserLoginResult, UserRecord, UserState, UserStore } from './user-store.ts';
@@ -50,16 +51,9 @@ export class SqliteUserStore implements UserStore {
   }
 
   #tx<T>(fn: () => T): T {
-    this.#db.exec('BEGIN IMMEDIATE');
-    try {
-      const result = fn();
-      this.#db.exec('COMMIT');
-      return result;
-    } catch (e) {
-      if (this.#db.isTransaction) this.#db.exec('ROLLBACK');
-      throw e;
-    }
+    return immediateTransaction(this.#db, fn);
   }
+
 
   get(name: string): UserRecord | undefined {
     const r = this.#s.get!.get(name);
