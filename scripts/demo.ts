@@ -35,7 +35,7 @@ import { accessSteps } from './demo/access-steps.ts';
 import { dnsSteps, failoverStep, ZONES } from './demo/discovery-steps.ts';
 import { startClusters, type ClusterSet } from '../test/harness/index.ts';
 import { detail, step, table } from './demo/ui.ts';
-import { plexus, plexusDaemon, plexusJson } from './demo/plexus-cli.ts';
+import { plexus, plexusDaemon, plexusJson } from '../test/support/plexus-process.ts';
 
 const repo = path.resolve(import.meta.dirname, '..');
 const work = mkdtempSync(path.join(os.tmpdir(), 'plexus-demo-'));

@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import type { ClusterSet } from '../../test/harness/index.ts';
 import { resolveBinaries } from '../../test/harness/binaries.ts';
 import { until } from '../../test/e2e/support/objects.ts';
-import { plexus, plexusJson } from './plexus-cli.ts';
+import { plexus, plexusJson } from '../../test/support/plexus-process.ts';
 import { detail, step, table } from './ui.ts';
 
 const run = promisify(execFile);

@@ -2,12 +2,11 @@
 // kube-apiserver: the identity lands in a kubernetes.io/tls Secret (read back with the
 // real kubectl) or a 0600 file, the broker is pinned by fingerprint, and every failure
 // leaves the token usable and nothing stored.
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { CoreV1Api } from '@kubernetes/client-node';
+import { runPlexus } from '../support/plexus-process.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseIdentity } from '../../certs/identity.ts';
 import { fingerprintSha256 } from '../../certs/pem.ts';
@@ -17,19 +16,9 @@ import { paths } from '../../broker/api/types.ts';
 import { useClusters } from '../harness/use-clusters.ts';
 import { createToken, startTestBroker, type TestBroker } from './support/broker-fixture.ts';
 
-const repo = resolve(import.meta.dirname, '../..');
 
-interface Run { code: number | null; stdout: string; stderr: string }
+const plexus = (args: string[]) => runPlexus(args);
 
-async function plexus(args: string[]): Promise<Run> {
-  const child = spawn(process.execPath, [join(repo, 'bin/plexus.ts'), ...args], { cwd: repo, env: { ...process.env, KUBERNETES_SERVICE_HOST: '' } });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-  child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-  const [code] = (await once(child, 'exit')) as [number | null];
-  return { code, stdout, stderr };
-}
 
 describe('plexus agent join', () => {
   const lab = useClusters(1);

@@ -5,22 +5,15 @@ import { once } from 'node:events';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { runPlexus, type PlexusRun } from '../support/plexus-process.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const repo = resolve(import.meta.dirname, '../..');
 const bin = join(repo, 'bin/plexus.ts');
 
-interface Run { code: number | null; stdout: string; stderr: string }
+type Run = PlexusRun;
+const plexus = (...args: string[]): Promise<Run> => runPlexus(args);
 
-async function plexus(...args: string[]): Promise<Run> {
-  const child = spawn(process.execPath, [bin, ...args], { cwd: repo, env: { ...process.env, PLEXUS_BROKER_DATA_DIR: '' } });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-  child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-  const [code] = (await once(child, 'exit')) as [number | null];
-  return { code, stdout, stderr };
-}
 
 async function until(check: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
   const deadline = performance.now() + timeoutMs;

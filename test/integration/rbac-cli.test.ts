@@ -1,27 +1,16 @@
 // `plexus broker rbac apply|diff`, `cluster label` and `status` as real processes against
 // a real broker over its admin API (mTLS with the admin identity from the data dir).
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { runPlexus, type PlexusRun } from '../support/plexus-process.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rbacApplyResponseSchema, rbacComplianceResponseSchema, rbacDiffResponseSchema } from '../../broker/api/rbac.ts';
 import { joinCluster, startTestBroker, type TestBroker } from './support/broker-fixture.ts';
 
-const repo = resolve(import.meta.dirname, '../..');
-const bin = join(repo, 'bin/plexus.ts');
 
-interface Run { code: number | null; stdout: string; stderr: string }
+type Run = PlexusRun;
+const plexus = (...args: string[]): Promise<Run> => runPlexus(args);
 
-async function plexus(...args: string[]): Promise<Run> {
-  const child = spawn(process.execPath, [bin, ...args], { cwd: repo, env: { ...process.env, PLEXUS_BROKER_DATA_DIR: '' } });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-  child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-  const [code] = (await once(child, 'exit')) as [number | null];
-  return { code, stdout, stderr };
-}
 
 const BASELINE = `
 apiVersion: v1

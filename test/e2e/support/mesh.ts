@@ -7,6 +7,7 @@ import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } fr
 import os from 'node:os';
 import path from 'node:path';
 import { CoreV1Api } from '@kubernetes/client-node';
+import { plexus } from '../../support/plexus-process.ts';
 import { startClusters, type ClusterSet } from '../../harness/index.ts';
 import type { Cluster } from '../../harness/cluster.ts';
 import { freePorts } from '../../harness/free-ports.ts';
@@ -23,16 +24,6 @@ export interface MeshOptions {
   agentArgs?: (cluster: string) => string[];
 }
 
-async function plexus(args: string[]): Promise<string> {
-  const child = spawn(process.execPath, [bin, ...args], { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-  child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
-  const [code] = (await once(child, 'exit')) as [number | null];
-  if (code !== 0) throw new Error(`plexus ${args.join(' ')} failed (${code}): ${err}`);
-  return out;
-}
 
 export class Mesh {
   readonly set: ClusterSet;

@@ -1,28 +1,19 @@
 // RBAC baseline helpers for e2e suites and bench/rbac-drift.ts: the `plexus broker rbac|
 // status` CLI against a mesh's broker, baseline manifests, and kubectl probes run with
 // each cluster's admin kubeconfig.
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { rbacComplianceResponseSchema, type RbacComplianceResponse } from '../../../broker/api/rbac.ts';
 import type { Cluster } from '../../harness/cluster.ts';
 import type { Mesh } from './mesh.ts';
+import { runPlexus } from '../../support/plexus-process.ts';
 
-const repo = path.resolve(import.meta.dirname, '..', '..', '..');
-const bin = path.join(repo, 'bin', 'plexus.ts');
 const V = 'rbac.authorization.k8s.io/v1';
 
 export interface CliRun { code: number | null; stdout: string; stderr: string }
 
-export async function brokerCli(mesh: Mesh, args: string[]): Promise<CliRun> {
-  const child = spawn(process.execPath, [bin, 'broker', ...args, '--data-dir', mesh.brokerDir], { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-  child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-  const [code] = (await once(child, 'exit')) as [number | null];
-  return { code, stdout, stderr };
+export function brokerCli(mesh: Mesh, args: string[]): Promise<CliRun> {
+  return runPlexus(['broker', ...args, '--data-dir', mesh.brokerDir]);
 }
 
 /** Applies `objects` as the baseline through the real CLI (a temp YAML/JSON file). */
