@@ -102,7 +102,7 @@ async function wire(w: Wiring, life: Lifecycle): Promise<RunningAgent> {
   const { config, identity, clusterId, clusterset, log, clock, timers, baseUrl } = w;
   const clientCert = { certPem: identity.certPem, keyPem: identity.keyPem };
   const broker = life.started('broker client', new BrokerClient({ baseUrl, trustBundle: identity.trustBundle, clientCert }), (b) => b.close());
-  const kube = life.started('informers', kubeAccess(w.kc, { logger: log, timers }), (k) => k.informers.stop());
+  const kube = life.started('kubernetes access', kubeAccess(w.kc, { logger: log, timers }), (k) => k.close());
   const catalog = new CatalogView();
   const proxy: RunningAccessProxy | undefined = config.proxyListen ? life.started('access proxy', await startAccessProxy({
     listen: config.proxyListen, advertiseUrl: config.proxyUrl, clusterId, clusterset,

@@ -13,6 +13,8 @@ export interface KubeAccess {
   readonly api: KubeApi;
   readonly informers: InformerRegistry;
   readonly status: StatusWriter;
+  /** Stops the informers, then closes the API connections. */
+  close(): Promise<void>;
 }
 
 export function kubeAccess(kc: KubeConfig, o: { logger: Logger; timers?: Timers; informerBackoff?: BackoffOptions; requestTimeoutMs?: number }): KubeAccess {
@@ -23,5 +25,11 @@ export function kubeAccess(kc: KubeConfig, o: { logger: Logger; timers?: Timers;
     timers: o.timers ?? systemTimers,
     ...(o.informerBackoff ? { backoff: o.informerBackoff } : {}),
   });
-  return { api, informers, status: new StatusWriter(api) };
+  return {
+    api, informers, status: new StatusWriter(api),
+    async close() {
+      await informers.stop();
+      await api.close();
+    },
+  };
 }

@@ -50,6 +50,8 @@ export class HttpKubeApi implements KubeApi {
   readonly server: string;
   readonly #kc: KubeConfig;
   readonly #timeoutMs: number;
+  /** One connection pool per API server: keep-alive instead of a TLS handshake per request. */
+  #dispatcher: Dispatcher | undefined;
 
   constructor(kc: KubeConfig, o: { timeoutMs?: number } = {}) {
     const cluster = kc.getCurrentCluster();
@@ -79,6 +81,13 @@ export class HttpKubeApi implements KubeApi {
     return this.#ok(res, `apply ${o.subresource ? `${o.subresource} of ` : ''}${refText(ref)}`, r) as T;
   }
 
+  /** Drops the kept-alive connections at agent stop; requests still in flight are aborted. */
+  async close(): Promise<void> {
+    const d = this.#dispatcher;
+    this.#dispatcher = undefined;
+    await d?.destroy().catch(() => undefined);
+  }
+
   async delete(r: ResourceType<never>, ref: ObjectRef): Promise<boolean> {
     const res = await this.#send('DELETE', resourcePath(r, ref));
     if (res.status === 404) return false;
@@ -98,10 +107,14 @@ export class HttpKubeApi implements KubeApi {
     const ctx = new RequestContext(url.toString(), method);
     ctx.setHeaderParam('Accept', 'application/json');
     if (contentType) ctx.setHeaderParam('Content-Type', contentType);
-    let dispatcher: Dispatcher | undefined;
     try {
       await this.#kc.applySecurityAuthentication(ctx);
-      dispatcher = ctx.getDispatcher();
+      // The call above also builds a fresh dispatcher each time; only the first is kept (TLS
+      // material is fixed per kubeconfig; tokens travel in the headers, re-read every call).
+      const fresh = ctx.getDispatcher();
+      if (this.#dispatcher === undefined) this.#dispatcher = fresh;
+      else if (fresh && fresh !== this.#dispatcher) void fresh.close().catch(() => undefined);
+      const dispatcher = this.#dispatcher;
       const res = await fetch(url, {
         method, headers: ctx.getHeaders(), ...(body === undefined ? {} : { body }),
         ...(dispatcher ? { dispatcher } : {}), signal: AbortSignal.timeout(this.#timeoutMs),
@@ -110,9 +123,6 @@ export class HttpKubeApi implements KubeApi {
       return { status: res.status, json: text ? safeJson(text) : undefined };
     } catch (err) {
       throw new AgentError('PLX_AGENT_KUBE', `cannot reach API server ${this.server} (${method} ${url.pathname}): ${(err as Error).message}`, { cause: err });
-    } finally {
-      // applySecurityAuthentication makes a fresh dispatcher per request; do not leak its sockets.
-      void dispatcher?.close().catch(() => undefined);
     }
   }
 }
