@@ -10,6 +10,8 @@ import { WatchClient } from './broker-client/watch-client.ts';
 import { CatalogView } from './catalog/catalog-view.ts';
 import type { AgentConfig } from './config.ts';
 import { startMembership } from './controllers/membership/membership.ts';
+import { LeaseReporter, reportingLeaseClient } from './controllers/membership/lease-report.ts';
+import { agentVersion } from './agent-version.ts';
 import { setupServiceExportController } from './controllers/service-export/setup.ts';
 import { setupServiceImportController } from './controllers/service-import/setup.ts';
 import { startTopology } from './topology/setup.ts';
@@ -112,7 +114,8 @@ async function wire(w: Wiring, life: Lifecycle): Promise<RunningAgent> {
     clusterId, clusterset, identity, config: config.topology, flags: { zone: config.zone, region: config.region },
     api: kube.api, catalog, broker, timers, logger: log, proxyUrl: () => proxy?.url,
   }), (t) => t.stop());
-  const membership = life.started('membership', await startMembership({ api: kube.api, broker, clusterId, clusterset, logger: log, timers, clock, leaseBackoff: w.retry }), (m) => m.stop());
+  const leaseReporter = new LeaseReporter({ informers: kube.informers, agentVersion: agentVersion() });
+  const membership = life.started('membership', await startMembership({ api: kube.api, broker: reportingLeaseClient(broker, leaseReporter), clusterId, clusterset, logger: log, timers, clock, leaseBackoff: w.retry }), (m) => m.stop());
   const { dns, ready } = await startServing(w, life, { broker, kube, catalog, topology: topo.topology });
   const watch = life.started('catalog watch', new WatchClient({
     sink: proxy ? proxy.wrap(catalog) : catalog, logger: log.child({ component: 'catalog-watch' }), baseUrl, trustBundle: identity.trustBundle, clientCert,

@@ -20,6 +20,7 @@ import {
   advertisementListSchema, advertisementPaths, clusterAdvertisementSchema,
   type AdvertisementList, type ClusterAdvertisement, type ClusterAdvertisementInput,
 } from '../../broker/api/advertisement.ts';
+import type { LeaseReport } from '../../broker/api/fleet.ts';
 import { AgentError } from '../errors.ts';
 
 export type ExportSyncResponse = z.infer<typeof exportSyncResponseSchema>;
@@ -65,9 +66,9 @@ export class BrokerClient {
     return this.call('POST', paths.renew, body, identityResponseSchema);
   }
 
-  /** Heartbeat: keeps this cluster's endpoints in the catalog (mTLS identity required). */
-  renewLease(): Promise<LeaseResponse> {
-    return this.call('POST', catalogPaths.lease, {}, leaseResponseSchema);
+  /** Heartbeat: keeps this cluster's endpoints in the catalog (mTLS identity required); `report` feeds the fleet views. */
+  renewLease(report?: LeaseReport): Promise<LeaseResponse> {
+    return this.call('POST', catalogPaths.lease, report ? { report } : {}, leaseResponseSchema);
   }
 
   /** Upserts one of this cluster's exports; the response carries the merged service. */

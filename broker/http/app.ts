@@ -26,6 +26,10 @@ import { UserIssuer } from '../users/user-issuer.ts';
 import { UserRegistry } from '../users/user-registry.ts';
 import { revokedUserRoutes, userAdminRoutes, userLoginRoutes, userRenewRoutes } from '../users/routes.ts';
 import type { UserLoginDeps } from '../users/login.ts';
+import { AgentReports } from '../fleet/agent-reports.ts';
+import { dashboardRoutes } from '../dashboard/dashboard-routes.ts';
+import { fleetRoutes } from '../fleet/fleet-routes.ts';
+import { FleetView } from '../fleet/fleet-view.ts';
 import { installErrorHandling } from './error-handler.ts';
 import { healthRoutes } from './health-routes.ts';
 import { trustBundleRoutes } from './trust-bundle-routes.ts';
@@ -95,6 +99,9 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   // RBAC baseline (broker/rbac/): changes are announced on the catalog's watch stream.
   const rbac = new RbacService({ store, clock, logger: deps.logger.child({ component: 'rbac' }), announce: (r) => void catalog?.announceRbac(r) });
   const rbacRoutes = { rbac, bodyLimitBytes: deps.catalog?.bodyLimitBytes ?? deps.config.bodyLimitBytes };
+  // Fleet views (broker/fleet/): status, services and the dashboard, from what is held above.
+  const agentReports = new AgentReports({ store, clock });
+  const fleet = catalog ? new FleetView({ store, clock, reports: agentReports, snapshot: () => catalog.snapshot(), compliance: () => rbac.compliance() }) : undefined;
   // Watch streams never finish on their own: end them before the server waits for connections.
   if (catalog) app.addHook('preClose', async () => catalog.stop());
 
@@ -117,7 +124,11 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     await clusterScope.register(renewRoutes, { enroll, auth });
     await clusterScope.register(rbacClusterRoutes, { ...rbacRoutes, auth });
     await clusterScope.register(revokedUserRoutes, { store });
-    if (deps.catalog) await clusterScope.register(catalogRoutes, { catalog: deps.catalog.catalog, auth, bodyLimitBytes: deps.catalog.bodyLimitBytes });
+    if (deps.catalog) {
+      await clusterScope.register(catalogRoutes, {
+        catalog: deps.catalog.catalog, auth, bodyLimitBytes: deps.catalog.bodyLimitBytes, onLeaseReport: (c, r) => agentReports.record(c, r),
+      });
+    }
   });
   if (catalog) {
     void app.register(async (memberScope) => {
@@ -131,6 +142,10 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     await adminScope.register(rbacAdminRoutes, rbacRoutes);
     await adminScope.register(userAdminRoutes, { users });
     await adminScope.register(adminClusterRoutes, { tokens, membership });
+    if (fleet) {
+      await adminScope.register(fleetRoutes, { fleet });
+      await adminScope.register(dashboardRoutes);
+    }
   });
   return app;
 }

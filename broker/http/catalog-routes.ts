@@ -8,6 +8,7 @@ import {
   catalogPaths, exportSpecSchema, exportSyncRequestSchema, namespaceSchema, serviceNameSchema,
 } from '../api/catalog.ts';
 import type { Catalog } from '../catalog/catalog.ts';
+import { leaseRequestSchema, type LeaseReport } from '../api/fleet.ts';
 import { BrokerError } from '../errors.ts';
 import type { Authenticator } from './authenticate.ts';
 import { parseWith } from './parse.ts';
@@ -16,6 +17,8 @@ export interface CatalogRoutesOptions {
   readonly catalog: Catalog;
   readonly auth: Authenticator;
   readonly bodyLimitBytes: number;
+  /** Receives the report an agent sends with its heartbeat (broker/fleet/agent-reports.ts). */
+  readonly onLeaseReport?: (cluster: string, report: LeaseReport) => void;
 }
 
 interface KeyParams {
@@ -24,7 +27,6 @@ interface KeyParams {
 }
 
 const keyParamsSchema = z.object({ namespace: namespaceSchema, name: serviceNameSchema });
-const leaseRequestSchema = z.object({}).strict().optional();
 const watchQuerySchema = z.object({ since: z.string().regex(/^\d{1,15}$/, 'must be a revision (a non-negative integer)').transform(Number) });
 
 function pathMismatch(params: KeyParams, body: { namespace: string; name: string }): BrokerError {
@@ -34,7 +36,7 @@ function pathMismatch(params: KeyParams, body: { namespace: string; name: string
   return new BrokerError('PLX_BROKER_VALIDATION', 'the body names another export than the path', { details });
 }
 
-export const catalogRoutes: FastifyPluginAsync<CatalogRoutesOptions> = async (app, { catalog, auth, bodyLimitBytes }) => {
+export const catalogRoutes: FastifyPluginAsync<CatalogRoutesOptions> = async (app, { catalog, auth, bodyLimitBytes, onLeaseReport }) => {
   const caller = (request: FastifyRequest) => auth.principalOf(request).identity.name;
   const write = { bodyLimit: bodyLimitBytes };
 
@@ -65,8 +67,12 @@ export const catalogRoutes: FastifyPluginAsync<CatalogRoutesOptions> = async (ap
   app.get(catalogPaths.exports, async (request) => catalog.list(caller(request)));
 
   app.post(catalogPaths.lease, async (request) => {
-    parseWith(leaseRequestSchema, request.body);
-    return catalog.heartbeat(caller(request));
+    // An empty body is an older agent's heartbeat: it renews the lease without a report.
+    const body = parseWith(leaseRequestSchema.optional(), request.body);
+    const cluster = caller(request);
+    const res = catalog.heartbeat(cluster);
+    if (body?.report) onLeaseReport?.(cluster, body.report);
+    return res;
   });
 
   app.get(catalogPaths.catalog, async (_request, reply) => reply.type('application/json').send(catalog.snapshotJson()));

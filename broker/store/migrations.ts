@@ -104,6 +104,17 @@ export const migrations: readonly string[] = [
     groups   TEXT NOT NULL
   ) STRICT, WITHOUT ROWID;
   `,
+  // 6: reserved for a change being made in parallel: replace this empty step with it (no
+  // released store has passed version 5 yet), so that version 7 below keeps its number.
+  '',
+  // 7: each agent's last lease report (version, imports) for the fleet views.
+  `
+  CREATE TABLE agent_reports (
+    cluster     TEXT PRIMARY KEY,
+    report      TEXT NOT NULL,
+    reported_at INTEGER NOT NULL
+  ) STRICT, WITHOUT ROWID;
+  `,
 ];
 
 export function migrate(db: DatabaseSync): void {

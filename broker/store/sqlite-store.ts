@@ -13,6 +13,8 @@ import { SqliteUserStore } from './sqlite-user-store.ts';
 import type { UserStore } from './user-store.ts';
 import { migrate } from './migrations.ts';
 import { SqliteCatalogStore } from './sqlite-catalog-store.ts';
+import { SqliteAgentReportStore } from './sqlite-agent-report-store.ts';
+import type { AgentReportStore } from './agent-report-store.ts';
 import {
   tokenState,
   type ClusterRecord, type IssuedCertificate, type JoinResult, type Store, type TokenKind, type TokenRecord,
@@ -77,6 +79,7 @@ export class SqliteStore implements Store {
   readonly catalog: CatalogStore;
   readonly rbac: RbacStore;
   readonly users: UserStore;
+  readonly reports: AgentReportStore;
   readonly #db: DatabaseSync;
   readonly #s: Record<string, StatementSync>;
 
@@ -116,6 +119,7 @@ export class SqliteStore implements Store {
     this.catalog = new SqliteCatalogStore(db);
     this.rbac = new SqliteRbacStore(db);
     this.users = new SqliteUserStore(db);
+    this.reports = new SqliteAgentReportStore(db);
     this.#s = {
       insertToken: db.prepare(`INSERT INTO tokens (id, kind, subject, secret_hash, created_at, expires_at, used_at, revoked_at)
         VALUES (?, ?, ?, ?, ?, ?, NULL, NULL)`),

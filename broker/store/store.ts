@@ -1,6 +1,7 @@
 // The broker's persistent state, as its consumers (enroll/, http/) need it. The sqlite
 // implementation is the only one today; a Kubernetes hub store may follow, so nothing
 // outside store/ may depend on SQL.
+import type { AgentReportStore } from './agent-report-store.ts';
 import type { CatalogStore } from './catalog-store.ts';
 import type { RbacStore } from './rbac-store.ts';
 import type { UserStore } from './user-store.ts';
@@ -55,6 +56,8 @@ export interface Store {
   readonly rbac: RbacStore;
   /** Shared identities of people (migration 5). */
   readonly users: UserStore;
+  /** Agents' last lease reports (migration 7). */
+  readonly reports: AgentReportStore;
 
   insertToken(token: TokenRecord): void;
   getToken(id: string): TokenRecord | undefined;

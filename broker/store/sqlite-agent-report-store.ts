@@ -1,0 +1,28 @@
+// AgentReportStore on the broker's sqlite connection. Table from migration 7.
+import type { DatabaseSync, StatementSync } from 'node:sqlite';
+import type { AgentReportStore, StoredAgentReport } from './agent-report-store.ts';
+
+export class SqliteAgentReportStore implements AgentReportStore {
+  readonly #put: StatementSync;
+  readonly #all: StatementSync;
+  readonly #delete: StatementSync;
+
+  constructor(db: DatabaseSync) {
+    this.#put = db.prepare(`INSERT INTO agent_reports (cluster, report, reported_at) VALUES (?, ?, ?)
+      ON CONFLICT (cluster) DO UPDATE SET report = excluded.report, reported_at = excluded.reported_at`);
+    this.#all = db.prepare('SELECT cluster, report, reported_at FROM agent_reports ORDER BY cluster');
+    this.#delete = db.prepare('DELETE FROM agent_reports WHERE cluster = ?');
+  }
+
+  put(r: StoredAgentReport): void {
+    this.#put.run(r.cluster, r.report, r.reportedAt.getTime());
+  }
+
+  all(): StoredAgentReport[] {
+    return this.#all.all().map((r) => ({ cluster: String(r.cluster), report: String(r.report), reportedAt: new Date(Number(r.reported_at)) }));
+  }
+
+  delete(cluster: string): void {
+    this.#delete.run(cluster);
+  }
+}
