@@ -10,6 +10,10 @@ export type AgentErrorCode =
   | 'PLX_AGENT_CA_PIN_MISMATCH'
   | 'PLX_AGENT_IDENTITY_MISMATCH'
   | 'PLX_AGENT_IDENTITY_STORE'
+  /** The broker refuses to renew: the certificate expired beyond its grace. Re-join. */
+  | 'PLX_AGENT_IDENTITY_EXPIRED'
+  /** The broker refuses to renew: the cluster was removed. Re-join. */
+  | 'PLX_AGENT_IDENTITY_REVOKED'
   | 'PLX_AGENT_ALREADY_JOINED'
   | 'PLX_AGENT_KUBE'
   | 'PLX_AGENT_NOT_JOINED'
