@@ -85,6 +85,7 @@ function joinCommand(): Command {
 interface RunFlags {
   kubeconfig?: string; dataDir?: string; namespace: string; secretName: string; broker?: string;
   zone?: string; region?: string; logLevel: string; probeListen?: string; probeUrl?: string; probeInterval?: string; probeTimeout?: string; proxyListen?: string; proxyUrl?: string; dnsListen?: string; dnsTtl?: string;
+  metricsListen?: string;
 }
 
 function identityLocationOptions(cmd: Command): Command {
@@ -105,6 +106,7 @@ async function agentConfig(flags: RunFlags) {
     ...(flags.probeTimeout === undefined ? {} : { probeTimeoutMs: Number(flags.probeTimeout) }),
     proxyListen: flags.proxyListen, proxyUrl: flags.proxyUrl,
     dnsListen: flags.dnsListen, ...(flags.dnsTtl === undefined ? {} : { dnsTtlSeconds: Number(flags.dnsTtl) }),
+    metricsListen: flags.metricsListen,
   });
 }
 
@@ -125,6 +127,7 @@ function runCommand(): Command {
     .option('--proxy-url <url>', 'access proxy URL to advertise (default: derived from --proxy-listen)')
     .option('--dns-listen <host:port>', 'clusterset.local DNS server, UDP and TCP (default 0.0.0.0:53 in a cluster, 127.0.0.1:0 = a free port otherwise)')
     .option('--dns-ttl <seconds>', 'TTL of clusterset.local answers (default 5)')
+    .option('--metrics-listen <host:port|off>', 'plain-HTTP /metrics, /healthz, /readyz (default 0.0.0.0:9090 in a cluster, 127.0.0.1:0 with --kubeconfig)')
     .action(async (flags: RunFlags) => {
       const { runAgent } = await import('./main.ts');
       await runAgent(await agentConfig(flags));

@@ -26,4 +26,12 @@ describe('parseAgentConfig', () => {
     const msg = (err as Error).message;
     for (const field of ['brokerUrl', 'zone', 'requeueBaseMs', 'logLevel']) expect(msg).toContain(field);
   });
+
+  it('serves metrics on 0.0.0.0:9090 in a cluster, a free loopback port with a kubeconfig, or not at all', () => {
+    expect(parseAgentConfig({}).metricsListen).toEqual({ host: '0.0.0.0', port: 9090 });
+    expect(parseAgentConfig({ kubeconfig: '/k' }).metricsListen).toEqual({ host: '127.0.0.1', port: 0 });
+    expect(parseAgentConfig({ metricsListen: 'off' }).metricsListen).toBeNull();
+    expect(parseAgentConfig({ metricsListen: '[::1]:9100' }).metricsListen).toEqual({ host: '::1', port: 9100 });
+    expect(() => parseAgentConfig({ metricsListen: '9090' })).toThrow(/metricsListen "9090" must be HOST:PORT/);
+  });
 });

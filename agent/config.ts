@@ -29,6 +29,8 @@ export interface AgentConfig {
   readonly proxyListen: { readonly host: string; readonly port: number } | null;
   /** URL published in the advertisement for the proxy; default derived from proxyListen. */
   readonly proxyUrl: string | undefined;
+  /** Plain-HTTP /metrics, /healthz and /readyz listener; null = off. */
+  readonly metricsListen: { readonly host: string; readonly port: number } | null;
 }
 
 export interface AgentConfigInput {
@@ -61,6 +63,8 @@ export interface AgentConfigInput {
   /** "host:port", or "off"; default 127.0.0.1:0 with a kubeconfig, 0.0.0.0:8443 in-cluster. */
   proxyListen?: string | undefined;
   proxyUrl?: string | undefined;
+  /** "host:port", or "off"; default 127.0.0.1:0 with a kubeconfig, 0.0.0.0:9090 in-cluster. */
+  metricsListen?: string | undefined;
 }
 
 export const agentConfigDefaults = {
@@ -86,6 +90,9 @@ export const agentConfigDefaults = {
   dnsListenInCluster: '0.0.0.0:53',
   dnsListenOutside: '127.0.0.1:0',
   dnsTtlSeconds: 5,
+  /** In a cluster the kubelet probes and Prometheus scrape this port; outside one, any free loopback port. */
+  metricsListenInCluster: '0.0.0.0:9090',
+  metricsListenOutside: '127.0.0.1:0',
 } as const;
 
 /** "host:port" or "[v6]:port"; returns a problem string instead of throwing. */
@@ -189,6 +196,7 @@ export function parseAgentConfig(input: AgentConfigInput): AgentConfig {
   const topology = parseTopologyConfig(problems, input);
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`logLevel must be one of ${LOG_LEVELS.join(', ')}, not "${logLevel}"`);
   const proxy = parseProxy(problems, input);
+  const metricsListen = parseMetricsListen(problems, input);
   if (problems.length > 0) throw new AgentError('PLX_AGENT_BAD_ARGUMENT', `invalid agent configuration: ${problems.join('; ')}`);
   return Object.freeze({
     kubeconfig: input.kubeconfig,
@@ -200,6 +208,7 @@ export function parseAgentConfig(input: AgentConfigInput): AgentConfig {
     logLevel,
     topology,
     ...proxy,
+    metricsListen,
     dnsListen: Object.freeze(typeof dnsListen === 'string' ? { host: '', port: 0 } : dnsListen),
     dnsTtlSeconds,
   });
@@ -221,4 +230,16 @@ function parseProxy(problems: string[], input: AgentConfigInput): Pick<AgentConf
     }
   }
   return { proxyListen, proxyUrl: input.proxyUrl };
+}
+
+function parseMetricsListen(problems: string[], input: AgentConfigInput): AgentConfig['metricsListen'] {
+  const d = agentConfigDefaults;
+  const raw = input.metricsListen ?? (input.kubeconfig ? d.metricsListenOutside : d.metricsListenInCluster);
+  if (raw === 'off') return null;
+  const parsed = parseHostPort('metricsListen', raw);
+  if (typeof parsed === 'string') {
+    problems.push(`${parsed}, or "off"`);
+    return null;
+  }
+  return Object.freeze(parsed);
 }

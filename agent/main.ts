@@ -30,11 +30,16 @@ import { Lifecycle } from './lifecycle.ts';
 import type { Topology } from './topology/topology.ts';
 import { loadKubeConfig, secretAccess } from './kube/secrets.ts';
 import { startAccessProxy, type RunningAccessProxy } from './proxy/setup.ts';
+import { AgentMetrics } from './metrics/agent-metrics.ts';
+import { MetricsServer } from './metrics/metrics-server.ts';
+import { Readiness } from './metrics/readiness.ts';
 
 export interface StartAgentOptions {
   readonly logger?: Logger;
   readonly clock?: Clock;
   readonly timers?: Timers;
+  /** Where the parts record; default a new registry per agent (two agents in one test process never share one). */
+  readonly metrics?: AgentMetrics;
 }
 
 export interface RunningAgent {
@@ -45,6 +50,9 @@ export interface RunningAgent {
   readonly proxyUrl: string | undefined;
   /** Where the clusterset.local DNS server listens (the bound port when config asked for 0). */
   readonly dns: DnsAddress;
+  readonly metrics: AgentMetrics;
+  /** http://host:port of /metrics, /healthz and /readyz (undefined when --metrics-listen off). */
+  readonly metricsUrl: string | undefined;
   /**
    * Resolves once the controllers run: informers synced, exports synced with the broker,
    * catalog received. While the broker is down this waits; the agent keeps serving what
@@ -80,7 +88,7 @@ export async function startAgent(config: AgentConfig, o: StartAgentOptions = {})
   const { trustDomain: clusterset, name: clusterId } = parseIdentity(identity.identity);
   const log = logger.child({ cluster: clusterId });
   const ctx: Wiring = {
-    config, kc, identity, clusterId, clusterset, log, clock, timers,
+    config, kc, identity, clusterId, clusterset, log, clock, timers, metrics: o.metrics ?? new AgentMetrics(),
     baseUrl: config.brokerUrl ?? identity.brokerUrl,
     retry: { baseMs: config.brokerRetryBaseMs, maxMs: config.brokerRetryMaxMs, jitter: 0.2 },
     requeue: { baseMs: config.requeueBaseMs, maxMs: config.requeueMaxMs, jitter: 0.2 },
@@ -96,12 +104,12 @@ export async function startAgent(config: AgentConfig, o: StartAgentOptions = {})
 
 interface Wiring {
   config: AgentConfig; kc: KubeConfig; identity: StoredIdentity; clusterId: string; clusterset: string; baseUrl: string;
-  log: Logger; clock: Clock; timers: Timers; retry: BackoffOptions; requeue: BackoffOptions;
+  log: Logger; clock: Clock; timers: Timers; retry: BackoffOptions; requeue: BackoffOptions; metrics: AgentMetrics;
 }
 
 /** Starts every part in dependency order; each registers its stop with `life` once started. */
 async function wire(w: Wiring, life: Lifecycle): Promise<RunningAgent> {
-  const { config, identity, clusterId, clusterset, log, clock, timers, baseUrl } = w;
+  const { config, identity, clusterId, clusterset, log, clock, timers, baseUrl, metrics } = w;
   const clientCert = { certPem: identity.certPem, keyPem: identity.keyPem };
   const broker = life.started('broker client', new BrokerClient({ baseUrl, trustBundle: identity.trustBundle, clientCert }), (b) => b.close());
   const kube = life.started('kubernetes access', kubeAccess(w.kc, { logger: log, timers }), (k) => k.close());
@@ -109,23 +117,25 @@ async function wire(w: Wiring, life: Lifecycle): Promise<RunningAgent> {
   const proxy: RunningAccessProxy | undefined = config.proxyListen ? life.started('access proxy', await startAccessProxy({
     listen: config.proxyListen, advertiseUrl: config.proxyUrl, clusterId, clusterset,
     identity, brokerUrl: baseUrl, kc: w.kc, logger: log, now: () => clock.now(), retryBaseMs: config.brokerRetryBaseMs, retryMaxMs: config.brokerRetryMaxMs,
+    metrics,
   }), (p) => p.stop()) : undefined;
   const topo = life.started('topology', await startTopology({
     clusterId, clusterset, identity, config: config.topology, flags: { zone: config.zone, region: config.region },
-    api: kube.api, catalog, broker, timers, logger: log, proxyUrl: () => proxy?.url,
+    api: kube.api, catalog, broker, timers, logger: log, proxyUrl: () => proxy?.url, metrics,
   }), (t) => t.stop());
   const leaseReporter = new LeaseReporter({ informers: kube.informers, agentVersion: agentVersion() });
-  const membership = life.started('membership', await startMembership({ api: kube.api, broker: reportingLeaseClient(broker, leaseReporter), clusterId, clusterset, logger: log, timers, clock, leaseBackoff: w.retry }), (m) => m.stop());
+  const membership = life.started('membership', await startMembership({ api: kube.api, broker: reportingLeaseClient(broker, leaseReporter), clusterId, clusterset, logger: log, timers, clock, leaseBackoff: w.retry, metrics }), (m) => m.stop());
   const { dns, ready } = await startServing(w, life, { broker, kube, catalog, topology: topo.topology });
   const watch = life.started('catalog watch', new WatchClient({
-    sink: proxy ? proxy.wrap(catalog) : catalog, logger: log.child({ component: 'catalog-watch' }), baseUrl, trustBundle: identity.trustBundle, clientCert,
-    backoffInitialMs: config.brokerRetryBaseMs, backoffMaxMs: config.brokerRetryMaxMs, bookmarkTimeoutMs: config.watchIdleTimeoutMs,
+    sink: proxy ? proxy.wrap(catalog) : catalog, logger: log, baseUrl, trustBundle: identity.trustBundle, clientCert,
+    backoffInitialMs: config.brokerRetryBaseMs, backoffMaxMs: config.brokerRetryMaxMs, bookmarkTimeoutMs: config.watchIdleTimeoutMs, metrics,
   }), (c) => c.stop());
   watch.start();
+  const metricsUrl = await startMetricsServer(w, life, new Readiness({ ready, watch, graceMs: 2 * config.watchIdleTimeoutMs }));
 
   let stopping: Promise<void> | undefined;
   return {
-    clusterId, clusterset, catalog, proxyUrl: proxy?.url, dns, ready,
+    clusterId, clusterset, catalog, proxyUrl: proxy?.url, dns, ready, metrics, metricsUrl,
     stop: (so = {}) => (stopping ??= (async () => {
       // Leaving removes clusterset.k8s.io after everything else has stopped writing.
       if (so.leave) life.started('leave', membership, (m) => m.leave());
@@ -133,6 +143,22 @@ async function wire(w: Wiring, life: Lifecycle): Promise<RunningAgent> {
       log.info({ left: Boolean(so.leave) }, 'agent stopped');
     })()),
   };
+}
+
+/** /metrics, /healthz and /readyz on their own plain-HTTP listener (agent/metrics/metrics-server.ts). */
+async function startMetricsServer(w: Wiring, life: Lifecycle, readiness: Readiness): Promise<string | undefined> {
+  const listen = w.config.metricsListen;
+  if (!listen) return undefined;
+  const server = new MetricsServer({ listen, registry: w.metrics.registry, notReady: () => readiness.notReady() });
+  let url: string;
+  try {
+    url = await server.start();
+  } catch (err) {
+    throw new AgentError('PLX_AGENT_BAD_ARGUMENT', `cannot serve metrics on ${listen.host}:${listen.port} (--metrics-listen)`, { cause: err });
+  }
+  life.started('metrics server', server, (s) => s.stop());
+  w.log.info({ component: 'metrics', metricsUrl: url }, 'metrics and health endpoints listening');
+  return url;
 }
 
 interface ServingDeps {
@@ -144,19 +170,19 @@ interface ServingDeps {
 
 /** The DNS server and the controllers; `ready` resolves once all of them run. */
 async function startServing(w: Wiring, life: Lifecycle, d: ServingDeps): Promise<{ dns: DnsAddress; ready: Promise<void> }> {
-  const { config, clusterId, log, clock, timers, requeue } = w;
+  const { config, clusterId, log, clock, timers, requeue, metrics } = w;
   const { broker, kube, catalog, topology } = d;
   const exports = setupServiceExportController({
     clusterId, informers: kube.informers, status: kube.status, broker, mergedServices: catalog, logger: log, clock, timers,
-    backoff: requeue, syncBackoff: w.retry,
+    backoff: requeue, syncBackoff: w.retry, metrics,
   });
   const imports = setupServiceImportController({
-    api: kube.api, informers: kube.informers, status: kube.status, catalog, logger: log, timers, backoff: requeue, topology,
+    api: kube.api, informers: kube.informers, status: kube.status, catalog, logger: log, timers, backoff: requeue, topology, metrics,
   });
-  const rbac = setupRbacController({ api: kube.api, informers: kube.informers, broker, signals: catalog, logger: log, clock, timers, backoff: requeue });
+  const rbac = setupRbacController({ api: kube.api, informers: kube.informers, broker, signals: catalog, logger: log, clock, timers, backoff: requeue, metrics });
   const resolver = new Resolver({ ttlSeconds: config.dnsTtlSeconds });
   const dnsFeeder = new DnsFeeder({ resolver, informers: kube.informers, catalog, logger: log, order: topology });
-  const dnsServer = new DnsServer({ resolver, logger: log.child({ component: 'dns' }) });
+  const dnsServer = new DnsServer({ resolver, logger: log.child({ component: 'dns' }), metrics });
   let dns: DnsAddress;
   try {
     dns = await dnsServer.listen(config.dnsListen.host, config.dnsListen.port);

@@ -2,6 +2,7 @@ import { pino } from 'pino';
 import { describe, expect, it, vi } from 'vitest';
 import type { CatalogSnapshot, WatchEvent } from '../../broker/api/catalog.ts';
 import { AgentError } from '../errors.ts';
+import { AgentMetrics } from '../metrics/agent-metrics.ts';
 import { WatchClient, type CatalogSink, type CatalogTransport, type WatchTimers } from './watch-client.ts';
 
 class FakeTimers implements WatchTimers {
@@ -239,5 +240,36 @@ describe('WatchClient', () => {
     expect(() => new WatchClient({ sink, logger, transport: new FakeTransport(), backoffInitialMs: 0 })).toThrow(expect.objectContaining({ code: 'PLX_AGENT_BAD_ARGUMENT' }));
     expect(() => new WatchClient({ sink, logger, baseUrl: 'http://broker:1' , trustBundle: 'x', clientCert: { certPem: 'x', keyPem: 'y' } })).toThrow(expect.objectContaining({ code: 'PLX_AGENT_BAD_ARGUMENT' }));
     expect(() => new WatchClient({ sink, logger })).toThrow(expect.objectContaining({ code: 'PLX_AGENT_BAD_ARGUMENT' }));
+  });
+
+  it('records the open stream and, for events stamped with the commit time, now minus committedAt', async () => {
+    const transport = new FakeTransport();
+    const metrics = new AgentMetrics({ defaultMetrics: false });
+    let now = 10_000;
+    const client = new WatchClient({
+      sink: new RecordingSink(), transport, timers: new FakeTimers(), logger: pino({ level: 'silent' }), random: () => 0.5,
+      backoffInitialMs: 100, backoffMaxMs: 1000, bookmarkTimeoutMs: 5000, metrics, now: () => now,
+    });
+    const value = async (name: string) => (await metrics.registry.getSingleMetric(name)!.get()).values;
+    expect(client.connected).toBe(false);
+    transport.snapshots.push(snap(1));
+    const stream = new FakeStream();
+    transport.streams.push(stream);
+    client.start();
+    stream.push({ type: 'bookmark', revision: 1 });
+    await vi.waitFor(() => expect(client.connected).toBe(true));
+    expect((await value('plexus_agent_broker_connected'))[0]?.value).toBe(1);
+    stream.push({ ...clusterEvent(2), committedAt: 9_750 }, { ...clusterEvent(3), committedAt: 10_500 }, clusterEvent(4));
+    await vi.waitFor(() => expect(client.revision).toBe(4));
+    const delay = await value('plexus_agent_propagation_delay_seconds');
+    expect(delay.find((v) => (v as { metricName?: string }).metricName === 'plexus_agent_propagation_delay_seconds_count')?.value).toBe(2);
+    // 0.25 s, and a broker clock ahead of ours counts as 0.
+    expect(delay.find((v) => (v as { metricName?: string }).metricName === 'plexus_agent_propagation_delay_seconds_sum')?.value).toBe(0.25);
+    stream.fail(new Error('socket hang up'));
+    await vi.waitFor(() => expect(client.connected).toBe(false));
+    expect((await value('plexus_agent_broker_connected'))[0]?.value).toBe(0);
+    now += 3000;
+    expect(client.disconnectedForMs).toBe(3000);
+    await client.stop();
   });
 });

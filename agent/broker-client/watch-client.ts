@@ -13,6 +13,7 @@ import {
   type CatalogSnapshot, type WatchEvent,
 } from '../../broker/api/catalog.ts';
 import { AgentError } from '../errors.ts';
+import type { AgentMetrics } from '../metrics/agent-metrics.ts';
 
 /** Where the catalog goes. A snapshot replaces everything; events are applied one by one. */
 export interface CatalogSink {
@@ -50,6 +51,10 @@ export interface WatchClientOptions {
   /** Silence on the stream for this long means the connection is dead. */
   bookmarkTimeoutMs?: number;
   requestTimeoutMs?: number;
+  /** Records the stream's state and, for events that carry it, now − the broker's commit time. */
+  metrics?: Pick<AgentMetrics, 'brokerConnected' | 'propagationDelay'>;
+  /** Wall clock in ms, compared with the broker's `committedAt` (default Date.now). */
+  now?: () => number;
 }
 
 export type WatchState = 'idle' | 'syncing' | 'watching' | 'backoff' | 'stopped';
@@ -78,6 +83,10 @@ export class WatchClient {
   /** Set when the current attempt delivered anything: the next reconnect needs no backoff. */
   #progressed = false;
   #stopped = false;
+  readonly #metrics: WatchClientOptions['metrics'];
+  readonly #now: () => number;
+  /** Wall-clock ms when the stream last closed (or the client was made); undefined while open. */
+  #closedAt: number | undefined;
 
   constructor(o: WatchClientOptions) {
     this.#backoffInitialMs = positive(o.backoffInitialMs ?? 500, 'backoffInitialMs');
@@ -89,6 +98,24 @@ export class WatchClient {
     this.#timers = o.timers ?? systemTimers;
     this.#random = o.random ?? Math.random;
     this.#transport = o.transport ?? undiciCatalogTransport(o);
+    this.#metrics = o.metrics;
+    this.#now = o.now ?? Date.now;
+    this.#closedAt = this.#now();
+    this.#metrics?.brokerConnected.set(0);
+  }
+
+  /** True while a watch stream is open and has delivered its first line (the broker's bookmark). */
+  get connected(): boolean { return this.#closedAt === undefined; }
+
+  /** How long no stream has been open (0 while one is). */
+  get disconnectedForMs(): number {
+    return this.#closedAt === undefined ? 0 : Math.max(0, this.#now() - this.#closedAt);
+  }
+
+  #setConnected(open: boolean): void {
+    if (open === this.connected) return;
+    this.#closedAt = open ? undefined : this.#now();
+    this.#metrics?.brokerConnected.set(open ? 1 : 0);
   }
 
   /** The last revision handed to the sink (undefined before the first snapshot). */
@@ -157,6 +184,7 @@ export class WatchClient {
     try {
       for await (const line of this.#transport.watch(since, ac.signal)) {
         arm();
+        this.#setConnected(true);
         if (line.trim() === '') continue;
         const event = parseEvent(line);
         if (event.type === 'relist') {
@@ -171,13 +199,19 @@ export class WatchClient {
       throw ac.signal.aborted && ac.signal.reason instanceof AgentError ? ac.signal.reason : err;
     } finally {
       if (handle !== undefined) this.#timers.clearTimeout(handle);
+      this.#setConnected(false);
     }
   }
 
   #deliver(event: WatchEvent): void {
     // Replays from a resumed stream are older than what we hold: skip them.
     if (this.#revision !== undefined && event.revision < this.#revision) return;
-    if (event.type !== 'bookmark') this.#sink.apply(event);
+    if (event.type !== 'bookmark') {
+      this.#sink.apply(event);
+      const committedAt = 'committedAt' in event ? event.committedAt : undefined;
+      // Broker and agent clocks may differ a little: a negative delay counts as zero.
+      if (committedAt !== undefined) this.#metrics?.propagationDelay.observe(Math.max(0, this.#now() - committedAt) / 1000);
+    }
     this.#revision = event.revision;
   }
 

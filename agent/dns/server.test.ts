@@ -3,10 +3,11 @@
 import dnsPacket, { type Answer } from 'dns-packet';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
+import { AgentMetrics } from '../metrics/agent-metrics.ts';
 import { Resolver } from './resolver.ts';
 import { DnsServer } from './server.ts';
 
-function server(): DnsServer {
+function server(metrics?: AgentMetrics): DnsServer {
   const r = new Resolver({ ttlSeconds: 5 });
   r.setService('shop', 'cart', { type: 'ClusterSetIP', ips: ['10.96.0.10'], ports: [{ name: 'http', protocol: 'TCP', port: 80 }] });
   r.setService('db', 'pg', {
@@ -14,7 +15,7 @@ function server(): DnsServer {
     endpoints: Array.from({ length: 100 }, (_, i) => ({ cluster: 'east', addresses: [`10.1.0.${i}`], hostname: `pg-${i}` })),
   });
   r.markReady();
-  return new DnsServer({ resolver: r, logger: pino({ level: 'silent' }) });
+  return new DnsServer({ resolver: r, logger: pino({ level: 'silent' }), metrics });
 }
 
 function q(name: string, type = 'A', o: { id?: number; opt?: Partial<Answer> } = {}): Buffer {
@@ -98,5 +99,21 @@ describe('DnsServer.handle', () => {
     const out = s.handle(weird, 'udp')!;
     expect(rcodeOf(out)).toBe(3);
     expect(out.subarray(12, 16).equals(Buffer.from([3, 0, 0x2e, 0xff]))).toBe(true);
+  });
+});
+
+describe('DnsServer metrics', () => {
+  it('counts answered queries by rcode and transport and observes one duration per answer', async () => {
+    const metrics = new AgentMetrics({ defaultMetrics: false });
+    const s = server(metrics);
+    s.handle(q('cart.shop.svc.clusterset.local'), 'udp');
+    s.handle(q('cart.shop.svc.clusterset.local'), 'tcp');
+    s.handle(q('nope.shop.svc.clusterset.local'), 'udp');
+    s.handle(q('example.com'), 'udp');
+    s.handle(Buffer.from([1, 2, 3]), 'udp'); // dropped: no answer, not counted
+    const counts = (await metrics.dnsQueries.get()).values.map((v) => `${v.labels.rcode}/${v.labels.transport}=${v.value}`).sort();
+    expect(counts).toEqual(['NOERROR/tcp=1', 'NOERROR/udp=1', 'NXDOMAIN/udp=1', 'REFUSED/udp=1']);
+    const observed = (await metrics.dnsDuration.get()).values.find((v) => v.metricName === 'plexus_agent_dns_query_duration_seconds_count');
+    expect(observed?.value).toBe(4);
   });
 });

@@ -9,6 +9,7 @@ import { AnswerCache } from './answer-cache.ts';
 import { parseQuery } from './query.ts';
 import { RCODE, errorReply, plainReply, type ReplyConfig } from './reply.ts';
 import type { Resolver } from './resolver.ts';
+import type { AgentMetrics } from '../metrics/agent-metrics.ts';
 
 export interface DnsServerOptions {
   readonly resolver: Resolver;
@@ -20,6 +21,18 @@ export interface DnsServerOptions {
   /** A TCP connection idle this long is closed. */
   readonly tcpIdleTimeoutMs?: number;
   readonly maxTcpConnections?: number;
+  /** Queries by rcode and transport, and the time from parse to reply. */
+  readonly metrics?: Pick<AgentMetrics, 'dnsQueries' | 'dnsDuration'> | undefined;
+}
+
+const RCODE_NAMES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED'];
+
+/** The answered-query counters, bound per rcode up front: the hot path only indexes and increments. */
+interface QueryCounters { readonly udp: readonly { inc(): void }[]; readonly tcp: readonly { inc(): void }[] }
+
+function queryCounters(m: Pick<AgentMetrics, 'dnsQueries'>): QueryCounters {
+  const bind = (transport: string) => Array.from({ length: 16 }, (_, code) => m.dnsQueries.labels(RCODE_NAMES[code] ?? `RCODE${code}`, transport));
+  return { udp: bind('udp'), tcp: bind('tcp') };
 }
 
 export interface DnsAddress { readonly host: string; readonly port: number }
@@ -35,6 +48,8 @@ export class DnsServer {
   #udp: dgram.Socket | undefined;
   #tcp: net.Server | undefined;
   #address: DnsAddress | undefined;
+  readonly #counters: QueryCounters | undefined;
+  readonly #duration: AgentMetrics['dnsDuration'] | undefined;
 
   constructor(o: DnsServerOptions) {
     this.#resolver = o.resolver;
@@ -43,6 +58,8 @@ export class DnsServer {
     this.#cache = o.preEncoded === false ? undefined : new AnswerCache(o.resolver, this.#cfg);
     this.#idleMs = o.tcpIdleTimeoutMs ?? 10_000;
     this.#maxConns = o.maxTcpConnections ?? 512;
+    this.#counters = o.metrics ? queryCounters(o.metrics) : undefined;
+    this.#duration = o.metrics?.dnsDuration;
   }
 
   get address(): DnsAddress {
@@ -55,6 +72,18 @@ export class DnsServer {
    * Never throws.
    */
   handle(packet: Buffer, transport: 'udp' | 'tcp'): Buffer | undefined {
+    const counters = this.#counters;
+    if (!counters) return this.#answer(packet, transport);
+    const started = performance.now();
+    const out = this.#answer(packet, transport);
+    if (out !== undefined && out.length >= 4) {
+      counters[transport][out[3]! & 0x0f]!.inc();
+      this.#duration!.observe((performance.now() - started) / 1000);
+    }
+    return out;
+  }
+
+  #answer(packet: Buffer, transport: 'udp' | 'tcp'): Buffer | undefined {
     try {
       const parsed = parseQuery(packet);
       if (!parsed.ok) {

@@ -16,6 +16,7 @@ import { upstreamHeaders } from './impersonation.ts';
 import type { ImpersonationReview } from './access-review.ts';
 import { requestInfo } from './request-info.ts';
 import type { Upstream } from './upstream.ts';
+import type { AgentMetrics } from '../metrics/agent-metrics.ts';
 
 export interface AccessProxyOptions {
   readonly listen: { readonly host: string; readonly port: number };
@@ -27,6 +28,8 @@ export interface AccessProxyOptions {
   readonly review: ImpersonationReview;
   /** Receives one audit line per request; its bindings name the cluster. */
   readonly audit: Logger;
+  /** Counts requests by the audit line's decision (forwarded, refused, error). */
+  readonly metrics?: Pick<AgentMetrics, 'proxyRequests'> | undefined;
 }
 
 /** A Kubernetes Status body, so kubectl prints the reason; the stable code rides in a header and in details. */
@@ -108,6 +111,7 @@ export class AccessProxy {
 
   #audit(req: IncomingMessage, identity: ProxyIdentity | undefined, decision: string, status: number, extra: Record<string, unknown> = {}): void {
     const info = requestInfo(req.method ?? 'GET', req.url ?? '/');
+    this.#o.metrics?.proxyRequests.inc({ decision });
     this.#o.audit.info({
       audit: true, user: identity?.user, groups: identity?.groups,
       verb: info.verb, resource: info.resource, subresource: info.subresource, namespace: info.namespace, name: info.name,

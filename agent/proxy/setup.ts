@@ -11,7 +11,7 @@ import { ProxyBrokerCalls } from './broker-calls.ts';
 import { RevocationFeed } from './revocation-feed.ts';
 import { RevokedUsers } from './revoked-users.ts';
 import { SubjectAccessReviewer } from './access-review.ts';
-import { AccessProxy } from './server.ts';
+import { AccessProxy, type AccessProxyOptions } from './server.ts';
 import { kubeConfigUpstream } from './upstream.ts';
 
 export interface AccessProxySetupOptions {
@@ -27,6 +27,7 @@ export interface AccessProxySetupOptions {
   readonly now: () => Date;
   readonly retryBaseMs: number;
   readonly retryMaxMs: number;
+  readonly metrics?: AccessProxyOptions['metrics'];
 }
 
 export interface RunningAccessProxy {
@@ -45,7 +46,7 @@ export async function startAccessProxy(o: AccessProxySetupOptions): Promise<Runn
   const upstream = await kubeConfigUpstream(o.kc);
   const proxy = new AccessProxy({
     listen: o.listen, tls: o.identity, trustBundlePem: o.identity.trustBundle, authn, upstream, review: new SubjectAccessReviewer(upstream),
-    audit: log.child({ stream: 'audit' }),
+    audit: log.child({ stream: 'audit' }), metrics: o.metrics,
   });
   let bound: string;
   try {

@@ -12,6 +12,7 @@ import {
 } from '../kube/index.ts';
 import { contentDrifted, desiredObject, isOwned, parseRbacKey, resourceOf, revisionStale, type RbacRef } from './desired-state.ts';
 import type { RbacState } from './rbac-state.ts';
+import type { AgentMetrics } from '../metrics/agent-metrics.ts';
 
 export const BASELINE_KEY = '#baseline';
 
@@ -25,6 +26,8 @@ export interface RbacReconcilerDeps {
   clock: Clock;
   /** Refetch the baseline this often even without a watch event (a missed event heals). */
   resyncMs: number;
+  /** Drift corrections by kind, and the baseline revision applied. */
+  metrics?: Pick<AgentMetrics, 'rbacDriftCorrections' | 'rbacRevision'> | undefined;
 }
 
 export class RbacReconciler implements Reconciler {
@@ -58,6 +61,7 @@ export class RbacReconciler implements Reconciler {
       for (const obj of this.#d.informers.get(resourceOf(r)).list()) keys.push(`${r}/${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`);
     }
     for (const k of new Set(keys)) this.#d.enqueue(k);
+    this.#d.metrics?.rbacRevision.set(b.revision);
     if (before !== b.revision) ctx.log.info({ revision: b.revision, targeted: b.targeted, objects: b.entries.length }, 'rbac baseline loaded');
     return { requeueAfterMs: this.#d.resyncMs };
   }
@@ -94,6 +98,7 @@ export class RbacReconciler implements Reconciler {
     if (drifted && state.appliedWith(key, entry.hash)) {
       const action = live ? 'modified' : 'deleted';
       state.drift(ref, action, this.#d.clock.now());
+      this.#d.metrics?.rbacDriftCorrections.inc({ kind: ref.kind });
       ctx.log.warn({ action }, 'drift: corrected an out-of-band change');
     }
     await api.apply(resource, desired);

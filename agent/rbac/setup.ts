@@ -11,7 +11,7 @@ import {
 } from '../kube/index.ts';
 import { WATCHED_RBAC_RESOURCES, objectRefKey } from './desired-state.ts';
 import { RbacState } from './rbac-state.ts';
-import { BASELINE_KEY, RbacReconciler } from './reconciler.ts';
+import { BASELINE_KEY, RbacReconciler, type RbacReconcilerDeps } from './reconciler.ts';
 import { StatusReporter } from './status-reporter.ts';
 
 /** The broker calls this controller makes (agent/broker-client/BrokerClient provides them). */
@@ -40,6 +40,7 @@ export interface RbacControllerDeps {
   /** Status reports are coalesced over this long; default 200 ms. */
   reportDebounceMs?: number;
   workers?: number;
+  metrics?: RbacReconcilerDeps['metrics'];
 }
 
 export interface RbacController {
@@ -59,6 +60,7 @@ export function setupRbacController(d: RbacControllerDeps): RbacController {
   const enqueue = (key: string) => controller.enqueue(key);
   const reconciler = new RbacReconciler({
     api: d.api, informers, state, fetchBaseline: () => d.broker.rbacBaseline(), enqueue, clock: d.clock, resyncMs: d.resyncMs ?? 300_000,
+    metrics: d.metrics,
   });
   const controller = new Controller({
     name: RBAC_COMPONENT, reconciler, logger: d.logger, timers: d.timers,

@@ -7,6 +7,7 @@
 import type { Logger } from 'pino';
 import { AgentError } from '../errors.ts';
 import type { Timers } from '../kube/clock.ts';
+import type { AgentMetrics } from '../metrics/agent-metrics.ts';
 import { Ewma } from './ewma.ts';
 import type { ProbeFn, ProbeTarget } from './probe-client.ts';
 
@@ -22,6 +23,8 @@ export interface ProberOptions {
   readonly timeoutMs: number;
   readonly failureThreshold: number;
   readonly ewmaAlpha: number;
+  /** Smoothed RTT and health per peer. */
+  readonly metrics?: Pick<AgentMetrics, 'probeRtt' | 'peerHealthy'> | undefined;
 }
 
 interface Peer {
@@ -52,6 +55,8 @@ export class Prober {
       const next = wanted.get(cluster);
       if (!next || next.url !== peer.target.url) {
         this.#peers.delete(cluster);
+        this.#o.metrics?.probeRtt.remove(cluster);
+        this.#o.metrics?.peerHealthy.remove(cluster);
         if (peer.state !== 'unknown') this.#emit(cluster);
       }
     }
@@ -131,6 +136,8 @@ export class Prober {
       peer.rtt.add(rttMs);
       if (peer.state !== 'up') this.#o.logger.info({ peer: cluster, rttMs: Math.round(rttMs * 10) / 10 }, 'probe peer up');
       peer.state = 'up';
+      this.#o.metrics?.peerHealthy.set({ peer: cluster }, 1);
+      if (peer.rtt.value !== undefined) this.#o.metrics?.probeRtt.set({ peer: cluster }, peer.rtt.value / 1000);
       this.#emit(cluster);
       return;
     }
@@ -138,6 +145,8 @@ export class Prober {
     if (peer.state !== 'down' && peer.failures >= this.#o.failureThreshold) {
       peer.state = 'down';
       peer.rtt.reset();
+      this.#o.metrics?.peerHealthy.set({ peer: cluster }, 0);
+      this.#o.metrics?.probeRtt.remove(cluster);
       this.#o.logger.warn({ peer: cluster, failures: peer.failures, err: (err as Error | undefined)?.message }, 'probe peer down');
       this.#emit(cluster);
     }

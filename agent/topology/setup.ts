@@ -11,7 +11,7 @@ import { Advertiser, type AdvertisementPublisher } from './advertiser.ts';
 import { clusterLocation, type ClusterLocation } from './cluster-location.ts';
 import { httpsProbe } from './probe-client.ts';
 import { startProbeServer, type RunningProbeServer } from './probe-server.ts';
-import { Prober } from './prober.ts';
+import { Prober, type ProberOptions } from './prober.ts';
 import { Topology, type TopologyCatalog } from './topology.ts';
 
 export interface TopologySetupOptions {
@@ -28,6 +28,7 @@ export interface TopologySetupOptions {
   readonly logger: Logger;
   /** The access proxy's URL, when this agent runs one (kept in the advertisement). */
   readonly proxyUrl?: () => string | undefined;
+  readonly metrics?: ProberOptions['metrics'];
 }
 
 export interface RunningTopology {
@@ -58,6 +59,7 @@ export async function startTopology(o: TopologySetupOptions): Promise<RunningTop
   const prober = new Prober({
     probe: client.probe, timers: o.timers, now: () => performance.now(), logger: log,
     intervalMs: config.probeIntervalMs, timeoutMs: config.probeTimeoutMs, failureThreshold: config.probeFailureThreshold, ewmaAlpha: config.probeEwmaAlpha,
+    metrics: o.metrics,
   });
   const topology = new Topology({ local, catalog: o.catalog, prober, latencyBandMs: config.latencyBandMs });
   const advertiser = new Advertiser({

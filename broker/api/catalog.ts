@@ -149,19 +149,25 @@ export const catalogSnapshotSchema = z.object({
 export type CatalogSnapshot = z.infer<typeof catalogSnapshotSchema>;
 
 /**
+ * Wall-clock time (ms since the epoch) at which the broker committed the change; agents
+ * measure propagation delay as their now minus this. Optional: older brokers omit it.
+ */
+const committedAtSchema = z.number().int().nonnegative().optional();
+
+/**
  * One line of the watch stream (NDJSON). Events are applied in revision order; every
  * event carries the revision to resume from. `relist` means `since` was compacted away:
  * fetch GET /v1/catalog and watch again from its revision.
  */
 export const watchEventSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('export'), revision: z.number().int(), cluster: clusterIdSchema, namespace: namespaceSchema, name: serviceNameSchema, export: exportRecordSchema.nullable() }),
-  z.object({ type: z.literal('service'), revision: z.number().int(), namespace: namespaceSchema, name: serviceNameSchema, service: mergedServiceSchema.nullable() }),
-  z.object({ type: z.literal('cluster'), revision: z.number().int(), state: clusterStateSchema }),
-  z.object({ type: z.literal('advertisement'), revision: z.number().int(), cluster: clusterIdSchema, advertisement: clusterAdvertisementSchema.nullable() }),
+  z.object({ type: z.literal('export'), revision: z.number().int(), cluster: clusterIdSchema, namespace: namespaceSchema, name: serviceNameSchema, export: exportRecordSchema.nullable(), committedAt: committedAtSchema }),
+  z.object({ type: z.literal('service'), revision: z.number().int(), namespace: namespaceSchema, name: serviceNameSchema, service: mergedServiceSchema.nullable(), committedAt: committedAtSchema }),
+  z.object({ type: z.literal('cluster'), revision: z.number().int(), state: clusterStateSchema, committedAt: committedAtSchema }),
+  z.object({ type: z.literal('advertisement'), revision: z.number().int(), cluster: clusterIdSchema, advertisement: clusterAdvertisementSchema.nullable(), committedAt: committedAtSchema }),
   /** A new RBAC baseline revision (or a targeting change): fetch GET /v1/rbac/baseline. */
-  z.object({ type: z.literal('rbac'), revision: z.number().int(), rbacRevision: z.number().int().nonnegative() }),
+  z.object({ type: z.literal('rbac'), revision: z.number().int(), rbacRevision: z.number().int().nonnegative(), committedAt: committedAtSchema }),
   /** A person's shared identity was revoked (broker/api/users.ts): refuse it from now on. */
-  z.object({ type: z.literal('user-revoked'), revision: z.number().int(), name: userNameSchema, revokedAt: rfc3339 }),
+  z.object({ type: z.literal('user-revoked'), revision: z.number().int(), name: userNameSchema, revokedAt: rfc3339, committedAt: committedAtSchema }),
   z.object({ type: z.literal('bookmark'), revision: z.number().int() }),
   z.object({ type: z.literal('relist'), revision: z.number().int() }),
 ]);

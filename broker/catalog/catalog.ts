@@ -107,6 +107,10 @@ export class Catalog {
     for (const id of [...gone].sort()) this.#withdrawCluster(id, persisted.get(id) === true);
   }
 
+  #changeSet(): ChangeSet {
+    return new ChangeSet(this.#index, this.#events.head, this.#clock.now().getTime());
+  }
+
   #commit(cs: ChangeSet, after?: () => void): number {
     if (cs.empty) return this.#events.head;
     const change = cs.build(this.#events.compactionFor(cs.revision));
@@ -127,7 +131,7 @@ export class Catalog {
 
   upsert(caller: string, spec: ExportSpec): ExportWriteResponse {
     checkOwner(caller, [spec]);
-    const cs = new ChangeSet(this.#index, this.#events.head);
+    const cs = this.#changeSet();
     const track = this.#track(cs, caller);
     cs.putExport(canonicalSpec(spec));
     const revision = this.#commit(cs, track);
@@ -135,7 +139,7 @@ export class Catalog {
   }
 
   withdraw(caller: string, namespace: string, name: string): ExportWriteResponse {
-    const cs = new ChangeSet(this.#index, this.#events.head);
+    const cs = this.#changeSet();
     cs.deleteExport(caller, namespace, name);
     const revision = this.#commit(cs);
     return { revision, service: this.#index.merged(serviceKey(namespace, name)) ?? null };
@@ -150,7 +154,7 @@ export class Catalog {
       if (wanted.has(key)) throw new BrokerError('PLX_BROKER_VALIDATION', `export ${key} is listed twice`, { details: [{ path: 'exports', message: `duplicate ${key}` }] });
       wanted.set(key, canonicalSpec(s));
     }
-    const cs = new ChangeSet(this.#index, this.#events.head);
+    const cs = this.#changeSet();
     const track = this.#track(cs, caller);
     let upserted = 0;
     let withdrawn = 0;
@@ -171,7 +175,7 @@ export class Catalog {
     const wasAvailable = this.#leases.has(caller) && this.#leases.isAvailable(caller);
     this.#leases.renew(caller, now);
     if (!wasAvailable) {
-      const cs = new ChangeSet(this.#index, this.#events.head);
+      const cs = this.#changeSet();
       cs.clusterState({ cluster: caller, available: true, leaseRenewedAt: now.toISOString() });
       this.#commit(cs, () => this.#leases.setAvailable(caller, true));
       this.#log.info({ cluster: caller }, 'cluster available');
@@ -183,7 +187,7 @@ export class Catalog {
   checkLeases(): string[] {
     const expired = this.#leases.expired(this.#clock.now());
     if (expired.length === 0) return expired;
-    const cs = new ChangeSet(this.#index, this.#events.head);
+    const cs = this.#changeSet();
     for (const id of expired) cs.clusterState({ ...this.#leases.state(id), available: false });
     this.#commit(cs, () => expired.forEach((id) => this.#leases.setAvailable(id, false)));
     this.#log.warn({ clusters: expired }, 'cluster lease expired; marked unavailable');
@@ -197,7 +201,7 @@ export class Catalog {
   }
 
   #withdrawCluster(id: string, announce: boolean): number {
-    const cs = new ChangeSet(this.#index, this.#events.head);
+    const cs = this.#changeSet();
     for (const r of [...this.#index.ofCluster(id).values()]) cs.deleteExport(id, r.namespace, r.name);
     if (this.#advertisements.has(id)) cs.advertisement(id, null);
     if (announce) cs.clusterState({ ...this.#leases.state(id), available: false }, { forget: true });
@@ -225,7 +229,7 @@ export class Catalog {
     if (input.cluster !== caller) throw new BrokerError('PLX_BROKER_FORBIDDEN', `cluster "${caller}" may write only its own advertisement`);
     const current = this.#advertisements.get(caller);
     if (current && sameAdvertisement(current, input)) return current;
-    const cs = new ChangeSet(this.#index, this.#events.head);
+    const cs = this.#changeSet();
     const track = this.#track(cs, caller);
     const record = cs.advertisement(caller, (revision) => advertisementRecord(input, this.#clock.now(), revision))!;
     this.#commit(cs, () => {
@@ -242,14 +246,14 @@ export class Catalog {
 
   /** Announces a revoked user on every watch stream (agents refuse it everywhere). */
   announceUserRevoked(name: string, revokedAt: Date): number {
-    const cs = new ChangeSet(this.#index, this.#events.head);
+    const cs = this.#changeSet();
     cs.userRevoked(name, revokedAt);
     return this.#commit(cs);
   }
 
   /** Announces an RBAC baseline change on every watch stream (agents fetch their baseline). */
   announceRbac(rbacRevision: number): number {
-    const cs = new ChangeSet(this.#index, this.#events.head);
+    const cs = this.#changeSet();
     cs.rbac(rbacRevision);
     return this.#commit(cs);
   }

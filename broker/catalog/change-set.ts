@@ -41,9 +41,13 @@ export class ChangeSet {
   readonly #advertisements: StoredAdvertisement[] = [];
   readonly #advertisementDeletes: string[] = [];
 
-  constructor(index: CatalogIndex, head: number) {
+  readonly #committedAt: number | undefined;
+
+  /** `committedAt` (wall-clock ms) is stamped on every event, for agents' propagation delay. */
+  constructor(index: CatalogIndex, head: number, committedAt?: number) {
     this.#index = index;
     this.#revision = head;
+    this.#committedAt = committedAt;
   }
 
   /** The head revision once this change set is committed. */
@@ -68,7 +72,7 @@ export class ChangeSet {
   }
 
   #event(e: WatchEvent): void {
-    this.#events.push({ revision: e.revision, payload: JSON.stringify(e) });
+    this.#events.push({ revision: e.revision, payload: JSON.stringify(this.#committedAt === undefined ? e : { ...e, committedAt: this.#committedAt }) });
   }
 
   #setExport(cluster: string, key: ServiceKey, record: ExportRecord | null): void {

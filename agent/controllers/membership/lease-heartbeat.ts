@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { LeaseResponse } from '../../../broker/api/catalog.ts';
 import { backoffDelay, type BackoffOptions } from '../../kube/backoff.ts';
 import type { Clock, TimerHandle, Timers } from '../../kube/clock.ts';
+import type { AgentMetrics } from '../../metrics/agent-metrics.ts';
 
 /** What the heartbeat needs of the broker client. */
 export interface LeaseClient {
@@ -20,6 +21,8 @@ export interface LeaseHeartbeatOptions {
   leaseDurationMs: number;
   backoff?: BackoffOptions;
   random?: () => number;
+  /** Counts beats by outcome (ok, error). */
+  metrics?: Pick<AgentMetrics, 'leaseRenewals'>;
 }
 
 export class LeaseHeartbeat {
@@ -82,9 +85,11 @@ export class LeaseHeartbeat {
       this.#lastRenewedAt = this.#o.clock.now();
       if (this.#failures > 0) this.#log.info({ after: this.#failures }, 'lease renewed again');
       this.#failures = 0;
+      this.#o.metrics?.leaseRenewals.inc({ outcome: 'ok' });
       this.#schedule(this.intervalMs);
     } catch (err) {
       this.#failures++;
+      this.#o.metrics?.leaseRenewals.inc({ outcome: 'error' });
       const backoff = this.#o.backoff ?? { baseMs: 500, maxMs: this.intervalMs, jitter: 0.3 };
       const ms = Math.min(this.intervalMs, backoffDelay(this.#failures, backoff, this.#o.random));
       const e = err as { code?: unknown; brokerCode?: unknown; message?: unknown };

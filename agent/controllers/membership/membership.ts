@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { BackoffOptions } from '../../kube/backoff.ts';
 import type { Clock, Timers } from '../../kube/clock.ts';
 import type { KubeApi } from '../../kube/kube-api.ts';
+import type { AgentMetrics } from '../../metrics/agent-metrics.ts';
 import { removeClustersetProperty, writeClusterProperties } from './cluster-properties.ts';
 import { LeaseHeartbeat, type LeaseClient } from './lease-heartbeat.ts';
 
@@ -20,6 +21,7 @@ export interface MembershipDeps {
   leaseDurationMs?: number;
   leaseBackoff?: BackoffOptions;
   random?: () => number;
+  metrics?: Pick<AgentMetrics, 'leaseRenewals'>;
 }
 
 export interface RunningMembership {
@@ -40,6 +42,7 @@ export async function startMembership(d: MembershipDeps): Promise<RunningMembers
     client: d.broker, logger: d.logger, timers: d.timers, clock: d.clock,
     leaseDurationMs: d.leaseDurationMs ?? 30_000,
     ...(d.leaseBackoff ? { backoff: d.leaseBackoff } : {}), ...(d.random ? { random: d.random } : {}),
+    ...(d.metrics ? { metrics: d.metrics } : {}),
   });
   heartbeat.start();
   return {

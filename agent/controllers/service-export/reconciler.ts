@@ -13,6 +13,7 @@ import { TerminalError, type ReconcileContext, type Reconciler, type Result } fr
 import { parseKey } from '../../kube/object-key.ts';
 import { INDEX_SERVICE_NAME, SERVICE_EXPORTS } from '../../kube/resources.ts';
 import type { StatusWriter } from '../../kube/status-writer.ts';
+import type { AgentMetrics } from '../../metrics/agent-metrics.ts';
 import { conflictCondition, readyCondition, validCondition, type PublishOutcome } from './export-conditions.ts';
 import { buildExportSpec } from './export-spec.ts';
 
@@ -45,6 +46,8 @@ export interface ServiceExportReconcilerDeps {
   clock: Clock;
   /** How soon to try again after the broker refused an export (default 5 min). */
   rejectedRetryMs?: number;
+  /** Accepted exports and exports in conflict, as gauges. */
+  metrics?: Pick<AgentMetrics, 'exports' | 'conflicts'>;
 }
 
 interface Published { spec?: string; service?: MergedService | null }
@@ -53,6 +56,8 @@ export class ServiceExportReconciler implements Reconciler {
   readonly #d: ServiceExportReconcilerDeps;
   /** Exports that may be at the broker, with the last spec it accepted. */
   readonly #published = new Map<string, Published>();
+  /** Exports whose last written status carried a Conflict condition. */
+  readonly #conflicted = new Set<string>();
 
   constructor(d: ServiceExportReconcilerDeps) {
     this.#d = d;
@@ -86,6 +91,9 @@ export class ServiceExportReconciler implements Reconciler {
     const { outcome, merged, error } = await this.#publish(key, built.spec, log);
     const conflict = conflictCondition(merged ?? this.#d.mergedServices.get(namespace, name), this.#d.clusterId, gen);
     await this.#writeStatus(se, [valid, readyCondition(outcome, gen), ...(conflict ? [conflict] : [])]);
+    if (conflict?.status === 'True') this.#conflicted.add(key);
+    else this.#conflicted.delete(key);
+    this.#record();
     if (error) throw error;
     if (outcome.kind === 'failed') return { requeueAfterMs: this.#d.rejectedRetryMs ?? 300_000 };
     return undefined;
@@ -115,11 +123,22 @@ export class ServiceExportReconciler implements Reconciler {
   }
 
   async #withdraw(key: string, namespace: string, name: string, log: ReconcileContext['log']): Promise<Result> {
+    if (this.#conflicted.delete(key)) this.#record();
     if (!this.#published.has(key)) return undefined;
     await this.#d.broker.deleteExport(namespace, name);
     this.#published.delete(key);
+    this.#record();
     log.info('export withdrawn');
     return undefined;
+  }
+
+  #record(): void {
+    const m = this.#d.metrics;
+    if (!m) return;
+    let accepted = 0;
+    for (const p of this.#published.values()) if (p.spec !== undefined) accepted++;
+    m.exports.set(accepted);
+    m.conflicts.set(this.#conflicted.size);
   }
 
   async #writeStatus(se: ServiceExport, desired: DesiredCondition[]): Promise<void> {

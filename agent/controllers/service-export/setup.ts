@@ -14,7 +14,7 @@ import { keyOf, objectKey } from '../../kube/object-key.ts';
 import { ENDPOINT_SLICES, INDEX_SERVICE_NAME, LABEL_SERVICE_NAME, SERVICES, SERVICE_EXPORTS } from '../../kube/resources.ts';
 import type { StatusWriter } from '../../kube/status-writer.ts';
 import { buildExportSpec } from './export-spec.ts';
-import { ServiceExportReconciler, type ExportCaches, type ExportPublisher, type MergedServiceSource } from './reconciler.ts';
+import { ServiceExportReconciler, type ExportCaches, type ExportPublisher, type MergedServiceSource, type ServiceExportReconcilerDeps } from './reconciler.ts';
 
 export interface ServiceExportControllerDeps {
   clusterId: string;
@@ -31,6 +31,7 @@ export interface ServiceExportControllerDeps {
   syncBackoff?: BackoffOptions;
   rejectedRetryMs?: number;
   random?: () => number;
+  metrics?: ServiceExportReconcilerDeps['metrics'];
 }
 
 export interface ServiceExportController {
@@ -51,6 +52,7 @@ export function setupServiceExportController(d: ServiceExportControllerDeps): Se
   const reconciler = new ServiceExportReconciler({
     clusterId: d.clusterId, caches, broker: d.broker, mergedServices: d.mergedServices, status: d.status, clock: d.clock,
     ...(d.rejectedRetryMs === undefined ? {} : { rejectedRetryMs: d.rejectedRetryMs }),
+    ...(d.metrics ? { metrics: d.metrics } : {}),
   });
   const controller = new Controller({
     name: 'service-export', reconciler, logger: d.logger, timers: d.timers, workers: d.workers ?? 2,

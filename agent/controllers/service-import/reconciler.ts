@@ -16,6 +16,7 @@ import {
 import { derivedServiceName } from './import-names.ts';
 import { OwnedObjects, isPlexusOwned } from './owned-objects.ts';
 import type { ImportTopology } from '../../topology/import-ranking.ts';
+import type { AgentMetrics } from '../../metrics/agent-metrics.ts';
 
 /** What the reconciler reads of the catalog (agent/catalog/CatalogView provides it). */
 export interface ImportCatalogReader {
@@ -33,10 +34,14 @@ export interface ServiceImportReconcilerDeps {
   catalog: ImportCatalogReader;
   /** Nearest-instance ranking (zone hints, ranking annotation); optional. */
   topology?: ImportTopology | undefined;
+  /** ServiceImports maintained, as a gauge. */
+  metrics?: Pick<AgentMetrics, 'imports'> | undefined;
 }
 
 export class ServiceImportReconciler implements Reconciler {
   readonly #d: ServiceImportReconcilerDeps;
+  /** Keys whose ServiceImport this agent last converged. */
+  readonly #imported = new Set<string>();
 
   constructor(deps: ServiceImportReconcilerDeps) {
     this.#d = deps;
@@ -55,9 +60,10 @@ export class ServiceImportReconciler implements Reconciler {
     if (!service) {
       const deleted = await objects.removeAll(namespace, name);
       if (deleted > 0) ctx.log.info({ deleted }, 'import withdrawn');
+      this.#count(key, false);
       return;
     }
-    if (!ns || ns.metadata?.deletionTimestamp) return; // namespace sameness: nothing to create here
+    if (!ns || ns.metadata?.deletionTimestamp) return this.#count(key, false); // namespace sameness: nothing to create here
     const live = objects.serviceImport(namespace, name);
     if (live && !isPlexusOwned(live)) {
       throw new TerminalError(`ServiceImport ${key} exists without the Plexus ownership label; not touching it`);
@@ -65,6 +71,13 @@ export class ServiceImportReconciler implements Reconciler {
     await this.#converge(objects, {
       service, exports: catalog.exportsOf(namespace, name), isAvailable: (c) => catalog.isAvailable(c), topology: this.#d.topology,
     }, ctx);
+    this.#count(key, true);
+  }
+
+  #count(key: string, imported: boolean): void {
+    if (imported) this.#imported.add(key);
+    else this.#imported.delete(key);
+    this.#d.metrics?.imports.set(this.#imported.size);
   }
 
   async #converge(objects: OwnedObjects, inputs: ImportInputs, ctx: ReconcileContext): Promise<void> {

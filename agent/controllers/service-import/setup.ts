@@ -11,7 +11,7 @@ import {
 } from '../../kube/index.ts';
 import { LABEL_SERVICE_NAME } from '../../../crds/types.ts';
 import { isPlexusOwned } from './owned-objects.ts';
-import { ServiceImportReconciler, type ImportCatalogReader } from './reconciler.ts';
+import { ServiceImportReconciler, type ImportCatalogReader, type ServiceImportReconcilerDeps } from './reconciler.ts';
 import type { ImportTopology } from '../../topology/import-ranking.ts';
 
 /** The catalog as this controller consumes it (agent/catalog/CatalogView provides it). */
@@ -32,6 +32,7 @@ export interface ServiceImportControllerDeps {
   backoff?: BackoffOptions;
   /** Nearest-instance ranking; its changes (health, RTT bands) re-reconcile the services it names. */
   topology?: (ImportTopology & { onChange(cb: (namespace: string, name: string) => void): void }) | undefined;
+  metrics?: ServiceImportReconcilerDeps['metrics'];
 }
 
 export interface ServiceImportController {
@@ -45,7 +46,7 @@ export const SERVICE_IMPORT_COMPONENT = 'service-import';
 
 export function setupServiceImportController(d: ServiceImportControllerDeps): ServiceImportController {
   const informers = d.informers.declare(SERVICE_IMPORT_COMPONENT, [NAMESPACES, SERVICE_IMPORTS, SERVICES, ENDPOINT_SLICES]);
-  const reconciler = new ServiceImportReconciler({ api: d.api, informers, status: d.status, catalog: d.catalog, topology: d.topology });
+  const reconciler = new ServiceImportReconciler({ api: d.api, informers, status: d.status, catalog: d.catalog, topology: d.topology, metrics: d.metrics });
   const controller = new Controller({
     name: SERVICE_IMPORT_COMPONENT, reconciler, logger: d.logger, timers: d.timers,
     ...(d.workers ? { workers: d.workers } : {}), ...(d.backoff ? { backoff: d.backoff } : {}),
