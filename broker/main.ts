@@ -8,17 +8,22 @@ import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import { systemClock, type Clock } from './clock.ts';
 import type { BrokerConfig } from './config.ts';
-import { clearRuntimeInfo, dataDirLayout, loadRoot, writeRuntimeInfo } from './data-dir.ts';
+import { clearRuntimeInfo, dataDirLayout, writeRuntimeInfo } from './data-dir.ts';
 import { BrokerError } from './errors.ts';
 import { Catalog } from './catalog/catalog.ts';
 import { buildApp } from './http/app.ts';
-import { issueServingCertificate, scheduleServingCertRotation } from './serving-cert.ts';
+import { issueServingCertificate } from './serving-cert.ts';
+import { CaRotation } from './ca/ca-rotation.ts';
+import { ServingTls } from './ca/serving-tls.ts';
 import { SqliteStore } from './store/sqlite-store.ts';
 import type { Store } from './store/store.ts';
+import type { BrokerMetrics } from './metrics/broker-metrics.ts';
 
 export interface StartBrokerOptions {
   readonly clock?: Clock;
   readonly logger?: Logger;
+  /** The broker's metric registry; CA rollover sets its phase gauge. */
+  readonly metrics?: BrokerMetrics;
 }
 
 export interface RunningBroker {
@@ -49,17 +54,26 @@ export async function startBroker(config: BrokerConfig, o: StartBrokerOptions = 
   const clock = o.clock ?? systemClock;
   const logger = o.logger ?? createRootLogger(config.logLevel);
   const layout = dataDirLayout(config.dataDir);
-  const { ca, trustBundle } = await loadRoot(layout);
   const store = SqliteStore.open(layout.store);
   let ready = false;
   try {
-    const issueServing = () => issueServingCertificate({
-      ca, listenHost: config.listen.host, sans: config.sans, lifetimeSeconds: config.serverCertLifetimeSeconds, now: clock.now(),
+    // The roots come from the store (CA rollover, broker/ca/); the first start seeds it from D/ca/root.*.
+    const tls: { serving?: ServingTls } = {};
+    const caRotation = await CaRotation.open({
+      layout, store, clock, logger: logger.child({ component: 'ca' }), userCertLifetimeSeconds: config.userCertLifetimeSeconds,
+      onChange: async (m) => tls.serving?.caChanged(m), ...(o.metrics ? { phaseGauge: o.metrics.caPhase } : {}),
     });
-    const serving = await issueServing();
+    const { issuing: ca, bundle: trustBundle } = caRotation.live;
+    const servingTls = tls.serving = await ServingTls.start({
+      live: caRotation.live, clock, logger,
+      issue: (issuer) => issueServingCertificate({
+        ca: issuer, listenHost: config.listen.host, sans: config.sans, lifetimeSeconds: config.serverCertLifetimeSeconds, now: clock.now(),
+      }),
+    });
+    const serving = servingTls.certificate;
     const catalog = new Catalog({ store, clock, logger: logger.child({ component: 'catalog' }), config });
     const app = buildApp({
-      store, ca, trustBundle, clock, logger: logger.child({ component: 'http' }), config, tls: serving, isReady: () => ready,
+      store, ca, trustBundle, caRotation, clock, logger: logger.child({ component: 'http' }), config, tls: serving, isReady: () => ready,
       catalog: { catalog, bodyLimitBytes: config.catalogBodyLimitBytes },
     });
     try {
@@ -70,11 +84,8 @@ export async function startBroker(config: BrokerConfig, o: StartBrokerOptions = 
     }
     const url = urlFor(config.listen.host, (app.server.address() as AddressInfo).port);
     writeRuntimeInfo(layout, { url, pid: process.pid, startedAt: clock.now().toISOString() });
-    const rotation = scheduleServingCertRotation({
-      current: serving, issue: issueServing, clock,
-      apply: (c) => (app.server as unknown as HttpsServer).setSecureContext({ key: c.keyPem, cert: c.certPem, ca: trustBundle.toPem(), minVersion: 'TLSv1.3' }),
-      onError: (err) => logger.error({ err }, 'serving certificate rotation failed'),
-    });
+    const rotation = servingTls;
+    rotation.attach((c) => (app.server as unknown as HttpsServer).setSecureContext({ key: c.keyPem, cert: c.certPem, ca: c.caPem, minVersion: 'TLSv1.3' }));
     catalog.start();
     ready = true;
     logger.info({ url, clusterset: store.clusterset, revision: catalog.revision }, 'broker listening');

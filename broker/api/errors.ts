@@ -23,6 +23,12 @@ export const BrokerErrorCodes = {
   PLX_BROKER_FORBIDDEN: 403,
   PLX_BROKER_NOT_FOUND: 404,
   PLX_BROKER_CONFLICT: 409,
+  /** CA rollover: a wait phase is not complete; details.lagging names the clusters (see broker/ca/). */
+  PLX_BROKER_CA_LAGGING: 409,
+  /** CA rollover: the requested phase is not the next one (or, for rollback, not the last one done). */
+  PLX_BROKER_CA_PHASE_ORDER: 409,
+  /** CA rollover: this step cannot be undone safely (e.g. certificates were issued from the new root). */
+  PLX_BROKER_CA_ROLLBACK_REFUSED: 409,
   PLX_BROKER_NOT_READY: 503,
   PLX_BROKER_INTERNAL: 500,
 } as const;

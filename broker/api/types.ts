@@ -43,6 +43,8 @@ export const trustBundleResponseSchema = z.object({
   clusterset: z.string(),
   trustBundle: z.string(),
   fingerprints: z.array(z.string()),
+  /** The root that issues now (CA rollover); absent from older brokers. */
+  issuingFingerprint: z.string().optional(),
 });
 export type TrustBundleResponse = z.infer<typeof trustBundleResponseSchema>;
 

@@ -6,6 +6,7 @@ import { readCsr, type VerifiedCsr } from '../../certs/csr.ts';
 import { formatIdentity, sameIdentity, type Identity } from '../../certs/identity.ts';
 import { issueCertificate } from '../../certs/issue.ts';
 import type { CertificateAuthority } from '../../certs/ca.ts';
+import { fingerprintSha256 } from '../../certs/pem.ts';
 import { clusterServerName } from '../api/advertisement.ts';
 import { BrokerError } from '../errors.ts';
 
@@ -20,6 +21,8 @@ export interface IssuedClusterCertificate {
   readonly certPem: string;
   readonly serial: string;
   readonly notAfter: Date;
+  /** Fingerprint of the issuing root. */
+  readonly issuer: string;
 }
 
 /** Serials are compared as lowercase hex without leading zeros, whatever their source. */
@@ -60,8 +63,10 @@ export class ClusterIssuer {
 
   async issue(csr: VerifiedCsr, clusterId: string, now: Date): Promise<IssuedClusterCertificate> {
     const identity = this.identityOf(clusterId);
+    // Read the CA once: during a CA rollover the issuing root may change between calls.
+    const ca = this.#o.ca;
     const issued = await issueCertificate({
-      ca: this.#o.ca,
+      ca,
       publicKey: csr.publicKey,
       commonName: clusterId,
       identity,
@@ -71,6 +76,6 @@ export class ClusterIssuer {
       lifetimeSeconds: this.#o.lifetimeSeconds,
       now,
     });
-    return { identity, certPem: issued.certPem, serial: normalizeSerial(issued.serial), notAfter: issued.notAfter };
+    return { identity, certPem: issued.certPem, serial: normalizeSerial(issued.serial), notAfter: issued.notAfter, issuer: fingerprintSha256(ca.cert) };
   }
 }

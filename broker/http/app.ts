@@ -5,7 +5,6 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { CertificateAuthority } from '../../certs/ca.ts';
-import { fingerprintSha256 } from '../../certs/pem.ts';
 import type { TrustBundle } from '../../certs/trust-bundle.ts';
 import type { Clock } from '../clock.ts';
 import type { BrokerConfig } from '../config.ts';
@@ -33,6 +32,9 @@ import { FleetView } from '../fleet/fleet-view.ts';
 import { installErrorHandling } from './error-handler.ts';
 import { healthRoutes } from './health-routes.ts';
 import { trustBundleRoutes } from './trust-bundle-routes.ts';
+import { caAdminRoutes, trustBundleAckRoutes } from '../ca/ca-routes.ts';
+import type { CaRotation } from '../ca/ca-rotation.ts';
+import { LiveCa } from '../ca/live-ca.ts';
 
 export interface AppDeps {
   readonly store: Store;
@@ -48,6 +50,8 @@ export interface AppDeps {
   readonly peerCertificate?: PeerCertificateSource;
   /** The service catalog and the body limit of its writes; without it, no catalog routes. */
   readonly catalog?: { readonly catalog: Catalog; readonly bodyLimitBytes: number };
+  /** CA rollover (broker/ca/): its live CA replaces `ca`/`trustBundle`, and its routes are served. */
+  readonly caRotation?: CaRotation;
 }
 
 function createFastify(deps: AppDeps): FastifyInstance {
@@ -88,12 +92,15 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     return payload;
   });
 
-  const { store, clock, trustBundle } = deps;
-  const trustBundlePem = trustBundle.toPem();
-  const issuer = new ClusterIssuer({ ca: deps.ca, clusterset: store.clusterset, lifetimeSeconds: deps.config.clusterCertLifetimeSeconds });
-  const enroll: EnrollDeps = { store, issuer, clock, trustBundlePem: () => trustBundlePem };
-  const auth = new Authenticator({ store, clock, trustBundle }, deps.peerCertificate);
-  const tokens = new TokenRegistry({ store, clock, caFingerprint: fingerprintSha256(deps.ca.cert) });
+  const { store, clock } = deps;
+  // The CA can change while the broker runs (CA rollover): these deps read it through getters
+  // at the moment of use, so every issue and every verification sees the current root.
+  const live = deps.caRotation?.live ?? new LiveCa({ issuing: deps.ca, bundle: deps.trustBundle });
+  const trustBundlePem = () => live.bundle.toPem();
+  const issuer = new ClusterIssuer({ get ca() { return live.issuing; }, clusterset: store.clusterset, lifetimeSeconds: deps.config.clusterCertLifetimeSeconds });
+  const enroll: EnrollDeps = { store, issuer, clock, trustBundlePem };
+  const auth = new Authenticator({ store, clock, get trustBundle() { return live.bundle; } }, deps.peerCertificate);
+  const tokens = new TokenRegistry({ store, clock, get caFingerprint() { return live.pinFingerprint; } });
   const catalog = deps.catalog?.catalog;
   const membership = new Membership({ store, clock, onRemoved: catalog ? (id) => catalog.removeCluster(id) : undefined });
   // RBAC baseline (broker/rbac/): changes are announced on the catalog's watch stream.
@@ -106,12 +113,12 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   if (catalog) app.addHook('preClose', async () => catalog.stop());
 
   void app.register(healthRoutes, { isReady: deps.isReady ?? (() => true) });
-  void app.register(trustBundleRoutes, { clusterset: store.clusterset, trustBundle });
+  void app.register(trustBundleRoutes, { clusterset: store.clusterset, live });
   void app.register(joinRoutes, { enroll });
-  const userIssuer = new UserIssuer({ ca: deps.ca, clusterset: store.clusterset, lifetimeSeconds: deps.config.userCertLifetimeSeconds ?? 8 * 3600 });
-  const login: UserLoginDeps = { store, issuer: userIssuer, clock, trustBundlePem: () => trustBundlePem };
+  const userIssuer = new UserIssuer({ get ca() { return live.issuing; }, clusterset: store.clusterset, lifetimeSeconds: deps.config.userCertLifetimeSeconds ?? 8 * 3600 });
+  const login: UserLoginDeps = { store, issuer: userIssuer, clock, trustBundlePem };
   const users = new UserRegistry({
-    store, clock, caFingerprint: fingerprintSha256(deps.ca.cert),
+    store, clock, get caFingerprint() { return live.pinFingerprint; },
     onRevoked: catalog ? (u) => catalog.announceUserRevoked(u.name, u.revokedAt ?? clock.now()) : undefined,
   });
   void app.register(userLoginRoutes, { login });
@@ -124,6 +131,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     await clusterScope.register(renewRoutes, { enroll, auth });
     await clusterScope.register(rbacClusterRoutes, { ...rbacRoutes, auth });
     await clusterScope.register(revokedUserRoutes, { store });
+    if (deps.caRotation) await clusterScope.register(trustBundleAckRoutes, { rotation: deps.caRotation, auth });
     if (deps.catalog) {
       await clusterScope.register(catalogRoutes, {
         catalog: deps.catalog.catalog, auth, bodyLimitBytes: deps.catalog.bodyLimitBytes, onLeaseReport: (c, r) => agentReports.record(c, r),
@@ -138,6 +146,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   }
   void app.register(async (adminScope) => {
     adminScope.addHook('onRequest', auth.require(isAdmin, 'the clusterset admin identity'));
+    if (deps.caRotation) await adminScope.register(caAdminRoutes, { rotation: deps.caRotation });
     await adminScope.register(adminTokenRoutes, { tokens, membership });
     await adminScope.register(rbacAdminRoutes, rbacRoutes);
     await adminScope.register(userAdminRoutes, { users });

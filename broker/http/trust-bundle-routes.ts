@@ -1,19 +1,20 @@
 // GET /v1/trust-bundle: public, so an agent can fetch it before it has any identity and
-// accept it only if it contains the root whose fingerprint it pinned.
+// accept it only if it contains the root whose fingerprint it pinned. It reads the live CA
+// at each request: during a CA rollover the bundle and the issuing root change.
 import type { FastifyPluginAsync } from 'fastify';
 import { paths, type TrustBundleResponse } from '../api/types.ts';
-import type { TrustBundle } from '../../certs/trust-bundle.ts';
+import type { LiveCa } from '../ca/live-ca.ts';
 
 export interface TrustBundleRoutesOptions {
   readonly clusterset: string;
-  readonly trustBundle: TrustBundle;
+  readonly live: Pick<LiveCa, 'bundle' | 'issuingFingerprint'>;
 }
 
 export const trustBundleRoutes: FastifyPluginAsync<TrustBundleRoutesOptions> = async (app, opts) => {
-  const body: TrustBundleResponse = {
+  app.get(paths.trustBundle, async (): Promise<TrustBundleResponse> => ({
     clusterset: opts.clusterset,
-    trustBundle: opts.trustBundle.toPem(),
-    fingerprints: opts.trustBundle.fingerprints(),
-  };
-  app.get(paths.trustBundle, async () => body);
+    trustBundle: opts.live.bundle.toPem(),
+    fingerprints: opts.live.bundle.fingerprints(),
+    issuingFingerprint: opts.live.issuingFingerprint,
+  }));
 };

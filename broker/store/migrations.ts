@@ -104,9 +104,44 @@ export const migrations: readonly string[] = [
     groups   TEXT NOT NULL
   ) STRICT, WITHOUT ROWID;
   `,
-  // 6: reserved for a change being made in parallel: replace this empty step with it (no
-  // released store has passed version 5 yet), so that version 7 below keeps its number.
-  '',
+  // 6: CA rollover (broker/ca/). Root certificates and where their keys live, the one-row
+  // rollover state, its history (for `ca status` and rollback), each cluster's last
+  // acknowledged trust bundle, and which root issued each cluster certificate (NULL: the
+  // first root, filled in when the broker first starts on this version).
+  `
+  CREATE TABLE ca_roots (
+    generation  INTEGER PRIMARY KEY,
+    fingerprint TEXT NOT NULL UNIQUE,
+    cert_pem    TEXT NOT NULL,
+    key_file    TEXT NOT NULL,
+    created_at  INTEGER NOT NULL,
+    in_bundle   INTEGER NOT NULL CHECK (in_bundle IN (0, 1)),
+    issued      INTEGER NOT NULL DEFAULT 0 CHECK (issued IN (0, 1))
+  ) STRICT;
+  CREATE TABLE ca_rollover (
+    id                 INTEGER PRIMARY KEY CHECK (id = 1),
+    phase              INTEGER NOT NULL CHECK (phase BETWEEN 0 AND 5),
+    issuing_generation INTEGER NOT NULL REFERENCES ca_roots (generation),
+    old_generation     INTEGER REFERENCES ca_roots (generation),
+    new_generation     INTEGER REFERENCES ca_roots (generation),
+    issuing_since      INTEGER NOT NULL
+  ) STRICT;
+  CREATE TABLE ca_history (
+    seq    INTEGER PRIMARY KEY,
+    at     INTEGER NOT NULL,
+    action TEXT NOT NULL CHECK (action IN ('advance', 'rollback')),
+    from_phase INTEGER NOT NULL,
+    to_phase   INTEGER NOT NULL,
+    forced INTEGER NOT NULL CHECK (forced IN (0, 1)),
+    detail TEXT NOT NULL
+  ) STRICT;
+  CREATE TABLE trust_bundle_acks (
+    cluster      TEXT PRIMARY KEY,
+    fingerprints TEXT NOT NULL,
+    acked_at     INTEGER NOT NULL
+  ) STRICT, WITHOUT ROWID;
+  ALTER TABLE certificates ADD COLUMN issuer TEXT;
+  `,
   // 7: each agent's last lease report (version, imports) for the fleet views.
   `
   CREATE TABLE agent_reports (

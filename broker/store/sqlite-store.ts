@@ -13,6 +13,8 @@ import { SqliteUserStore } from './sqlite-user-store.ts';
 import type { UserStore } from './user-store.ts';
 import { migrate } from './migrations.ts';
 import { SqliteCatalogStore } from './sqlite-catalog-store.ts';
+import { SqliteCaStore } from './sqlite-ca-store.ts';
+import type { CaStore } from './ca-store.ts';
 import { SqliteAgentReportStore } from './sqlite-agent-report-store.ts';
 import type { AgentReportStore } from './agent-report-store.ts';
 import {
@@ -79,6 +81,7 @@ export class SqliteStore implements Store {
   readonly catalog: CatalogStore;
   readonly rbac: RbacStore;
   readonly users: UserStore;
+  readonly ca: CaStore;
   readonly reports: AgentReportStore;
   readonly #db: DatabaseSync;
   readonly #s: Record<string, StatementSync>;
@@ -119,6 +122,7 @@ export class SqliteStore implements Store {
     this.catalog = new SqliteCatalogStore(db);
     this.rbac = new SqliteRbacStore(db);
     this.users = new SqliteUserStore(db);
+    this.ca = new SqliteCaStore(db);
     this.reports = new SqliteAgentReportStore(db);
     this.#s = {
       insertToken: db.prepare(`INSERT INTO tokens (id, kind, subject, secret_hash, created_at, expires_at, used_at, revoked_at)
@@ -137,7 +141,7 @@ export class SqliteStore implements Store {
           removed_at = NULL, token_id = excluded.token_id`),
       removeCluster: db.prepare(`UPDATE clusters SET state = 'removed', removed_at = ? WHERE id = ? AND state = 'active'`),
       clusterEpoch: db.prepare(`SELECT epoch FROM clusters WHERE id = ? AND state = 'active'`),
-      insertCert: db.prepare('INSERT INTO certificates (serial, cluster_id, epoch, issued_at, not_after) VALUES (?, ?, ?, ?, ?)'),
+      insertCert: db.prepare('INSERT INTO certificates (serial, cluster_id, epoch, issued_at, not_after, issuer) VALUES (?, ?, ?, ?, ?, ?)'),
       isCurrent: db.prepare(`SELECT 1 AS ok FROM certificates x JOIN clusters c ON c.id = x.cluster_id
         WHERE x.serial = ? AND x.cluster_id = ? AND c.state = 'active' AND x.epoch = c.epoch`),
     };
@@ -178,7 +182,7 @@ export class SqliteStore implements Store {
       const epoch = (previous?.epoch ?? 0) + 1;
       this.#s.useToken!.run(at, o.tokenId);
       this.#s.upsertCluster!.run(o.clusterId, epoch, at, o.tokenId);
-      this.#s.insertCert!.run(o.certificate.serial, o.clusterId, epoch, at, o.certificate.notAfter.getTime());
+      this.#s.insertCert!.run(o.certificate.serial, o.clusterId, epoch, at, o.certificate.notAfter.getTime(), o.certificate.issuer ?? null);
       return { ok: true, cluster: this.getCluster(o.clusterId)! };
     });
   }
@@ -187,7 +191,7 @@ export class SqliteStore implements Store {
     return this.#tx(() => {
       const row = this.#s.clusterEpoch!.get(o.clusterId);
       if (!row || Number(row.epoch) !== o.epoch) return undefined;
-      this.#s.insertCert!.run(o.certificate.serial, o.clusterId, o.epoch, o.now.getTime(), o.certificate.notAfter.getTime());
+      this.#s.insertCert!.run(o.certificate.serial, o.clusterId, o.epoch, o.now.getTime(), o.certificate.notAfter.getTime(), o.certificate.issuer ?? null);
       return this.getCluster(o.clusterId);
     });
   }

@@ -2,6 +2,7 @@
 // implementation is the only one today; a Kubernetes hub store may follow, so nothing
 // outside store/ may depend on SQL.
 import type { AgentReportStore } from './agent-report-store.ts';
+import type { CaStore } from './ca-store.ts';
 import type { CatalogStore } from './catalog-store.ts';
 import type { RbacStore } from './rbac-store.ts';
 import type { UserStore } from './user-store.ts';
@@ -40,6 +41,8 @@ export interface ClusterRecord {
 export interface IssuedCertificate {
   readonly serial: string;
   readonly notAfter: Date;
+  /** Fingerprint of the root that issued it (CA rollover tracks who is re-issued). */
+  readonly issuer?: string;
 }
 
 export type JoinResult =
@@ -56,6 +59,8 @@ export interface Store {
   readonly rbac: RbacStore;
   /** Shared identities of people (migration 5). */
   readonly users: UserStore;
+  /** CA rollover: roots, phase, history, trust-bundle acknowledgements (migration 6). */
+  readonly ca: CaStore;
   /** Agents' last lease reports (migration 7). */
   readonly reports: AgentReportStore;
 
