@@ -17,7 +17,7 @@ import { CaRotation } from './ca/ca-rotation.ts';
 import { ServingTls } from './ca/serving-tls.ts';
 import { SqliteStore } from './store/sqlite-store.ts';
 import type { Store } from './store/store.ts';
-import type { BrokerMetrics } from './metrics/broker-metrics.ts';
+import { BrokerMetrics } from './metrics/broker-metrics.ts';
 
 export interface StartBrokerOptions {
   readonly clock?: Clock;
@@ -32,6 +32,8 @@ export interface RunningBroker {
   readonly app: FastifyInstance;
   readonly store: Store;
   readonly catalog: Catalog;
+  /** The registry behind GET /metrics (admin or metrics identity). */
+  readonly metrics: BrokerMetrics;
   /** Stop accepting, finish in-flight requests, close the store. Idempotent. */
   stop(): Promise<void>;
 }
@@ -53,6 +55,7 @@ function urlFor(host: string, port: number): string {
 export async function startBroker(config: BrokerConfig, o: StartBrokerOptions = {}): Promise<RunningBroker> {
   const clock = o.clock ?? systemClock;
   const logger = o.logger ?? createRootLogger(config.logLevel);
+  const metrics = o.metrics ?? new BrokerMetrics();
   const layout = dataDirLayout(config.dataDir);
   const store = SqliteStore.open(layout.store);
   let ready = false;
@@ -61,20 +64,20 @@ export async function startBroker(config: BrokerConfig, o: StartBrokerOptions = 
     const tls: { serving?: ServingTls } = {};
     const caRotation = await CaRotation.open({
       layout, store, clock, logger: logger.child({ component: 'ca' }), userCertLifetimeSeconds: config.userCertLifetimeSeconds,
-      onChange: async (m) => tls.serving?.caChanged(m), ...(o.metrics ? { phaseGauge: o.metrics.caPhase } : {}),
+      onChange: async (m) => tls.serving?.caChanged(m), phaseGauge: metrics.caPhase,
     });
     const { issuing: ca, bundle: trustBundle } = caRotation.live;
     const servingTls = tls.serving = await ServingTls.start({
       live: caRotation.live, clock, logger,
       issue: (issuer) => issueServingCertificate({
         ca: issuer, listenHost: config.listen.host, sans: config.sans, lifetimeSeconds: config.serverCertLifetimeSeconds, now: clock.now(),
-      }),
+      }).then((c) => { metrics.certificatesIssued.inc({ kind: 'serving' }); return c; }),
     });
     const serving = servingTls.certificate;
     const catalog = new Catalog({ store, clock, logger: logger.child({ component: 'catalog' }), config });
     const app = buildApp({
       store, ca, trustBundle, caRotation, clock, logger: logger.child({ component: 'http' }), config, tls: serving, isReady: () => ready,
-      catalog: { catalog, bodyLimitBytes: config.catalogBodyLimitBytes },
+      catalog: { catalog, bodyLimitBytes: config.catalogBodyLimitBytes }, metrics,
     });
     try {
       await app.listen({ host: config.listen.host, port: config.listen.port });
@@ -105,7 +108,7 @@ export async function startBroker(config: BrokerConfig, o: StartBrokerOptions = 
         logger.info('broker stopped');
       }
     })());
-    return { url, app, store, catalog, stop };
+    return { url, app, store, catalog, metrics, stop };
   } catch (e) {
     store.close();
     throw e;

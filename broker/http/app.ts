@@ -16,7 +16,11 @@ import type { Store } from '../store/store.ts';
 import type { Catalog } from '../catalog/catalog.ts';
 import { adminClusterRoutes, adminTokenRoutes } from './admin-routes.ts';
 import { advertisementRoutes, isClustersetMember } from './advertisement-routes.ts';
-import { Authenticator, isAdmin, isCluster, isUser, type PeerCertificateSource } from './authenticate.ts';
+import { Authenticator, isAdmin, isCluster, isMetricsReader, isUser, type PeerCertificateSource } from './authenticate.ts';
+import type { BrokerMetrics } from '../metrics/broker-metrics.ts';
+import { brokerStateSource } from '../metrics/broker-state.ts';
+import { metricsRoutes } from './metrics-routes.ts';
+import { observeRequests } from './request-observer.ts';
 import { catalogRoutes } from './catalog-routes.ts';
 import { RbacService } from '../rbac/rbac-service.ts';
 import { rbacAdminRoutes, rbacClusterRoutes } from '../rbac/rbac-routes.ts';
@@ -50,6 +54,8 @@ export interface AppDeps {
   readonly peerCertificate?: PeerCertificateSource;
   /** The service catalog and the body limit of its writes; without it, no catalog routes. */
   readonly catalog?: { readonly catalog: Catalog; readonly bodyLimitBytes: number };
+  /** Records requests and serves GET /metrics to the admin or metrics identity; without it, no /metrics. */
+  readonly metrics?: BrokerMetrics;
   /** CA rollover (broker/ca/): its live CA replaces `ca`/`trustBundle`, and its routes are served. */
   readonly caRotation?: CaRotation;
 }
@@ -59,6 +65,8 @@ function createFastify(deps: AppDeps): FastifyInstance {
     loggerInstance: deps.logger,
     bodyLimit: deps.config.bodyLimitBytes,
     genReqId: () => randomUUID(),
+    // One line per request instead, with the route pattern (request-observer.ts).
+    disableRequestLogging: true,
     requestTimeout: 30_000,
   };
   if (!deps.tls) return Fastify(common) as unknown as FastifyInstance;
@@ -79,6 +87,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   // Only JSON is accepted: anything else, text/plain included, is 415.
   app.removeContentTypeParser('text/plain');
   installErrorHandling(app);
+  observeRequests(app, deps.metrics);
   // Every response names its request id (as the logs do). Graceful stop: requests in
   // flight when close() starts still complete, and their responses end the keep-alive
   // connection so close() does not wait for idle clients.
@@ -156,5 +165,15 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       await adminScope.register(dashboardRoutes);
     }
   });
+  const metrics = deps.metrics;
+  if (metrics) {
+    metrics.setStateSource(brokerStateSource({
+      store, clock, catalog, rbacCompliant: () => rbac.compliance().clusters.filter((c) => c.compliant).length,
+    }));
+    void app.register(async (metricsScope) => {
+      metricsScope.addHook('onRequest', auth.require(isMetricsReader, 'the admin or the metrics identity'));
+      await metricsScope.register(metricsRoutes, { registry: metrics.registry });
+    });
+  }
   return app;
 }

@@ -9,7 +9,7 @@ import { CertError } from '../../certs/errors.ts';
 import type { Identity } from '../../certs/identity.ts';
 import type { TrustBundle } from '../../certs/trust-bundle.ts';
 import { verifyLeaf } from '../../certs/verify.ts';
-import { ADMIN_NAME } from '../admin-identity.ts';
+import { ADMIN_NAME, METRICS_READER_NAME } from '../admin-identity.ts';
 import type { Clock } from '../clock.ts';
 import { normalizeSerial } from '../enroll/cluster-issuer.ts';
 import { BrokerError } from '../errors.ts';
@@ -54,6 +54,8 @@ export type Authorization = (p: Principal) => boolean;
 export const isCluster: Authorization = (p) => p.identity.kind === 'cluster';
 export const isUser: Authorization = (p) => p.identity.kind === 'user';
 export const isAdmin: Authorization = (p) => p.identity.kind === 'admin' && p.identity.name === ADMIN_NAME;
+/** GET /metrics: the admin, or the read-only identity made for Prometheus. */
+export const isMetricsReader: Authorization = (p) => isAdmin(p) || (p.identity.kind === 'admin' && p.identity.name === METRICS_READER_NAME);
 
 export class Authenticator {
   readonly #deps: AuthenticatorDeps;
