@@ -8,6 +8,8 @@ export type AgentErrorCode =
   | 'PLX_AGENT_BROKER_REJECTED'
   | 'PLX_AGENT_BROKER_PROTOCOL'
   | 'PLX_AGENT_CA_PIN_MISMATCH'
+  /** A trust bundle from the broker shares no root with the one trusted now (no trust jump), or is malformed. */
+  | 'PLX_AGENT_TRUST_BUNDLE_REJECTED'
   | 'PLX_AGENT_IDENTITY_MISMATCH'
   | 'PLX_AGENT_IDENTITY_STORE'
   /** The broker refuses to renew: the certificate expired beyond its grace. Re-join. */
