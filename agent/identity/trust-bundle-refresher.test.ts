@@ -5,7 +5,7 @@ import { createRootCa, type CertificateAuthority } from '../../certs/ca.ts';
 import { issueCertificate } from '../../certs/issue.ts';
 import { exportPrivateKeyPem, generateKeyPair } from '../../certs/keys.ts';
 import { fingerprintSha256 } from '../../certs/pem.ts';
-import { AgentError } from '../errors.ts';
+import type { AgentError } from '../errors.ts';
 import type { Timers } from '../kube/clock.ts';
 import type { StoredIdentity } from './identity-store.ts';
 import { LiveIdentity } from './live-identity.ts';
