@@ -37,7 +37,7 @@ function initCommand(broker: Command): void {
     });
 }
 
-interface StartFlags { dataDir: string; listen: string; san: string[]; clusterCertLifetime: string; userCertLifetime: string; leaseDuration: string; logLevel: string }
+interface StartFlags { dataDir: string; listen: string; san: string[]; clusterCertLifetime: string; clusterRenewGrace: string; userCertLifetime: string; leaseDuration: string; logLevel: string }
 
 function startCommand(broker: Command): void {
   broker.command('start')
@@ -48,7 +48,8 @@ function startCommand(broker: Command): void {
     .addOption(dataDirOption())
     .option('--listen <host:port>', 'address to listen on ([addr]:port for IPv6)', brokerConfigDefaults.listen)
     .option('--san <name>', 'extra DNS name or IP for the serving certificate (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
-    .option('--cluster-cert-lifetime <duration>', 'lifetime of issued cluster certificates', '24h')
+    .option('--cluster-cert-lifetime <duration>', 'lifetime of issued cluster certificates (agents renew at about 2/3 of it)', '24h')
+    .option('--cluster-renew-grace <duration>', 'how long after expiry a cluster may still renew its newest certificate (e.g. after a broker outage); 0s = never', '24h')
     .option('--user-cert-lifetime <duration>', 'lifetime of people\'s certificates from `plexus login`', '8h')
     .option('--lease-duration <duration>', 'a cluster that does not heartbeat for this long is marked unavailable', `${brokerConfigDefaults.leaseDurationSeconds}s`)
     .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'))
@@ -59,6 +60,7 @@ function startCommand(broker: Command): void {
         listen: flags.listen,
         sans: flags.san,
         clusterCertLifetimeSeconds: parseDurationSeconds(flags.clusterCertLifetime, '--cluster-cert-lifetime'),
+        clusterRenewGraceSeconds: parseDurationSeconds(flags.clusterRenewGrace, '--cluster-renew-grace'),
         userCertLifetimeSeconds: parseDurationSeconds(flags.userCertLifetime, '--user-cert-lifetime'),
         leaseDurationSeconds: parseDurationSeconds(flags.leaseDuration, '--lease-duration'),
         logLevel: flags.logLevel,

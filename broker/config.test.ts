@@ -7,6 +7,7 @@ describe('broker config', () => {
     const c = parseBrokerConfig({ dataDir: '/var/lib/plexus' });
     expect(c.listen).toEqual({ host: '127.0.0.1', port: 7443 });
     expect(c.clusterCertLifetimeSeconds).toBe(brokerConfigDefaults.clusterCertLifetimeSeconds);
+    expect(c.clusterRenewGraceSeconds).toBe(24 * 3600);
     expect(c.bodyLimitBytes).toBe(64 * 1024);
     expect(Object.isFrozen(c)).toBe(true);
     expect(Object.isFrozen(c.sans)).toBe(true);
@@ -15,7 +16,7 @@ describe('broker config', () => {
   it('reports every problem at once', () => {
     let err: BrokerError | undefined;
     try {
-      parseBrokerConfig({ dataDir: '', listen: 'nope', sans: ['Bad_Name'], clusterCertLifetimeSeconds: 10, bodyLimitBytes: 1.5, logLevel: 'loud' });
+      parseBrokerConfig({ dataDir: '', listen: 'nope', sans: ['Bad_Name'], clusterCertLifetimeSeconds: 9, bodyLimitBytes: 1.5, logLevel: 'loud' });
     } catch (e) {
       err = e as BrokerError;
     }

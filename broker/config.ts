@@ -14,6 +14,12 @@ export interface BrokerConfig {
   /** Extra DNS names or IP addresses for the serving certificate. */
   readonly sans: readonly string[];
   readonly clusterCertLifetimeSeconds: number;
+  /**
+   * How long after its certificate expired a cluster may still renew it (POST /v1/renew
+   * only, and only with its newest certificate): an agent that could not reach the broker
+   * in time (broker outage) renews when it is back instead of having to join again. 0 = off.
+   */
+  readonly clusterRenewGraceSeconds: number;
   /** Lifetime of people's certificates (`plexus login`): short, renewed with `login --renew`. */
   readonly userCertLifetimeSeconds: number;
   readonly serverCertLifetimeSeconds: number;
@@ -39,6 +45,7 @@ export interface BrokerConfigInput {
   listen?: string;
   sans?: readonly string[];
   clusterCertLifetimeSeconds?: number;
+  clusterRenewGraceSeconds?: number;
   userCertLifetimeSeconds?: number;
   serverCertLifetimeSeconds?: number;
   bodyLimitBytes?: number;
@@ -55,6 +62,7 @@ export interface BrokerConfigInput {
 export const brokerConfigDefaults = {
   listen: '127.0.0.1:7443',
   clusterCertLifetimeSeconds: 24 * 3600,
+  clusterRenewGraceSeconds: 24 * 3600,
   userCertLifetimeSeconds: 8 * 3600,
   serverCertLifetimeSeconds: 30 * 24 * 3600,
   bodyLimitBytes: 64 * 1024,
@@ -128,7 +136,10 @@ export function parseBrokerConfig(input: BrokerConfigInput): BrokerConfig {
   }
 
   const clusterCertLifetimeSeconds = input.clusterCertLifetimeSeconds ?? d.clusterCertLifetimeSeconds;
-  checkInt(problems, 'clusterCertLifetimeSeconds', clusterCertLifetimeSeconds, 300, 30 * 24 * 3600);
+  // 10 s minimum: rotation tests compress a certificate's whole life into seconds.
+  checkInt(problems, 'clusterCertLifetimeSeconds', clusterCertLifetimeSeconds, 10, 30 * 24 * 3600);
+  const clusterRenewGraceSeconds = input.clusterRenewGraceSeconds ?? d.clusterRenewGraceSeconds;
+  checkInt(problems, 'clusterRenewGraceSeconds', clusterRenewGraceSeconds, 0, 30 * 24 * 3600);
   const userCertLifetimeSeconds = input.userCertLifetimeSeconds ?? d.userCertLifetimeSeconds;
   checkInt(problems, 'userCertLifetimeSeconds', userCertLifetimeSeconds, 60, 7 * 24 * 3600);
   const serverCertLifetimeSeconds = input.serverCertLifetimeSeconds ?? d.serverCertLifetimeSeconds;
@@ -149,6 +160,7 @@ export function parseBrokerConfig(input: BrokerConfigInput): BrokerConfig {
     listen: Object.freeze(listen),
     sans: Object.freeze(sans),
     clusterCertLifetimeSeconds,
+    clusterRenewGraceSeconds,
     userCertLifetimeSeconds,
     serverCertLifetimeSeconds,
     bodyLimitBytes,

@@ -46,7 +46,7 @@ export interface AppDeps {
   readonly trustBundle: TrustBundle;
   readonly clock: Clock;
   readonly logger: Logger;
-  readonly config: Pick<BrokerConfig, 'clusterCertLifetimeSeconds' | 'bodyLimitBytes'> & Partial<Pick<BrokerConfig, 'userCertLifetimeSeconds'>>;
+  readonly config: Pick<BrokerConfig, 'clusterCertLifetimeSeconds' | 'bodyLimitBytes'> & Partial<Pick<BrokerConfig, 'userCertLifetimeSeconds' | 'clusterRenewGraceSeconds'>>;
   /** Serve HTTPS (TLS 1.3 only, client certificates requested) with this serving identity. */
   readonly tls?: { readonly keyPem: string; readonly certPem: string };
   readonly isReady?: () => boolean;
@@ -135,9 +135,15 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     userScope.addHook('onRequest', auth.require(isUser, 'a user identity'));
     await userScope.register(userRenewRoutes, { login, auth });
   });
+  void app.register(async (renewScope) => {
+    // Renewal alone also takes a cluster's newest certificate shortly after it expired, so an
+    // agent cut off by a broker outage renews when the broker is back (authenticate.ts).
+    const expiredGraceMs = (deps.config.clusterRenewGraceSeconds ?? 0) * 1000;
+    renewScope.addHook('onRequest', auth.require(isCluster, 'a cluster identity', { expiredGraceMs }));
+    await renewScope.register(renewRoutes, { enroll, auth });
+  });
   void app.register(async (clusterScope) => {
     clusterScope.addHook('onRequest', auth.require(isCluster, 'a cluster identity'));
-    await clusterScope.register(renewRoutes, { enroll, auth });
     await clusterScope.register(rbacClusterRoutes, { ...rbacRoutes, auth });
     await clusterScope.register(revokedUserRoutes, { store });
     if (deps.caRotation) await clusterScope.register(trustBundleAckRoutes, { rotation: deps.caRotation, auth });

@@ -3,6 +3,7 @@
 // none), so the trust decision is made here on every request: the peer certificate must
 // chain to the bundle at the injected clock's now, name this clusterset, and, for a
 // cluster, be a certificate the store issued in the cluster's current membership epoch.
+import { X509Certificate } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 import type { FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import { CertError } from '../../certs/errors.ts';
@@ -51,6 +52,15 @@ function certFailure(e: unknown): BrokerError {
 
 export type Authorization = (p: Principal) => boolean;
 
+export interface AuthenticateOptions {
+  /**
+   * Accept a cluster's certificate up to this long after it expired, if it is the newest
+   * one issued to the cluster in its current membership (POST /v1/renew only: an agent cut
+   * off from the broker past its expiry renews when it is back). Default 0: never.
+   */
+  readonly expiredGraceMs?: number;
+}
+
 export const isCluster: Authorization = (p) => p.identity.kind === 'cluster';
 export const isUser: Authorization = (p) => p.identity.kind === 'user';
 export const isAdmin: Authorization = (p) => p.identity.kind === 'admin' && p.identity.name === ADMIN_NAME;
@@ -67,14 +77,17 @@ export class Authenticator {
     this.#peer = peer;
   }
 
-  async authenticate(cert: string | Uint8Array | undefined): Promise<Principal> {
+  async authenticate(cert: string | Uint8Array | undefined, o: AuthenticateOptions = {}): Promise<Principal> {
     if (cert === undefined) throw new BrokerError('PLX_BROKER_UNAUTHENTICATED', 'a client certificate is required');
     const { store, clock, trustBundle } = this.#deps;
     let leaf;
+    let expired = false;
     try {
       leaf = await verifyLeaf({ certPem: toPem(cert), bundle: trustBundle, now: clock.now(), usage: 'clientAuth', trustDomain: store.clusterset });
     } catch (e) {
-      throw certFailure(e);
+      if (!((o.expiredGraceMs ?? 0) > 0 && e instanceof CertError && e.code === 'PLX_CERTS_EXPIRED')) throw certFailure(e);
+      leaf = await this.#verifyRecentlyExpired(toPem(cert), o.expiredGraceMs!, e);
+      expired = true;
     }
     if (!leaf.identity) throw new BrokerError('PLX_BROKER_CERT_UNTRUSTED', 'client certificate carries no Plexus identity');
     const serial = normalizeSerial(leaf.serial);
@@ -87,13 +100,35 @@ export class Authenticator {
     if (!cluster || cluster.state !== 'active' || !store.isCurrentCertificate(cluster.id, serial)) {
       throw new BrokerError('PLX_BROKER_CLUSTER_REVOKED', `certificate of cluster "${leaf.identity.name}" is no longer valid`);
     }
+    if (expired && !store.isLatestCertificate(cluster.id, serial)) {
+      throw new BrokerError('PLX_BROKER_CERT_EXPIRED', 'client certificate has expired and a newer one was issued since');
+    }
     return { identity: leaf.identity, serial, epoch: cluster.epoch };
   }
 
+  /**
+   * A cluster certificate that expired less than `graceMs` ago is checked as it was at its
+   * last valid instant: same chain (its root must still be in today's bundle), usage and
+   * trust domain. Anything else is refused as expired.
+   */
+  async #verifyRecentlyExpired(pem: string, graceMs: number, original: CertError): Promise<Awaited<ReturnType<typeof verifyLeaf>>> {
+    const { store, clock, trustBundle } = this.#deps;
+    const notAfter = new X509Certificate(pem).validToDate;
+    if (clock.now().getTime() - notAfter.getTime() > graceMs) throw certFailure(original);
+    let leaf;
+    try {
+      leaf = await verifyLeaf({ certPem: pem, bundle: trustBundle, now: notAfter, usage: 'clientAuth', trustDomain: store.clusterset });
+    } catch (e) {
+      throw certFailure(e);
+    }
+    if (leaf.identity?.kind !== 'cluster') throw certFailure(original);
+    return leaf;
+  }
+
   /** A hook that authenticates the caller and lets through only principals that `allow` accepts. */
-  require(allow: Authorization, what: string): onRequestAsyncHookHandler {
+  require(allow: Authorization, what: string, o: AuthenticateOptions = {}): onRequestAsyncHookHandler {
     return async (request) => {
-      const principal = await this.authenticate(this.#peer(request));
+      const principal = await this.authenticate(this.#peer(request), o);
       if (!allow(principal)) throw new BrokerError('PLX_BROKER_FORBIDDEN', `this endpoint requires ${what}`);
       this.#principals.set(request, principal);
     };

@@ -144,6 +144,8 @@ export class SqliteStore implements Store {
       insertCert: db.prepare('INSERT INTO certificates (serial, cluster_id, epoch, issued_at, not_after, issuer) VALUES (?, ?, ?, ?, ?, ?)'),
       isCurrent: db.prepare(`SELECT 1 AS ok FROM certificates x JOIN clusters c ON c.id = x.cluster_id
         WHERE x.serial = ? AND x.cluster_id = ? AND c.state = 'active' AND x.epoch = c.epoch`),
+      latestCert: db.prepare(`SELECT x.serial FROM certificates x JOIN clusters c ON c.id = x.cluster_id
+        WHERE x.cluster_id = ? AND c.state = 'active' AND x.epoch = c.epoch ORDER BY x.issued_at DESC, x.rowid DESC LIMIT 1`),
     };
   }
 
@@ -217,6 +219,10 @@ export class SqliteStore implements Store {
 
   isCurrentCertificate(clusterId: string, serial: string): boolean {
     return this.#s.isCurrent!.get(serial, clusterId) !== undefined;
+  }
+
+  isLatestCertificate(clusterId: string, serial: string): boolean {
+    return this.#s.latestCert!.get(clusterId)?.serial === serial;
   }
 
   close(): void {

@@ -83,6 +83,8 @@ export interface Store {
   removeCluster(id: string, at: Date): ClusterRecord | undefined;
   /** True only for a certificate issued to this cluster in its current epoch while it is active. */
   isCurrentCertificate(clusterId: string, serial: string): boolean;
+  /** Current (as above) and the one issued last to the cluster: the only one renewable after expiry. */
+  isLatestCertificate(clusterId: string, serial: string): boolean;
 
   close(): void;
 }
