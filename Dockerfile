@@ -19,7 +19,18 @@ COPY certs ./certs
 COPY broker ./broker
 COPY agent ./agent
 COPY crds ./crds
+# Read-only root filesystem: nothing here writes outside /data (the broker's data dir
+# lives below it; `broker init` stages beside its target, so use /data/broker, not /data)
+# and /tmp. Run with `docker run --read-only --tmpfs /tmp -v plexus-data:/data plexus …`;
+# in Kubernetes, readOnlyRootFilesystem: true (deploy/).
+RUN mkdir -p /data && chown node:node /data
+VOLUME ["/data"]
 # The node image's unprivileged user; data lives on mounted volumes, never in the image.
 USER node:node
+# One probe for both roles, without curl in the image: `plexus health` exits 0 when the
+# broker (https://127.0.0.1:7443/healthz) or the agent (http://127.0.0.1:9090/healthz,
+# --metrics-listen) answers; PLEXUS_HEALTH_URL names another endpoint.
+HEALTHCHECK --interval=30s --timeout=10s --start-period=30s --retries=3 \
+  CMD ["node", "/app/bin/plexus.ts", "health", "--quiet", "--timeout-ms", "5000"]
 ENTRYPOINT ["node", "/app/bin/plexus.ts"]
 CMD ["--help"]

@@ -5,6 +5,8 @@ import { Command, CommanderError } from 'commander';
 import { registerBrokerCommands } from '../broker/cli.ts';
 import { registerAgentCommands } from '../agent/cli.ts';
 import { registerUserCommands } from './user/commands.ts';
+import { registerFleetCommands } from './fleet/fleet-commands.ts';
+import { registerHealthCommand } from './health-command.ts';
 
 export function buildProgram(): Command {
   const program = new Command('plexus')
@@ -18,6 +20,8 @@ export function buildProgram(): Command {
   registerBrokerCommands(program);
   registerAgentCommands(program);
   registerUserCommands(program);
+  registerFleetCommands(program);
+  registerHealthCommand(program);
   return program;
 }
 

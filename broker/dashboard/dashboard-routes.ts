@@ -12,15 +12,15 @@ export const DASHBOARD_CSP = [
   "base-uri 'none'", "form-action 'none'", "frame-ancestors 'none'",
 ].join('; ');
 
-function asset(name: string): string {
-  return readFileSync(new URL(name, import.meta.url), 'utf8');
+function asset(url: URL): string {
+  return readFileSync(url, 'utf8');
 }
 
 export const dashboardRoutes: FastifyPluginAsync = async (app) => {
   const files = {
-    html: asset('dashboard.html'),
-    css: asset('dashboard.css'),
-    js: asset('dashboard.js'),
+    html: asset(new URL('dashboard.html', import.meta.url)),
+    css: asset(new URL('dashboard.css', import.meta.url)),
+    js: asset(new URL('dashboard.js', import.meta.url)),
   };
   const send = (reply: FastifyReply, type: string, body: string) => reply
     .type(type)

@@ -1,0 +1,164 @@
+// The fleet views end to end: two real control planes, a real broker and two real agents
+// (probing each other over mTLS), read through the real `plexus status`, `plexus services`
+// and `plexus health` processes and through the dashboard in headless Chromium with the
+// admin certificate as its TLS client certificate.
+import { spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FleetServices, FleetStatus } from '../../broker/api/fleet.ts';
+import { plexusBin, repoRoot, runPlexus } from '../support/plexus-process.ts';
+import { dashboardContext, launchChromium, pixelStats, pngSize } from './support/dashboard-browser.ts';
+import { createService, ensureNamespace, exportService, setEndpoints, until } from './support/objects.ts';
+import { applyBaseline } from './support/rbac.ts';
+import { useMesh } from './support/use-mesh.ts';
+
+const VERSION = (JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version;
+const RESULTS = path.join(repoRoot, 'test-results', 'fleet-views');
+
+describe('fleet views: plexus status, plexus services, the dashboard', () => {
+  const fixture = useMesh({ clusters: 2, leaseDuration: '10s', agentArgs: (c) => ['--zone', `zone-${c.slice(-1)}`, '--region', 'r1'] });
+  const mesh = () => fixture.mesh;
+  const admin = () => ['--data-dir', mesh().brokerDir];
+
+  async function json<T>(command: 'status' | 'services'): Promise<T> {
+    const r = await runPlexus([command, ...admin(), '-o', 'json']);
+    if (r.code !== 0) throw new Error(`plexus ${command} failed: ${r.stderr}`);
+    return JSON.parse(r.stdout) as T;
+  }
+
+  it('status: every cluster healthy, with measured latency, agent version, certificate expiry, RBAC revision and imports', async () => {
+    const [c1, c2] = [mesh().cluster(0), mesh().cluster(1)];
+    for (const c of [c1, c2]) await ensureNamespace(c, 'shop');
+    await createService(c1, 'shop', 'cart');
+    await setEndpoints(c1, 'shop', 'cart', ['10.81.0.1']);
+    await exportService(c1, 'shop', 'cart');
+    const rbacRevision = await applyBaseline(mesh(), [{
+      apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'fleet-viewer' },
+      rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['get', 'list'] }],
+    }]);
+
+    const status = await until('both clusters reported, measured and compliant', async () => {
+      const s = await json<FleetStatus>('status');
+      const ready = s.clusters.length === 2 && s.clusters.every((c) => c.health === 'Healthy' && c.agentVersion === VERSION
+        && c.imports !== null && c.imports >= 1 && Object.keys(c.latencies).length === 1 && c.rbac.compliant && c.rbac.appliedRevision === rbacRevision);
+      return ready ? s : undefined;
+    }, 60_000);
+    expect(status.clusterset).toBe('e2e.plexus.local');
+    const one = status.clusters.find((c) => c.cluster === 'cluster-1')!;
+    expect(one.exports).toBe(1);
+    expect(one.latencies['cluster-2']).toBeGreaterThanOrEqual(0);
+    expect(one.zone).toBe('zone-1');
+    expect(Date.parse(one.certificateNotAfter!)).toBeGreaterThan(Date.parse(status.generatedAt));
+
+    const table = await runPlexus(['status', ...admin()]);
+    expect(table.code).toBe(0);
+    const lines = table.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^CLUSTER\s+HEALTH\s+LATENCY\s+VERSION\s+CERT EXPIRES\s+RBAC REV\s+DRIFT\s+EXPORTS\s+IMPORTS$/);
+    expect(lines.slice(1).map((l) => l.split(/\s+/).slice(0, 2))).toEqual([['cluster-1', 'Healthy'], ['cluster-2', 'Healthy']]);
+    expect(lines[1]).toContain('cluster-2=');
+    expect(lines[1]).toContain(`${rbacRevision}/${rbacRevision} ok`);
+  });
+
+  it('services: where each service is exported and imported, and its conflicts', async () => {
+    const c2 = mesh().cluster(1);
+    await createService(c2, 'shop', 'cart', { clusterIP: 'None' });
+    await exportService(c2, 'shop', 'cart');
+    const services = await until('cart exported by both, imported by both, with cluster-2 in TypeConflict', async () => {
+      const s = await json<FleetServices>('services');
+      const cart = s.services.find((x) => x.namespace === 'shop' && x.name === 'cart');
+      return cart && cart.exportedBy.length === 2 && cart.importedBy.length === 2 && cart.conflicts.length === 1 ? cart : undefined;
+    }, 60_000);
+    expect(services).toMatchObject({
+      type: 'ClusterSetIP', ports: ['http:80/TCP'], exportedBy: ['cluster-1', 'cluster-2'], importedBy: ['cluster-1', 'cluster-2'],
+      conflicts: [{ cluster: 'cluster-2', reasons: ['TypeConflict'], excluded: true }],
+    });
+    const table = await runPlexus(['services', ...admin()]);
+    expect(table.stdout).toMatch(/^NAMESPACE\s+NAME\s+TYPE\s+PORTS\s+EXPORTED BY\s+IMPORTED BY\s+CONFLICTS\n/);
+    expect(table.stdout).toMatch(/shop\s+cart\s+ClusterSetIP\s+http:80\/TCP\s+cluster-1,cluster-2\s+cluster-1,cluster-2\s+cluster-2:TypeConflict\(excluded\)/);
+  });
+
+  it('status --watch -o json prints one JSON document per line, again when something changes', async () => {
+    const child = spawn(process.execPath, [plexusBin, 'status', ...admin(), '-o', 'json', '--watch', '--interval', '1s'], {
+      cwd: repoRoot, env: { ...process.env, PLEXUS_BROKER_DATA_DIR: '' }, stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      const docs: FleetStatus[] = [];
+      createInterface({ input: child.stdout! }).on('line', (l) => docs.push(JSON.parse(l) as FleetStatus));
+      await until('first document', async () => docs.length >= 1);
+      const label = await runPlexus(['broker', 'cluster', 'label', 'cluster-2', 'tier=gold', ...admin()]);
+      expect(label.code, label.stderr).toBe(0);
+      const changed = await until('a document with the new label', async () => docs.find((d) => d.clusters.some((c) => c.labels.tier === 'gold')));
+      expect(changed.clusters).toHaveLength(2);
+    } finally {
+      child.kill('SIGINT');
+    }
+    const [code] = await new Promise<[number | null]>((resolve) => child.on('exit', (c) => resolve([c])));
+    expect(code).toBe(0);
+  });
+
+  it('fails with a stable code when the broker is unreachable, and plexus health probes /healthz', async () => {
+    const down = await runPlexus(['status', ...admin(), '--broker', 'https://127.0.0.1:1']);
+    expect(down.code).toBe(1);
+    expect(down.stderr).toMatch(/^error \[PLX_BROKER_UNREACHABLE\]/);
+    const healthy = await runPlexus(['health', '--url', `${mesh().brokerUrl}/healthz`]);
+    expect(healthy.code, healthy.stderr).toBe(0);
+    const unhealthy = await runPlexus(['health', '--url', 'http://127.0.0.1:1/healthz']);
+    expect(unhealthy.code).toBe(1);
+    expect(unhealthy.stderr).toMatch(/^error \[PLX_HEALTH_UNHEALTHY\]/);
+  });
+
+  describe('dashboard in headless Chromium', () => {
+    let browser: Browser;
+    beforeAll(async () => { browser = await launchChromium(); });
+    afterAll(async () => { await browser?.close(); });
+
+    it('is refused without the admin client certificate', async () => {
+      const ctx = await dashboardContext(browser, mesh().brokerUrl, undefined);
+      try {
+        const page = await ctx.newPage();
+        const res = await page.goto(`${mesh().brokerUrl}/dashboard`);
+        expect(res?.status()).toBe(401);
+        expect(await page.textContent('body')).toContain('PLX_BROKER_UNAUTHENTICATED');
+      } finally {
+        await ctx.close();
+      }
+    });
+
+    it('shows the real clusters, services and compliance, under a strict CSP, and renders a non-blank page', async () => {
+      const ctx = await dashboardContext(browser, mesh().brokerUrl, mesh().brokerDir);
+      try {
+        const page = await ctx.newPage();
+        const problems: string[] = [];
+        page.on('console', (m) => { if (m.type() === 'error') problems.push(m.text()); });
+        page.on('pageerror', (e) => problems.push(e.message));
+        const res = await page.goto(`${mesh().brokerUrl}/dashboard`);
+        expect(res?.status()).toBe(200);
+        expect(res?.headers()['content-security-policy']).toContain("script-src 'self'");
+        await page.waitForSelector('#clusters tbody tr[data-cluster="cluster-2"]');
+        expect(await page.locator('#clusters tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-cluster')))).toEqual(['cluster-1', 'cluster-2']);
+        expect(await page.textContent('#clusters tbody tr[data-cluster="cluster-1"]')).toContain('Healthy');
+        expect(await page.textContent('#services tbody tr[data-service="shop/cart"]')).toContain('cluster-2: TypeConflict (excluded)');
+        expect(await page.locator('#rbac li.compliant').count()).toBe(2);
+        expect(await page.locator('#map circle.node.Healthy').count()).toBe(2);
+        expect(await page.textContent('#map')).toMatch(/\d+\.\d ms/);
+        expect(await page.locator('#certs rect.bar').count()).toBe(2);
+        expect(await page.textContent('#clusterset')).toBe('e2e.plexus.local');
+        expect(problems).toEqual([]);
+
+        const png = await page.screenshot({ fullPage: false });
+        mkdirSync(RESULTS, { recursive: true });
+        writeFileSync(path.join(RESULTS, 'dashboard.png'), png);
+        expect(pngSize(png)).toEqual({ width: 1280, height: 900 });
+        const stats = await pixelStats(browser, png);
+        expect(stats.colours).toBeGreaterThan(8);
+        expect(stats.inked).toBeGreaterThan(0.01);
+        expect(stats.inked).toBeLessThan(0.95);
+      } finally {
+        await ctx.close();
+      }
+    });
+  });
+});

@@ -1,0 +1,116 @@
+// The container image, checked without a Docker engine (there is none on CI): the
+// Dockerfile's base, user, volume and HEALTHCHECK; that every file the `plexus` program
+// loads at run time (sources and assets, followed from bin/plexus.ts) is copied into the
+// image and every package it imports is a production dependency; that the HEALTHCHECK
+// command works against a real broker; and that every container in deploy/ runs with a
+// read-only root filesystem as a non-root user.
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { plexus, plexusDaemon, repoRoot, runPlexus } from '../support/plexus-process.ts';
+import { waitFor } from '../harness/wait-for.ts';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import type { ChildProcess } from 'node:child_process';
+
+const dockerfile = readFileSync(path.join(repoRoot, 'Dockerfile'), 'utf8');
+const instructions = dockerfile.replace(/\\\n/g, ' ').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+const finalStage = instructions.slice(instructions.findLastIndex((l) => l.startsWith('FROM ')));
+
+/** Every repo file reachable from `entry` through relative imports and `new URL('…', import.meta.url)` assets. */
+function runtimeFiles(entry: string): { files: Set<string>; packages: Set<string> } {
+  const files = new Set<string>();
+  const packages = new Set<string>();
+  const queue = [path.join(repoRoot, entry)];
+  while (queue.length) {
+    const file = queue.pop()!;
+    if (files.has(file)) continue;
+    files.add(file);
+    if (!file.endsWith('.ts')) continue;
+    const src = readFileSync(file, 'utf8');
+    for (const m of src.matchAll(/^\s*(?:(?:import|export)\s+(?!type\b)[^;'"()]*?\bfrom\s+|import\s+)['"]([^'"]+)['"]/gm)) {
+      const spec = m[1]!;
+      if (spec.startsWith('.')) queue.push(path.resolve(path.dirname(file), spec));
+      else if (!spec.startsWith('node:')) packages.add(spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]!);
+    }
+    for (const m of src.matchAll(/await import\(['"](\.[^'"]+)['"]\)/g)) queue.push(path.resolve(path.dirname(file), m[1]!));
+    for (const m of src.matchAll(/new URL\(['"](\.{0,2}\/?[^'"]+)['"], import\.meta\.url\)/g)) queue.push(path.resolve(path.dirname(file), m[1]!));
+  }
+  return { files, packages };
+}
+
+describe('container image', () => {
+  it('runs Node 24 slim as the unprivileged node user, with a /data volume and a HEALTHCHECK through plexus health', () => {
+    expect(instructions.filter((l) => l.startsWith('FROM ')).every((l) => /^FROM node:24-slim\b/.test(l))).toBe(true);
+    const user = finalStage.findIndex((l) => l.startsWith('USER '));
+    expect(finalStage[user]).toBe('USER node:node');
+    expect(user).toBeLessThan(finalStage.findIndex((l) => l.startsWith('ENTRYPOINT ')));
+    expect(finalStage).toContain('VOLUME ["/data"]');
+    const health = finalStage.find((l) => l.startsWith('HEALTHCHECK '));
+    expect(health).toMatch(/CMD \["node", "\/app\/bin\/plexus\.ts", "health"/);
+    expect(finalStage.some((l) => /\b(curl|wget)\b/.test(l))).toBe(false);
+  });
+
+  it('copies every file the program loads, and installs every package it imports', () => {
+    const copied = finalStage.filter((l) => l.startsWith('COPY ') && !l.includes('--from=')).map((l) => l.split(/\s+/)[1]!);
+    const { files, packages } = runtimeFiles('bin/plexus.ts');
+    expect(files.size).toBeGreaterThan(100);
+    const missing = [...files].map((f) => path.relative(repoRoot, f)).filter((f) => !copied.some((c) => f === c || f.startsWith(`${c}/`)) || f.endsWith('.test.ts'));
+    expect(missing).toEqual([]);
+    for (const f of files) expect(existsSync(f), f).toBe(true);
+    expect([...files].some((f) => f.endsWith('dashboard.js'))).toBe(true);
+    const pkg = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+    expect([...packages].filter((p) => !(p in pkg.dependencies)).sort()).toEqual([]);
+  });
+
+  it('every container in deploy/ has a read-only root filesystem and runs as non-root', () => {
+    const dir = path.join(repoRoot, 'deploy');
+    const manifests = readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('deployment.yaml'));
+    expect(manifests.length).toBeGreaterThanOrEqual(2);
+    for (const f of manifests) {
+      const text = readFileSync(path.join(dir, f), 'utf8');
+      const containers = text.match(/^\s+- name: [a-z-]+\n\s+image: /gm) ?? [];
+      const readOnly = text.match(/readOnlyRootFilesystem: true/g) ?? [];
+      const anchored = text.match(/securityContext: \*[a-z]+/g) ?? [];
+      expect(containers.length, f).toBeGreaterThan(0);
+      expect(readOnly.length + anchored.length, f).toBe(containers.length);
+      expect(text, f).toMatch(/runAsNonRoot: true/);
+    }
+  });
+});
+
+describe('plexus health (the image HEALTHCHECK) against a real broker', () => {
+  let dir = '';
+  let broker: ChildProcess | undefined;
+  let url = '';
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'plexus-health-'));
+    const data = path.join(dir, 'broker');
+    await plexus(['broker', 'init', '--data-dir', data, '--clusterset', 'health.example']);
+    broker = plexusDaemon(['broker', 'start', '--data-dir', data, '--listen', '127.0.0.1:0'], 'ignore');
+    url = await waitFor(async () => {
+      const f = path.join(data, 'broker.json');
+      return existsSync(f) ? (JSON.parse(readFileSync(f, 'utf8')) as { url: string }).url : undefined;
+    }, { what: 'broker.json', timeoutMs: 30_000 });
+  });
+  afterAll(() => {
+    broker?.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('exits 0 for a live broker, given its URL by flag or environment', async () => {
+    const byFlag = await runPlexus(['health', '--url', `${url}/healthz`]);
+    expect(byFlag).toMatchObject({ code: 0, stdout: `healthy: ${url}/healthz\n` });
+    const byEnv = await runPlexus(['health', '--quiet'], { env: { PLEXUS_HEALTH_URL: `${url}/healthz` } });
+    expect(byEnv).toMatchObject({ code: 0, stdout: '' });
+  });
+
+  it('exits 1 with PLX_HEALTH_UNHEALTHY when nothing answers, and PLX_HEALTH_BAD_ARGUMENT for a bad URL', async () => {
+    const down = await runPlexus(['health', '--url', 'http://127.0.0.1:1/healthz']);
+    expect(down.code).toBe(1);
+    expect(down.stderr).toMatch(/^error \[PLX_HEALTH_UNHEALTHY\]: no healthy endpoint: http:\/\/127\.0\.0\.1:1\/healthz: ECONNREFUSED/);
+    const bad = await runPlexus(['health', '--url', 'ftp://x']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/^error \[PLX_HEALTH_BAD_ARGUMENT\]/);
+  });
+});
