@@ -65,6 +65,7 @@ export class WatchHub {
       return;
     }
     if (!this.#log.canResume(since)) {
+      this.#logger.info({ owner, since, head: this.#log.head, compactedThrough: this.#log.compactedThrough }, 'watch cannot resume; relist sent');
       out.write(control('relist', this.#log.head));
       out.end();
       return;

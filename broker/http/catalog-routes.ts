@@ -75,7 +75,12 @@ export const catalogRoutes: FastifyPluginAsync<CatalogRoutesOptions> = async (ap
     return res;
   });
 
-  app.get(catalogPaths.catalog, async (_request, reply) => reply.type('application/json').send(catalog.snapshotJson()));
+  // Info, like 'watch started': one line per (re)connection shows whether agents resumed from
+  // a revision or had to relist, which is what a broker restart must not force (e2e broker-crash).
+  app.get(catalogPaths.catalog, async (request, reply) => {
+    request.log.info({ cluster: caller(request), revision: catalog.revision }, 'catalog snapshot served');
+    return reply.type('application/json').send(catalog.snapshotJson());
+  });
 
   app.get(catalogPaths.watch(0).split('?')[0]!, async (request: FastifyRequest, reply: FastifyReply) => {
     const { since } = parseWith(watchQuerySchema, request.query);
@@ -89,7 +94,7 @@ export const catalogRoutes: FastifyPluginAsync<CatalogRoutesOptions> = async (ap
       connection: 'close',
     });
     res.flushHeaders();
-    request.log.debug({ cluster: caller(request), since }, 'watch started');
+    request.log.info({ cluster: caller(request), since }, 'watch started');
     catalog.watch(res, since, caller(request));
   });
 };
