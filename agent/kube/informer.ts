@@ -30,7 +30,11 @@ export type ListWatchFactory = <T extends KubeObject>(r: ResourceType<T>) => Lis
 /** The real thing: ListWatch over the API server of `kc`, listing through `api`. */
 export function listWatchFactory(kc: KubeConfig, api: KubeApi): ListWatchFactory {
   return <T extends KubeObject>(r: ResourceType<T>) =>
-    new ListWatch<T>(resourcePath(r), new Watch(kc), () => api.list(r, r.labelSelector ? { labelSelector: r.labelSelector } : {}), false, r.labelSelector) as ListWatchLike<T>;
+    new ListWatch<T>(resourcePath(r), new Watch(kc), () => api.list(r, selectorsOf(r)), false, r.labelSelector, r.fieldSelector) as ListWatchLike<T>;
+
+function selectorsOf(r: ResourceType<never>): { labelSelector?: string; fieldSelector?: string } {
+  return { ...(r.labelSelector ? { labelSelector: r.labelSelector } : {}), ...(r.fieldSelector ? { fieldSelector: r.fieldSelector } : {}) };
+}
 }
 
 export interface InformerOptions {

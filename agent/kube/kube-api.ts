@@ -16,6 +16,7 @@ export const FIELD_MANAGER = 'plexus';
 export interface ListOptions {
   namespace?: string;
   labelSelector?: string;
+  fieldSelector?: string;
 }
 
 export interface ObjectRef {
@@ -62,7 +63,9 @@ export class HttpKubeApi implements KubeApi {
   }
 
   async list<T extends KubeObject>(r: ResourceType<T>, o: ListOptions = {}): Promise<KubernetesListObject<T>> {
-    const query: Record<string, string> = o.labelSelector ? { labelSelector: o.labelSelector } : {};
+    const query: Record<string, string> = {
+      ...(o.labelSelector ? { labelSelector: o.labelSelector } : {}), ...(o.fieldSelector ? { fieldSelector: o.fieldSelector } : {}),
+    };
     const res = await this.#send('GET', resourcePath(r, { namespace: o.namespace }), query);
     return this.#ok(res, 'list', r) as KubernetesListObject<T>;
   }

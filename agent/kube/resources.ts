@@ -1,7 +1,7 @@
 // The API resources the agent reads or writes, described once: group/version, plural,
 // scope and the secondary indexes their informer caches keep. Objects stay the raw JSON
 // the API server sent (timestamps are strings), in caches and in writes alike.
-import type { KubernetesObject, V1EndpointSlice, V1Namespace, V1Service } from '@kubernetes/client-node';
+import type { KubernetesObject, V1ConfigMap, V1EndpointSlice, V1Namespace, V1Service } from '@kubernetes/client-node';
 import {
   CLUSTER_PROPERTY, LABEL_SERVICE_NAME as MCS_LABEL_SERVICE_NAME, SERVICE_EXPORT, SERVICE_IMPORT, apiVersionOf,
   type ClusterProperty, type ServiceExport, type ServiceImport,
@@ -21,6 +21,8 @@ export interface ResourceType<T extends KubeObject = KubeObject> {
   readonly indexes?: Readonly<Record<string, IndexFunc<T>>>;
   /** Informers list and watch only objects matching this label selector (e.g. what Plexus owns). */
   readonly labelSelector?: string;
+  /** Likewise a field selector; `metadata.name=X` also lets RBAC restrict list/watch by resourceNames. */
+  readonly fieldSelector?: string;
 }
 
 /** Stable identity of a resource type, e.g. `discovery.k8s.io/v1/endpointslices`. */
@@ -92,3 +94,12 @@ export const ROLES: ResourceType<KubeObject> = {
 export const ROLE_BINDINGS: ResourceType<KubeObject> = {
   kind: 'RoleBinding', apiVersion: 'rbac.authorization.k8s.io/v1', plural: 'rolebindings', namespaced: true, labelSelector: rbacOwned,
 };
+
+/** Name of the trust bundle ConfigMap the agent publishes into opted-in namespaces (agent/controllers/trust-bundle/). */
+export const TRUST_BUNDLE_CONFIG_MAP = 'plexus-trust-bundle';
+/** ConfigMaps of that name only, in every namespace: RBAC can then grant list/watch by resourceNames. */
+export const TRUST_BUNDLE_CONFIG_MAPS: ResourceType<V1ConfigMap> = {
+  kind: 'ConfigMap', apiVersion: 'v1', plural: 'configmaps', namespaced: true, fieldSelector: `metadata.name=${TRUST_BUNDLE_CONFIG_MAP}`,
+};
+/** Core Events (raw JSON: timestamps stay strings). */
+export const EVENTS: ResourceType<KubeObject> = { kind: 'Event', apiVersion: 'v1', plural: 'events', namespaced: true };
