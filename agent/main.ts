@@ -23,6 +23,9 @@ import { setupRbacController } from './rbac/setup.ts';
 import { FileIdentityStore } from './identity/file-identity-store.ts';
 import type { IdentityStore, StoredIdentity } from './identity/identity-store.ts';
 import { SecretIdentityStore } from './identity/secret-identity-store.ts';
+import { LiveIdentity } from './identity/live-identity.ts';
+import { CertificateRotator } from './identity/rotator.ts';
+import { IdentityEvents, eventTarget } from './identity/identity-events.ts';
 import { systemClock, systemTimers, type Clock, type Timers } from './kube/clock.ts';
 import { kubeAccess, type KubeAccess } from './kube/kube-access.ts';
 import type { BackoffOptions } from './kube/backoff.ts';
@@ -51,6 +54,10 @@ export interface RunningAgent {
   /** Where the clusterset.local DNS server listens (the bound port when config asked for 0). */
   readonly dns: DnsAddress;
   readonly metrics: AgentMetrics;
+  /** The cluster identity every TLS user follows; update() persists, then hot-reloads them all. */
+  readonly identity: LiveIdentity;
+  /** Renews the cluster certificate at 2/3 of its life; renewNow() for CA rollover. */
+  readonly rotator: CertificateRotator;
   /** http://host:port of /metrics, /healthz and /readyz (undefined when --metrics-listen off). */
   readonly metricsUrl: string | undefined;
   /**
@@ -84,11 +91,12 @@ export async function startAgent(config: AgentConfig, o: StartAgentOptions = {})
   const clock = o.clock ?? systemClock;
   const timers = o.timers ?? systemTimers;
   const kc = loadKubeConfig(config.kubeconfig);
-  const identity = await loadIdentity(openIdentityStore(config.identity, () => kc));
+  const store = openIdentityStore(config.identity, () => kc);
+  const identity = await loadIdentity(store);
   const { trustDomain: clusterset, name: clusterId } = parseIdentity(identity.identity);
   const log = logger.child({ cluster: clusterId });
   const ctx: Wiring = {
-    config, kc, identity, clusterId, clusterset, log, clock, timers, metrics: o.metrics ?? new AgentMetrics(),
+    config, kc, identity, live: new LiveIdentity(identity, store), clusterId, clusterset, log, clock, timers, metrics: o.metrics ?? new AgentMetrics(),
     baseUrl: config.brokerUrl ?? identity.brokerUrl,
     retry: { baseMs: config.brokerRetryBaseMs, maxMs: config.brokerRetryMaxMs, jitter: 0.2 },
     requeue: { baseMs: config.requeueBaseMs, maxMs: config.requeueMaxMs, jitter: 0.2 },
@@ -103,7 +111,7 @@ export async function startAgent(config: AgentConfig, o: StartAgentOptions = {})
 }
 
 interface Wiring {
-  config: AgentConfig; kc: KubeConfig; identity: StoredIdentity; clusterId: string; clusterset: string; baseUrl: string;
+  config: AgentConfig; kc: KubeConfig; identity: StoredIdentity; live: LiveIdentity; clusterId: string; clusterset: string; baseUrl: string;
   log: Logger; clock: Clock; timers: Timers; retry: BackoffOptions; requeue: BackoffOptions; metrics: AgentMetrics;
 }
 
@@ -132,10 +140,11 @@ async function wire(w: Wiring, life: Lifecycle): Promise<RunningAgent> {
   }), (c) => c.stop());
   watch.start();
   const metricsUrl = await startMetricsServer(w, life, new Readiness({ ready, watch, graceMs: 2 * config.watchIdleTimeoutMs }));
+  const rotator = startRotation(w, life, { broker, kube, tlsUsers: [broker, watch, ...(proxy ? [proxy] : []), topo] });
 
   let stopping: Promise<void> | undefined;
   return {
-    clusterId, clusterset, catalog, proxyUrl: proxy?.url, dns, ready, metrics, metricsUrl,
+    clusterId, clusterset, catalog, proxyUrl: proxy?.url, dns, ready, metrics, metricsUrl, identity: w.live, rotator,
     stop: (so = {}) => (stopping ??= (async () => {
       // Leaving removes clusterset.k8s.io after everything else has stopped writing.
       if (so.leave) life.started('leave', membership, (m) => m.leave());
@@ -143,6 +152,24 @@ async function wire(w: Wiring, life: Lifecycle): Promise<RunningAgent> {
       log.info({ left: Boolean(so.leave) }, 'agent stopped');
     })()),
   };
+}
+
+/**
+ * Every TLS user follows the live identity (new connections get the new certificate and
+ * trust bundle; open ones are kept), then the rotator starts renewing it. The DNS server
+ * is not here: it speaks plain UDP/TCP DNS, no TLS.
+ */
+function startRotation(w: Wiring, life: Lifecycle, d: { broker: BrokerClient; kube: KubeAccess; tlsUsers: { useIdentity(tls: StoredIdentity): void }[] }): CertificateRotator {
+  const unsubscribe = w.live.subscribe((next) => {
+    for (const user of d.tlsUsers) user.useIdentity(next);
+  });
+  life.started('identity hot reload', unsubscribe, (u) => void u());
+  const notices = new IdentityEvents({ api: d.kube.api, target: eventTarget(w.config.identity), clusterId: w.clusterId, now: () => w.clock.now(), logger: w.log });
+  const rotator = life.started('certificate rotator', new CertificateRotator({
+    identity: w.live, renew: (body) => d.broker.renew(body), logger: w.log, clock: w.clock, timers: w.timers, retry: w.retry, notices, metrics: w.metrics,
+  }), (r) => r.stop());
+  rotator.start();
+  return rotator;
 }
 
 /** /metrics, /healthz and /readyz on their own plain-HTTP listener (agent/metrics/metrics-server.ts). */

@@ -22,6 +22,7 @@ import {
 } from '../../broker/api/advertisement.ts';
 import type { LeaseReport } from '../../broker/api/fleet.ts';
 import { AgentError } from '../errors.ts';
+import { RotatingDispatcher, type ClientTls } from './rotating-dispatcher.ts';
 
 export type ExportSyncResponse = z.infer<typeof exportSyncResponseSchema>;
 export type ExportListResponse = z.infer<typeof exportListResponseSchema>;
@@ -38,19 +39,39 @@ export interface BrokerClientOptions {
 
 export class BrokerClient {
   readonly baseUrl: URL;
-  private readonly dispatcher: Agent;
+  /** With a cluster identity: swapped on rotation (useIdentity). */
+  readonly #identity: RotatingDispatcher | undefined;
+  /** Without one (join and its pinned bootstrap fetch). */
+  readonly #anonymous: Agent | undefined;
   private readonly timeoutMs: number;
 
   constructor(opts: BrokerClientOptions) {
     this.baseUrl = parseBrokerUrl(opts.baseUrl);
     this.timeoutMs = opts.timeoutMs ?? 10_000;
-    this.dispatcher = new Agent({
-      connect: {
-        minVersion: 'TLSv1.3',
-        ...(opts.trustBundle ? { ca: opts.trustBundle, rejectUnauthorized: true } : { rejectUnauthorized: false }),
-        ...(opts.clientCert ? { cert: opts.clientCert.certPem, key: opts.clientCert.keyPem } : {}),
-      },
-    });
+    if (opts.clientCert && opts.trustBundle) {
+      this.#identity = new RotatingDispatcher({ ...opts.clientCert, trustBundle: opts.trustBundle });
+    } else {
+      this.#anonymous = new Agent({
+        connect: {
+          minVersion: 'TLSv1.3',
+          ...(opts.trustBundle ? { ca: opts.trustBundle, rejectUnauthorized: true } : { rejectUnauthorized: false }),
+          ...(opts.clientCert ? { cert: opts.clientCert.certPem, key: opts.clientCert.keyPem } : {}),
+        },
+      });
+    }
+  }
+
+  private get dispatcher(): Dispatcher {
+    return this.#identity?.current ?? this.#anonymous!;
+  }
+
+  /**
+   * After a renewal or a trust-bundle change: new requests present `tls`; requests in
+   * flight finish on their connections. Only for a client made with an identity.
+   */
+  useIdentity(tls: ClientTls): void {
+    if (!this.#identity) throw new AgentError('PLX_AGENT_BAD_ARGUMENT', 'this broker client was made without a cluster identity');
+    this.#identity.use(tls);
   }
 
   /** Unauthenticated; callers must check the result against a pinned fingerprint. */
@@ -110,7 +131,7 @@ export class BrokerClient {
   }
 
   close(): Promise<void> {
-    return this.dispatcher.close();
+    return this.#identity ? this.#identity.close() : this.#anonymous!.close();
   }
 
   private async call<S extends z.ZodType>(method: Dispatcher.HttpMethod, path: string, body: unknown, schema: S): Promise<z.infer<S>> {

@@ -6,13 +6,14 @@
 // bookmark) is treated as dead and reconnected. On a `relist` event it fetches the
 // snapshot again and hands it to the sink whole, so the sink can diff.
 import type { Logger } from 'pino';
-import { Agent, request } from 'undici';
+import { request } from 'undici';
 import type { Dispatcher } from 'undici';
 import {
   catalogPaths, catalogSnapshotSchema, watchEventSchema,
   type CatalogSnapshot, type WatchEvent,
 } from '../../broker/api/catalog.ts';
 import { AgentError } from '../errors.ts';
+import { RotatingDispatcher, type ClientTls } from './rotating-dispatcher.ts';
 import type { AgentMetrics } from '../metrics/agent-metrics.ts';
 
 /** Where the catalog goes. A snapshot replaces everything; events are applied one by one. */
@@ -27,6 +28,8 @@ export interface CatalogTransport {
   snapshot(signal: AbortSignal): Promise<CatalogSnapshot>;
   /** Raw NDJSON lines of the watch stream; ends when the broker closes it. */
   watch(since: number, signal: AbortSignal): AsyncIterable<string>;
+  /** New requests present `tls`; the open stream stays on its connection (rotation). */
+  useIdentity?(tls: ClientTls): void;
   close(): Promise<void>;
 }
 
@@ -125,6 +128,11 @@ export class WatchClient {
   start(): void {
     if (this.#loop) return;
     this.#loop = this.#run();
+  }
+
+  /** After a renewal or a trust-bundle change: later requests use `tls`; the open stream is kept. */
+  useIdentity(tls: ClientTls): void {
+    this.#transport.useIdentity?.(tls);
   }
 
   /** Ends the current request and the loop; the sink keeps its state. */
@@ -278,13 +286,11 @@ export function undiciCatalogTransport(o: Pick<WatchClientOptions, 'baseUrl' | '
   }
   if (base.protocol !== 'https:') throw new AgentError('PLX_AGENT_BAD_ARGUMENT', `broker URL must use https, not ${base.protocol}`);
   const timeoutMs = o.requestTimeoutMs ?? 10_000;
-  const dispatcher = new Agent({
-    connect: { minVersion: 'TLSv1.3', ca: o.trustBundle, rejectUnauthorized: true, cert: o.clientCert.certPem, key: o.clientCert.keyPem },
-  });
+  const tls = new RotatingDispatcher({ ...o.clientCert, trustBundle: o.trustBundle });
   const get = async (path: string, signal: AbortSignal, bodyTimeout: number): Promise<Dispatcher.ResponseData> => {
     let res: Dispatcher.ResponseData;
     try {
-      res = await request(new URL(path, base), { method: 'GET', dispatcher, signal, headersTimeout: timeoutMs, bodyTimeout });
+      res = await request(new URL(path, base), { method: 'GET', dispatcher: tls.current, signal, headersTimeout: timeoutMs, bodyTimeout });
     } catch (err) {
       if (signal.aborted) throw signal.reason;
       throw new AgentError('PLX_AGENT_BROKER_UNREACHABLE', `cannot reach broker at ${base.origin}: ${(err as Error).message}`, { cause: err });
@@ -307,7 +313,8 @@ export function undiciCatalogTransport(o: Pick<WatchClientOptions, 'baseUrl' | '
       const res = await get(catalogPaths.watch(since), signal, 0);
       yield* ndjsonLines(res.body);
     },
-    close: () => dispatcher.close(),
+    useIdentity: (next) => tls.use(next),
+    close: () => tls.close(),
   };
 }
 

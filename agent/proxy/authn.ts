@@ -32,9 +32,16 @@ function refusal(e: unknown): ProxyError {
 
 export class ProxyAuthenticator {
   readonly #o: ProxyAuthenticatorOptions;
+  #bundle: TrustBundle;
 
   constructor(o: ProxyAuthenticatorOptions) {
     this.#o = o;
+    this.#bundle = o.trustBundle;
+  }
+
+  /** The clusterset's roots changed (CA rollover): connections verified from now on use `bundle`. */
+  setTrustBundle(bundle: TrustBundle): void {
+    this.#bundle = bundle;
   }
 
   /** Full verification of the peer certificate (DER from the TLS socket). */
@@ -42,7 +49,7 @@ export class ProxyAuthenticator {
     if (!der || der.length === 0) throw new ProxyError('PLX_AGENT_PROXY_UNAUTHENTICATED', 'a client certificate is required (run `plexus login`)');
     let leaf;
     try {
-      leaf = await verifyLeaf({ certPem: encodePem(der, 'CERTIFICATE'), bundle: this.#o.trustBundle, now: this.#o.now(), usage: 'clientAuth', trustDomain: this.#o.clusterset });
+      leaf = await verifyLeaf({ certPem: encodePem(der, 'CERTIFICATE'), bundle: this.#bundle, now: this.#o.now(), usage: 'clientAuth', trustDomain: this.#o.clusterset });
     } catch (e) {
       throw refusal(e);
     }

@@ -1,7 +1,8 @@
 // The broker call the access proxy needs, over the cluster's mTLS identity: the
 // revocation list (GET /v1/users/revoked). Kept here, beside its only user.
-import { Agent, request } from 'undici';
+import { request } from 'undici';
 import { revokedUserListSchema, userPaths, type RevokedUserList } from '../../broker/api/users.ts';
+import { RotatingDispatcher, type ClientTls } from '../broker-client/rotating-dispatcher.ts';
 import { AgentError } from '../errors.ts';
 
 export interface ProxyBrokerCallsOptions {
@@ -13,13 +14,13 @@ export interface ProxyBrokerCallsOptions {
 
 export class ProxyBrokerCalls {
   readonly #base: URL;
-  readonly #dispatcher: Agent;
+  readonly #tls: RotatingDispatcher;
   readonly #timeoutMs: number;
 
   constructor(o: ProxyBrokerCallsOptions) {
     this.#base = new URL(o.baseUrl);
     this.#timeoutMs = o.timeoutMs ?? 10_000;
-    this.#dispatcher = new Agent({ connect: { minVersion: 'TLSv1.3', ca: o.trustBundle, rejectUnauthorized: true, cert: o.clientCert.certPem, key: o.clientCert.keyPem } });
+    this.#tls = new RotatingDispatcher({ ...o.clientCert, trustBundle: o.trustBundle });
   }
 
   async revokedUsers(): Promise<RevokedUserList> {
@@ -29,15 +30,20 @@ export class ProxyBrokerCalls {
     return parsed.data;
   }
 
+  /** After a renewal or a trust-bundle change; calls in flight finish on their connections. */
+  useIdentity(tls: ClientTls): void {
+    this.#tls.use(tls);
+  }
+
   close(): Promise<void> {
-    return this.#dispatcher.close();
+    return this.#tls.close();
   }
 
   async #call(method: 'GET', path: string, body: unknown): Promise<unknown> {
     let res;
     try {
       res = await request(new URL(path, this.#base), {
-        method, dispatcher: this.#dispatcher, headersTimeout: this.#timeoutMs, bodyTimeout: this.#timeoutMs,
+        method, dispatcher: this.#tls.current, headersTimeout: this.#timeoutMs, bodyTimeout: this.#timeoutMs,
         ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
       });
     } catch (err) {

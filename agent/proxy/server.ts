@@ -52,9 +52,11 @@ export class AccessProxy {
   readonly #server: https.Server;
   readonly #identities = new WeakMap<Socket, Promise<ProxyIdentity>>();
   readonly #upgraded = new Set<Socket>();
+  #caPem: string;
 
   constructor(o: AccessProxyOptions) {
     this.#o = o;
+    this.#caPem = o.trustBundlePem;
     this.#server = https.createServer({
       key: o.tls.keyPem, cert: o.tls.certPem, ca: o.trustBundlePem, minVersion: 'TLSv1.3',
       // The trust decision is authn.ts's (injected clock, stable codes), not OpenSSL's.
@@ -82,9 +84,14 @@ export class AccessProxy {
     return `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
   }
 
-  /** Replaces the serving certificate (after the cluster identity renews). */
-  setServingCertificate(tls: { certPem: string; keyPem: string }): void {
-    this.#server.setSecureContext({ key: tls.keyPem, cert: tls.certPem, ca: this.#o.trustBundlePem, minVersion: 'TLSv1.3' });
+  /**
+   * Replaces the serving certificate and, when given, the roots offered for client
+   * certificates (cluster identity renewed, trust bundle changed). Only new TLS connections
+   * see it: open connections, watches and upgraded streams keep theirs.
+   */
+  setServingCertificate(tls: { certPem: string; keyPem: string; trustBundle?: string }): void {
+    if (tls.trustBundle !== undefined) this.#caPem = tls.trustBundle;
+    this.#server.setSecureContext({ key: tls.keyPem, cert: tls.certPem, ca: this.#caPem, minVersion: 'TLSv1.3' });
   }
 
   async stop(): Promise<void> {

@@ -4,6 +4,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { TrustBundle } from '../../certs/trust-bundle.ts';
+import type { ClientTls } from '../broker-client/rotating-dispatcher.ts';
 import type { CatalogSink } from '../broker-client/watch-client.ts';
 import { AgentError } from '../errors.ts';
 import { ProxyAuthenticator } from './authn.ts';
@@ -34,6 +35,8 @@ export interface RunningAccessProxy {
   readonly url: string;
   /** Tee for the catalog watch: `user-revoked` events reach the proxy. */
   wrap(sink: CatalogSink): CatalogSink;
+  /** The cluster identity renewed or its trust bundle changed: serve, verify and call with `tls` from now on. */
+  useIdentity(tls: ClientTls): void;
   stop(): Promise<void>;
 }
 
@@ -62,6 +65,12 @@ export async function startAccessProxy(o: AccessProxySetupOptions): Promise<Runn
   return {
     url,
     wrap: (sink) => feed.wrap(sink),
+    useIdentity: (tls) => {
+      const bundle = TrustBundle.fromPem(tls.trustBundle);
+      proxy.setServingCertificate(tls);
+      authn.setTrustBundle(bundle);
+      calls.useIdentity(tls);
+    },
     stop: async () => {
       feed.stop();
       await proxy.stop();

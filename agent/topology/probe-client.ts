@@ -28,6 +28,11 @@ export interface HttpsProberOptions {
 
 export interface HttpsProbe {
   readonly probe: ProbeFn;
+  /**
+   * Later probes present `tls` (renewal, trust-bundle change). Agents made for the old
+   * identity are destroyed once their probe in flight, if any, has finished.
+   */
+  useIdentity(tls: { certPem: string; keyPem: string; trustBundle: string }): void;
   close(): void;
 }
 
@@ -41,23 +46,37 @@ export function spiffeServerCheck(expected: string): (host: string, cert: PeerCe
 }
 
 export function httpsProbe(o: HttpsProberOptions): HttpsProbe {
+  let tls = { cert: o.certPem, key: o.keyPem, ca: o.trustBundlePem };
   const agents = new Map<string, Agent>();
+  const inFlight = new Map<Agent, number>();
+  const retired = new Set<Agent>();
+  const settle = (agent: Agent) => {
+    const n = (inFlight.get(agent) ?? 1) - 1;
+    if (n > 0) return void inFlight.set(agent, n);
+    inFlight.delete(agent);
+    if (retired.delete(agent)) agent.destroy();
+  };
   const agentFor = (t: ProbeTarget): Agent => {
     const key = `${t.cluster} ${t.url}`;
     let agent = agents.get(key);
     if (!agent) {
       const expected = formatIdentity({ trustDomain: o.clusterset, kind: 'cluster', name: t.cluster });
       agent = new Agent({
-        keepAlive: true, maxSockets: 1, minVersion: 'TLSv1.3', ca: o.trustBundlePem, cert: o.certPem, key: o.keyPem,
+        keepAlive: true, maxSockets: 1, minVersion: 'TLSv1.3', ...tls,
         rejectUnauthorized: true, checkServerIdentity: spiffeServerCheck(expected),
       });
       agents.set(key, agent);
     }
     return agent;
   };
-  const probe: ProbeFn = (target, signal) => new Promise<void>((resolve, reject) => {
+  const probe: ProbeFn = (target, signal) => {
+    const agent = agentFor(target);
+    inFlight.set(agent, (inFlight.get(agent) ?? 0) + 1);
+    return probeWith(agent, target, signal).finally(() => settle(agent));
+  };
+  const probeWith = (agent: Agent, target: ProbeTarget, signal: AbortSignal) => new Promise<void>((resolve, reject) => {
     const url = new URL(PROBE_PATH, target.url);
-    const req = request(url, { method: 'GET', agent: agentFor(target), signal }, (res) => {
+    const req = request(url, { method: 'GET', agent, signal }, (res) => {
       res.resume();
       res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new AgentError('PLX_AGENT_PROBE_FAILED', `probe of ${target.cluster} answered ${res.statusCode}`))));
       res.on('error', reject);
@@ -67,9 +86,18 @@ export function httpsProbe(o: HttpsProberOptions): HttpsProbe {
   });
   return {
     probe,
-    close() {
-      for (const a of agents.values()) a.destroy();
+    useIdentity(next) {
+      tls = { cert: next.certPem, key: next.keyPem, ca: next.trustBundle };
+      for (const a of agents.values()) {
+        if (inFlight.has(a)) retired.add(a);
+        else a.destroy();
+      }
       agents.clear();
+    },
+    close() {
+      for (const a of [...agents.values(), ...retired]) a.destroy();
+      agents.clear();
+      retired.clear();
     },
   };
 }

@@ -25,6 +25,8 @@ export interface ProbeServerOptions {
 export interface RunningProbeServer {
   /** The bound port (useful with port 0). */
   readonly port: number;
+  /** New TLS connections get this certificate and verify clients against this bundle; open ones are kept. */
+  useIdentity(tls: { certPem: string; keyPem: string; trustBundle: string }): void;
   close(): Promise<void>;
 }
 
@@ -69,6 +71,7 @@ export async function startProbeServer(o: ProbeServerOptions): Promise<RunningPr
   const port = (server.address() as AddressInfo).port;
   return {
     port,
+    useIdentity: (tls) => server.setSecureContext({ key: tls.keyPem, cert: tls.certPem, ca: tls.trustBundle, minVersion: 'TLSv1.3' }),
     close: () => new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeAllConnections();

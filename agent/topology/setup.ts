@@ -34,6 +34,8 @@ export interface TopologySetupOptions {
 export interface RunningTopology {
   readonly topology: Topology;
   readonly probeUrl: string | undefined;
+  /** The cluster identity renewed or its trust bundle changed: probe server and client use `tls` from now on. */
+  useIdentity(tls: { certPem: string; keyPem: string; trustBundle: string }): void;
   stop(): Promise<void>;
 }
 
@@ -73,6 +75,10 @@ export async function startTopology(o: TopologySetupOptions): Promise<RunningTop
   return {
     topology,
     probeUrl,
+    useIdentity(tls) {
+      server?.useIdentity(tls);
+      client.useIdentity(tls);
+    },
     async stop() {
       advertiser.stop();
       prober.stop();
