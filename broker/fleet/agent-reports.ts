@@ -31,6 +31,7 @@ export class AgentReports {
   }
 
   get(cluster: string): AgentReport | undefined {
-    return this.#reports.get(cluster);
+    const r = this.#reports.get(cluster);
+    return r && { report: r.report, reportedAt: r.reportedAt };
   }
 }
