@@ -85,7 +85,7 @@ function joinCommand(): Command {
 interface RunFlags {
   kubeconfig?: string; dataDir?: string; namespace: string; secretName: string; broker?: string;
   zone?: string; region?: string; logLevel: string; probeListen?: string; probeUrl?: string; probeInterval?: string; probeTimeout?: string; proxyListen?: string; proxyUrl?: string; dnsListen?: string; dnsTtl?: string;
-  metricsListen?: string;
+  metricsListen?: string; trustBundleRefresh?: string;
 }
 
 function identityLocationOptions(cmd: Command): Command {
@@ -107,6 +107,7 @@ async function agentConfig(flags: RunFlags) {
     proxyListen: flags.proxyListen, proxyUrl: flags.proxyUrl,
     dnsListen: flags.dnsListen, ...(flags.dnsTtl === undefined ? {} : { dnsTtlSeconds: Number(flags.dnsTtl) }),
     metricsListen: flags.metricsListen,
+    ...(flags.trustBundleRefresh === undefined ? {} : { trustBundleRefreshIntervalMs: Number(flags.trustBundleRefresh) }),
   });
 }
 
@@ -121,6 +122,7 @@ function runCommand(): Command {
     .option('--probe-listen <host:port|off>', 'mTLS probe endpoint other agents measure RTT against (default 127.0.0.1:0)')
     .option('--probe-url <url>', 'probe URL to advertise (default: https://<listen host>:<port>)')
     .option('--probe-interval <ms>', 'how often every other cluster is probed (default 1000)')
+    .option('--trust-bundle-refresh <ms>', 'how often the trust bundle is acknowledged and refreshed during a CA rollover (default 60000)')
     .option('--probe-timeout <ms>', 'a probe without an answer by then failed (default 1000)')
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent', 'info')
     .option('--proxy-listen <host:port|off>', 'access proxy address (default 127.0.0.1:0 with --kubeconfig, 0.0.0.0:8443 in-cluster)')

@@ -19,6 +19,8 @@ export interface AgentConfig {
   readonly brokerRetryMaxMs: number;
   /** A watch with no event or bookmark for this long is treated as dead and resumed. */
   readonly watchIdleTimeoutMs: number;
+  /** How often the agent acknowledges its trust bundle and picks up a new one (CA rollover). */
+  readonly trustBundleRefreshIntervalMs: number;
   readonly logLevel: string;
   /** Nearest-instance ranking: probe endpoint, probing and advertising (agent/topology/README.md). */
   readonly topology: TopologyConfig;
@@ -46,6 +48,7 @@ export interface AgentConfigInput {
   brokerRetryBaseMs?: number;
   brokerRetryMaxMs?: number;
   watchIdleTimeoutMs?: number;
+  trustBundleRefreshIntervalMs?: number;
   logLevel?: string;
   /** "host:port" of the probe endpoint (default 127.0.0.1:0), or "off". */
   probeListen?: string | undefined;
@@ -75,6 +78,8 @@ export const agentConfigDefaults = {
   brokerRetryBaseMs: 200,
   brokerRetryMaxMs: 15_000,
   watchIdleTimeoutMs: 45_000,
+  // A CA rollover's wait phases last at least this long; a minute keeps the broker's load trivial.
+  trustBundleRefreshIntervalMs: 60_000,
   logLevel: 'info',
   probeListen: '127.0.0.1:0',
   // 1 s probes, down after 2 misses: a dead or cut-off cluster is out of every answer in ~3 s.
@@ -187,6 +192,8 @@ export function parseAgentConfig(input: AgentConfigInput): AgentConfig {
   checkMs(problems, 'brokerRetryBaseMs', brokerRetryBaseMs, 1, 60_000);
   checkMs(problems, 'brokerRetryMaxMs', brokerRetryMaxMs, brokerRetryBaseMs, 600_000);
   checkMs(problems, 'watchIdleTimeoutMs', watchIdleTimeoutMs, 100, 3_600_000);
+  const trustBundleRefreshIntervalMs = input.trustBundleRefreshIntervalMs ?? d.trustBundleRefreshIntervalMs;
+  checkMs(problems, 'trustBundleRefreshIntervalMs', trustBundleRefreshIntervalMs, 50, 3_600_000);
   const dnsRaw = input.dnsListen ?? (input.kubeconfig ? d.dnsListenOutside : d.dnsListenInCluster);
   const dnsListen = parseHostPort('dnsListen', dnsRaw);
   if (typeof dnsListen === 'string') problems.push(dnsListen);
@@ -204,7 +211,7 @@ export function parseAgentConfig(input: AgentConfigInput): AgentConfig {
     brokerUrl: input.brokerUrl,
     zone: input.zone,
     region: input.region,
-    requeueBaseMs, requeueMaxMs, brokerRetryBaseMs, brokerRetryMaxMs, watchIdleTimeoutMs,
+    requeueBaseMs, requeueMaxMs, brokerRetryBaseMs, brokerRetryMaxMs, watchIdleTimeoutMs, trustBundleRefreshIntervalMs,
     logLevel,
     topology,
     ...proxy,
