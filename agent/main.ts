@@ -36,6 +36,8 @@ import { startAccessProxy, type RunningAccessProxy } from './proxy/setup.ts';
 import { AgentMetrics } from './metrics/agent-metrics.ts';
 import { MetricsServer } from './metrics/metrics-server.ts';
 import { Readiness } from './metrics/readiness.ts';
+import { TrustBundleRefresher } from './identity/trust-bundle-refresher.ts';
+import { TrustBundleClient } from './broker-client/trust-bundle-client.ts';
 
 export interface StartAgentOptions {
   readonly logger?: Logger;
@@ -101,7 +103,7 @@ export async function startAgent(config: AgentConfig, o: StartAgentOptions = {})
     retry: { baseMs: config.brokerRetryBaseMs, maxMs: config.brokerRetryMaxMs, jitter: 0.2 },
     requeue: { baseMs: config.requeueBaseMs, maxMs: config.requeueMaxMs, jitter: 0.2 },
   };
-  const life = new Lifecycle(log);
+  const life = new Lifecycle(log.child({ component: 'lifecycle' }));
   try {
     return await wire(ctx, life);
   } catch (err) {
@@ -141,6 +143,7 @@ async function wire(w: Wiring, life: Lifecycle): Promise<RunningAgent> {
   watch.start();
   const metricsUrl = await startMetricsServer(w, life, new Readiness({ ready, watch, graceMs: 2 * config.watchIdleTimeoutMs }));
   const rotator = startRotation(w, life, { broker, kube, tlsUsers: [broker, watch, ...(proxy ? [proxy] : []), topo] });
+  startTrustBundleRefresh(w, life, rotator);
 
   let stopping: Promise<void> | undefined;
   return {
@@ -149,7 +152,7 @@ async function wire(w: Wiring, life: Lifecycle): Promise<RunningAgent> {
       // Leaving removes clusterset.k8s.io after everything else has stopped writing.
       if (so.leave) life.started('leave', membership, (m) => m.leave());
       await life.stopAll();
-      log.info({ left: Boolean(so.leave) }, 'agent stopped');
+      log.info({ component: 'agent', left: Boolean(so.leave) }, 'agent stopped');
     })()),
   };
 }
@@ -170,6 +173,16 @@ function startRotation(w: Wiring, life: Lifecycle, d: { broker: BrokerClient; ku
   }), (r) => r.stop());
   rotator.start();
   return rotator;
+}
+
+/** CA rollover (broker/ca/): acknowledge the trust bundle, take a new one, renew when the issuing root moved. */
+function startTrustBundleRefresh(w: Wiring, life: Lifecycle, rotator: CertificateRotator): void {
+  const refresher = life.started('trust bundle refresher', new TrustBundleRefresher({
+    identity: w.live, connect: (id) => new TrustBundleClient({ baseUrl: w.baseUrl, identity: id }),
+    renewNow: (reason) => rotator.renewNow(reason), intervalMs: w.config.trustBundleRefreshIntervalMs,
+    timers: w.timers, clock: w.clock, logger: w.log,
+  }), (r) => r.stop());
+  refresher.start();
 }
 
 /** /metrics, /healthz and /readyz on their own plain-HTTP listener (agent/metrics/metrics-server.ts). */
@@ -217,11 +230,11 @@ async function startServing(w: Wiring, life: Lifecycle, d: ServingDeps): Promise
     throw new AgentError('PLX_AGENT_BAD_ARGUMENT', `cannot serve DNS on ${config.dnsListen.host}:${config.dnsListen.port} (--dns-listen)`, { cause: err });
   }
   life.started('dns server', dnsServer, (s) => s.close());
-  log.info({ dns }, 'DNS server for clusterset.local listening');
+  log.info({ component: 'dns', dns }, 'DNS server for clusterset.local listening');
   life.started('controllers', [exports, imports, dnsFeeder, rbac], (parts) => Promise.allSettled(parts.map((p) => p.stop())));
   const ready = Promise.all([exports.start(), imports.start(), dnsFeeder.start(), rbac.start()])
-    .then(() => log.info({ clusterset: w.clusterset, broker: w.baseUrl }, 'agent ready'));
-  ready.catch((err: unknown) => log.error({ err }, 'controllers failed to start'));
+    .then(() => log.info({ component: 'agent', clusterset: w.clusterset, broker: w.baseUrl }, 'agent ready'));
+  ready.catch((err: unknown) => log.error({ component: 'agent', err }, 'controllers failed to start'));
   return { dns, ready };
 }
 
