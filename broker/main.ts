@@ -68,7 +68,7 @@ export async function startBroker(config: BrokerConfig, o: StartBrokerOptions = 
     });
     const { issuing: ca, bundle: trustBundle } = caRotation.live;
     const servingTls = tls.serving = await ServingTls.start({
-      live: caRotation.live, clock, logger,
+      live: caRotation.live, clock, logger: logger.child({ component: 'serving-tls' }),
       issue: (issuer) => issueServingCertificate({
         ca: issuer, listenHost: config.listen.host, sans: config.sans, lifetimeSeconds: config.serverCertLifetimeSeconds, now: clock.now(),
       }).then((c) => { metrics.certificatesIssued.inc({ kind: 'serving' }); return c; }),
@@ -91,7 +91,7 @@ export async function startBroker(config: BrokerConfig, o: StartBrokerOptions = 
     rotation.attach((c) => (app.server as unknown as HttpsServer).setSecureContext({ key: c.keyPem, cert: c.certPem, ca: c.caPem, minVersion: 'TLSv1.3' }));
     catalog.start();
     ready = true;
-    logger.info({ url, clusterset: store.clusterset, revision: catalog.revision }, 'broker listening');
+    logger.child({ component: 'broker' }).info({ url, clusterset: store.clusterset, revision: catalog.revision }, 'broker listening');
 
     let stopping: Promise<void> | undefined;
     const stop = () => (stopping ??= (async () => {
@@ -105,7 +105,7 @@ export async function startBroker(config: BrokerConfig, o: StartBrokerOptions = 
         clearTimeout(force);
         store.close();
         clearRuntimeInfo(layout, process.pid);
-        logger.info('broker stopped');
+        logger.child({ component: 'broker' }).info('broker stopped');
       }
     })());
     return { url, app, store, catalog, metrics, stop };

@@ -51,7 +51,7 @@ export class Controller {
   constructor(o: ControllerOptions) {
     this.name = o.name;
     this.#reconciler = o.reconciler;
-    this.#log = o.logger.child({ controller: o.name });
+    this.#log = o.logger.child({ component: o.name, controller: o.name });
     this.#workers = Math.max(1, o.workers ?? 2);
     this.queue = new WorkQueue({ timers: o.timers, ...(o.backoff ? { backoff: o.backoff } : {}), ...(o.random ? { random: o.random } : {}) });
   }
