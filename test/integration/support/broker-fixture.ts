@@ -61,11 +61,12 @@ export interface TestBroker {
   stop(): Promise<void>;
 }
 
-export async function startTestBroker(o: { clusterset?: string; config?: BrokerConfigInput; logger?: Logger } = {}): Promise<TestBroker> {
+/** `clock`: the broker's clock (default a TestClock fixed at the start; tests move it). */
+export async function startTestBroker(o: { clusterset?: string; config?: BrokerConfigInput; logger?: Logger; clock?: TestClock } = {}): Promise<TestBroker> {
   const clusterset = o.clusterset ?? 'acme.example';
   const root = mkdtempSync(join(tmpdir(), 'plexus-broker-it-'));
   const dataDir = join(root, 'broker');
-  const clock = new TestClock();
+  const clock = o.clock ?? new TestClock();
   await initBroker({ dataDir, clusterset, now: clock.now() });
   const config = parseBrokerConfig({ dataDir, listen: '127.0.0.1:0', logLevel: 'silent', ...o.config });
   const broker = await startBroker(config, { clock, logger: o.logger ?? pino({ level: 'silent' }) });
