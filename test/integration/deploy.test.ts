@@ -54,11 +54,18 @@ describe('deploy/ manifests', () => {
   it('grants the agent no wildcard and no cluster-wide Secret access', async () => {
     const rendered = await render('agent');
     const roles = rendered.split(/^---$/m).filter((d) => /^kind: ClusterRole$/m.test(d));
-    expect(roles).toHaveLength(2);
+    expect(roles).toHaveLength(3);
     for (const role of roles) {
       expect(role).not.toMatch(/- '\*'|- "\*"|\[\*\]|- \*/);
       expect(role).not.toMatch(/secrets/);
       expect(role).not.toMatch(/userextras|serviceaccounts|uids/);
     }
+  });
+
+  it('grants ConfigMap access only by the trust bundle\'s name', async () => {
+    const rendered = await render('agent');
+    const rules = rendered.split(/^\s*- apiGroups:/m).filter((r) => /configmaps/.test(r));
+    expect(rules).toHaveLength(1);
+    expect(rules[0]).toMatch(/resourceNames:\s*\n?\s*- plexus-trust-bundle|resourceNames: \[plexus-trust-bundle\]/);
   });
 });
