@@ -8,6 +8,7 @@ import { printData, type OutputFormat } from '../cli/output.ts';
 import { registerAdminCommands } from './cli-admin.ts';
 import { registerRbacCommands } from './rbac/cli.ts';
 import { registerUserAdminCommands } from './users/cli.ts';
+import { registerMetricsCommands } from './metrics/cli.ts';
 import { registerCaCommands } from './ca/cli.ts';
 import { dataDirOption, outputOption } from './cli-options.ts';
 import { systemClock } from './clock.ts';
@@ -77,5 +78,6 @@ export function registerBrokerCommands(program: Command): void {
   registerAdminCommands(broker);
   registerRbacCommands(broker);
   registerUserAdminCommands(broker);
+  registerMetricsCommands(broker);
   registerCaCommands(broker);
 }

@@ -76,7 +76,7 @@ export async function startBroker(config: BrokerConfig, o: StartBrokerOptions = 
     const serving = servingTls.certificate;
     const catalog = new Catalog({ store, clock, logger: logger.child({ component: 'catalog' }), config });
     const app = buildApp({
-      store, ca, trustBundle, caRotation, clock, logger: logger.child({ component: 'http' }), config, tls: serving, isReady: () => ready,
+      store, ca, trustBundle, caRotation, clock, logger, config, tls: serving, isReady: () => ready,
       catalog: { catalog, bodyLimitBytes: config.catalogBodyLimitBytes }, metrics,
     });
     try {

@@ -20,6 +20,7 @@ import { Authenticator, isAdmin, isCluster, isMetricsReader, isUser, type PeerCe
 import type { BrokerMetrics } from '../metrics/broker-metrics.ts';
 import { brokerStateSource } from '../metrics/broker-state.ts';
 import { metricsRoutes } from './metrics-routes.ts';
+import { metricsIdentityRoutes } from '../metrics/metrics-identity-routes.ts';
 import { observeRequests } from './request-observer.ts';
 import { catalogRoutes } from './catalog-routes.ts';
 import { RbacService } from '../rbac/rbac-service.ts';
@@ -62,7 +63,8 @@ export interface AppDeps {
 
 function createFastify(deps: AppDeps): FastifyInstance {
   const common = {
-    loggerInstance: deps.logger,
+    // The root logger comes in; subsystems below take their own component child.
+    loggerInstance: deps.logger.child({ component: 'http' }),
     bodyLimit: deps.config.bodyLimitBytes,
     genReqId: () => randomUUID(),
     // One line per request instead, with the route pattern (request-observer.ts).
@@ -179,6 +181,10 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     void app.register(async (metricsScope) => {
       metricsScope.addHook('onRequest', auth.require(isMetricsReader, 'the admin or the metrics identity'));
       await metricsScope.register(metricsRoutes, { registry: metrics.registry });
+    });
+    void app.register(async (metricsAdminScope) => {
+      metricsAdminScope.addHook('onRequest', auth.require(isAdmin, 'the clusterset admin identity'));
+      await metricsAdminScope.register(metricsIdentityRoutes, { clusterset: store.clusterset, clock, issuingCa: () => live.issuing, trustBundlePem });
     });
   }
   return app;

@@ -5,6 +5,7 @@
 // only the route reveals: certificates issued, cluster renewals and catalog writes.
 import type { FastifyInstance } from 'fastify';
 import { catalogPaths } from '../api/catalog.ts';
+import { metricsPaths } from '../api/metrics.ts';
 import { paths } from '../api/types.ts';
 import { userPaths } from '../api/users.ts';
 import type { BrokerMetrics } from '../metrics/broker-metrics.ts';
@@ -14,6 +15,7 @@ const ISSUED: Readonly<Record<string, string>> = {
   [`POST ${paths.renew}`]: 'renew',
   [`POST ${userPaths.login}`]: 'user',
   [`POST ${userPaths.renew}`]: 'user',
+  [`POST ${metricsPaths.adminIdentity}`]: 'metrics',
 };
 
 const CATALOG_WRITES: Readonly<Record<string, string>> = {

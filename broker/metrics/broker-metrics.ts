@@ -28,7 +28,7 @@ export class BrokerMetrics {
   readonly conflicts = new Gauge({ name: 'plexus_broker_export_conflicts', help: 'Exports whose properties conflict with the service they join', registers: [this.registry], collect: () => this.#fill() });
   readonly catalogRevision = new Gauge({ name: 'plexus_broker_catalog_revision', help: 'Current catalog revision', registers: [this.registry], collect: () => this.#fill() });
   readonly catalogWrites = new Counter({ name: 'plexus_broker_catalog_writes_total', help: 'Catalog writes, by operation', labelNames: ['op'] as const, registers: [this.registry] });
-  readonly certificatesIssued = new Counter({ name: 'plexus_broker_certificates_issued_total', help: 'Certificates issued, by kind (join, renew, user, serving)', labelNames: ['kind'] as const, registers: [this.registry] });
+  readonly certificatesIssued = new Counter({ name: 'plexus_broker_certificates_issued_total', help: 'Certificates issued, by kind (join, renew, user, serving, metrics)', labelNames: ['kind'] as const, registers: [this.registry] });
   readonly renewals = new Counter({ name: 'plexus_broker_renewals_total', help: 'Cluster certificate renewals, by outcome', labelNames: ['outcome'] as const, registers: [this.registry] });
   readonly certificateExpiry = new Gauge({ name: 'plexus_broker_cluster_certificate_expiry_seconds', help: 'Seconds until the newest certificate issued to each cluster expires', labelNames: ['cluster'] as const, registers: [this.registry], collect: () => this.#fill() });
   readonly caPhase = new Gauge({ name: 'plexus_broker_ca_rollover_phase', help: 'CA rollover phase (0 when no rollover is under way)', registers: [this.registry] });

@@ -8,11 +8,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { CoreV1Api, CustomObjectsApi, DiscoveryV1Api } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, DiscoveryV1Api, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import dnsPacket from 'dns-packet';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clusterServerName } from '../../broker/api/advertisement.ts';
+import { metricsPaths, type MetricsIdentityResponse } from '../../broker/api/metrics.ts';
+import { rbacPaths } from '../../broker/api/rbac.ts';
 import { paths } from '../../broker/api/types.ts';
 import { userPaths, type UserIdentityResponse } from '../../broker/api/users.ts';
 import { fingerprintSha256 } from '../../certs/pem.ts';
@@ -104,6 +106,7 @@ describe('observability: metrics and logs of a real broker and agent', () => {
     await until(async () => (await fetch(`${agent.metricsUrl}/readyz`)).status === 200, 'agent ready');
     await until(async () => sample(await scrapeAgent(), 'plexus_agent_broker_connected') === 1, 'watch connected');
     await until(async () => (sample(await scrapeAgent(), 'plexus_agent_lease_renewals_total', { outcome: 'ok' }) ?? 0) >= 1, 'a lease renewal');
+    expect(sample(await scrapeAgent(), 'plexus_agent_certificate_expiry_seconds')).toBeGreaterThan(3600);
   });
 
   it('refuses an unauthenticated or cluster scrape of the broker and serves the admin', async () => {
@@ -116,6 +119,23 @@ describe('observability: metrics and logs of a real broker and agent', () => {
     expect(sample(ok.text, 'plexus_broker_watch_streams')).toBeGreaterThanOrEqual(1);
     expect(sample(ok.text, 'plexus_broker_http_requests_total', { route: paths.join, method: 'POST', status: '201' })).toBe(1);
     expect(sample(ok.text, 'plexus_broker_http_requests_total', { route: '/metrics', method: 'GET', status: '401' })).toBe(1);
+  });
+
+  it('lets the read-only metrics identity scrape and nothing else', async () => {
+    const keys = await clusterKeys();
+    const csr = await clusterCsr(keys, broker.clusterset, 'metrics', { identity: { trustDomain: broker.clusterset, kind: 'admin', name: 'metrics' } });
+    secrets.push(csr.trim(), keys.keyPem.trim());
+    expect((await broker.call(metricsPaths.adminIdentity, { body: { csr }, identity: cluster })).status).toBe(403);
+    const issued = await broker.call(metricsPaths.adminIdentity, { body: { csr }, identity: broker.admin });
+    expect(issued.status).toBe(201);
+    const res = issued.body as MetricsIdentityResponse;
+    expect(res.identity).toBe(`spiffe://${broker.clusterset}/admin/metrics`);
+    const reader = { certPem: res.certificate, keyPem: keys.keyPem };
+    const scrape = await scrapeBroker(reader);
+    expect(scrape.status).toBe(200);
+    expect(sample(scrape.text, 'plexus_broker_certificates_issued_total', { kind: 'metrics' })).toBe(1);
+    expect((await broker.call(paths.adminClusters, { identity: reader })).status).toBe(403);
+    expect((await broker.call(metricsPaths.adminIdentity, { body: { csr }, identity: reader })).status).toBe(403);
   });
 
   it('counts an export at both ends, its import, and the propagation delay', async () => {
@@ -182,6 +202,18 @@ describe('observability: metrics and logs of a real broker and agent', () => {
     expect(await proxyGet(user)).toBe(403); // forwarded: the API server's RBAC refuses plexus:alice
     await until(async () => (sample(await scrapeAgent(), 'plexus_agent_proxy_requests_total', { decision: 'forwarded' }) ?? 0) >= 1, 'forwarded counted');
     expect(sample(await scrapeAgent(), 'plexus_agent_proxy_requests_total', { decision: 'refused' })).toBe(2);
+  });
+
+  it('counts an RBAC drift correction and reports the baseline revision', async () => {
+    const role = { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'plexus-pod-reader' }, rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['get', 'list'] }] };
+    const applied = await broker.call(rbacPaths.admin, { method: 'PUT', body: { objects: [role] }, identity: broker.admin });
+    expect(applied.status).toBe(200);
+    await until(async () => sample(await scrapeAgent(), 'plexus_agent_rbac_revision') === (applied.body as { revision: number }).revision, 'baseline applied');
+    const rbacApi = lab.cluster(0).client(RbacAuthorizationV1Api);
+    await until(async () => (await rbacApi.readClusterRole({ name: 'plexus-pod-reader' }).catch(() => undefined)) !== undefined, 'role exists');
+    await rbacApi.deleteClusterRole({ name: 'plexus-pod-reader' });
+    await until(async () => (sample(await scrapeAgent(), 'plexus_agent_rbac_drift_corrections_total', { kind: 'ClusterRole' }) ?? 0) >= 1, 'drift corrected');
+    await until(async () => sample((await scrapeBroker()).text, 'plexus_broker_rbac_compliant_clusters') === 1, 'compliance reported');
   });
 
   it('counts renewals and the certificates they issue', async () => {
