@@ -9,14 +9,14 @@ import { CLOCK_SKEW_MS, createRootCa, type CertificateAuthority } from '../../ce
 import { nodeKeyOf } from '../../certs/keys.ts';
 import { fingerprintSha256 } from '../../certs/pem.ts';
 import { TrustBundle } from '../../certs/trust-bundle.ts';
-import type { CaClusterInfo, CaRootInfo, CaRotateResponse, CaStatus, TrustBundleAckResponse } from '../api/ca.ts';
+import type { CaClusterInfo, CaPhase, CaRootInfo, CaRotateResponse, CaStatus, TrustBundleAckResponse } from '../api/ca.ts';
 import type { Clock } from '../clock.ts';
 import type { DataDirLayout } from '../data-dir.ts';
 import { readDataFile } from '../data-dir.ts';
 import type { CaCommit, CaRootRecord, ClusterTrustRecord } from '../store/ca-store.ts';
 import type { Store } from '../store/store.ts';
 import { LiveCa, type CaMaterial } from './live-ca.ts';
-import { applyStep, phaseNames, planRotation, type RolloverFacts, type RolloverState, type RotateInput } from './phases.ts';
+import { applyStep, laggingFor, phaseNames, planRotation, type RolloverFacts, type RolloverState, type RotateInput } from './phases.ts';
 import { loadRootCa, reissueAdminCertificate, removeRootFiles, writeAdminBundle, writeRootFiles } from './root-files.ts';
 
 export interface CaRotationDeps {
@@ -76,7 +76,7 @@ export class CaRotation {
     const roots = store.ca.roots();
     const trust = store.ca.clusterTrust();
     const facts = this.#facts(state, roots, trust);
-    const next = state.phase === 1 || state.phase === 2 ? facts.laggingAcks : state.phase === 3 || state.phase === 4 ? facts.laggingIdentities : [];
+    const next = state.phase === 0 || state.phase === 5 ? [] : laggingFor((state.phase + 1) as CaPhase, facts);
     const rollover = store.ca.rollover()!;
     return {
       phase: state.phase,
@@ -161,12 +161,16 @@ export class CaRotation {
   #facts(state: RolloverState, roots: readonly CaRootRecord[], trust: readonly ClusterTrustRecord[]): RolloverFacts {
     const fresh = roots.find((r) => r.generation === state.new);
     if (!fresh) return { laggingAcks: [], laggingIdentities: [], newRootIssued: false };
-    const laggingIdentities = trust.filter((t) => t.issuer !== fresh.fingerprint).map((t) => t.cluster);
-    const until = this.#oldUserCertsValidUntil(this.#d.store.ca.rollover()!.issuingSince);
-    if (state.issuing === state.new && this.#d.clock.now() < until) laggingIdentities.push(`person certificates from the old root (valid until ${until.toISOString()})`);
+    const now = this.#d.clock.now();
+    // People fetch the bundle and certificates only when they log in or renew: one
+    // person-certificate lifetime after a change, everyone still able to call anything has it.
+    const peopleUntil = this.#oldUserCertsValidUntil(fresh.createdAt);
+    const certsUntil = this.#oldUserCertsValidUntil(this.#d.store.ca.rollover()!.issuingSince);
     return {
       laggingAcks: trust.filter((t) => !t.ackedFingerprints.includes(fresh.fingerprint)).map((t) => t.cluster),
-      laggingIdentities,
+      ...(now < peopleUntil ? { laggingPeopleBundles: `people's trust bundles from before the new root (until ${peopleUntil.toISOString()})` } : {}),
+      laggingIdentities: trust.filter((t) => t.issuer !== fresh.fingerprint).map((t) => t.cluster),
+      ...(state.issuing === state.new && now < certsUntil ? { laggingPeopleCerts: `person certificates from the old root (valid until ${certsUntil.toISOString()})` } : {}),
       newRootIssued: fresh.issued,
     };
   }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { CaPhase } from '../api/ca.ts';
 import { BrokerError } from '../errors.ts';
-import { applyStep, planRotation, type RolloverFacts, type RolloverState } from './phases.ts';
+import { applyStep, laggingFor, planRotation, type RolloverFacts, type RolloverState } from './phases.ts';
 
 const idle: RolloverState = { phase: 0, issuing: 1, bundle: [1], old: null, new: null };
 const clear: RolloverFacts = { laggingAcks: [], laggingIdentities: [], newRootIssued: false };
@@ -69,7 +69,17 @@ describe('CA rollover phases', () => {
     }
   });
 
-  it('phases 1 and 4 do not wait on anything', () => {
+  it('waits for people by time at 2 and 4, and does not re-check that at 3 and 5', () => {
+    const people: RolloverFacts = { ...clear, laggingPeopleBundles: 'bundles until T', laggingPeopleCerts: 'certs until T' };
+    expect(codeOf(() => planRotation(advanceTo(1), { rollback: false, force: false }, people))).toBe('PLX_BROKER_CA_LAGGING');
+    expect(planRotation(advanceTo(2), { rollback: false, force: false }, people)).toMatchObject({ to: 3, forced: false });
+    expect(codeOf(() => planRotation(advanceTo(3), { rollback: false, force: false }, people))).toBe('PLX_BROKER_CA_LAGGING');
+    expect(planRotation(advanceTo(4), { rollback: false, force: false }, people)).toMatchObject({ to: 5, forced: false });
+    expect(laggingFor(2, { ...people, laggingAcks: ['a'] })).toEqual(['a', 'bundles until T']);
+    expect(laggingFor(4, { ...people, laggingIdentities: ['b'] })).toEqual(['b', 'certs until T']);
+  });
+
+  it('phase 1 does not wait on anything', () => {
     const late: RolloverFacts = { ...clear, laggingAcks: ['a'], laggingIdentities: ['b'] };
     expect(planRotation(idle, { rollback: false, force: false }, late)).toMatchObject({ to: 1, forced: false });
   });

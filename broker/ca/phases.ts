@@ -6,8 +6,12 @@
 //          ─4→ every identity re-issued ─5→ old root out of the bundle (complete)
 //
 // Phases 2 and 4 are "wait" phases: they change nothing but refuse to complete while a
-// cluster lags (PLX_BROKER_CA_LAGGING), unless forced. Entering 3 re-checks 2's condition
-// and entering 5 re-checks 4's, so a cluster that joined or fell behind in between is caught.
+// cluster lags (PLX_BROKER_CA_LAGGING), unless forced. People are waited for by time (they
+// get the bundle and certificates only when they log in or renew, which the broker cannot
+// see per person): 2 waits one person-certificate lifetime after the new root joined the
+// bundle, 4 one lifetime after issuing switched. Entering 3 re-checks 2's cluster condition
+// and entering 5 re-checks 4's, so a cluster that joined or fell behind in between is
+// caught; the time-based waits are not re-checked (time only moves them closer).
 import type { CaPhase } from '../api/ca.ts';
 import { BrokerError } from '../errors.ts';
 
@@ -25,9 +29,12 @@ export interface RolloverState {
 export interface RolloverFacts {
   /** Clusters that have not acknowledged a bundle holding the new root. */
   readonly laggingAcks: readonly string[];
-  /** Clusters whose newest certificate does not come from the new root, and person certificates
-   *  from the old root that may still be valid (as "user certificates until <time>"). */
+  /** Set while people may hold a bundle from before the new root (names the time it ends). */
+  readonly laggingPeopleBundles?: string;
+  /** Clusters whose newest certificate does not come from the new root. */
   readonly laggingIdentities: readonly string[];
+  /** Set while person certificates from the old root may still be valid. */
+  readonly laggingPeopleCerts?: string;
   /** Something was ever issued from the new root, so it cannot leave the bundle again. */
   readonly newRootIssued: boolean;
 }
@@ -51,9 +58,13 @@ export const phaseNames: Record<CaPhase, string> = {
   5: 'old root removed (rollover complete)',
 };
 
-function lagging(to: CaPhase, facts: RolloverFacts): readonly string[] {
-  if (to === 2 || to === 3) return facts.laggingAcks;
-  if (to === 4 || to === 5) return facts.laggingIdentities;
+/** What holds up entering phase `to`. */
+export function laggingFor(to: CaPhase, facts: RolloverFacts): readonly string[] {
+  const people = (s: string | undefined) => (s === undefined ? [] : [s]);
+  if (to === 2) return [...facts.laggingAcks, ...people(facts.laggingPeopleBundles)];
+  if (to === 3) return facts.laggingAcks;
+  if (to === 4) return [...facts.laggingIdentities, ...people(facts.laggingPeopleCerts)];
+  if (to === 5) return facts.laggingIdentities;
   return [];
 }
 
@@ -68,7 +79,7 @@ function planAdvance(state: RolloverState, input: RotateInput, facts: RolloverFa
     throw new BrokerError('PLX_BROKER_CA_PHASE_ORDER', `cannot run phase ${input.phase}: the rollover is in phase ${from}, the next phase is ${to}`,
       { details: { phase: from, next: to } });
   }
-  const late = lagging(to, facts);
+  const late = laggingFor(to, facts);
   if (late.length > 0 && !input.force) {
     throw new BrokerError('PLX_BROKER_CA_LAGGING', `phase ${to} must wait for: ${late.join(', ')} (or use --force)`,
       { details: { phase: from, next: to, lagging: late } });

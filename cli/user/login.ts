@@ -79,6 +79,20 @@ export async function login(o: LoginOptions): Promise<StoredUserIdentity> {
   }
 }
 
+/**
+ * The pinned root after a renewal. A CA rollover (broker/ca/) eventually removes the root
+ * pinned at login; the pin then moves to a root the returned bundle shares with the one
+ * trusted now (the answer came over TLS verified with it). No shared root: no trust jump.
+ */
+function followPin(current: StoredUserIdentity, returnedPem: string): string {
+  const returned = TrustBundle.fromPem(returnedPem);
+  if (returned.has(current.profile.caFingerprint)) return current.profile.caFingerprint;
+  const trusted = TrustBundle.fromPem(current.caPem);
+  const shared = returned.fingerprints().filter((f) => trusted.has(f));
+  if (shared.length === 0) throw new UserCliError('PLX_USER_CA_PIN_MISMATCH', 'the returned trust bundle shares no root with the one trusted now; log in again');
+  return shared[shared.length - 1]!;
+}
+
 export async function renew(o: { configDir: string; now: () => Date }): Promise<StoredUserIdentity> {
   const layout = configDirLayout(o.configDir);
   const current = loadIdentity(layout);
@@ -90,8 +104,9 @@ export async function renew(o: { configDir: string; now: () => Date }): Promise<
   const client = new UserBrokerClient({ baseUrl: current.profile.broker, caPem: current.caPem, clientCert: { certPem: current.certPem, keyPem: current.keyPem } });
   try {
     const res = await client.renew({ csr });
-    const { notAfter } = await checked(res, current.profile.clusterset, current.profile.caFingerprint, o.now());
-    const stored = toStored(res, current.profile.broker, current.profile.caFingerprint, current.keyPem, notAfter);
+    const pin = followPin(current, res.trustBundle);
+    const { notAfter } = await checked(res, current.profile.clusterset, pin, o.now());
+    const stored = toStored(res, current.profile.broker, pin, current.keyPem, notAfter);
     saveIdentity(layout, stored);
     return stored;
   } finally {

@@ -16,7 +16,7 @@ import { userPaths, type InviteUserResponse } from '../../broker/api/users.ts';
 import { AdminClient } from '../../broker/admin-client.ts';
 import { fingerprintSha256 } from '../../certs/pem.ts';
 import { TrustBundle } from '../../certs/trust-bundle.ts';
-import { login } from '../../cli/user/login.ts';
+import { login, renew as renewUser } from '../../cli/user/login.ts';
 import { TrustBundleClient } from '../../agent/broker-client/trust-bundle-client.ts';
 import type { StoredIdentity } from '../../agent/identity/identity-store.ts';
 import { LiveIdentity } from '../../agent/identity/live-identity.ts';
@@ -126,6 +126,11 @@ describe('CA rollover', () => {
     const oldFp = (await served(b)).fingerprints[0]!;
     const east = runAgent(b, storedIdentity(b, 'east', await joinCluster(b, 'east')));
     const west = await joinCluster(b, 'west'); // runs no refresher: the laggard
+    // A person logged in before the rollover: pinned to the old root, trusting only it.
+    const inv = (await adminCall(b, userPaths.adminUsers, { body: { name: 'alice', groups: ['dev'] } })).body as InviteUserResponse;
+    const aliceDir = join(tmp, 'alice');
+    await login({ broker: b.url, token: inv.token, caFingerprint: inv.caFingerprint, configDir: aliceDir, now: () => new Date() });
+    const people = expect.stringMatching(/^people's trust bundles from before the new root/);
     try {
       const p1 = await rotate(b, { phase: 1 });
       expect(p1.status).toBe(200);
@@ -134,19 +139,25 @@ describe('CA rollover', () => {
       // The new key file is 0600; re-running phase 1 is a no-op.
       expect(statSync(join(b.dataDir, 'ca', 'root-2.key')).mode & 0o777).toBe(0o600);
       expect((await rotate(b, { phase: 1 })).body).toMatchObject({ changed: false });
+      // A person renewing after phase 1 gets the two-root bundle (what phase 2 waits for by time).
+      expect(TrustBundle.fromPem((await renewUser({ configDir: aliceDir, now: () => b.clock.now() })).caPem).fingerprints()).toEqual([oldFp, newFp]);
 
       // Phase 2 waits for every agent: east acks by itself, west lags until it acks.
       await until('east to take the new bundle', async () => (await status(b)).clusters.find((c) => c.id === 'east')?.hasBundle);
       expect(TrustBundle.fromPem(east.live.current().trustBundle).fingerprints()).toEqual([oldFp, newFp]);
       const s1 = await status(b);
-      expect(s1.lagging).toEqual(['west']);
+      expect(s1.lagging).toEqual(['west', people]);
       expect(s1.clusters.find((c) => c.id === 'west')).toMatchObject({ hasBundle: false, lagging: true, ackedAt: null });
       const refused = await rotate(b, { phase: 2 });
       expect(errorCode(refused)).toBe('PLX_BROKER_CA_LAGGING');
-      expect((refused.body as { error: { details: { lagging: string[] } } }).error.details.lagging).toEqual(['west']);
+      expect((refused.body as { error: { details: { lagging: string[] } } }).error.details.lagging).toEqual(['west', people]);
       const westAck = await callBroker(b.url, west.response.trustBundle, caPaths.trustBundleAck, { body: { fingerprints: [oldFp, newFp] }, identity: west.identity });
       expect((westAck.body as TrustBundleAckResponse).issuingFingerprint).toBe(oldFp);
-      expect((await rotate(b, { phase: 2 })).status).toBe(200);
+      // Only people are left to wait for (one person-certificate lifetime): force past them.
+      expect((await status(b)).lagging).toEqual([people]);
+      expect(errorCode(await rotate(b, { phase: 2 }))).toBe('PLX_BROKER_CA_LAGGING');
+      expect((await rotate(b, { phase: 2, force: true })).status).toBe(200);
+      expect((await status(b)).history.at(-1)).toMatchObject({ to: 2, forced: true });
 
       // Phase 3: the broker issues (and serves) from the new root; east renews by itself.
       expect((await rotate(b, { phase: 3 })).status).toBe(200);
@@ -155,10 +166,10 @@ describe('CA rollover', () => {
       const eastCert = east.live.current().certPem;
       const ok = opensslVerify(tmp, (await served(b)).trustBundle, eastCert, b.clock.now());
       expect(ok.status, ok.out).toBe(0);
-      // A person logging in now gets a certificate from the new root that verifies against the bundle.
-      const inv = (await adminCall(b, userPaths.adminUsers, { body: { name: 'alice', groups: ['dev'] } })).body as InviteUserResponse;
-      const person = await login({ broker: b.url, token: inv.token, caFingerprint: inv.caFingerprint, configDir: join(tmp, 'alice'), now: () => new Date() });
+      // The person renews now: a certificate from the new root, and the two-root bundle.
+      const person = await renewUser({ configDir: aliceDir, now: () => b.clock.now() });
       expect(opensslVerify(tmp, (await served(b)).trustBundle, person.certPem, b.clock.now()).status).toBe(0);
+      expect(person.profile.caFingerprint).toBe(oldFp);
 
       // Phase 4 waits for west and for person certificates from the old root to expire.
       const waiting = await rotate(b, { phase: 4 });
@@ -166,7 +177,11 @@ describe('CA rollover', () => {
       expect((await status(b)).lagging).toEqual(['west', expect.stringMatching(/^person certificates from the old root/)]);
       const westRenew = await callBroker(b.url, (await served(b)).trustBundle, paths.renew, { body: { csr: await clusterCsr(west.keys, b.clusterset, 'west') }, identity: west.identity });
       expect(westRenew.status).toBe(200);
-      b.clock.advance(121);
+      // Time passes (one person-certificate lifetime plus skew); alice keeps renewing as she would.
+      for (let i = 0; i < 3; i++) {
+        b.clock.advance(41);
+        await renewUser({ configDir: aliceDir, now: () => b.clock.now() });
+      }
       expect((await rotate(b, { phase: 4 })).status).toBe(200);
 
       // Phase 5: only the new root is left; east follows; old certificates no longer verify.
@@ -186,6 +201,10 @@ describe('CA rollover', () => {
         await admin.close();
       }
       expect(readFileSync(b.layout.adminCa, 'utf8')).toBe((await served(b)).trustBundle);
+      // The person's pin follows the rollover to the new root.
+      const renewedAfter = await renewUser({ configDir: aliceDir, now: () => b.clock.now() });
+      expect(renewedAfter.profile.caFingerprint).toBe(newFp);
+      expect(renewedAfter.caPem).toBe((await served(b)).trustBundle);
     } finally {
       await east.stop();
     }
@@ -241,7 +260,7 @@ describe('CA rollover', () => {
     expect(started.stdout).toMatch(/phase 0 → 1/);
     const json = await runPlexus(['broker', 'ca', 'status', '--data-dir', b.dataDir, '--broker', b.url, '--output', 'json']);
     const s = JSON.parse(json.stdout) as CaStatus;
-    expect(s).toMatchObject({ phase: 1, lagging: ['west'] });
+    expect(s).toMatchObject({ phase: 1, lagging: ['west', expect.stringMatching(/^people's trust bundles/)] });
     expect(s.clusters).toEqual([expect.objectContaining({ id: 'west', hasBundle: false, lagging: true })]);
     const table = await runPlexus(['broker', 'ca', 'status', '--data-dir', b.dataDir, '--broker', b.url]);
     expect(table.stdout).toMatch(/west\s+no\s+never\s+1\s+yes/);
