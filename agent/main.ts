@@ -20,6 +20,7 @@ import { Resolver } from './dns/resolver.ts';
 import { DnsServer, type DnsAddress } from './dns/server.ts';
 import { AgentError } from './errors.ts';
 import { setupRbacController } from './rbac/setup.ts';
+import { setupTrustBundleController } from './controllers/trust-bundle/setup.ts';
 import { FileIdentityStore } from './identity/file-identity-store.ts';
 import type { IdentityStore, StoredIdentity } from './identity/identity-store.ts';
 import { SecretIdentityStore } from './identity/secret-identity-store.ts';
@@ -231,8 +232,10 @@ async function startServing(w: Wiring, life: Lifecycle, d: ServingDeps): Promise
   }
   life.started('dns server', dnsServer, (s) => s.close());
   log.info({ component: 'dns', dns }, 'DNS server for clusterset.local listening');
-  life.started('controllers', [exports, imports, dnsFeeder, rbac], (parts) => Promise.allSettled(parts.map((p) => p.stop())));
-  const ready = Promise.all([exports.start(), imports.start(), dnsFeeder.start(), rbac.start()])
+  // The clusterset roots as a ConfigMap in every namespace labelled plexus.io/trust-bundle=enabled.
+  const trustBundle = setupTrustBundleController({ api: kube.api, informers: kube.informers, identity: w.live, clusterId, logger: log, clock, timers, backoff: requeue });
+  life.started('controllers', [exports, imports, dnsFeeder, rbac, trustBundle], (parts) => Promise.allSettled(parts.map((p) => p.stop())));
+  const ready = Promise.all([exports.start(), imports.start(), dnsFeeder.start(), rbac.start(), trustBundle.start()])
     .then(() => log.info({ component: 'agent', clusterset: w.clusterset, broker: w.baseUrl }, 'agent ready'));
   ready.catch((err: unknown) => log.error({ component: 'agent', err }, 'controllers failed to start'));
   return { dns, ready };
