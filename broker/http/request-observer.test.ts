@@ -1,0 +1,49 @@
+// The request hook on a bare Fastify instance (inject, no socket): labels by route pattern,
+// one log line per request, and the outcome counters only the route reveals.
+import { Writable } from 'node:stream';
+import Fastify from 'fastify';
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import { BrokerMetrics } from '../metrics/broker-metrics.ts';
+import { observeRequests } from './request-observer.ts';
+
+async function app() {
+  const lines: Record<string, unknown>[] = [];
+  const sink = new Writable({ write(chunk: Buffer, _e, cb) { lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>); cb(); } });
+  const metrics = new BrokerMetrics({ defaultMetrics: false });
+  const f = Fastify({ loggerInstance: pino({ base: { component: 'http' } }, sink), disableRequestLogging: true });
+  observeRequests(f, metrics);
+  f.put('/v1/exports/:namespace/:name', async () => ({ ok: true }));
+  f.post('/v1/renew', async (_req, reply) => reply.code(403).send({ error: 'no' }));
+  f.post('/v1/join', async (_req, reply) => reply.code(201).send({}));
+  await f.ready();
+  return { f, lines, metrics };
+}
+
+describe('observeRequests', () => {
+  it('labels by route pattern, never the raw path, and logs one line per request', async () => {
+    const { f, lines, metrics } = await app();
+    await f.inject({ method: 'PUT', url: '/v1/exports/shop/cart' });
+    await f.inject({ method: 'PUT', url: '/v1/exports/shop/other' });
+    await f.inject({ method: 'GET', url: '/no/such/path?token=plx1.secret' });
+    const text = await metrics.registry.metrics();
+    expect(text).toContain('plexus_broker_http_requests_total{route="/v1/exports/:namespace/:name",method="PUT",status="200"} 2');
+    expect(text).toContain('plexus_broker_http_requests_total{route="unmatched",method="GET",status="404"} 1');
+    expect(text).toContain('plexus_broker_catalog_writes_total{op="upsert"} 2');
+    expect(text).not.toContain('shop');
+    const done = lines.filter((l) => l.msg === 'request completed');
+    expect(done).toHaveLength(3);
+    expect(done[0]).toMatchObject({ component: 'http', method: 'PUT', route: '/v1/exports/:namespace/:name', status: 200, reqId: expect.any(String) });
+    expect(JSON.stringify(lines)).not.toContain('plx1.secret');
+  });
+
+  it('counts issued certificates on success and renewals by outcome', async () => {
+    const { f, metrics } = await app();
+    await f.inject({ method: 'POST', url: '/v1/join', payload: {} });
+    await f.inject({ method: 'POST', url: '/v1/renew', payload: {} });
+    const text = await metrics.registry.metrics();
+    expect(text).toContain('plexus_broker_certificates_issued_total{kind="join"} 1');
+    expect(text).not.toContain('plexus_broker_certificates_issued_total{kind="renew"}');
+    expect(text).toContain('plexus_broker_renewals_total{outcome="refused"} 1');
+  });
+});
