@@ -13,6 +13,7 @@ import { startMembership } from './controllers/membership/membership.ts';
 import { LeaseReporter, reportingLeaseClient } from './controllers/membership/lease-report.ts';
 import { agentVersion } from './agent-version.ts';
 import { setupServiceExportController } from './controllers/service-export/setup.ts';
+import { withExportEvents } from './controllers/service-export/export-events.ts';
 import { setupServiceImportController } from './controllers/service-import/setup.ts';
 import { startTopology } from './topology/setup.ts';
 import { DnsFeeder } from './dns/feeder.ts';
@@ -214,7 +215,8 @@ async function startServing(w: Wiring, life: Lifecycle, d: ServingDeps): Promise
   const { config, clusterId, log, clock, timers, requeue, metrics } = w;
   const { broker, kube, catalog, topology } = d;
   const exports = setupServiceExportController({
-    clusterId, informers: kube.informers, status: kube.status, broker, mergedServices: catalog, logger: log, clock, timers,
+    clusterId, informers: kube.informers, status: withExportEvents(kube.status, { api: kube.api, clock, clusterId, logger: log }),
+    broker, mergedServices: catalog, logger: log, clock, timers,
     backoff: requeue, syncBackoff: w.retry, metrics,
   });
   const imports = setupServiceImportController({
