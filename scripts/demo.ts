@@ -32,6 +32,7 @@ import {
 } from '../test/e2e/support/objects.ts';
 import { freePorts } from '../test/harness/free-ports.ts';
 import { accessSteps } from './demo/access-steps.ts';
+import { fleetStep } from './demo/fleet-step.ts';
 import { dnsSteps, failoverStep, ZONES } from './demo/discovery-steps.ts';
 import { startClusters, type ClusterSet } from '../test/harness/index.ts';
 import { detail, step, table } from './demo/ui.ts';
@@ -200,6 +201,8 @@ async function main(): Promise<void> {
     if (!refused || refused.brokerCode !== 'PLX_BROKER_CLUSTER_REVOKED') throw new Error(`expected the revoked certificate to be refused, got ${refused?.message ?? 'a new certificate'}`);
     detail(`cluster-3 renewal with its still-unexpired certificate → refused: ${refused.brokerCode}`);
   });
+
+  await fleetStep(brokerDir, brokerUrl);
 
   process.stdout.write('\nDone: three clusters under one root of trust; services exported, imported and\nresolved nearest-first; one RBAC baseline and one identity giving kubectl the same\nanswers everywhere; failover within seconds; a revoked cluster locked out.\n');
 }
