@@ -1,7 +1,7 @@
 // The request hook on a bare Fastify instance (inject, no socket): labels by route pattern,
 // one log line per request, and the outcome counters only the route reveals.
 import { Writable } from 'node:stream';
-import Fastify from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { BrokerMetrics } from '../metrics/broker-metrics.ts';
@@ -11,7 +11,7 @@ async function app() {
   const lines: Record<string, unknown>[] = [];
   const sink = new Writable({ write(chunk: Buffer, _e, cb) { lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>); cb(); } });
   const metrics = new BrokerMetrics({ defaultMetrics: false });
-  const f = Fastify({ loggerInstance: pino({ base: { component: 'http' } }, sink), disableRequestLogging: true });
+  const f = Fastify({ loggerInstance: pino({ base: { component: 'http' } }, sink), disableRequestLogging: true }) as unknown as FastifyInstance;
   observeRequests(f, metrics);
   f.put('/v1/exports/:namespace/:name', async () => ({ ok: true }));
   f.post('/v1/renew', async (_req, reply) => reply.code(403).send({ error: 'no' }));
