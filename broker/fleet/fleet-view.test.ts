@@ -42,7 +42,7 @@ const snapshot: CatalogSnapshot = {
     { cluster: 'east', available: true, leaseRenewedAt: t0.toISOString() },
     { cluster: 'west', available: false, leaseRenewedAt: null },
   ],
-  advertisements: [{ cluster: 'east', zone: 'a', region: 'r1', latencies: { west: 1.5 }, updatedAt: t0.toISOString(), revision: 5 }],
+  advertisements: [{ cluster: 'east', zone: 'a', region: 'r1', latencies: { west: 1.5, gone: 0.7 }, updatedAt: t0.toISOString(), revision: 5 }],
 };
 
 const compliance: RbacComplianceResponse = {
@@ -58,7 +58,7 @@ describe('FleetView', () => {
   reports.record('gone', { agentVersion: '0.9.0', imports: [{ namespace: 'shop', name: 'cart' }] });
   const view = new FleetView({ store, clock, reports, snapshot: () => snapshot, compliance: () => compliance });
 
-  it('gives one row per active cluster, joining lease, advertisement, certificate, report and RBAC compliance', () => {
+  it('gives one row per active cluster, joining lease, advertisement (RTTs to active peers only), certificate, report and RBAC compliance', () => {
     const s = view.status();
     expect(s).toMatchObject({ clusterset: 'acme.example', generatedAt: t0.toISOString(), catalogRevision: 7, rbacRevision: 2 });
     expect(s.clusters.map((c) => [c.cluster, c.health])).toEqual([['east', 'Healthy'], ['west', 'Unreachable'], ['north', 'Unknown']]);

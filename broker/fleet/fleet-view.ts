@@ -27,6 +27,11 @@ function rbacOf(c: RbacCompliance | undefined, currentRevision: number): FleetCl
   return { targeted, currentRevision: c.currentRevision, appliedRevision, compliant, driftCount, clashes, errors };
 }
 
+/** RTTs to clusters still in the clusterset (an advertisement may predate a removal). */
+function activePeers(latencies: Readonly<Record<string, number>> | undefined, active: ReadonlySet<string>): Record<string, number> {
+  return Object.fromEntries(Object.entries(latencies ?? {}).filter(([peer]) => active.has(peer)));
+}
+
 function portLabel(p: ServicePort): string {
   return `${p.name ? `${p.name}:` : ''}${p.port}/${p.protocol}`;
 }
@@ -45,13 +50,15 @@ export class FleetView {
     const leases = new Map(snap.clusters.map((c) => [c.cluster, c]));
     const ads = new Map((snap.advertisements ?? []).map((a) => [a.cluster, a]));
     const compliance = new Map(rbac.clusters.map((c) => [c.cluster, c]));
-    const clusters = store.listClusters().filter((c) => c.state === 'active').map((c): FleetCluster => {
+    const active = store.listClusters().filter((c) => c.state === 'active');
+    const activeIds = new Set(active.map((c) => c.id));
+    const clusters = active.map((c): FleetCluster => {
       const lease = leases.get(c.id);
       const ad = ads.get(c.id);
       const r = reports.get(c.id);
       return {
         cluster: c.id, health: health(lease), leaseRenewedAt: lease?.leaseRenewedAt ?? null, labels: { ...c.labels },
-        zone: ad?.zone ?? null, region: ad?.region ?? null, latencies: { ...ad?.latencies },
+        zone: ad?.zone ?? null, region: ad?.region ?? null, latencies: activePeers(ad?.latencies, activeIds),
         agentVersion: r?.report.agentVersion ?? null, reportedAt: r?.reportedAt.toISOString() ?? null,
         certificateNotAfter: c.certificateNotAfter?.toISOString() ?? null,
         exports: snap.exports.filter((e) => e.cluster === c.id).length,
