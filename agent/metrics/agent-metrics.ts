@@ -2,6 +2,9 @@
 // global default registry, so two agents in one test process never share counters).
 // Parts receive this object through their options and record on it; main.ts creates it.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { HotHistogram } from './hot-histogram.ts';
+
+const RCODE_NAMES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED'];
 
 export class AgentMetrics {
   readonly registry = new Registry();
@@ -16,8 +19,17 @@ export class AgentMetrics {
     name: 'plexus_agent_propagation_delay_seconds', help: 'Time from the broker committing a catalog change to this agent applying it',
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [this.registry],
   });
-  readonly dnsQueries = new Counter({ name: 'plexus_agent_dns_queries_total', help: 'clusterset.local DNS queries answered, by rcode and transport', labelNames: ['rcode', 'transport'] as const, registers: [this.registry] });
-  readonly dnsDuration = new Histogram({
+  /**
+   * The DNS server's hot-path tally of answers: index (udp 0, tcp 16) + rcode. A plain
+   * increment per query; dnsQueries takes the increase at scrape time.
+   */
+  readonly dnsAnswers = new Float64Array(32);
+  readonly #dnsCounted = new Float64Array(32);
+  readonly dnsQueries = new Counter({
+    name: 'plexus_agent_dns_queries_total', help: 'clusterset.local DNS queries answered, by rcode and transport', labelNames: ['rcode', 'transport'] as const,
+    registers: [this.registry], collect: () => this.#countDnsAnswers(),
+  });
+  readonly dnsDuration = new HotHistogram({
     name: 'plexus_agent_dns_query_duration_seconds', help: 'Time to answer one DNS query, from parse to reply',
     buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05], registers: [this.registry],
   });
@@ -34,5 +46,14 @@ export class AgentMetrics {
 
   constructor(o: { defaultMetrics?: boolean } = {}) {
     if (o.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'plexus_agent_' });
+  }
+
+  #countDnsAnswers(): void {
+    for (let i = 0; i < 32; i++) {
+      const delta = this.dnsAnswers[i]! - this.#dnsCounted[i]!;
+      if (delta <= 0) continue;
+      this.#dnsCounted[i] = this.dnsAnswers[i]!;
+      this.dnsQueries.inc({ rcode: RCODE_NAMES[i & 15] ?? `RCODE${i & 15}`, transport: i < 16 ? 'udp' : 'tcp' }, delta);
+    }
   }
 }
