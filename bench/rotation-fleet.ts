@@ -1,9 +1,6 @@
 // bench:rotation's fleet: a broker process started the way an operator starts one
 // (`plexus broker init`, `plexus broker start`), and N clusters enrolled with admin-API
-// join tokens and real CSRs. Each enrolled cluster also gets its next key and CSR here,
-// before the measured window, so key generation in this process does not compete with
-// the broker while it renews.
-import { createPublicKey } from 'node:crypto';
+// join tokens and real CSRs (keys made before the joins, so joins run back to back).
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -27,10 +24,6 @@ export interface Enrolled {
   clusterId: string;
   certPem: string;
   keyPem: string;
-  /** The key and CSR of the renewal, made before the run; nextSpki to check the result. */
-  nextKeyPem: string;
-  nextCsr: string;
-  nextSpki: string;
 }
 
 const clusterId = (i: number) => `agent-${String(i).padStart(4, '0')}`;
@@ -68,31 +61,29 @@ export async function mintTokens(broker: BrokerProcess, n: number): Promise<stri
   return pool(n, 8, async (i) => (await broker.admin.createToken({ cluster: clusterId(i) })).token);
 }
 
-interface KeyMaterial { keyPem: string; csr: string; spki: string }
+interface KeyMaterial { keyPem: string; csr: string }
 
 async function keyAndCsr(clusterset: string, id: string): Promise<KeyMaterial> {
   const keys = await generateKeyPair('P-256');
   const csr = await createCsr({ keys, commonName: id, identity: { trustDomain: clusterset, kind: 'cluster', name: id } });
-  const keyPem = await exportPrivateKeyPem(keys.privateKey);
-  const spki = createPublicKey(keyPem).export({ format: 'der', type: 'spki' }).toString('base64');
-  return { keyPem, csr, spki };
+  return { keyPem: await exportPrivateKeyPem(keys.privateKey), csr };
 }
 
 /** Enrolls one cluster per token (8 at a time); returns the fleet and how long each phase took. */
 export async function joinAll(broker: BrokerProcess, clusterset: string, tokens: string[]) {
   let t = performance.now();
-  const material: (readonly [KeyMaterial, KeyMaterial])[] = [];
-  for (let i = 0; i < tokens.length; i++) material.push([await keyAndCsr(clusterset, clusterId(i)), await keyAndCsr(clusterset, clusterId(i))] as const);
+  const material: KeyMaterial[] = [];
+  for (let i = 0; i < tokens.length; i++) material.push(await keyAndCsr(clusterset, clusterId(i)));
   const prepS = (performance.now() - t) / 1000;
   t = performance.now();
   const client = new BrokerClient({ baseUrl: broker.url, trustBundle: broker.caPem });
   const joinedAt: number[] = [];
   try {
     const fleet = await pool(tokens.length, 8, async (i): Promise<Enrolled> => {
-      const [now, next] = material[i]!;
-      const res = await client.join({ token: tokens[i]!, csr: now.csr });
+      const m = material[i]!;
+      const res = await client.join({ token: tokens[i]!, csr: m.csr });
       joinedAt.push(Date.now());
-      return { clusterId: clusterId(i), certPem: res.certificate, keyPem: now.keyPem, nextKeyPem: next.keyPem, nextCsr: next.csr, nextSpki: next.spki };
+      return { clusterId: clusterId(i), certPem: res.certificate, keyPem: m.keyPem };
     });
     const enrollS = (performance.now() - t) / 1000;
     return { fleet, prepS, enrollS, enrollSpanS: (Math.max(...joinedAt) - Math.min(...joinedAt)) / 1000 };
