@@ -5,7 +5,7 @@
 //   DELETE /v1/exports/:namespace/:name                         -> ExportWriteResponse   (withdraw; idempotent)
 //   PUT    /v1/exports                    ExportSyncRequest     -> ExportSyncResponse    (replace the caller's whole set, one transaction)
 //   GET    /v1/exports                                          -> ExportListResponse    (the caller's own exports)
-//   POST   /v1/lease                      {}                    -> LeaseResponse         (heartbeat)
+//   POST   /v1/lease                      LeaseRequest          -> LeaseResponse         (heartbeat; optional report, fleet.ts)
 //   GET    /v1/catalog                                          -> CatalogSnapshot       (everything, at one revision)
 //   GET    /v1/watch?since=REV                                  -> NDJSON stream of WatchEvent
 // All of them require a cluster identity (mTLS). A cluster may write only its own exports:
