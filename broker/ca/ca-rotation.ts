@@ -17,7 +17,7 @@ import type { CaCommit, CaRootRecord, ClusterTrustRecord } from '../store/ca-sto
 import type { Store } from '../store/store.ts';
 import { LiveCa, type CaMaterial } from './live-ca.ts';
 import { applyStep, laggingFor, phaseNames, planRotation, type RolloverFacts, type RolloverState, type RotateInput } from './phases.ts';
-import { loadRootCa, reissueAdminCertificate, removeRootFiles, writeAdminBundle, writeRootFiles } from './root-files.ts';
+import { loadRootCa, removeRootFiles, syncAdminFiles, writeRootFiles } from './root-files.ts';
 
 export interface CaRotationDeps {
   readonly layout: DataDirLayout;
@@ -35,7 +35,7 @@ export interface CaRotationDeps {
 export class CaRotation {
   readonly live: LiveCa;
   readonly #d: CaRotationDeps;
-  readonly #cas = new Map<number, CertificateAuthority>();
+  readonly #cas: Map<number, CertificateAuthority>;
   #queue: Promise<unknown> = Promise.resolve();
 
   /** Seeds the store from D/ca/root.* on first start, then loads the issuing root and the bundle. */
@@ -45,14 +45,17 @@ export class CaRotation {
       const root = await loadRootCa(d.layout, certPem, 'ca/root.key');
       d.store.ca.seed({ fingerprint: fingerprintSha256(root.cert), certPem: root.certPem, keyFile: 'ca/root.key', createdAt: root.cert.notBefore }, d.clock.now());
     }
-    const material = await loadMaterial(d, new Map());
-    const rotation = new CaRotation(d, material);
+    const cache = new Map<number, CertificateAuthority>();
+    const material = await loadMaterial(d, cache);
+    await syncAdminFiles(d.layout, material.issuing, material.bundle.toPem(), d.store.clusterset, d.clock.now());
+    const rotation = new CaRotation(d, material, cache);
     d.phaseGauge?.set(d.store.ca.rollover()!.phase);
     return rotation;
   }
 
-  private constructor(d: CaRotationDeps, material: CaMaterial) {
+  private constructor(d: CaRotationDeps, material: CaMaterial, cache: Map<number, CertificateAuthority>) {
     this.#d = d;
+    this.#cas = cache;
     this.live = new LiveCa(material);
   }
 
@@ -114,13 +117,15 @@ export class CaRotation {
       if (next.issuing !== state.issuing) await this.#ca(next.issuing, [...roots, ...(created ? [created] : [])]);
       this.#d.store.ca.commit(commit, now);
     } catch (e) {
-      if (created) removeRootFiles(this.#d.layout, created.keyFile);
+      if (created) removeRootFiles(this.#d.layout, created.keyFile, { certificate: true });
       throw e;
     }
-    for (const r of [...destroy, ...(dropped ? [dropped] : [])]) removeRootFiles(this.#d.layout, r.keyFile);
-    if (dropped) this.#cas.delete(dropped.generation);
+    // A retired root's certificate stays for operators; a dropped one never mattered.
+    for (const r of destroy) removeRootFiles(this.#d.layout, r.keyFile, { certificate: false });
+    if (dropped) removeRootFiles(this.#d.layout, dropped.keyFile, { certificate: true });
+    for (const r of [...destroy, ...(dropped ? [dropped] : [])]) this.#cas.delete(r.generation);
     this.#d.logger.info({ action: plan.action, from: plan.from, to: plan.to, forced: plan.forced, lagging: plan.lagging }, `CA rollover: ${detail}`);
-    await this.#apply(next.issuing !== state.issuing);
+    await this.#apply();
     this.#d.phaseGauge?.set(next.phase);
     return { changed: true, message: `phase ${plan.from} → ${plan.to}: ${detail}`, status: this.status() };
   }
@@ -136,11 +141,10 @@ export class CaRotation {
   }
 
   /** Makes the process use the committed state: LiveCa, admin files, servers. */
-  async #apply(issuingChanged: boolean): Promise<void> {
+  async #apply(): Promise<void> {
     const material = await loadMaterial(this.#d, this.#cas);
     this.live.set(material);
-    writeAdminBundle(this.#d.layout, material.bundle.toPem());
-    if (issuingChanged) await reissueAdminCertificate(this.#d.layout, material.issuing, this.#d.store.clusterset, this.#d.clock.now());
+    await syncAdminFiles(this.#d.layout, material.issuing, material.bundle.toPem(), this.#d.store.clusterset, this.#d.clock.now());
     await this.#d.onChange?.(material);
   }
 

@@ -3,8 +3,8 @@
 // The store says which roots exist and what they do; these files hold only the keys (and a
 // copy of each certificate for operators). Writes go to a temp file and are renamed into
 // place, so a reader sees the old file or the new one, never half of either.
-import { chmodSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { createPublicKey } from 'node:crypto';
+import { chmodSync, existsSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createPublicKey, X509Certificate } from 'node:crypto';
 import { join, relative } from 'node:path';
 import { loadCa, type CertificateAuthority } from '../../certs/ca.ts';
 import { certificatesFromPem } from '../../certs/pem.ts';
@@ -34,12 +34,12 @@ export function writeRootFiles(layout: DataDirLayout, generation: number, certPe
   return relative(layout.dir, keyPath);
 }
 
-/** Removes a root's key and certificate files (missing files are fine). */
-export function removeRootFiles(layout: DataDirLayout, keyFile: string): void {
+/** Removes a root's key (missing is fine); with `certificate`, its certificate file too. */
+export function removeRootFiles(layout: DataDirLayout, keyFile: string, o: { certificate: boolean }): void {
   if (keyFile === '') return;
   const keyPath = join(layout.dir, keyFile);
   rmSync(keyPath, { force: true });
-  rmSync(keyPath.replace(/\.key$/, '.crt'), { force: true });
+  if (o.certificate) rmSync(keyPath.replace(/\.key$/, '.crt'), { force: true });
 }
 
 export async function loadRootCa(layout: DataDirLayout, certPem: string, keyFile: string): Promise<CertificateAuthority> {
@@ -52,16 +52,23 @@ export async function loadRootCa(layout: DataDirLayout, certPem: string, keyFile
   }
 }
 
-/** The bundle admin commands verify the broker with (D/admin/ca.crt). */
-export function writeAdminBundle(layout: DataDirLayout, bundlePem: string): void {
-  writeAtomically(layout.adminCa, bundlePem, 0o644);
+/**
+ * Brings D/admin/ in line with the CA: ca.crt is the bundle, admin.crt comes from the
+ * issuing root. Run after every rollover step and at start (a crash between the store
+ * commit and these writes is repaired there).
+ */
+export async function syncAdminFiles(layout: DataDirLayout, ca: CertificateAuthority, bundlePem: string, clusterset: string, now: Date): Promise<void> {
+  if (!existsSync(layout.adminCa) || !existsSync(layout.adminCert)) return; // an operator moved the admin identity elsewhere
+  if (readDataFile(layout.adminCa, 'admin trust bundle') !== bundlePem) writeAtomically(layout.adminCa, bundlePem, 0o644);
+  const current = new X509Certificate(readDataFile(layout.adminCert, 'admin certificate'));
+  if (!current.verify(new X509Certificate(ca.certPem).publicKey)) await reissueAdminCertificate(layout, ca, clusterset, now);
 }
 
 /**
  * Re-issues the admin certificate from `ca` for the admin's existing key, so the admin
  * identity survives the removal of the root that issued it. The key never changes.
  */
-export async function reissueAdminCertificate(layout: DataDirLayout, ca: CertificateAuthority, clusterset: string, now: Date): Promise<void> {
+async function reissueAdminCertificate(layout: DataDirLayout, ca: CertificateAuthority, clusterset: string, now: Date): Promise<void> {
   const current = certificatesFromPem(readDataFile(layout.adminCert, 'admin certificate'))[0];
   if (!current) throw new BrokerError('PLX_BROKER_INTERNAL', 'the admin certificate is empty');
   const spki = createPublicKey({ key: Buffer.from(current.publicKey.rawData), format: 'der', type: 'spki' });

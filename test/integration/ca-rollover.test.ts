@@ -23,6 +23,8 @@ import { LiveIdentity } from '../../agent/identity/live-identity.ts';
 import { renewIdentity } from '../../agent/identity/renew-identity.ts';
 import { TrustBundleRefresher } from '../../agent/identity/trust-bundle-refresher.ts';
 import { systemTimers } from '../../agent/kube/clock.ts';
+import { parseBrokerConfig } from '../../broker/config.ts';
+import { startBroker } from '../../broker/main.ts';
 import { runPlexus } from '../support/plexus-process.ts';
 import { callBroker, clusterCsr, errorCode, joinCluster, startTestBroker, type ClientIdentity, type TestBroker } from './support/broker-fixture.ts';
 
@@ -205,6 +207,11 @@ describe('CA rollover', () => {
       const renewedAfter = await renewUser({ configDir: aliceDir, now: () => b.clock.now() });
       expect(renewedAfter.profile.caFingerprint).toBe(newFp);
       expect(renewedAfter.caPem).toBe((await served(b)).trustBundle);
+      // A plain rotate starts the next rollover and retires root 1 for good: its key goes, its certificate stays.
+      expect(((await rotate(b, {})).body as CaRotateResponse).status.phase).toBe(1);
+      expect(existsSync(b.layout.caKey)).toBe(false);
+      expect(existsSync(b.layout.caCert)).toBe(true);
+      expect(statSync(join(b.dataDir, 'ca', 'root-3.key')).mode & 0o777).toBe(0o600);
     } finally {
       await east.stop();
     }
@@ -252,6 +259,28 @@ describe('CA rollover', () => {
     expect(errorCode(await rotate(b, { rollback: true }))).toBe('PLX_BROKER_CA_ROLLBACK_REFUSED');
     expect((await status(b)).history.map((h) => `${h.action}:${h.from}>${h.to}`).slice(-3)).toEqual(['rollback:4>3', 'rollback:3>2', 'rollback:2>1']);
   }, 60_000);
+
+  it('survives a broker restart mid-rollover: state, keys and admin files come back from the data dir', async () => {
+    const oldFp = (await served(b)).fingerprints[0]!;
+    for (const phase of [1, 2, 3]) expect((await rotate(b, { phase, force: true })).status).toBe(200);
+    const newFp = (await status(b)).issuingFingerprint;
+    const oldBundle = (await served(b)).trustBundle.split(/(?<=-----END CERTIFICATE-----\n)/)[0]!;
+    await b.broker.stop();
+    // As if the broker died between the store commit and rewriting D/admin/: start repairs it.
+    writeFileSync(b.layout.adminCa, oldBundle);
+    const again = await startBroker(parseBrokerConfig({ dataDir: b.dataDir, listen: '127.0.0.1:0', logLevel: 'silent' }), { clock: b.clock, logger: pino({ level: 'silent' }) });
+    try {
+      const r = { ...b, url: again.url } as TestBroker;
+      expect(readFileSync(b.layout.adminCa, 'utf8')).toBe((await served(r)).trustBundle);
+      expect(await status(r)).toMatchObject({ phase: 3, issuingFingerprint: newFp, bundleFingerprints: [oldFp, newFp] });
+      expect(await servingIssuerTrustedBy(again.url, (await served(r)).trustBundle.split(/(?<=-----END CERTIFICATE-----\n)/)[1]!)).toBe(true);
+      expect(statSync(join(b.dataDir, 'ca', 'root-2.key')).mode & 0o777).toBe(0o600);
+      // Rolling back after the restart needs the old root's key from its file.
+      expect(((await rotate(r, { rollback: true })).body as CaRotateResponse).status).toMatchObject({ phase: 2, issuingFingerprint: oldFp });
+    } finally {
+      await again.stop();
+    }
+  });
 
   it('the CLI: ca status names the lagging cluster; a refused phase exits non-zero with the stable code', async () => {
     await joinCluster(b, 'west');
