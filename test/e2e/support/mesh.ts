@@ -22,6 +22,8 @@ export interface MeshOptions {
   leaseDuration?: string;
   /** Extra `plexus agent run` flags per cluster (e.g. --zone, --region). */
   agentArgs?: (cluster: string) => string[];
+  /** Extra `plexus broker start` flags (e.g. --cluster-cert-lifetime 20s). */
+  brokerArgs?: string[];
 }
 
 
@@ -36,6 +38,7 @@ export class Mesh {
   /** Each agent's DNS port, fixed for the mesh's life so restarts keep it. */
   readonly #dnsPorts = new Map<string, number>();
   #agentArgs: (cluster: string) => string[] = () => [];
+  #brokerArgs: string[] = [];
 
   private constructor(set: ClusterSet, dir: string, leaseDuration: string) {
     this.set = set;
@@ -48,6 +51,7 @@ export class Mesh {
     const set = await startClusters(o.clusters);
     const mesh = new Mesh(set, mkdtempSync(path.join(os.tmpdir(), 'plexus-e2e-')), o.leaseDuration ?? '3s');
     if (o.agentArgs) mesh.#agentArgs = o.agentArgs;
+    if (o.brokerArgs) mesh.#brokerArgs = o.brokerArgs;
     try {
       await plexus(['broker', 'init', '--data-dir', mesh.brokerDir, '--clusterset', 'e2e.plexus.local']);
       await mesh.startBroker('127.0.0.1:0');
@@ -74,7 +78,7 @@ export class Mesh {
     rmSync(runtime, { force: true });
     const fd = this.#log('broker');
     this.#broker = spawn(process.execPath, [bin, 'broker', 'start', '--data-dir', this.brokerDir, '--listen', listen,
-      '--lease-duration', this.#leaseDuration, '--log-level', 'info'], { cwd: repo, stdio: ['ignore', fd, fd] });
+      '--lease-duration', this.#leaseDuration, '--log-level', 'info', ...this.#brokerArgs], { cwd: repo, stdio: ['ignore', fd, fd] });
     closeSync(fd);
     const proc = this.#broker;
     await waitFor(async () => (existsSync(runtime) ? true : undefined), {
