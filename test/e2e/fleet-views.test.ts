@@ -99,12 +99,18 @@ describe('fleet views: plexus status, plexus services, the dashboard', () => {
     expect(code).toBe(0);
   });
 
-  it('fails with a stable code when the broker is unreachable, and plexus health probes /healthz', async () => {
+  it('fails with a stable code when the broker is unreachable, and plexus health probes the broker\'s and the agent\'s /healthz', async () => {
     const down = await runPlexus(['status', ...admin(), '--broker', 'https://127.0.0.1:1']);
     expect(down.code).toBe(1);
     expect(down.stderr).toMatch(/^error \[PLX_BROKER_UNREACHABLE\]/);
     const healthy = await runPlexus(['health', '--url', `${mesh().brokerUrl}/healthz`]);
     expect(healthy.code, healthy.stderr).toBe(0);
+    // The agent's own /healthz (its --metrics-listen, a free loopback port here), as logged at start.
+    const log = readFileSync(path.join(mesh().dir, 'agent-cluster-1.log'), 'utf8');
+    const metricsUrl = /"metricsUrl":"(http:\/\/[^"]+)"/.exec(log)?.[1];
+    expect(metricsUrl, 'agent logged its metrics URL').toBeDefined();
+    const agent = await runPlexus(['health', '--url', `${metricsUrl}/healthz`]);
+    expect(agent.code, agent.stderr).toBe(0);
     const unhealthy = await runPlexus(['health', '--url', 'http://127.0.0.1:1/healthz']);
     expect(unhealthy.code).toBe(1);
     expect(unhealthy.stderr).toMatch(/^error \[PLX_HEALTH_UNHEALTHY\]/);
