@@ -4,7 +4,7 @@
 // and every log line both processes wrote is checked for secrets and for its fields.
 import dgram from 'node:dgram';
 import https from 'node:https';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -25,6 +25,7 @@ import { startAgent, type RunningAgent } from '../../agent/main.ts';
 import { MCS_GROUP, MCS_VERSION } from '../../crds/types.ts';
 import { useClusters } from '../harness/use-clusters.ts';
 import { waitFor } from '../harness/wait-for.ts';
+import { plexusJson } from '../support/plexus-process.ts';
 import { clusterCsr, clusterKeys, createToken, startTestBroker, type ClientIdentity, type TestBroker } from './support/broker-fixture.ts';
 
 /** Every line a logger wrote, parsed, plus the raw text to search for secrets. */
@@ -136,6 +137,17 @@ describe('observability: metrics and logs of a real broker and agent', () => {
     expect(sample(scrape.text, 'plexus_broker_certificates_issued_total', { kind: 'metrics' })).toBe(1);
     expect((await broker.call(paths.adminClusters, { identity: reader })).status).toBe(403);
     expect((await broker.call(metricsPaths.adminIdentity, { body: { csr }, identity: reader })).status).toBe(403);
+  });
+
+  it('plexus broker metrics identity writes a scrape identity Prometheus can use', async () => {
+    const out = join(scratch, 'prom-tls');
+    const res = await plexusJson<{ identity: string; out: string }>(['broker', 'metrics', 'identity', '--data-dir', broker.dataDir, '--out', out, '--output', 'json']);
+    expect(res.identity).toBe(`spiffe://${broker.clusterset}/admin/metrics`);
+    expect(statSync(join(out, 'tls.key')).mode & 0o777).toBe(0o600);
+    const reader = { certPem: readFileSync(join(out, 'tls.crt'), 'utf8'), keyPem: readFileSync(join(out, 'tls.key'), 'utf8') };
+    secrets.push(reader.keyPem.trim());
+    expect(readFileSync(join(out, 'ca.crt'), 'utf8')).toContain('BEGIN CERTIFICATE');
+    expect((await scrapeBroker(reader)).status).toBe(200);
   });
 
   it('counts an export at both ends, its import, and the propagation delay', async () => {
