@@ -5,6 +5,7 @@
 // piped back as they arrive, so watches stream without buffering. Upgrades (exec,
 // attach, port-forward over SPDY or WebSocket) are relayed as raw sockets once the API
 // server agrees to switch protocols. One audit line per request.
+import { randomUUID } from 'node:crypto';
 import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -52,6 +53,7 @@ export class AccessProxy {
   readonly #server: https.Server;
   readonly #identities = new WeakMap<Socket, Promise<ProxyIdentity>>();
   readonly #upgraded = new Set<Socket>();
+  readonly #requestIds = new WeakMap<IncomingMessage, string>();
   #caPem: string;
 
   constructor(o: AccessProxyOptions) {
@@ -116,11 +118,18 @@ export class AccessProxy {
     return identity;
   }
 
+  /** One id per request: in its audit line and its `x-plexus-request-id` response header. */
+  #requestId(req: IncomingMessage): string {
+    let id = this.#requestIds.get(req);
+    if (id === undefined) this.#requestIds.set(req, (id = randomUUID()));
+    return id;
+  }
+
   #audit(req: IncomingMessage, identity: ProxyIdentity | undefined, decision: string, status: number, extra: Record<string, unknown> = {}): void {
     const info = requestInfo(req.method ?? 'GET', req.url ?? '/');
     this.#o.metrics?.proxyRequests.inc({ decision });
     this.#o.audit.info({
-      audit: true, user: identity?.user, groups: identity?.groups,
+      audit: true, reqId: this.#requestId(req), user: identity?.user, groups: identity?.groups,
       verb: info.verb, resource: info.resource, subresource: info.subresource, namespace: info.namespace, name: info.name,
       path: info.path, decision, status, ...extra,
     }, 'proxy request');
@@ -147,7 +156,9 @@ export class AccessProxy {
       const err = asProxyError(e);
       const { status, body } = refusalBody(err);
       this.#audit(req, (e as { identity?: ProxyIdentity }).identity, 'refused', status, { code: err.code });
-      res.writeHead(status, { 'content-type': 'application/json', 'x-plexus-error': err.code, 'content-length': Buffer.byteLength(body) }).end(body);
+      res.writeHead(status, {
+        'content-type': 'application/json', 'x-plexus-error': err.code, 'x-plexus-request-id': this.#requestId(req), 'content-length': Buffer.byteLength(body),
+      }).end(body);
       req.resume();
       return;
     }
@@ -158,6 +169,7 @@ export class AccessProxy {
       upResponse = upRes;
       const out: Record<string, string | string[]> = {};
       for (const [k, v] of Object.entries(upRes.headers)) if (v !== undefined && k !== 'connection' && k !== 'keep-alive' && k !== 'transfer-encoding') out[k] = v;
+      out['x-plexus-request-id'] = this.#requestId(req);
       res.writeHead(upRes.statusCode ?? 502, out);
       // A streamed (chunked) answer such as a watch may not send its first event for a long
       // time: flush its headers now. A sized answer goes out with its body in one write.
@@ -171,7 +183,7 @@ export class AccessProxy {
       }
       const { status, body } = refusalBody(new ProxyError('PLX_AGENT_PROXY_UPSTREAM', `API server unreachable: ${e.message}`));
       this.#audit(req, identity, 'error', status, { code: 'PLX_AGENT_PROXY_UPSTREAM' });
-      res.writeHead(status, { 'content-type': 'application/json', 'x-plexus-error': 'PLX_AGENT_PROXY_UPSTREAM' }).end(body);
+      res.writeHead(status, { 'content-type': 'application/json', 'x-plexus-error': 'PLX_AGENT_PROXY_UPSTREAM', 'x-plexus-request-id': this.#requestId(req) }).end(body);
     });
     // A client that goes away (kubectl ^C on a watch) ends the upstream request too; a
     // finished exchange leaves the upstream connection in the keep-alive pool.

@@ -214,6 +214,9 @@ describe('observability: metrics and logs of a real broker and agent', () => {
     expect(await proxyGet(user)).toBe(403); // forwarded: the API server's RBAC refuses plexus:alice
     await until(async () => (sample(await scrapeAgent(), 'plexus_agent_proxy_requests_total', { decision: 'forwarded' }) ?? 0) >= 1, 'forwarded counted');
     expect(sample(await scrapeAgent(), 'plexus_agent_proxy_requests_total', { decision: 'refused' })).toBe(2);
+    const audit = agentLogs.lines.filter((l) => l.audit === true);
+    expect(audit).toHaveLength(3);
+    for (const a of audit) expect(a).toMatchObject({ component: 'access-proxy', cluster: 'east', reqId: expect.any(String), verb: 'list', resource: 'namespaces' });
   });
 
   it('counts an RBAC drift correction and reports the baseline revision', async () => {
