@@ -130,9 +130,21 @@ export class WatchClient {
     this.#loop = this.#run();
   }
 
+  /**
+   * The broker answers again (a lease renewal succeeded after failures): reconnect now
+   * instead of waiting out a backoff that a long outage has grown to its cap. A no-op
+   * unless backing off; if the attempt fails, backoff resumes where it was.
+   */
+  retryNow(): void {
+    if (this.#state === 'backoff') this.#wake?.();
+  }
+
   /** After a renewal or a trust-bundle change: later requests use `tls`; the open stream is kept. */
   useIdentity(tls: ClientTls): void {
     this.#transport.useIdentity?.(tls);
+    // The failures being backed off from may have been the old certificate's (expired during
+    // a broker outage): try the new one now rather than after the backoff.
+    if (this.#state === 'backoff') this.#wake?.();
   }
 
   /** Ends the current request and the loop; the sink keeps its state. */

@@ -59,6 +59,11 @@ interface Plan extends CertificateDates {
 
 /** Timers cannot wait longer than 2^31-1 ms; the rotator wakes at least daily and re-plans. */
 const MAX_SLEEP_MS = 24 * 3600 * 1000;
+/**
+ * Once less than `warnRemaining` of the life is left (or it expired), retries are at most
+ * this far apart, so a returning broker is found within seconds. Jitter still spreads a fleet.
+ */
+const URGENT_RETRY_MAX_MS = 2000;
 const REFUSED = new Map([
   ['PLX_BROKER_CERT_EXPIRED', 'PLX_AGENT_IDENTITY_EXPIRED'],
   ['PLX_BROKER_CLUSTER_REVOKED', 'PLX_AGENT_IDENTITY_REVOKED'],
@@ -196,8 +201,11 @@ export class CertificateRotator {
       return new AgentError(refusal, message, { cause: e, ...(e.brokerCode ? { brokerCode: e.brokerCode } : {}) });
     }
     this.#failures += 1;
-    const delay = backoffDelay(this.#failures, this.#o.retry, this.#random);
-    this.#retryAt = this.#o.clock.now().getTime() + delay;
+    const now = this.#o.clock.now().getTime();
+    const urgent = this.#plan !== undefined && now >= this.#plan.warnAt;
+    const retry = urgent ? { ...this.#o.retry, maxMs: Math.max(this.#o.retry.baseMs, Math.min(this.#o.retry.maxMs, URGENT_RETRY_MAX_MS)) } : this.#o.retry;
+    const delay = backoffDelay(this.#failures, retry, this.#random);
+    this.#retryAt = now + delay;
     this.#o.metrics?.rotations.inc({ outcome: 'failure' });
     this.#log.warn({ err: e, code: e.code, reason, attempt: this.#failures, retryInMs: delay, notAfter: dates.notAfter.toISOString() }, 'certificate renewal failed; retrying');
     return e;
