@@ -34,7 +34,17 @@ export class LiveIdentity {
    * save rejects and changes nothing. A listener that throws does not stop the others.
    */
   update(next: StoredIdentity): Promise<void> {
+    return this.modify(() => next);
+  }
+
+  /**
+   * Like update(), but the next identity is computed from the current one when this update's
+   * turn comes, so two writers that change different fields (a renewal, a trust-bundle
+   * refresh) never undo each other.
+   */
+  modify(change: (current: StoredIdentity) => StoredIdentity): Promise<void> {
     const run = this.#queue.then(async () => {
+      const next = change(this.#current);
       await this.#store?.save(next);
       const previous = this.#current;
       this.#current = next;

@@ -117,3 +117,30 @@ describe('TrustBundleRefresher', () => {
     expect(live.current().trustBundle).toBe(b.certPem);
   });
 });
+
+describe('TrustBundleRefresher and a renewal at the same time', () => {
+  it('keeps the renewed certificate when the bundle write is queued behind it (regression: lost update)', async () => {
+    const [a, b] = [await root(), await root()];
+    let release: () => void = () => undefined;
+    const saving = new Promise<void>((r) => { release = r; });
+    // The renewal's save is still running when the refresher queues its bundle change.
+    const store = { location: 'memory', load: async () => null, preflight: async () => undefined, save: () => saving };
+    const live = new LiveIdentity(await identityFrom(a, [a]), store);
+    const renewedId = await identityFrom(a, [a]);
+    const renewal = live.update(renewedId);
+    const identity = {
+      current: () => live.current(),
+      modify: (change: Parameters<LiveIdentity['modify']>[0]) => {
+        const queued = live.modify(change);
+        release();
+        return queued;
+      },
+    };
+    const broker = fakeBroker({ bundle: [a, b], issuing: a });
+    const r = new TrustBundleRefresher({ identity, connect: broker.connect, intervalMs: 1000, timers: noTimers, clock: { now: () => now }, logger: pino({ level: 'silent' }) });
+    await r.refreshOnce();
+    await renewal;
+    expect(live.current().certPem).toBe(renewedId.certPem);
+    expect(live.current().trustBundle).toBe(a.certPem + b.certPem);
+  });
+});

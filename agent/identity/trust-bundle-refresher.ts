@@ -27,7 +27,8 @@ export interface TrustBundleApi {
 /** The part of LiveIdentity the refresher uses. */
 export interface RefreshingIdentity {
   current(): StoredIdentity;
-  update(next: StoredIdentity): Promise<void>;
+  /** Changes only the trust bundle, on whatever certificate is current by then (a renewal may be under way). */
+  modify(change: (current: StoredIdentity) => StoredIdentity): Promise<void>;
 }
 
 export interface TrustBundleRefresherOptions {
@@ -101,7 +102,7 @@ export class TrustBundleRefresher {
     let result: RefreshResult = 'unchanged';
     if (!sameRoots(res.fingerprints, trusted)) {
       const next = acceptTrustBundle(trusted, res, parseIdentity(current.identity).trustDomain);
-      await this.#o.identity.update({ ...this.#o.identity.current(), trustBundle: next.toPem() });
+      await this.#o.identity.modify((latest) => ({ ...latest, trustBundle: next.toPem() }));
       this.#log.info({ from: trusted.fingerprints(), to: next.fingerprints() }, 'trust bundle updated');
       result = 'updated';
       res = await this.#api(this.#o.identity.current()).ackTrustBundle(next.fingerprints());
