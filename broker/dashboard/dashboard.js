@@ -86,7 +86,7 @@ function drawServices(services) {
 function drawCerts(clusters, now) {
   const withCert = clusters.filter((c) => c.certificateNotAfter);
   const horizon = Math.max(DAY_MS, ...withCert.map((c) => Date.parse(c.certificateNotAfter) - now));
-  const left = 120, width = 480, row = 28;
+  const left = 120, width = 440, row = 28;
   const parts = [el('svg:line', { class: 'axis', x1: left, y1: 8, x2: left, y2: 12 + row * withCert.length })];
   withCert.forEach((c, i) => {
     const remaining = Date.parse(c.certificateNotAfter) - now;
@@ -94,8 +94,9 @@ function drawCerts(clusters, now) {
     const y = 12 + i * row;
     parts.push(el('svg:text', { class: 'label', x: left / 2, y: y + 16 }, c.cluster));
     parts.push(el('svg:rect', { class: remaining < DAY_MS / 4 ? 'bar soon' : 'bar', x: left, y, width: w, height: row - 8, 'data-cluster': c.cluster }));
-    parts.push(el('svg:text', { class: 'rtt', x: left + w + 40, y: y + 15 }, `${(remaining / 3_600_000).toFixed(1)} h`));
+    parts.push(el('svg:text', { class: 'when', x: left + w + 6, y: y + 15 }, `${(remaining / 3_600_000).toFixed(1)} h`));
   });
+  document.getElementById('certs').setAttribute('viewBox', `0 0 640 ${Math.max(40, 20 + row * withCert.length)}`);
   fill('certs', parts);
 }
 
