@@ -166,6 +166,9 @@ describe('CertificateRotator', () => {
     expect(t.notices.refused).toHaveBeenCalledWith(expect.objectContaining({ code: 'PLX_AGENT_IDENTITY_EXPIRED' }));
     expect(t.timers.pendingCount).toBe(0);
     expect(await t.rotations('refused')).toBe(1);
+    // An explicit renewNow() that works (say after the broker was fixed) resumes the plan.
+    await t.rotator.renewNow('operator');
+    expect(t.timers.pendingDelays()).toEqual([2000_000]);
     await t.rotator.stop();
   });
 

@@ -132,7 +132,14 @@ export class CertificateRotator {
   #tick(): void {
     this.#clearTimer();
     if (this.#stopped || this.#inflight) return;
-    const plan = this.#planFor(this.#o.identity.current());
+    let plan: Plan;
+    try {
+      plan = this.#planFor(this.#o.identity.current());
+    } catch (err) {
+      // Only a certificate that cannot be parsed gets here; nothing to plan until it changes.
+      this.#log.error({ err }, 'cannot plan the renewal of the current certificate');
+      return;
+    }
     const now = this.#o.clock.now().getTime();
     this.#recordExpiry(plan, now);
     if (now >= plan.warnAt && this.#warned !== plan.serial) this.#warn(plan, now);
@@ -176,6 +183,7 @@ export class CertificateRotator {
       const next = await renewIdentity(current, this.#o.renew, this.#o.clock.now());
       await this.#o.identity.update(next);
       this.#failures = 0;
+      this.#refused = false;
       this.#o.metrics?.rotations.inc({ outcome: 'success' });
       const dates = certificateDates(next.certPem);
       this.#log.info({ reason, previousSerial: previous.serial, serial: dates.serial, notAfter: dates.notAfter.toISOString() }, 'cluster certificate renewed');
