@@ -144,6 +144,28 @@ describe('WatchClient', () => {
     await client.stop();
   });
 
+  it('retryNow() ends a backoff at once and resumes from its revision; otherwise it does nothing', async () => {
+    const { transport, sink, timers, client } = setup();
+    transport.snapshots.push(snap(5));
+    const stream = new FakeStream();
+    transport.streams.push(stream);
+    client.start();
+    await vi.waitFor(() => expect(client.state).toBe('watching'));
+    client.retryNow();
+    expect(client.state).toBe('watching');
+    stream.fail(new Error('socket hang up'));
+    await vi.waitFor(() => expect(client.state).toBe('backoff'));
+    const resumed = new FakeStream();
+    transport.streams.push(resumed);
+    client.retryNow();
+    await vi.waitFor(() => expect(transport.calls).toEqual(['snapshot', 'watch 5', 'watch 5']));
+    // Only the new stream's silence watchdog is pending: the backoff timer is gone.
+    await vi.waitFor(() => expect(timers.delays()).toEqual([5000]));
+    resumed.push(clusterEvent(6));
+    await vi.waitFor(() => expect(sink.seen).toEqual(['replace 5', 'cluster 6']));
+    await client.stop();
+  });
+
   it('retries the first snapshot until the broker answers', async () => {
     const { transport, sink, timers, client } = setup();
     const stream = new FakeStream();

@@ -70,6 +70,20 @@ describe('WorkQueue', () => {
     expect(await q.get()).toBe('a');
   });
 
+  it('addDelayedNow() adds every backed-off key at once and keeps its failure count', async () => {
+    const { q, timers } = queue();
+    q.addRateLimited('a');
+    q.addRateLimited('a');
+    q.addAfter('b', 30_000);
+    q.add('c');
+    expect(q.addDelayedNow()).toBe(2);
+    expect(timers.pendingCount).toBe(0);
+    expect(q.delayedKeys()).toEqual([]);
+    expect([await q.get(), await q.get(), await q.get()]).toEqual(['c', 'a', 'b']);
+    expect(q.numRequeues('a')).toBe(2);
+    expect(q.addDelayedNow()).toBe(0);
+  });
+
   it('shutDown releases waiting getters and drops delayed keys', async () => {
     const { q, timers } = queue();
     const waiting = q.get();

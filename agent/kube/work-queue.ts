@@ -99,6 +99,20 @@ export class WorkQueue {
     return [...this.#delayed.keys()];
   }
 
+  /**
+   * Adds every delayed key now (what they waited for is back, e.g. the broker); their
+   * failure counts stay, so a key that fails again backs off from where it was.
+   */
+  addDelayedNow(): number {
+    const keys = [...this.#delayed.keys()];
+    for (const key of keys) {
+      this.#o.timers.clearTimeout(this.#delayed.get(key)!);
+      this.#delayed.delete(key);
+      this.add(key);
+    }
+    return keys.length;
+  }
+
   shutDown(): void {
     this.#shuttingDown = true;
     for (const h of this.#delayed.values()) this.#o.timers.clearTimeout(h);
