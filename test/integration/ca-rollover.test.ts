@@ -257,6 +257,7 @@ describe('CA rollover', () => {
     await back();
     expect((await back()).status.phase).toBe(1);
     expect(errorCode(await rotate(b, { rollback: true }))).toBe('PLX_BROKER_CA_ROLLBACK_REFUSED');
+    expect((await b.broker.metrics.registry.getSingleMetric('plexus_broker_ca_rollover_phase')!.get()).values[0]!.value).toBe(1);
     expect((await status(b)).history.map((h) => `${h.action}:${h.from}>${h.to}`).slice(-3)).toEqual(['rollback:4>3', 'rollback:3>2', 'rollback:2>1']);
   }, 60_000);
 
