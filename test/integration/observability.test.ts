@@ -68,7 +68,7 @@ describe('observability: metrics and logs of a real broker and agent', () => {
 
   beforeAll(async () => {
     scratch = mkdtempSync(join(tmpdir(), 'plexus-observability-it-'));
-    broker = await startTestBroker({ logger: pino({ level: 'debug', base: { service: 'plexus-broker' } }, brokerLogs), config: { leaseDurationSeconds: 6 } });
+    broker = await startTestBroker({ logger: pino({ level: 'debug', base: { service: 'plexus-broker' } }, brokerLogs), config: { leaseDurationSeconds: 6, watchBookmarkIntervalMs: 200 } });
     const { token } = await createToken(broker, 'east');
     secrets.push(token);
     const dataDir = join(scratch, 'east');
@@ -79,6 +79,8 @@ describe('observability: metrics and logs of a real broker and agent', () => {
     secrets.push(joined.identity.keyPem.trim());
     const config = parseAgentConfig({
       kubeconfig: lab.cluster(0).kubeconfigPath, dataDir, logLevel: 'debug', probeListen: 'off', requeueBaseMs: 20, brokerRetryBaseMs: 50,
+      // /readyz allows 2 × this without a watch: 3 s, so the last test sees it turn.
+      watchIdleTimeoutMs: 1500,
     });
     agent = await startAgent(config, { logger: pino({ level: 'debug', base: { service: 'plexus-agent' } }, agentLogs) });
     await agent.ready;
@@ -267,5 +269,17 @@ describe('observability: metrics and logs of a real broker and agent', () => {
     expect(requests.length).toBeGreaterThan(5);
     for (const r of requests) expect(r).toMatchObject({ component: 'http', reqId: expect.any(String), method: expect.any(String), route: expect.any(String), status: expect.any(Number) });
     expect(requests).toContainEqual(expect.objectContaining({ route: paths.join, method: 'POST', status: 201 }));
+  });
+
+  it('turns /readyz to 503 once the broker has been gone for the grace period, /healthz stays 200', async () => {
+    await broker.broker.stop();
+    await until(async () => sample(await scrapeAgent(), 'plexus_agent_broker_connected') === 0, 'watch disconnected');
+    const unready = await until(async () => {
+      const res = await fetch(`${agent.metricsUrl}/readyz`);
+      return res.status === 503 ? res.text() : undefined;
+    }, 'agent unready');
+    expect(unready).toMatch(/^broker watch disconnected for \d+ s\n$/);
+    expect((await fetch(`${agent.metricsUrl}/healthz`)).status).toBe(200);
+    await until(async () => (sample(await scrapeAgent(), 'plexus_agent_lease_renewals_total', { outcome: 'error' }) ?? 0) >= 1, 'a failed lease renewal');
   });
 });
