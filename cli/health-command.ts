@@ -51,8 +51,8 @@ export async function checkHealth(urls: readonly string[], timeoutMs: number): P
 export function registerHealthCommand(program: Command): void {
   program.command('health')
     .summary('Probe the local broker or agent /healthz; exit 0 when healthy, 1 when not')
-    .description('Probe /healthz of the broker or agent running beside this command and exit 0 when it\n'
-      + `answers 200, else 1 with error [PLX_HEALTH_UNHEALTHY]. Without --url (or ${HEALTH_URL_ENV}) it tries\n`
+    .description('Probe /healthz of the broker or agent running beside this command and exit 0 when it '
+      + `answers 200, else 1 with error [PLX_HEALTH_UNHEALTHY]. Without --url (or ${HEALTH_URL_ENV}) it tries `
       + `${DEFAULT_HEALTH_URLS.join(' and ')}: the container image's HEALTHCHECK.`)
     .option('--url <url>', `the exact /healthz URL to probe (env ${HEALTH_URL_ENV})`)
     .option('--timeout-ms <ms>', 'give up on an endpoint after this long', '3000')
