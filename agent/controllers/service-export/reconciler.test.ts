@@ -7,6 +7,7 @@ import { AgentError } from '../../errors.ts';
 import type { Condition } from '../../kube/conditions.ts';
 import { TerminalError } from '../../kube/controller.ts';
 import { FakeTimers } from '../../kube/fake-timers.ts';
+import { AgentMetrics } from '../../metrics/agent-metrics.ts';
 import { ServiceExportReconciler, type ExportPublisher, type MergedServiceSource } from './reconciler.ts';
 
 const ctx = { log: pino({ level: 'silent' }) };
@@ -207,5 +208,26 @@ describe('ServiceExportReconciler', () => {
     await expect(r.reconcile(KEY, ctx)).rejects.toBeInstanceOf(TerminalError);
     expect(lastConditions().Ready).toMatchObject({ status: 'False', reason: 'Failed' });
     expect(broker.puts).toEqual([]);
+  });
+
+  it('keeps the exports and conflicts gauges level with what it published and what is in conflict', async () => {
+    const metrics = new AgentMetrics({ defaultMetrics: false });
+    const timers = new FakeTimers();
+    const m = new ServiceExportReconciler({
+      clusterId: 'east', broker, mergedServices: source, clock: timers, metrics,
+      caches: { serviceExports: exports, services, endpointSlices: { byIndex: () => slices } },
+      status: { apply: async (_r, current, status) => { exports.put({ ...(current as ServiceExport), status: status as never }); return true; } },
+    });
+    const gauge = async (g: 'exports' | 'conflicts') => (await metrics[g].get()).values[0]?.value;
+    exports.put(se());
+    services.put(service());
+    broker.conflicts = ['PortConflict'];
+    await m.reconcile(KEY, ctx);
+    expect(await gauge('exports')).toBe(1);
+    expect(await gauge('conflicts')).toBe(1);
+    exports.del('shop', 'cart');
+    await m.reconcile(KEY, ctx);
+    expect(await gauge('exports')).toBe(0);
+    expect(await gauge('conflicts')).toBe(0);
   });
 });
