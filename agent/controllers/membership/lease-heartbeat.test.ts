@@ -2,12 +2,13 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { AgentError } from '../../errors.ts';
 import { FakeTimers } from '../../kube/fake-timers.ts';
+import { AgentMetrics } from '../../metrics/agent-metrics.ts';
 import { LeaseHeartbeat, type LeaseClient } from './lease-heartbeat.ts';
 
 const logger = pino({ level: 'silent' });
 const flush = () => new Promise((r) => setImmediate(r));
 
-function setup(outcomes: ('ok' | 'down')[]) {
+function setup(outcomes: ('ok' | 'down')[], metrics?: AgentMetrics) {
   const timers = new FakeTimers();
   let calls = 0;
   const client: LeaseClient = {
@@ -17,7 +18,7 @@ function setup(outcomes: ('ok' | 'down')[]) {
       return { leaseDurationSeconds: 30, renewedAt: timers.now().toISOString() };
     },
   };
-  const hb = new LeaseHeartbeat({ client, logger, timers, clock: timers, leaseDurationMs: 60_000, backoff: { baseMs: 1000, maxMs: 60_000, jitter: 0 } });
+  const hb = new LeaseHeartbeat({ client, logger, timers, clock: timers, leaseDurationMs: 60_000, backoff: { baseMs: 1000, maxMs: 60_000, jitter: 0 }, metrics });
   return { hb, timers, calls: () => calls };
 }
 
@@ -61,5 +62,15 @@ describe('LeaseHeartbeat', () => {
 
   it('rejects a non-positive lease duration at construction', () => {
     expect(() => new LeaseHeartbeat({ client: { renewLease: async () => { throw new Error('x'); } }, logger, timers: new FakeTimers(), clock: new FakeTimers(), leaseDurationMs: 0 })).toThrow(RangeError);
+  });
+
+  it('counts beats by outcome', async () => {
+    const metrics = new AgentMetrics({ defaultMetrics: false });
+    const { hb, timers } = setup(['ok', 'down', 'ok'], metrics);
+    hb.start();
+    for (let i = 0; i < 3; i++) await tick(timers);
+    const counts = Object.fromEntries((await metrics.leaseRenewals.get()).values.map((v) => [v.labels.outcome, v.value]));
+    expect(counts).toEqual({ ok: 2, error: 1 });
+    await hb.stop();
   });
 });
