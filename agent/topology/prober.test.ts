@@ -1,10 +1,11 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { FakeTimers } from '../kube/fake-timers.ts';
+import { AgentMetrics } from '../metrics/agent-metrics.ts';
 import type { ProbeTarget } from './probe-client.ts';
 import { Prober } from './prober.ts';
 
-function setup(o: { failureThreshold?: number } = {}) {
+function setup(o: { failureThreshold?: number; metrics?: AgentMetrics } = {}) {
   const timers = new FakeTimers(0);
   const outcomes = new Map<string, { ms: number } | 'fail' | 'hang'>();
   const probe = (t: ProbeTarget, signal: AbortSignal) => new Promise<void>((resolve, reject) => {
@@ -15,7 +16,7 @@ function setup(o: { failureThreshold?: number } = {}) {
   });
   const prober = new Prober({
     probe, timers, now: () => timers.now().getTime(), logger: pino({ level: 'silent' }),
-    intervalMs: 1000, timeoutMs: 500, failureThreshold: o.failureThreshold ?? 2, ewmaAlpha: 0.5,
+    intervalMs: 1000, timeoutMs: 500, failureThreshold: o.failureThreshold ?? 2, ewmaAlpha: 0.5, metrics: o.metrics,
   });
   const changes: string[] = [];
   prober.onChange((c) => changes.push(c));
@@ -101,5 +102,22 @@ describe('Prober', () => {
     expect(prober.state('a')).toBe('unknown');
     prober.setTargets([]);
     expect(prober.latencies()).toEqual({});
+  });
+
+  it('shows each peer\'s smoothed RTT and health, and drops a peer that is no longer a target', async () => {
+    const metrics = new AgentMetrics({ defaultMetrics: false });
+    const { prober, outcomes, round } = setup({ metrics });
+    const series = async () => ({
+      rtt: Object.fromEntries((await metrics.probeRtt.get()).values.map((v) => [v.labels.peer, v.value])),
+      up: Object.fromEntries((await metrics.peerHealthy.get()).values.map((v) => [v.labels.peer, v.value])),
+    });
+    prober.setTargets([{ cluster: 'a', url: 'https://a' }, { cluster: 'b', url: 'https://b' }]);
+    outcomes.set('a', { ms: 10 });
+    outcomes.set('b', 'fail');
+    await round();
+    await round();
+    expect(await series()).toEqual({ rtt: { a: 0.01 }, up: { a: 1, b: 0 } });
+    prober.setTargets([{ cluster: 'b', url: 'https://b' }]);
+    expect(await series()).toEqual({ rtt: {}, up: { b: 0 } });
   });
 });
