@@ -11,10 +11,10 @@
 // proves the new certificate with one mTLS call (POST /v1/lease). Join keys and CSRs are
 // generated before enrolment; renewal keys are made by the rotator, as in production.
 import '../certs/setup.ts';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
 import { pino } from 'pino';
 import { BrokerClient } from '../agent/broker-client/broker-client.ts';
@@ -25,7 +25,8 @@ import { CertificateRotator } from '../agent/identity/rotator.ts';
 import { systemClock, systemTimers } from '../agent/kube/clock.ts';
 import { joinAll, mintTokens, startBroker, type Enrolled } from './rotation-fleet.ts';
 import { formatRun, percentile, recordBenchmark, type BenchmarkRun } from './record.ts';
-import { histogram, peakPerBucket, type CpuSample } from './rotation-stats.ts';
+import { clockTicksPerSecond, sampleProcess, type ProcSample } from './proc-sampler.ts';
+import { histogram, peakPerBucket } from './rotation-stats.ts';
 
 const AGENTS = Number(process.env.ROTATION_AGENTS ?? 1000);
 const LIFETIME_S = Number(process.env.ROTATION_LIFETIME_SECONDS ?? 300);
@@ -35,7 +36,6 @@ const FRACTION = 2 / 3;
 const RETRY = { baseMs: 500, maxMs: 10_000, jitter: 0.2 };
 const CPU_SAMPLE_MS = 250;
 const CLUSTERSET = 'rotation.example';
-const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 const quiet = pino({ level: 'silent' });
 
 interface Renewal {
@@ -52,28 +52,15 @@ interface Renewal {
   failures: number;
   /** The new certificate was accepted for mTLS (POST /v1/lease). */
   verified: boolean;
-  error?: string;
+  /** `renew: CODE` / `lease: CODE` per failed call; the first message in full for the console. */
+  errors: string[];
+  firstError?: string;
 }
 
-function cpuTicks(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return Number(f[11]) + Number(f[12]);
-}
-
-/** Samples the broker's CPU (user+sys) every CPU_SAMPLE_MS until stop() is called. */
-function sampleCpu(pid: number): { samples: CpuSample[]; stop: () => void } {
-  const samples: CpuSample[] = [];
-  let lastT = Date.now();
-  let lastTicks = cpuTicks(pid);
-  const timer = setInterval(() => {
-    const t = Date.now();
-    const ticks = cpuTicks(pid);
-    samples.push({ at: t, cpuPercent: (((ticks - lastTicks) * 1000) / CLK_TCK / (t - lastT)) * 100 });
-    lastT = t;
-    lastTicks = ticks;
-  }, CPU_SAMPLE_MS);
-  return { samples, stop: () => clearInterval(timer) };
+function noteError(r: Renewal, call: string, err: unknown): void {
+  const e = err as { code?: string; brokerCode?: string; message?: string };
+  r.errors.push(`${call}: ${e.brokerCode ?? e.code ?? 'error'}`);
+  r.firstError ??= `${call}: ${e.code ?? ''} ${e.message ?? String(err)}`;
 }
 
 function storedIdentity(a: Enrolled, brokerUrl: string, caPem: string): StoredIdentity {
@@ -89,7 +76,7 @@ async function runAgent(url: string, caPem: string, a: Enrolled): Promise<Renewa
   const client = new BrokerClient({ baseUrl: url, trustBundle: caPem, clientCert: { certPem: a.certPem, keyPem: a.keyPem } });
   const dates = certificateDates(a.certPem);
   const lifeMs = dates.notAfter.getTime() - dates.notBefore.getTime();
-  const r: Renewal = { planned: 0, unjittered: dates.notBefore.getTime() + FRACTION * lifeMs, doneAt: 0, offsetS: 0, latencyMs: 0, attempts: 0, failures: 0, verified: false };
+  const r: Renewal = { planned: 0, unjittered: dates.notBefore.getTime() + FRACTION * lifeMs, doneAt: 0, offsetS: 0, latencyMs: 0, attempts: 0, failures: 0, verified: false, errors: [] };
   const renew: RenewCall = async (body) => {
     r.attempts++;
     const t0 = performance.now();
@@ -98,7 +85,7 @@ async function runAgent(url: string, caPem: string, a: Enrolled): Promise<Renewa
       r.latencyMs = performance.now() - t0;
       return res;
     } catch (err) {
-      r.error = `${(err as { code?: string }).code ?? ''} ${(err as Error).message}`;
+      noteError(r, 'renew', err);
       throw err;
     }
   };
@@ -118,7 +105,7 @@ async function runAgent(url: string, caPem: string, a: Enrolled): Promise<Renewa
   try {
     const next = await renewed;
     r.failures = r.attempts - (next ? 1 : 0);
-    if (next) r.verified = await proveNewCert(client);
+    if (next) r.verified = await proveNewCert(client, r);
     return r;
   } finally {
     expiry.abort();
@@ -128,11 +115,12 @@ async function runAgent(url: string, caPem: string, a: Enrolled): Promise<Renewa
 }
 
 /** The broker accepts the renewed certificate for mTLS (the client already switched to it). */
-async function proveNewCert(client: BrokerClient): Promise<boolean> {
+async function proveNewCert(client: BrokerClient, r: Renewal): Promise<boolean> {
   try {
     await client.renewLease();
     return true;
-  } catch {
+  } catch (err) {
+    noteError(r, 'lease with the new certificate', err);
     return false;
   }
 }
@@ -144,10 +132,14 @@ async function main(): Promise<void> {
   try {
     const tokens = await mintTokens(broker, AGENTS);
     const { fleet, prepS, enrollS, enrollSpanS } = await joinAll(broker, CLUSTERSET, tokens);
-    const cpu = sampleCpu(broker.pid);
+    const cpu = sampleProcess(broker.pid, CPU_SAMPLE_MS);
+    // This process's own saturation: if its event loop lags, latencies are the client's.
+    const loop = monitorEventLoopDelay({ resolution: 10 });
+    loop.enable();
     const renewals = await Promise.all(fleet.map((a) => runAgent(broker.url, broker.caPem, a)));
+    loop.disable();
     cpu.stop();
-    failed = report(renewals, cpu.samples, { prepS, enrollS, enrollSpanS });
+    failed = report(renewals, cpu.samples, { prepS, enrollS, enrollSpanS, loopP99Ms: loop.percentile(99) / 1e6, loopMaxMs: loop.max / 1e6 });
   } finally {
     await broker.stop();
     rmSync(root, { recursive: true, force: true });
@@ -155,16 +147,17 @@ async function main(): Promise<void> {
   if (failed) process.exitCode = 1;
 }
 
-interface RunInfo { prepS: number; enrollS: number; enrollSpanS: number }
+interface RunInfo { prepS: number; enrollS: number; enrollSpanS: number; loopP99Ms: number; loopMaxMs: number }
 
 /** The figures of one run, from the renewals and the broker's CPU samples. */
-function summarize(renewals: Renewal[], cpu: CpuSample[]) {
+function summarize(renewals: Renewal[], cpu: ProcSample[]) {
   const done = renewals.filter((r) => r.doneAt > 0);
   const t0 = Math.min(...renewals.map((r) => r.planned));
   // CPU over the renewal window only: from the first planned renewal to the last completion.
   const tEnd = Math.max(t0, ...done.map((r) => r.doneAt)) + CPU_SAMPLE_MS;
   const window = cpu.filter((s) => s.at >= t0 && s.at <= tEnd);
   const cpuSeconds = window.reduce((n, s) => n + (s.cpuPercent / 100) * (CPU_SAMPLE_MS / 1000), 0);
+  const delta = (k: 'waitMs' | 'pressureMs') => (window.length > 1 ? window.at(-1)![k] - window[0]![k] : NaN);
   const offsets = renewals.map((r) => r.offsetS).sort((a, b) => a - b);
   const absolute = done.map((r) => r.doneAt / 1000).sort((a, b) => a - b);
   return {
@@ -181,11 +174,22 @@ function summarize(renewals: Renewal[], cpu: CpuSample[]) {
     spreadS: percentile(offsets, 99) - percentile(offsets, 1),
     wallSpreadS: percentile(absolute, 99) - percentile(absolute, 1),
     latencies: done.map((r) => r.latencyMs).sort((a, b) => a - b),
+    /** Shares of the window: the broker's main thread runnable but not running; the machine under CPU pressure. */
+    brokerWaitShare: delta('waitMs') / Math.max(1, tEnd - t0),
+    pressureShare: delta('pressureMs') / Math.max(1, tEnd - t0),
+    errors: errorCounts(renewals),
   };
 }
 
+/** `PLX_… ×n` per distinct failure, so a timeout is told apart from a refusal. */
+function errorCounts(renewals: Renewal[]): string {
+  const counts = new Map<string, number>();
+  for (const r of renewals) for (const e of r.errors) counts.set(e, (counts.get(e) ?? 0) + 1);
+  return [...counts].map(([e, n]) => `${e} ×${n}`).join('; ') || 'none';
+}
+
 /** Records the run; true when any renewal failed or any new certificate was not accepted. */
-function report(renewals: Renewal[], cpu: CpuSample[], info: RunInfo): boolean {
+function report(renewals: Renewal[], cpu: ProcSample[], info: RunInfo): boolean {
   const m = summarize(renewals, cpu);
   // The rotator plans from the issue time (notBefore + the 60 s backdating): uniform over ±JITTER of the lifetime.
   const theory = 2 * JITTER * LIFETIME_S * 0.98;
@@ -195,7 +199,7 @@ function report(renewals: Renewal[], cpu: CpuSample[], info: RunInfo): boolean {
     title: `bench:rotation — ${renewals.length} agents renew within minutes (certificate lifetime ${LIFETIME_S} s)`,
     columns: ['metric', 'measured', 'reference (same run)', 'measured / reference'],
     rows: [
-      ['failed renewal attempts / agents not renewed / new cert refused', `${m.failedAttempts} / ${m.notRenewed} / ${m.unverified}`, 'target 0 / 0 / 0', ''],
+      ['failed renewal attempts / agents not renewed / new cert not accepted', `${m.failedAttempts} / ${m.notRenewed} / ${m.unverified}`, 'target 0 / 0 / 0', ''],
       ['broker CPU peak (250 ms samples) / peak 1 s', `${f(m.peakCpu)} % / ${f(m.peakCpu1s)} %`, 'one core = 100 %', f(m.peakCpu1s / 100, 2)],
       ['broker CPU mean over the renewal window', `${f(m.meanCpu)} %`, 'one core = 100 %', f(m.meanCpu / 100, 3)],
       ['broker CPU per renewal (renew + the proving lease call, both with a TLS handshake)', `${f(m.cpuMsPerRenewal)} ms`, '', ''],
@@ -203,18 +207,20 @@ function report(renewals: Renewal[], cpu: CpuSample[], info: RunInfo): boolean {
       ['spread of planned renewals after issue, p1–p99', `${f(m.spreadS)} s`, `${f(theory)} s (uniform ±${JITTER * 100} % of ${LIFETIME_S} s, p1–p99)`, f(m.spreadS / theory, 2)],
       ['spread of completions in wall time, p1–p99', `${f(m.wallSpreadS)} s`, `joins spread over ${f(info.enrollSpanS)} s`, ''],
       ['renew latency p50 / p99 / max (TLS handshake + CSR verify + sign + store)', `${f(percentile(lat, 50))} / ${f(percentile(lat, 99))} / ${f(lat.at(-1) ?? NaN)} ms`, '', ''],
+      ['broker main thread runnable without a CPU / machine under CPU pressure (share of the window)', `${f(m.brokerWaitShare * 100)} % / ${f(m.pressureShare * 100)} %`, '0 % on an idle machine', ''],
     ],
     notes: [
-      `Broker: \`plexus broker start --cluster-cert-lifetime ${LIFETIME_S}s\` in its own process; agents renew at ${f(FRACTION * LIFETIME_S)} s ± ${f(JITTER * LIFETIME_S)} s after issue. CPU from /proc/<pid>/stat (utime+stime, ${CLK_TCK} ticks/s) every ${CPU_SAMPLE_MS} ms.`,
+      `Broker: \`plexus broker start --cluster-cert-lifetime ${LIFETIME_S}s\` in its own process; agents renew at ${f(FRACTION * LIFETIME_S)} s ± ${f(JITTER * LIFETIME_S)} s after issue. CPU from /proc/<pid>/stat (utime+stime, ${clockTicksPerSecond} ticks/s) every ${CPU_SAMPLE_MS} ms.`,
       `Agents: ${renewals.length} clusters enrolled with admin-API tokens and real CSRs (${f(info.enrollS)} s; join keys made beforehand, ${f(info.prepS)} s). Each then runs the agent's CertificateRotator over a LiveIdentity and a BrokerClient that follows it, in this process, until its first renewal (fresh P-256 key and CSR, POST /v1/renew over mTLS, retry 0.5 s doubling to 10 s); then one POST /v1/lease with the new certificate proves it.`,
       `Renewals over time (10 s buckets from the first planned renewal): ${histogram(m.done.map((r) => r.doneAt - m.t0), 10_000)}`,
-      `Renewal window ${f(m.wallS)} s (first planned renewal to last completion); all clients share the 2 cores with the broker (and with other work: see load).`,
+      `Renewal window ${f(m.wallS)} s (first planned renewal to last completion); all clients share the 2 cores with the broker (and with other work: see load). Waiting for a CPU from /proc/<pid>/schedstat, pressure from /proc/pressure/cpu ("some"); this process's event-loop delay p99 ${f(info.loopP99Ms)} ms, max ${f(info.loopMaxMs)} ms.`,
+      `Failed calls by code: ${m.errors}.`,
     ],
   };
   // Development runs with fewer agents print their figures without recording them.
   if (renewals.length >= 1000) recordBenchmark(run);
   else process.stdout.write(formatRun(run));
-  for (const r of renewals.filter((x) => x.failures > 0 || !x.verified).slice(0, 5)) console.error(`failure: ${r.error ?? 'new certificate not accepted'}`);
+  for (const r of renewals.filter((x) => x.firstError).slice(0, 5)) console.error(`failure: ${r.firstError}`);
   return m.failedAttempts > 0 || m.notRenewed > 0 || m.unverified > 0;
 }
 
