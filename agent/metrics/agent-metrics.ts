@@ -33,7 +33,11 @@ export class AgentMetrics {
     name: 'plexus_agent_dns_query_duration_seconds', help: 'Time to answer one DNS query, from parse to reply',
     buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05], registers: [this.registry],
   });
-  readonly certificateExpiry = new Gauge({ name: 'plexus_agent_certificate_expiry_seconds', help: 'Seconds until the cluster certificate expires', registers: [this.registry] });
+  /** Set by the rotator; recomputed from certificateNotAfter at every scrape so it never goes stale between renewals. */
+  readonly certificateExpiry = new Gauge({
+    name: 'plexus_agent_certificate_expiry_seconds', help: 'Seconds until the cluster certificate expires', registers: [this.registry],
+    collect: () => this.#refreshExpiry(),
+  });
   readonly certificateNotAfter = new Gauge({ name: 'plexus_agent_certificate_not_after_timestamp_seconds', help: 'Unix time at which the cluster certificate expires', registers: [this.registry] });
   readonly certificateExpiring = new Gauge({ name: 'plexus_agent_certificate_expiring', help: '1 when less than 10% of the cluster certificate lifetime remains', registers: [this.registry] });
   readonly rotations = new Counter({ name: 'plexus_agent_certificate_rotations_total', help: 'Cluster certificate renewals, by outcome', labelNames: ['outcome'] as const, registers: [this.registry] });
@@ -44,8 +48,17 @@ export class AgentMetrics {
   readonly probeRtt = new Gauge({ name: 'plexus_agent_probe_rtt_seconds', help: 'Smoothed probe round-trip time to each peer cluster', labelNames: ['peer'] as const, registers: [this.registry] });
   readonly peerHealthy = new Gauge({ name: 'plexus_agent_peer_healthy', help: 'Whether each peer cluster answers probes (1) or not (0)', labelNames: ['peer'] as const, registers: [this.registry] });
 
-  constructor(o: { defaultMetrics?: boolean } = {}) {
+  readonly #now: () => number;
+
+  /** `now` (ms) is the wall clock certificateExpiry is computed against; default Date.now. */
+  constructor(o: { defaultMetrics?: boolean; now?: () => number } = {}) {
+    this.#now = o.now ?? Date.now;
     if (o.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'plexus_agent_' });
+  }
+
+  async #refreshExpiry(): Promise<void> {
+    const notAfter = (await this.certificateNotAfter.get()).values[0]?.value ?? 0;
+    if (notAfter > 0) this.certificateExpiry.set(notAfter - this.#now() / 1000);
   }
 
   #countDnsAnswers(): void {
