@@ -100,7 +100,7 @@ export async function startAgent(config: AgentConfig, o: StartAgentOptions = {})
   const { trustDomain: clusterset, name: clusterId } = parseIdentity(identity.identity);
   const log = logger.child({ cluster: clusterId });
   const ctx: Wiring = {
-    config, kc, identity, live: new LiveIdentity(identity, store), clusterId, clusterset, log, clock, timers, metrics: o.metrics ?? new AgentMetrics(),
+    config, kc, identity, live: new LiveIdentity(identity, store), clusterId, clusterset, log, clock, timers, metrics: o.metrics ?? new AgentMetrics({ now: () => clock.now().getTime() }),
     baseUrl: config.brokerUrl ?? identity.brokerUrl,
     retry: { baseMs: config.brokerRetryBaseMs, maxMs: config.brokerRetryMaxMs, jitter: 0.2 },
     requeue: { baseMs: config.requeueBaseMs, maxMs: config.requeueMaxMs, jitter: 0.2 },
