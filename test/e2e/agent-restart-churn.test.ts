@@ -6,7 +6,7 @@
 // nothing lost, nothing duplicated, no orphan. The schedule comes from a seeded PRNG; the
 // seed is printed on failure and PLEXUS_E2E_SEED replays it.
 import { describe, expect, it, onTestFailed } from 'vitest';
-import { type ExpectedImport, seedFromEnv, seededRandom, untilExact } from './support/faults.ts';
+import { agentLog, type ExpectedImport, seedFromEnv, seededRandom, untilExact } from './support/faults.ts';
 import { createService, ensureNamespace, exportService, serviceImports, setEndpoints, unexportService } from './support/objects.ts';
 import { useMesh } from './support/use-mesh.ts';
 
@@ -85,6 +85,7 @@ describe('agents restarted at random moments during churn', () => {
 
     // One restart loop per agent, drawing from its own seeded stream, 50 restarts in all.
     const log: string[] = [];
+    const lastStart = new Map<string, { at: number; mark: number }>();
     const restarter = async (i: number, count: number) => {
       const r = seededRandom(seed + i + 1);
       const name = c(i).name;
@@ -95,6 +96,7 @@ describe('agents restarted at random moments during churn', () => {
         await mesh.stopAgent(name, signal);
         log.push(`${name}:${signal}`);
         await sleep(Math.floor(r() * 300));
+        lastStart.set(name, { at: Date.now(), mark: agentLog(mesh, name).mark() });
         mesh.startAgent(name);
       }
     };
@@ -114,7 +116,13 @@ describe('agents restarted at random moments during churn', () => {
       const names = (await serviceImports(c(i), NS)).map((s) => s.metadata.name).sort();
       expect(names).toEqual(want.gammaExported ? ['alpha', 'beta', 'gamma'] : ['alpha', 'beta']);
     }
-    console.info(`[agent-restart-churn] seed ${seed}: ${RESTARTS} restarts (${log.filter((l) => l.endsWith('SIGKILL')).length} SIGKILL) `
+    // How long the last start of each agent took to be ready (start-up dominates convergence).
+    const readyMs = [0, 1, 2].map((i) => {
+      const s = lastStart.get(c(i).name)!;
+      const ready = agentLog(mesh, c(i).name).since(s.mark).find((l) => l.msg === 'agent ready');
+      return ready ? `${c(i).name} ${(ready.time as number) - s.at} ms` : `${c(i).name} not ready`;
+    });
+    console.info(`[agent-restart-churn] seed ${seed}: last starts ready in ${readyMs.join(', ')}; ${RESTARTS} restarts (${log.filter((l) => l.endsWith('SIGKILL')).length} SIGKILL) `
       + `and ${writes} churn writes in ${restartsMs} ms; every cluster exact ${convergedMs} ms after the churn stopped`);
   }, 420_000);
 });
