@@ -10,6 +10,7 @@ import { WatchClient } from './broker-client/watch-client.ts';
 import { CatalogView } from './catalog/catalog-view.ts';
 import type { AgentConfig } from './config.ts';
 import { startMembership } from './controllers/membership/membership.ts';
+import { recoveryLeaseClient } from './controllers/membership/recovery-lease-client.ts';
 import { LeaseReporter, reportingLeaseClient } from './controllers/membership/lease-report.ts';
 import { agentVersion } from './agent-version.ts';
 import { setupServiceExportController } from './controllers/service-export/setup.ts';
@@ -136,13 +137,21 @@ async function wire(w: Wiring, life: Lifecycle): Promise<RunningAgent> {
     api: kube.api, catalog, broker, timers, logger: log, proxyUrl: () => proxy?.url, metrics,
   }), (t) => t.stop());
   const leaseReporter = new LeaseReporter({ informers: kube.informers, agentVersion: agentVersion() });
-  const membership = life.started('membership', await startMembership({ api: kube.api, broker: reportingLeaseClient(broker, leaseReporter), clusterId, clusterset, logger: log, timers, clock, leaseBackoff: w.retry, metrics }), (m) => m.stop());
-  const { dns, ready } = await startServing(w, life, { broker, kube, catalog, topology: topo.topology });
+  // Filled below, once the parts that back off from broker failures exist.
+  const onBrokerBack: (() => void)[] = [];
+  const leaseClient = recoveryLeaseClient(reportingLeaseClient(broker, leaseReporter), () => onBrokerBack.forEach((f) => f()));
+  const membership = life.started('membership', await startMembership({ api: kube.api, broker: leaseClient, clusterId, clusterset, logger: log, timers, clock, leaseBackoff: w.retry, metrics }), (m) => m.stop());
+  const { dns, ready, retryBrokerNow } = await startServing(w, life, { broker, kube, catalog, topology: topo.topology });
   const watch = life.started('catalog watch', new WatchClient({
     sink: proxy ? proxy.wrap(catalog) : catalog, logger: log, baseUrl, trustBundle: identity.trustBundle, clientCert,
     backoffInitialMs: config.brokerRetryBaseMs, backoffMaxMs: config.brokerRetryMaxMs, bookmarkTimeoutMs: config.watchIdleTimeoutMs, metrics,
   }), (c) => c.stop());
   watch.start();
+  onBrokerBack.push(() => {
+    log.info({ component: 'agent' }, 'broker answers again; catalog watch and export retries go now');
+    watch.retryNow();
+    retryBrokerNow();
+  });
   const metricsUrl = await startMetricsServer(w, life, new Readiness({ ready, watch, graceMs: 2 * config.watchIdleTimeoutMs }));
   const rotator = startRotation(w, life, { broker, kube, tlsUsers: [broker, watch, ...(proxy ? [proxy] : []), topo] });
   startTrustBundleRefresh(w, life, rotator);
@@ -211,7 +220,7 @@ interface ServingDeps {
 }
 
 /** The DNS server and the controllers; `ready` resolves once all of them run. */
-async function startServing(w: Wiring, life: Lifecycle, d: ServingDeps): Promise<{ dns: DnsAddress; ready: Promise<void> }> {
+async function startServing(w: Wiring, life: Lifecycle, d: ServingDeps): Promise<{ dns: DnsAddress; ready: Promise<void>; retryBrokerNow: () => void }> {
   const { config, clusterId, log, clock, timers, requeue, metrics } = w;
   const { broker, kube, catalog, topology } = d;
   const exports = setupServiceExportController({
@@ -240,7 +249,7 @@ async function startServing(w: Wiring, life: Lifecycle, d: ServingDeps): Promise
   const ready = Promise.all([exports.start(), imports.start(), dnsFeeder.start(), rbac.start(), trustBundle.start()])
     .then(() => log.info({ component: 'agent', clusterset: w.clusterset, broker: w.baseUrl }, 'agent ready'));
   ready.catch((err: unknown) => log.error({ component: 'agent', err }, 'controllers failed to start'));
-  return { dns, ready };
+  return { dns, ready, retryBrokerNow: () => exports.controller.queue.addDelayedNow() };
 }
 
 /** `plexus agent run`: runs until SIGTERM/SIGINT, then stops gracefully (membership kept). */
