@@ -16,6 +16,7 @@ async function app() {
   f.put('/v1/exports/:namespace/:name', async () => ({ ok: true }));
   f.post('/v1/renew', async (_req, reply) => reply.code(403).send({ error: 'no' }));
   f.post('/v1/join', async (_req, reply) => reply.code(201).send({}));
+  f.get('/v1/watch', async () => ({}));
   await f.ready();
   return { f, lines, metrics };
 }
@@ -45,5 +46,13 @@ describe('observeRequests', () => {
     expect(text).toContain('plexus_broker_certificates_issued_total{kind="join"} 1');
     expect(text).not.toContain('plexus_broker_certificates_issued_total{kind="renew"}');
     expect(text).toContain('plexus_broker_renewals_total{outcome="refused"} 1');
+  });
+
+  it('counts watch streams but keeps them out of the latency histogram', async () => {
+    const { f, metrics } = await app();
+    await f.inject({ method: 'GET', url: '/v1/watch?since=0' });
+    const text = await metrics.registry.metrics();
+    expect(text).toContain('plexus_broker_http_requests_total{route="/v1/watch",method="GET",status="200"} 1');
+    expect(text).not.toContain('plexus_broker_http_request_duration_seconds_count{route="/v1/watch"}');
   });
 });

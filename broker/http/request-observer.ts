@@ -24,6 +24,9 @@ const CATALOG_WRITES: Readonly<Record<string, string>> = {
   [`PUT ${catalogPaths.exports}`]: 'sync',
 };
 
+/** A watch is a stream that lasts as long as the agent stays: counted, but kept out of the latency histogram. */
+const STREAMS: ReadonlySet<string> = new Set([catalogPaths.watch(0).split('?')[0]!]);
+
 /** The label of a request's route: its pattern, or `unmatched` for a 404 on no route. */
 export function routeLabel(pattern: string | undefined): string {
   return pattern ?? 'unmatched';
@@ -49,7 +52,7 @@ export function observeRequests(app: FastifyInstance, metrics?: BrokerMetrics): 
     else request.log.info(fields, 'request completed');
     if (!metrics) return;
     metrics.requests.inc({ route, method, status: String(status) });
-    metrics.requestDuration.observe({ route }, ms / 1000);
+    if (!STREAMS.has(route)) metrics.requestDuration.observe({ route }, ms / 1000);
     recordOutcome(metrics, `${method} ${route}`, status);
   });
 }
