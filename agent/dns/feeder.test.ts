@@ -3,7 +3,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { ExportRecord, MergedService } from '../../broker/api/catalog.ts';
 import type { ServiceImport } from '../../crds/types.ts';
 import { CatalogView } from '../catalog/catalog-view.ts';
-import { InformerRegistry, SERVICE_IMPORTS } from '../kube/index.ts';
+import type { V1EndpointSlice } from '@kubernetes/client-node';
+import { ENDPOINT_SLICES, InformerRegistry, SERVICE_IMPORTS } from '../kube/index.ts';
 import { fakeListWatches } from '../kube/fake-list-watch.ts';
 import { FakeTimers } from '../kube/fake-timers.ts';
 import type { EndpointOrder } from './endpoint-order.ts';
@@ -112,6 +113,45 @@ describe('DnsFeeder before the broker catalog arrives', () => {
     await catalog.whenSynced();
     await Promise.resolve();
     expect(resolver.resolve({ name: 'gone.shop.svc.clusterset.local', type: 'A' }).kind).toBe('nxdomain');
+    await feeder.stop();
+    await informers.stop();
+  });
+
+  // Regression (e2e broker-outage): an agent restarted during a broker outage answered
+  // SERVFAIL for every headless name until the broker came back, although the slices it
+  // had imported were still in the cluster.
+  it('answers headless names from the imported EndpointSlices until the first snapshot, then from the catalog', async () => {
+    const lws = fakeListWatches();
+    const informers = new InformerRegistry({ listWatch: lws.factory, logger: log, timers: new FakeTimers() });
+    const catalog = new CatalogView();
+    const resolver = new Resolver({ ttlSeconds: 5 });
+    const feeder = new DnsFeeder({ resolver, informers, catalog, logger: log });
+    informers.start();
+    const slice = (name: string, cluster: string, eps: { a: string; ready?: boolean; host?: string }[], manager = 'agent.plexus.io'): V1EndpointSlice => ({
+      metadata: { name, namespace: 'shop', labels: { 'multicluster.kubernetes.io/service-name': 'pg', 'multicluster.kubernetes.io/source-cluster': cluster, 'endpointslice.kubernetes.io/managed-by': manager } },
+      addressType: 'IPv4', ports: [{ name: 'http', protocol: 'TCP', port: 8080 }],
+      endpoints: eps.map((e) => ({ addresses: [e.a], conditions: { ready: e.ready ?? true }, ...(e.host ? { hostname: e.host } : {}) })),
+    });
+    lws.of(SERVICE_IMPORTS).put(si('pg', 'Headless'));
+    lws.of(SERVICE_IMPORTS).put(si('empty', 'Headless'));
+    lws.of(ENDPOINT_SLICES).put(slice('pg-west', 'west', [{ a: '10.2.0.1', host: 'pg-0' }, { a: '10.2.0.9', ready: false }]));
+    lws.of(ENDPOINT_SLICES).put(slice('pg-east', 'east', [{ a: '10.1.0.1' }]));
+    lws.of(ENDPOINT_SLICES).put(slice('pg-other', 'north', [{ a: '10.9.9.9' }], 'someone-else'));
+    await feeder.start();
+    expect(addresses(resolver.resolve({ name: 'pg.shop.svc.clusterset.local', type: 'A' }))).toEqual(['10.1.0.1', '10.2.0.1']);
+    expect(addresses(resolver.resolve({ name: 'pg-0.west.pg.shop.svc.clusterset.local', type: 'A' }))).toEqual(['10.2.0.1']);
+    expect(addresses(resolver.resolve({ name: '_http._tcp.pg.shop.svc.clusterset.local', type: 'SRV' }))).toContainEqual({ priority: 0, weight: 100, port: 8080, target: 'pg-0.west.pg.shop.svc.clusterset.local' });
+    // No slice at all: nothing is known, so still SERVFAIL (not an empty answer that would be cached).
+    expect(resolver.resolve({ name: 'empty.shop.svc.clusterset.local', type: 'A' }).kind).toBe('servfail');
+    // Slice changes are followed while the catalog is away…
+    lws.of(ENDPOINT_SLICES).put(slice('pg-east', 'east', [{ a: '10.1.0.2' }]), 'update');
+    expect(addresses(resolver.resolve({ name: 'pg.shop.svc.clusterset.local', type: 'A' }))).toEqual(['10.1.0.2', '10.2.0.1']);
+    // …and the first snapshot takes over.
+    catalog.replace({ revision: 1, clusters: [], services: [merged('pg', 'Headless')], exports: [exported('east', 'pg', ['10.1.0.7'])] });
+    await Promise.resolve();
+    expect(addresses(resolver.resolve({ name: 'pg.shop.svc.clusterset.local', type: 'A' }))).toEqual(['10.1.0.7']);
+    lws.of(ENDPOINT_SLICES).put(slice('pg-east', 'east', [{ a: '10.1.0.3' }]), 'update');
+    expect(addresses(resolver.resolve({ name: 'pg.shop.svc.clusterset.local', type: 'A' }))).toEqual(['10.1.0.7']);
     await feeder.stop();
     await informers.stop();
   });

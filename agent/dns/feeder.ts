@@ -1,12 +1,17 @@
 // Turns the import state into resolver records (Lighthouse's feeder layer). ServiceImports
 // from this cluster's informer give type, clusterset IPs and ports; the broker catalog
-// (CatalogView) gives headless endpoints of available, non-excluded exporters. Every event
-// only names a namespace/name, and the feeder rebuilds that service from current state
-// (level-based). Nothing here runs per query.
+// (CatalogView) gives headless endpoints of available, non-excluded exporters. Until the
+// catalog's first snapshot (an agent started while the broker is down), headless endpoints
+// come from this cluster's imported EndpointSlices instead: the last state the import
+// controller applied, which a broker outage leaves in place. Every event only names a
+// namespace/name, and the feeder rebuilds that service from current state (level-based).
+// Nothing here runs per query.
+import type { V1EndpointSlice } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { ExportRecord, MergedService } from '../../broker/api/catalog.ts';
-import type { ServiceImport } from '../../crds/types.ts';
-import { SERVICE_IMPORTS, type ComponentInformers, type InformerRegistry } from '../kube/index.ts';
+import { LABEL_SERVICE_NAME as MCS_LABEL_SERVICE_NAME, LABEL_SOURCE_CLUSTER, type ServiceImport } from '../../crds/types.ts';
+import { ENDPOINTSLICE_MANAGER, LABEL_ENDPOINTSLICE_MANAGED_BY } from '../controllers/service-import/import-names.ts';
+import { ENDPOINT_SLICES, INDEX_MCS_SERVICE_NAME, SERVICE_IMPORTS, type ComponentInformers, type InformerRegistry } from '../kube/index.ts';
 import { stableEndpointOrder, type EndpointOrder } from './endpoint-order.ts';
 import type { HeadlessEndpoint, Resolver, ServiceRecords } from './resolver.ts';
 
@@ -48,13 +53,38 @@ export function headlessEndpoints(catalog: Pick<DnsCatalog, 'get' | 'exportsOf' 
   return out;
 }
 
-/** The records of one service from its ServiceImport (and, for headless, the catalog). */
-export function serviceRecords(si: ServiceImport | undefined, catalog: Pick<DnsCatalog, 'get' | 'exportsOf' | 'isAvailable' | 'synced'>, order: EndpointOrder): ServiceRecords | 'pending' | undefined {
+/** Ready endpoints of the EndpointSlices the import controller wrote for one service (slices of others are ignored). */
+export function importedEndpoints(slices: readonly V1EndpointSlice[]): OrderedEndpoint[] {
+  const out: OrderedEndpoint[] = [];
+  const ours = slices.filter((s) => s.metadata?.labels?.[LABEL_ENDPOINTSLICE_MANAGED_BY] === ENDPOINTSLICE_MANAGER && s.metadata.labels[LABEL_SOURCE_CLUSTER]);
+  for (const s of [...ours].sort((a, b) => ((a.metadata?.name ?? '') < (b.metadata?.name ?? '') ? -1 : 1))) {
+    const cluster = s.metadata!.labels![LABEL_SOURCE_CLUSTER]!;
+    const ports = (s.ports ?? []).map((p) => ({ name: p.name, protocol: p.protocol ?? 'TCP', port: p.port ?? 0 }));
+    for (const ep of s.endpoints ?? []) {
+      if (ep.conditions?.ready === false) continue;
+      out.push({ cluster, addresses: ep.addresses, hostname: ep.hostname, zone: ep.zone, ports });
+    }
+  }
+  return out;
+}
+
+/**
+ * The records of one service from its ServiceImport (and, for headless, the catalog; before
+ * the catalog's first snapshot, the imported slices, or 'pending' when there are none).
+ */
+export function serviceRecords(
+  si: ServiceImport | undefined, catalog: Pick<DnsCatalog, 'get' | 'exportsOf' | 'isAvailable' | 'synced'>, order: EndpointOrder,
+  importedSlices: (namespace: string, name: string) => readonly V1EndpointSlice[] = () => [],
+): ServiceRecords | 'pending' | undefined {
   if (!si?.metadata?.namespace || !si.metadata.name) return undefined;
   const { namespace, name } = si.metadata;
   const ports = (si.spec?.ports ?? []).map((p) => ({ name: p.name, protocol: p.protocol ?? 'TCP', port: p.port }));
   if (si.spec?.type === 'Headless') {
-    if (!catalog.synced) return 'pending';
+    if (!catalog.synced) {
+      const slices = importedSlices(namespace, name);
+      if (slices.length === 0) return 'pending';
+      return { type: 'Headless', ports, endpoints: order.order(namespace, name, importedEndpoints(slices)) };
+    }
     return { type: 'Headless', ports, endpoints: order.order(namespace, name, headlessEndpoints(catalog, namespace, name)) };
   }
   return { type: 'ClusterSetIP', ips: si.spec?.ips ?? [], ports };
@@ -73,20 +103,26 @@ export class DnsFeeder {
     this.#order = d.order ?? stableEndpointOrder;
     this.#log = d.logger.child({ component: DNS_COMPONENT });
     // Declared at construction so asking for an undeclared informer fails at wiring time.
-    this.#informers = d.informers.declare(DNS_COMPONENT, [SERVICE_IMPORTS]);
+    this.#informers = d.informers.declare(DNS_COMPONENT, [SERVICE_IMPORTS, ENDPOINT_SLICES]);
     const rebuild = (namespace: string, name: string) => { if (this.#started) this.rebuild(namespace, name); };
     this.#informers.get(SERVICE_IMPORTS).onChange((si) => {
       if (si.metadata?.namespace && si.metadata.name) rebuild(si.metadata.namespace, si.metadata.name);
+    });
+    // Imported slices matter only until the catalog's first snapshot; after it, catalog events rebuild.
+    this.#informers.get(ENDPOINT_SLICES).onChange((s) => {
+      const svc = s.metadata?.labels?.[MCS_LABEL_SERVICE_NAME];
+      if (!d.catalog.synced && s.metadata?.namespace && svc) rebuild(s.metadata.namespace, svc);
     });
     d.catalog.onChange(rebuild);
     this.#order.onChange?.(rebuild);
   }
 
   /**
-   * Waits for the ServiceImport cache only, loads every service, then follows changes. A
-   * broker that is down at start does not hold ClusterSetIP answers back (they come from
-   * this cluster's ServiceImports); headless names answer SERVFAIL until the catalog's
-   * first snapshot, whose events rebuild them.
+   * Waits for the ServiceImport and EndpointSlice caches only, loads every service, then
+   * follows changes. A broker that is down at start holds no answer back: ClusterSetIP
+   * answers come from this cluster's ServiceImports, headless ones from its imported
+   * EndpointSlices until the catalog's first snapshot (SERVFAIL only for a headless
+   * import with no slice yet), whose events then rebuild them from the catalog.
    */
   async start(): Promise<void> {
     await this.#informers.waitForSync();
@@ -106,7 +142,8 @@ export class DnsFeeder {
 
   rebuild(namespace: string, name: string): void {
     const si = this.#informers.get(SERVICE_IMPORTS).get(namespace, name);
-    this.#d.resolver.setService(namespace, name, serviceRecords(si, this.#d.catalog, this.#order));
+    const slices = this.#informers.get(ENDPOINT_SLICES);
+    this.#d.resolver.setService(namespace, name, serviceRecords(si, this.#d.catalog, this.#order, (ns, n) => slices.byIndex(INDEX_MCS_SERVICE_NAME, `${ns}/${n}`)));
   }
 
   rebuildAll(): void {
