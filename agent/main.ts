@@ -249,7 +249,7 @@ async function startServing(w: Wiring, life: Lifecycle, d: ServingDeps): Promise
   const ready = Promise.all([exports.start(), imports.start(), dnsFeeder.start(), rbac.start(), trustBundle.start()])
     .then(() => log.info({ component: 'agent', clusterset: w.clusterset, broker: w.baseUrl }, 'agent ready'));
   ready.catch((err: unknown) => log.error({ component: 'agent', err }, 'controllers failed to start'));
-  return { dns, ready, retryBrokerNow: () => exports.controller.queue.addDelayedNow() };
+  return { dns, ready, retryBrokerNow: () => exports.retryBrokerNow() };
 }
 
 /** `plexus agent run`: runs until SIGTERM/SIGINT, then stops gracefully (membership kept). */

@@ -1,6 +1,6 @@
 import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
 import { pino } from 'pino';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { ExportSpecInput, ExportSyncRequest, ExportWriteResponse } from '../../../broker/api/catalog.ts';
 import type { ServiceExport } from '../../../crds/types.ts';
 import { AgentError } from '../../errors.ts';
@@ -73,6 +73,20 @@ describe('setupServiceExportController', () => {
     await started;
     await t.ctl.controller.idle();
     expect(t.broker.calls).toEqual(['sync a', 'put ns/a ']);
+    await t.ctl.stop();
+  });
+
+  it('retryBrokerNow() ends the start-up sync backoff at once (an agent started during a broker outage)', async () => {
+    const t = setup(1);
+    t.exports.put(se('a'));
+    t.services.put(svc('a'));
+    const started = t.ctl.start();
+    await vi.waitFor(() => expect(t.timers.pendingCount).toBe(1));
+    expect(t.broker.calls).toEqual([]);
+    t.ctl.retryBrokerNow();
+    await started;
+    // No timer was fired: the sync went out on the wake-up alone.
+    expect(t.broker.calls[0]).toBe('sync a');
     await t.ctl.stop();
   });
 

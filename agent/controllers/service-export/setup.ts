@@ -38,6 +38,8 @@ export interface ServiceExportController {
   readonly controller: Controller;
   /** Waits for the caches, syncs the export set once, then starts the workers. */
   start(): Promise<void>;
+  /** The broker answers again: end the start-up sync's backoff and every requeue backoff now. */
+  retryBrokerNow(): void;
   stop(): Promise<void>;
 }
 
@@ -60,17 +62,24 @@ export function setupServiceExportController(d: ServiceExportControllerDeps): Se
   });
   wireEvents(informers.get(SERVICE_EXPORTS), informers.get(SERVICES), informers.get(ENDPOINT_SLICES), d.mergedServices, controller, caches);
   const stopping = new AbortController();
+  // Aborted (and replaced) by retryBrokerNow() to cut the start-up sync's current backoff short.
+  let brokerBack = new AbortController();
 
   return {
     controller,
     async start() {
       d.informers.start();
       await informers.waitForSync();
-      const synced = await initialSync(d, caches, informers.get(SERVICE_EXPORTS).list(), stopping.signal, log);
+      const synced = await initialSync(d, caches, informers.get(SERVICE_EXPORTS).list(), stopping.signal, log, () => brokerBack.signal);
       if (stopping.signal.aborted) return;
       reconciler.markPublished(synced);
       controller.start();
       for (const se of informers.get(SERVICE_EXPORTS).list()) controller.enqueue(keyOf(se));
+    },
+    retryBrokerNow() {
+      brokerBack.abort();
+      brokerBack = new AbortController();
+      controller.queue.addDelayedNow();
     },
     async stop() {
       stopping.abort();
@@ -109,7 +118,9 @@ function wireEvents(
 }
 
 /** One syncExports of every currently valid export, retried until it lands or stop(). */
-async function initialSync(d: ServiceExportControllerDeps, caches: ExportCaches, all: readonly ServiceExport[], signal: AbortSignal, log: Logger): Promise<string[]> {
+async function initialSync(
+  d: ServiceExportControllerDeps, caches: ExportCaches, all: readonly ServiceExport[], signal: AbortSignal, log: Logger, brokerBack: () => AbortSignal,
+): Promise<string[]> {
   const specs: ExportSpec[] = [];
   for (const se of all) {
     const ns = se.metadata?.namespace;
@@ -130,7 +141,7 @@ async function initialSync(d: ServiceExportControllerDeps, caches: ExportCaches,
     } catch (err) {
       const ms = backoffDelay(attempt, backoff, d.random);
       log.warn({ err: (err as Error).message, code: (err as { code?: unknown }).code, attempt, retryInMs: ms }, 'start-up export sync failed');
-      await delay(d.timers, ms, signal);
+      await delay(d.timers, ms, AbortSignal.any([signal, brokerBack()]));
     }
   }
   return [];
