@@ -1,0 +1,71 @@
+// deploy/'s agent RBAC is enough for what the agent writes. Server-side apply is a PATCH,
+// but an apply that creates the object is also authorized as `create` (of that name), so a
+// role with only `patch` lets the agent update objects and never make them. Here the
+// agent's ServiceAccount, bound by the rendered deploy/agent manifests and nothing else,
+// creates one of every kind the agent creates, with the agent's own KubeApi, on a real
+// API server with RBAC on. Regression: deploy/agent/rbac.yaml granted only patch.
+import path from 'node:path';
+import { KubeConfig } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HttpKubeApi } from '../../agent/kube/kube-api.ts';
+import {
+  CLUSTER_PROPERTIES, ENDPOINT_SLICES, EVENTS, SERVICES, SERVICE_IMPORTS, TRUST_BUNDLE_CONFIG_MAP, TRUST_BUNDLE_CONFIG_MAPS,
+} from '../../agent/kube/resources.ts';
+import { useClusters } from '../harness/use-clusters.ts';
+
+const repo = path.resolve(import.meta.dirname, '..', '..');
+
+describe('deploy/agent RBAC lets the agent create what it applies', () => {
+  const lab = useClusters(1);
+  let api: HttpKubeApi;
+
+  async function kubectl(args: string[], input?: string): Promise<string> {
+    const r = await lab.cluster(0).kubectl(args, input === undefined ? {} : { input });
+    if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')}: ${r.stderr}`);
+    return r.stdout;
+  }
+
+  beforeAll(async () => {
+    const rendered = await kubectl(['kustomize', path.join(repo, 'deploy', 'agent')]);
+    // Only the agent's identity and permissions: no Deployment, CRDs are the harness's.
+    const wanted = /^kind: (Namespace|ServiceAccount|ClusterRole|ClusterRoleBinding|Role|RoleBinding)$/m;
+    await kubectl(['apply', '-f', '-'], rendered.split(/^---$/m).filter((d) => wanted.test(d)).join('\n---\n'));
+    const token = (await kubectl(['create', 'token', 'plexus-agent', '-n', 'plexus-system', '--duration', '1h'])).trim();
+    const kc = new KubeConfig();
+    kc.loadFromOptions({
+      clusters: [{ name: 'c', server: lab.cluster(0).server, caData: Buffer.from(lab.cluster(0).caPem).toString('base64') }],
+      users: [{ name: 'agent', token }],
+      contexts: [{ name: 'agent', cluster: 'c', user: 'agent' }],
+      currentContext: 'agent',
+    });
+    api = new HttpKubeApi(kc);
+    await kubectl(['create', 'namespace', 'shop']);
+  });
+
+  afterAll(async () => {
+    await api?.close();
+  });
+
+  it('creates a ServiceImport, a derived Service, an EndpointSlice, ClusterProperties, the trust bundle ConfigMap and an Event', async () => {
+    const meta = (name: string) => ({ name, namespace: 'shop', labels: { 'app.kubernetes.io/managed-by': 'plexus' } });
+    await api.apply(SERVICE_IMPORTS, { metadata: meta('cart'), spec: { type: 'ClusterSetIP', ports: [{ port: 80, protocol: 'TCP' }] } } as never);
+    await api.apply(SERVICES, { metadata: meta('plx-cart'), spec: { ports: [{ port: 80, protocol: 'TCP' }] } });
+    await api.apply(ENDPOINT_SLICES, {
+      metadata: meta('cart-east-1'), addressType: 'IPv4', endpoints: [{ addresses: ['10.1.0.1'] }], ports: [{ port: 8080, protocol: 'TCP' }],
+    } as never);
+    await api.apply(CLUSTER_PROPERTIES, { metadata: { name: 'cluster.clusterset.k8s.io' }, spec: { value: 'east-1' } });
+    await api.apply(TRUST_BUNDLE_CONFIG_MAPS, { metadata: { name: TRUST_BUNDLE_CONFIG_MAP, namespace: 'shop' }, data: { 'ca.crt': 'x' } });
+    await api.apply(EVENTS, {
+      metadata: { name: 'cart.e2e', namespace: 'shop' }, involvedObject: { kind: 'ServiceExport', namespace: 'shop', name: 'cart' },
+      reason: 'Test', message: 'created by the agent ServiceAccount', type: 'Normal',
+    } as never);
+    const out = await kubectl(['get', 'serviceimports,services,endpointslices,configmaps,events', '-n', 'shop', '-o', 'name']);
+    for (const name of ['serviceimport.multicluster.x-k8s.io/cart', 'service/plx-cart', 'endpointslice.discovery.k8s.io/cart-east-1', `configmap/${TRUST_BUNDLE_CONFIG_MAP}`, 'event/cart.e2e']) {
+      expect(out).toContain(name);
+    }
+  });
+
+  it('may not create a ConfigMap of any other name', async () => {
+    await expect(api.apply(TRUST_BUNDLE_CONFIG_MAPS, { metadata: { name: 'something-else', namespace: 'shop' }, data: {} })).rejects.toMatchObject({ status: 403 });
+  });
+});
