@@ -60,6 +60,29 @@ describe('LeaseHeartbeat', () => {
     await hb.stop();
   });
 
+  // Regression (e2e broker-outage): an agent started while the broker was down retried every
+  // 10 s (a third of its 30 s guess); the returning broker's 3 s lease ran out first.
+  it('before its first renewal retries at least every second, whatever lease it guessed', async () => {
+    const { hb, timers, calls } = setup(['down', 'down', 'down', 'down', 'ok', 'down', 'down', 'down', 'down', 'down']);
+    hb.start();
+    await tick(timers);
+    const before: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      before.push(timers.pendingDelays()[0]!);
+      await tick(timers);
+    }
+    expect(before).toEqual([1000, 1000, 1000, 1000]);
+    expect(calls()).toBe(5);
+    // Renewed: the broker's 30 s lease is known, and failures back off up to its beat again.
+    const after: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      await tick(timers);
+      after.push(timers.pendingDelays()[0]!);
+    }
+    expect(after).toEqual([1000, 2000, 4000, 8000, 10_000]);
+    await hb.stop();
+  });
+
   it('rejects a non-positive lease duration at construction', () => {
     expect(() => new LeaseHeartbeat({ client: { renewLease: async () => { throw new Error('x'); } }, logger, timers: new FakeTimers(), clock: new FakeTimers(), leaseDurationMs: 0 })).toThrow(RangeError);
   });

@@ -25,6 +25,9 @@ export interface LeaseHeartbeatOptions {
   metrics?: Pick<AgentMetrics, 'leaseRenewals'>;
 }
 
+/** Retry ceiling before the broker has stated its lease (the broker's shortest lease is 1 s). */
+export const UNKNOWN_LEASE_RETRY_MS = 1000;
+
 export class LeaseHeartbeat {
   readonly #o: LeaseHeartbeatOptions;
   readonly #log: Logger;
@@ -70,6 +73,17 @@ export class LeaseHeartbeat {
     return Math.max(1, Math.floor(this.#leaseMs / 3));
   }
 
+  /**
+   * The slowest retry while failing: the beat, but before the first renewal of this process
+   * the lease is only a guess (30 s), while a broker that returns from an outage gives each
+   * cluster one of its own leases to check in, which may be much shorter. So until the broker
+   * has stated its lease, retry at least every UNKNOWN_LEASE_RETRY_MS (an agent started
+   * during a broker outage with a 3 s lease was withdrawn everywhere 3 s after the return).
+   */
+  #retryCapMs(): number {
+    return this.#lastRenewedAt === undefined ? Math.min(this.intervalMs, UNKNOWN_LEASE_RETRY_MS) : this.intervalMs;
+  }
+
   #schedule(ms: number): void {
     if (!this.#running) return;
     this.#timer = this.#o.timers.setTimeout(() => {
@@ -91,7 +105,7 @@ export class LeaseHeartbeat {
       this.#failures++;
       this.#o.metrics?.leaseRenewals.inc({ outcome: 'error' });
       const backoff = this.#o.backoff ?? { baseMs: 500, maxMs: this.intervalMs, jitter: 0.3 };
-      const ms = Math.min(this.intervalMs, backoffDelay(this.#failures, backoff, this.#o.random));
+      const ms = Math.min(this.#retryCapMs(), backoffDelay(this.#failures, backoff, this.#o.random));
       const e = err as { code?: unknown; brokerCode?: unknown; message?: unknown };
       this.#log.warn({ code: e.code, brokerCode: e.brokerCode, err: String(e.message ?? err), failures: this.#failures, retryInMs: ms }, 'lease renewal failed');
       this.#schedule(ms);
