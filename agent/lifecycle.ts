@@ -19,8 +19,11 @@ export class Lifecycle {
 
   async stopAll(): Promise<void> {
     for (const part of this.#parts.splice(0).reverse()) {
+      const started = performance.now();
+      this.#log.debug({ part: part.name }, 'stopping');
       try {
         await part.stop();
+        this.#log.debug({ part: part.name, durationMs: Math.round(performance.now() - started) }, 'stopped');
       } catch (err) {
         this.#log.error({ err, part: part.name }, 'stopping failed');
       }

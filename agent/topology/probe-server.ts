@@ -3,7 +3,7 @@
 // only cluster identities of this clusterset (SPIFFE URI parsed exactly). Other agents
 // call GET /v1/probe to measure their round-trip time to this cluster.
 import { createServer, type Server } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import { parseIdentity } from '../../certs/identity.ts';
@@ -60,6 +60,18 @@ export async function startProbeServer(o: ProbeServerOptions): Promise<RunningPr
   });
   // Probers keep one connection open between probes.
   server.keepAliveTimeout = 60_000;
+  // Every accepted TCP connection, tracked from accept, not from the end of the TLS handshake:
+  // closeAllConnections() only knows HTTP connections, which on https begin at
+  // 'secureConnection'. A peer still in its handshake when close() ran escaped it, was then
+  // served with keep-alive, and its one-per-second probes kept that connection (and so
+  // server.close()) alive for good: the agent's graceful stop hung in topology.stop().
+  const sockets = new Set<Socket>();
+  let closing = false;
+  server.on('connection', (socket: Socket) => {
+    if (closing) return void socket.destroy();
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
   server.on('tlsClientError', (err) => o.logger.debug({ err: err.message }, 'probe client refused at TLS'));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -73,8 +85,9 @@ export async function startProbeServer(o: ProbeServerOptions): Promise<RunningPr
     port,
     useIdentity: (tls) => server.setSecureContext({ key: tls.keyPem, cert: tls.certPem, ca: tls.trustBundle, minVersion: 'TLSv1.3' }),
     close: () => new Promise<void>((resolve) => {
+      closing = true;
       server.close(() => resolve());
-      server.closeAllConnections();
+      for (const socket of sockets) socket.destroy();
     }),
   };
 }

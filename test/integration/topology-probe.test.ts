@@ -2,8 +2,12 @@
 // from a real broker: a peer of this clusterset is measured; a client from a foreign CA is
 // refused at TLS; a non-cluster identity is refused by the endpoint; a server presenting
 // another cluster's (or a foreign) identity is refused by the client, whatever its
-// hostname; a stopped endpoint turns the peer down.
+// hostname; a stopped endpoint turns the peer down; close() ends even a connection that
+// was still in its TLS handshake when it was called.
+import { request, Agent } from 'node:https';
+import { connect as tcpConnect } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { connect as tlsConnect } from 'node:tls';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { httpsProbe, type HttpsProbe } from '../../agent/topology/probe-client.ts';
@@ -96,6 +100,42 @@ describe('probe endpoint (mTLS)', () => {
       expect(prober.latencies()).toEqual({});
     } finally {
       prober.stop();
+    }
+  });
+
+  // mcs-faults in CI: a peer's probe connection was mid-handshake when the agent stopped its
+  // probe server; closeAllConnections() did not know it (https tracks connections from
+  // 'secureConnection'), it was then served with keep-alive, and probes every second kept it
+  // and server.close() open for good, so the agent never exited and its lease expired.
+  it('close() ends a connection still in its TLS handshake, though the peer keeps probing on it (stop hung under load)', async () => {
+    const peer = await startProbeServer({
+      host: '127.0.0.1', port: 0, clusterId: 'east', clusterset: b.clusterset, certPem: east.certPem, keyPem: east.keyPem, trustBundlePem: b.caPem, logger: silent,
+    });
+    // Accepted by the server, ClientHello not sent yet: a peer slowed down by a loaded machine.
+    const raw = tcpConnect(peer.port, '127.0.0.1');
+    await new Promise((resolve, reject) => raw.once('connect', resolve).once('error', reject));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    let closed = false;
+    const closing = peer.close().then(() => { closed = true; });
+    const secure = tlsConnect({ socket: raw, cert: west.certPem, key: west.keyPem, ca: b.caPem, servername: 'localhost', checkServerIdentity: () => undefined });
+    secure.on('error', () => undefined);
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    agent.createConnection = () => secure;
+    const probeOnce = () => new Promise<number>((resolve, reject) => {
+      request({ host: '127.0.0.1', port: peer.port, path: '/v1/probe', agent }, (res) => { res.resume(); res.on('end', () => resolve(res.statusCode ?? 0)); })
+        .on('error', reject).end();
+    });
+    const answered: number[] = [];
+    try {
+      for (let i = 0; i < 10 && !closed; i++) {
+        answered.push(await probeOnce().catch(() => 0));
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      await Promise.race([closing, new Promise((_, reject) => setTimeout(() => reject(new Error(`close() still pending; probes answered: ${answered.join(',')}`)), 2000))]);
+      expect(answered.filter((s) => s === 200)).toEqual([]);
+    } finally {
+      agent.destroy();
+      secure.destroy();
     }
   });
 });
