@@ -10,6 +10,13 @@ import { isBrokerErrorCode, type BrokerErrorCode } from './errors.ts';
 export interface BrokerCallTarget {
   readonly baseUrl: URL;
   readonly dispatcher: Dispatcher;
+  /**
+   * Bounds the whole call: waiting for a connection, connecting, the headers and the body.
+   * undici's headersTimeout starts only once the request is written, and an AbortSignal
+   * takes effect only then too (RequestHandler.onRequestStart), so a request queued behind
+   * a wedged connection waited as long as that connection did. The deadline is therefore a
+   * race, not only a signal.
+   */
   readonly timeoutMs: number;
 }
 
@@ -19,20 +26,40 @@ export type BrokerCallResult<T> =
   | { readonly ok: false; readonly kind: 'rejected'; readonly status: number; readonly code: BrokerErrorCode | undefined; readonly message: string }
   | { readonly ok: false; readonly kind: 'protocol'; readonly message: string };
 
+/** `signal` lets the caller give up sooner (its own deadline, a stop); it ends the call as unreachable. */
 export async function callBroker<S extends z.ZodType>(
-  t: BrokerCallTarget, method: Dispatcher.HttpMethod, path: string, body: unknown, schema: S,
+  t: BrokerCallTarget, method: Dispatcher.HttpMethod, path: string, body: unknown, schema: S, signal?: AbortSignal,
 ): Promise<BrokerCallResult<z.infer<S>>> {
   const url = new URL(path, t.baseUrl);
+  const abort = new AbortController();
+  let timedOut = false;
+  let giveUp: (reason: unknown) => void = () => undefined;
+  const gaveUp = new Promise<never>((_, reject) => { giveUp = reject; });
+  const timer = setTimeout(() => { timedOut = true; giveUp(new Error(`no answer within ${t.timeoutMs} ms`)); }, t.timeoutMs);
+  const onCallerAbort = () => giveUp(signal?.reason ?? new Error('the caller gave up'));
+  if (signal?.aborted) onCallerAbort();
+  else signal?.addEventListener('abort', onCallerAbort, { once: true });
   let res: Dispatcher.ResponseData;
-  try {
-    res = await request(url, {
-      method, dispatcher: t.dispatcher, headersTimeout: t.timeoutMs, bodyTimeout: t.timeoutMs,
+  let text: string;
+  const exchange = (async () => {
+    const r = await request(url, {
+      method, dispatcher: t.dispatcher, headersTimeout: t.timeoutMs, bodyTimeout: t.timeoutMs, signal: abort.signal,
       ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
     });
+    return { r, text: await r.body.text() };
+  })();
+  try {
+    ({ r: res, text } = await Promise.race([exchange, gaveUp]));
   } catch (cause) {
-    return { ok: false, kind: 'unreachable', message: `cannot reach the broker at ${t.baseUrl.origin}: ${(cause as Error).message}`, cause };
+    // Whenever the request reaches a connection it is cancelled at once; its outcome no longer matters.
+    abort.abort(cause);
+    exchange.catch(() => undefined);
+    const why = timedOut ? `no answer within ${t.timeoutMs} ms` : (cause as Error)?.message ?? String(cause);
+    return { ok: false, kind: 'unreachable', message: `cannot reach the broker at ${t.baseUrl.origin}: ${why}`, cause };
+  } finally {
+    clearTimeout(timer);
+    signal?.removeEventListener('abort', onCallerAbort);
   }
-  const text = await res.body.text();
   let json: unknown;
   try {
     json = text ? JSON.parse(text) : undefined;
