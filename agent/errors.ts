@@ -28,6 +28,8 @@ export type AgentErrorCode =
   | 'PLX_AGENT_PROBE_FAILED'
   | 'PLX_AGENT_PROBE_IDENTITY'
   | 'PLX_AGENT_PROBE_TIMEOUT'
+  /** A lease renewal did not settle within the heartbeat interval; the heartbeat gave up on it and goes on. */
+  | 'PLX_AGENT_LEASE_TIMEOUT'
   | 'PLX_AGENT_CATALOG_NOT_SYNCED';
 
 export class AgentError extends Error {

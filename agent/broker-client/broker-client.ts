@@ -87,9 +87,12 @@ export class BrokerClient {
     return this.call('POST', paths.renew, body, identityResponseSchema);
   }
 
-  /** Heartbeat: keeps this cluster's endpoints in the catalog (mTLS identity required); `report` feeds the fleet views. */
-  renewLease(report?: LeaseReport): Promise<LeaseResponse> {
-    return this.call('POST', catalogPaths.lease, report ? { report } : {}, leaseResponseSchema);
+  /**
+   * Heartbeat: keeps this cluster's endpoints in the catalog (mTLS identity required); `report` feeds the fleet views.
+   * `signal` ends the call early (the heartbeat's own deadline) as PLX_AGENT_BROKER_UNREACHABLE.
+   */
+  renewLease(o: { report?: LeaseReport; signal?: AbortSignal } = {}): Promise<LeaseResponse> {
+    return this.call('POST', catalogPaths.lease, o.report ? { report: o.report } : {}, leaseResponseSchema, o.signal);
   }
 
   /** Upserts one of this cluster's exports; the response carries the merged service. */
@@ -134,8 +137,8 @@ export class BrokerClient {
     return this.#identity ? this.#identity.close() : this.#anonymous!.close();
   }
 
-  private async call<S extends z.ZodType>(method: Dispatcher.HttpMethod, path: string, body: unknown, schema: S): Promise<z.infer<S>> {
-    const r = await callBroker({ baseUrl: this.baseUrl, dispatcher: this.dispatcher, timeoutMs: this.timeoutMs }, method, path, body, schema);
+  private async call<S extends z.ZodType>(method: Dispatcher.HttpMethod, path: string, body: unknown, schema: S, signal?: AbortSignal): Promise<z.infer<S>> {
+    const r = await callBroker({ baseUrl: this.baseUrl, dispatcher: this.dispatcher, timeoutMs: this.timeoutMs }, method, path, body, schema, signal);
     if (r.ok) return r.data;
     if (r.kind === 'unreachable') throw new AgentError('PLX_AGENT_BROKER_UNREACHABLE', r.message, { cause: r.cause });
     if (r.kind === 'protocol') throw new AgentError('PLX_AGENT_BROKER_PROTOCOL', r.message);

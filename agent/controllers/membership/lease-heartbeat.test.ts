@@ -87,6 +87,45 @@ describe('LeaseHeartbeat', () => {
     expect(() => new LeaseHeartbeat({ client: { renewLease: async () => { throw new Error('x'); } }, logger, timers: new FakeTimers(), clock: new FakeTimers(), leaseDurationMs: 0 })).toThrow(RangeError);
   });
 
+  // Regression (CI, mcs-faults under load): #beat awaited renewLease() and scheduled the next
+  // beat only once it settled, so one call that never settled ended the heartbeat without a
+  // word, and the broker withdrew the cluster when its lease ran out.
+  it('abandons a renewal that never settles after half the lease, logs PLX_AGENT_LEASE_TIMEOUT and keeps beating', async () => {
+    const timers = new FakeTimers();
+    const lines: { code?: string; msg?: string }[] = [];
+    const log = pino({ level: 'warn' }, { write: (l: string) => void lines.push(JSON.parse(l)) });
+    const signals: (AbortSignal | undefined)[] = [];
+    let calls = 0;
+    const client: LeaseClient = {
+      renewLease(o) {
+        calls++;
+        signals.push(o?.signal);
+        // The first renewal succeeds (the broker states a 3 s lease); every later one hangs for good.
+        if (calls === 1) return Promise.resolve({ leaseDurationSeconds: 3, renewedAt: timers.now().toISOString() });
+        return new Promise(() => undefined);
+      },
+    };
+    const hb = new LeaseHeartbeat({ client, logger: log, timers, clock: timers, leaseDurationMs: 3000, backoff: { baseMs: 500, maxMs: 1000, jitter: 0 } });
+    hb.start();
+    await tick(timers);
+    expect(timers.pendingDelays()).toEqual([1000]);
+    await tick(timers); // beat 2 starts and hangs: only its deadline (half the 3 s lease) is pending
+    expect(calls).toBe(2);
+    expect(timers.pendingDelays()).toEqual([1500]);
+    for (let i = 0; i < 6; i++) await tick(timers); // deadline, retry, deadline, retry, ...
+    expect(calls).toBe(5);
+    expect(hb.consecutiveFailures).toBe(3);
+    expect(signals.slice(1, 4).every((s) => s?.aborted)).toBe(true);
+    expect((signals[1]?.reason as AgentError).code).toBe('PLX_AGENT_LEASE_TIMEOUT');
+    const warned = lines.filter((l) => l.msg === 'lease renewal failed');
+    expect(warned.map((l) => l.code)).toEqual(['PLX_AGENT_LEASE_TIMEOUT', 'PLX_AGENT_LEASE_TIMEOUT', 'PLX_AGENT_LEASE_TIMEOUT']);
+    // stop() does not wait on the hung call beyond its deadline either.
+    const stopped = hb.stop();
+    await tick(timers);
+    await stopped;
+    expect(timers.pendingCount).toBe(0);
+  });
+
   it('counts beats by outcome', async () => {
     const metrics = new AgentMetrics({ defaultMetrics: false });
     const { hb, timers } = setup(['ok', 'down', 'ok'], metrics);

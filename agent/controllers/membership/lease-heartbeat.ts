@@ -1,15 +1,21 @@
 // The broker lease: POST /v1/lease every leaseDuration/3, so two missed beats still leave
 // the lease alive. Failures retry with exponential backoff and jitter (never slower than
 // the normal beat) and are only logged: a broker outage must never stop the agent.
+// Each renewal has its own deadline (half the lease): a call that never settles is abandoned,
+// aborted and counted as a failure, so nothing the client does can stop the beat. Half, not
+// the beat interval: on a loaded machine a slow answer that still lands within the lease is
+// worth more than a retry, and a hung call still leaves time to retry before the lease ends.
 import type { Logger } from 'pino';
 import type { LeaseResponse } from '../../../broker/api/catalog.ts';
+import { AgentError } from '../../errors.ts';
 import { backoffDelay, type BackoffOptions } from '../../kube/backoff.ts';
 import type { Clock, TimerHandle, Timers } from '../../kube/clock.ts';
 import type { AgentMetrics } from '../../metrics/agent-metrics.ts';
 
 /** What the heartbeat needs of the broker client. */
 export interface LeaseClient {
-  renewLease(): Promise<LeaseResponse>;
+  /** `signal` aborts when the heartbeat stops waiting for this renewal. */
+  renewLease(o?: { signal?: AbortSignal }): Promise<LeaseResponse>;
 }
 
 export interface LeaseHeartbeatOptions {
@@ -23,6 +29,8 @@ export interface LeaseHeartbeatOptions {
   random?: () => number;
   /** Counts beats by outcome (ok, error). */
   metrics?: Pick<AgentMetrics, 'leaseRenewals'>;
+  /** How long one renewal may take before it is abandoned; default half the lease. */
+  renewTimeoutMs?: number;
 }
 
 /** Retry ceiling before the broker has stated its lease (the broker's shortest lease is 1 s). */
@@ -88,19 +96,26 @@ export class LeaseHeartbeat {
     if (!this.#running) return;
     this.#timer = this.#o.timers.setTimeout(() => {
       this.#timer = undefined;
-      this.#inFlight = this.#beat().finally(() => { this.#inFlight = undefined; });
+      let next = this.intervalMs;
+      this.#inFlight = this.#beat()
+        .then((ms) => { next = ms; }, (err: unknown) => { this.#log.error({ err }, 'lease heartbeat beat failed unexpectedly'); })
+        .finally(() => {
+          this.#inFlight = undefined;
+          this.#schedule(next);
+        });
     }, ms);
   }
 
-  async #beat(): Promise<void> {
+  /** One renewal; resolves with the delay until the next beat. */
+  async #beat(): Promise<number> {
     try {
-      const res = await this.#o.client.renewLease();
+      const res = await this.#renewWithin(this.#o.renewTimeoutMs ?? Math.max(1, Math.floor(this.#leaseMs / 2)));
       this.#leaseMs = res.leaseDurationSeconds * 1000;
       this.#lastRenewedAt = this.#o.clock.now();
       if (this.#failures > 0) this.#log.info({ after: this.#failures }, 'lease renewed again');
       this.#failures = 0;
       this.#o.metrics?.leaseRenewals.inc({ outcome: 'ok' });
-      this.#schedule(this.intervalMs);
+      return this.intervalMs;
     } catch (err) {
       this.#failures++;
       this.#o.metrics?.leaseRenewals.inc({ outcome: 'error' });
@@ -108,7 +123,28 @@ export class LeaseHeartbeat {
       const ms = Math.min(this.#retryCapMs(), backoffDelay(this.#failures, backoff, this.#o.random));
       const e = err as { code?: unknown; brokerCode?: unknown; message?: unknown };
       this.#log.warn({ code: e.code, brokerCode: e.brokerCode, err: String(e.message ?? err), failures: this.#failures, retryInMs: ms }, 'lease renewal failed');
-      this.#schedule(ms);
+      return ms;
     }
+  }
+
+  /** The client's renewal, or PLX_AGENT_LEASE_TIMEOUT after `ms` (the call is then aborted and its outcome ignored). */
+  #renewWithin(ms: number): Promise<LeaseResponse> {
+    const abort = new AbortController();
+    return new Promise<LeaseResponse>((resolve, reject) => {
+      const timer = this.#o.timers.setTimeout(() => {
+        const err = new AgentError('PLX_AGENT_LEASE_TIMEOUT', `lease renewal did not settle within ${ms} ms`);
+        abort.abort(err);
+        reject(err);
+      }, ms);
+      const settle = () => this.#o.timers.clearTimeout(timer);
+      let call: Promise<LeaseResponse>;
+      try {
+        call = this.#o.client.renewLease({ signal: abort.signal });
+      } catch (err) {
+        settle();
+        return reject(err);
+      }
+      call.then((res) => { settle(); resolve(res); }, (err: unknown) => { settle(); reject(err); });
+    });
   }
 }

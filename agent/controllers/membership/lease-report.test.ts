@@ -38,14 +38,23 @@ describe('LeaseReporter', () => {
     expect(new LeaseReporter({ informers, agentVersion: '1.2.3' }).report()).toEqual({ agentVersion: '1.2.3' });
   });
 
-  it('sends the report with every renewal', async () => {
+  it('sends the report with every renewal, and passes the heartbeat\'s signal on', async () => {
     const sent: (LeaseReport | undefined)[] = [];
-    const client = { renewLease: async (report?: LeaseReport) => { sent.push(report); return { leaseDurationSeconds: 30, renewedAt: '2030-01-01T00:00:00Z' }; } };
+    const signals: (AbortSignal | undefined)[] = [];
+    const client = {
+      renewLease: async (o: { report?: LeaseReport; signal?: AbortSignal }) => {
+        sent.push(o.report);
+        signals.push(o.signal);
+        return { leaseDurationSeconds: 30, renewedAt: '2030-01-01T00:00:00Z' };
+      },
+    };
     let version = 'a';
     const lease = reportingLeaseClient(client, { report: () => ({ agentVersion: version }) });
     await lease.renewLease();
     version = 'b';
-    await lease.renewLease();
+    const signal = new AbortController().signal;
+    await lease.renewLease({ signal });
     expect(sent).toEqual([{ agentVersion: 'a' }, { agentVersion: 'b' }]);
+    expect(signals).toEqual([undefined, signal]);
   });
 });

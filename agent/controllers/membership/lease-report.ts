@@ -31,6 +31,8 @@ export class LeaseReporter {
 }
 
 /** A lease client that sends `reporter`'s report with every renewal. */
-export function reportingLeaseClient(client: { renewLease(report?: LeaseReport): ReturnType<LeaseClient['renewLease']> }, reporter: Pick<LeaseReporter, 'report'>): LeaseClient {
-  return { renewLease: () => client.renewLease(reporter.report()) };
+export function reportingLeaseClient(
+  client: { renewLease(o: { report?: LeaseReport; signal?: AbortSignal }): ReturnType<LeaseClient['renewLease']> }, reporter: Pick<LeaseReporter, 'report'>,
+): LeaseClient {
+  return { renewLease: (o) => client.renewLease({ ...o, report: reporter.report() }) };
 }

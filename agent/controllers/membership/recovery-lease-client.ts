@@ -10,10 +10,10 @@ import type { LeaseClient } from './lease-heartbeat.ts';
 export function recoveryLeaseClient(client: LeaseClient, onRecovered: () => void): LeaseClient {
   let failing = false;
   return {
-    async renewLease() {
+    async renewLease(o) {
       let res: Awaited<ReturnType<LeaseClient['renewLease']>>;
       try {
-        res = await client.renewLease();
+        res = await client.renewLease(o);
       } catch (err) {
         failing = true;
         throw err;
