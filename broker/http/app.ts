@@ -89,7 +89,6 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   // Only JSON is accepted: anything else, text/plain included, is 415.
   app.removeContentTypeParser('text/plain');
   installErrorHandling(app);
-  observeRequests(app, deps.metrics);
   // Every response names its request id (as the logs do). Graceful stop: requests in
   // flight when close() starts still complete, and their responses end the keep-alive
   // connection so close() does not wait for idle clients.
@@ -111,6 +110,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   const issuer = new ClusterIssuer({ get ca() { return live.issuing; }, clusterset: store.clusterset, lifetimeSeconds: deps.config.clusterCertLifetimeSeconds });
   const enroll: EnrollDeps = { store, issuer, clock, trustBundlePem };
   const auth = new Authenticator({ store, clock, get trustBundle() { return live.bundle; } }, deps.peerCertificate);
+  // Before any route group registers, so every request gets its line (with its caller once authenticated).
+  observeRequests(app, deps.metrics, (request) => auth.callerOf(request)?.identity);
   const tokens = new TokenRegistry({ store, clock, get caFingerprint() { return live.pinFingerprint; } });
   const catalog = deps.catalog?.catalog;
   const membership = new Membership({ store, clock, onRemoved: catalog ? (id) => catalog.removeCluster(id) : undefined });

@@ -134,6 +134,11 @@ export class Authenticator {
     };
   }
 
+  /** The principal the hook attached, if the request went through one (for the request log line). */
+  callerOf(request: FastifyRequest): Principal | undefined {
+    return this.#principals.get(request);
+  }
+
   /** The principal the hook attached; only valid inside a scope that uses require(). */
   principalOf(request: FastifyRequest): Principal {
     const p = this.#principals.get(request);

@@ -5,20 +5,23 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { BrokerMetrics } from '../metrics/broker-metrics.ts';
-import { observeRequests } from './request-observer.ts';
+import { observeRequests, type CallerOf } from './request-observer.ts';
 
-async function app() {
+async function app(callerOf?: CallerOf) {
   const lines: Record<string, unknown>[] = [];
-  const sink = new Writable({ write(chunk: Buffer, _e, cb) { lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>); cb(); } });
+  const raw: string[] = [];
+  const sink = new Writable({ write(chunk: Buffer, _e, cb) { raw.push(chunk.toString()); lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>); cb(); } });
   const metrics = new BrokerMetrics({ defaultMetrics: false });
   const f = Fastify({ loggerInstance: pino({ base: { component: 'http' } }, sink), disableRequestLogging: true }) as unknown as FastifyInstance;
-  observeRequests(f, metrics);
+  observeRequests(f, metrics, callerOf);
   f.put('/v1/exports/:namespace/:name', async () => ({ ok: true }));
+  f.post('/v1/lease', async () => ({ ok: true }));
+  f.get('/v1/users/revoked', async () => ({ ok: true }));
   f.post('/v1/renew', async (_req, reply) => reply.code(403).send({ error: 'no' }));
   f.post('/v1/join', async (_req, reply) => reply.code(201).send({}));
   f.get('/v1/watch', async () => ({}));
   await f.ready();
-  return { f, lines, metrics };
+  return { f, lines, raw, metrics };
 }
 
 describe('observeRequests', () => {
@@ -36,6 +39,25 @@ describe('observeRequests', () => {
     expect(done).toHaveLength(3);
     expect(done[0]).toMatchObject({ component: 'http', method: 'PUT', route: '/v1/exports/:namespace/:name', status: 200, reqId: expect.any(String) });
     expect(JSON.stringify(lines)).not.toContain('plx1.secret');
+  });
+
+  // A lease problem in CI could not be traced: the line named the request id twice and
+  // the caller not at all, so which cluster's heartbeats stopped was not in the log.
+  it('names the authenticated caller (cluster, or kind:name) and the request id once', async () => {
+    const who: CallerOf = (req) => (req.url === '/v1/lease'
+      ? { trustDomain: 'acme.example', kind: 'cluster', name: 'cluster-1' }
+      : req.url === '/v1/users/revoked' ? { trustDomain: 'acme.example', kind: 'user', name: 'alice' } : undefined);
+    const { f, lines, raw } = await app(who);
+    await f.inject({ method: 'POST', url: '/v1/lease', payload: {} });
+    await f.inject({ method: 'GET', url: '/v1/users/revoked' });
+    await f.inject({ method: 'POST', url: '/v1/join', payload: {} });
+    const done = lines.filter((l) => l.msg === 'request completed');
+    expect(done[0]).toMatchObject({ route: '/v1/lease', cluster: 'cluster-1' });
+    expect(done[0]).not.toHaveProperty('caller');
+    expect(done[1]).toMatchObject({ route: '/v1/users/revoked', caller: 'user:alice' });
+    expect(done[2]).not.toHaveProperty('cluster');
+    expect(done[2]).not.toHaveProperty('caller');
+    for (const line of raw.filter((l) => l.includes('request completed'))) expect(line.match(/"reqId"/g)).toHaveLength(1);
   });
 
   it('counts issued certificates on success and renewals by outcome', async () => {

@@ -1,9 +1,11 @@
 // One onResponse hook per app: the request log line (request id, method, route pattern,
-// status, duration) and, when metrics are wired, the request counters and histogram.
+// status, duration, and who called: `cluster` for an agent, `caller` for a person or the
+// admin) and, when metrics are wired, the request counters and histogram.
 // Labels use the route pattern (`/v1/exports/:namespace/:name`), never the raw URL, so
 // cardinality stays bounded; unmatched paths share one label. The same hook counts what
 // only the route reveals: certificates issued, cluster renewals and catalog writes.
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Identity } from '../../certs/identity.ts';
 import { catalogPaths } from '../api/catalog.ts';
 import { metricsPaths } from '../api/metrics.ts';
 import { paths } from '../api/types.ts';
@@ -41,13 +43,22 @@ function recordOutcome(m: BrokerMetrics, key: string, status: number): void {
   if (op) m.catalogWrites.inc({ op });
 }
 
-export function observeRequests(app: FastifyInstance, metrics?: BrokerMetrics): void {
+/** Who made an authenticated request; undefined for anonymous ones (join, trust bundle, health) and refused ones. */
+export type CallerOf = (request: FastifyRequest) => Identity | undefined;
+
+function callerFields(who: Identity | undefined): { cluster?: string; caller?: string } {
+  if (!who) return {};
+  return who.kind === 'cluster' ? { cluster: who.name } : { caller: `${who.kind}:${who.name}` };
+}
+
+export function observeRequests(app: FastifyInstance, metrics?: BrokerMetrics, callerOf?: CallerOf): void {
   app.addHook('onResponse', async (request, reply) => {
     const route = routeLabel(request.routeOptions.url);
     const { method } = request;
     const status = reply.statusCode;
     const ms = reply.elapsedTime;
-    const fields = { reqId: request.id, method, route, status, durationMs: Math.round(ms * 100) / 100 };
+    // reqId is not repeated here: request.log carries it already.
+    const fields = { method, route, status, durationMs: Math.round(ms * 100) / 100, ...callerFields(callerOf?.(request)) };
     if (status >= 500) request.log.error(fields, 'request completed');
     else request.log.info(fields, 'request completed');
     if (!metrics) return;
