@@ -53,6 +53,9 @@ export class AccessProxy {
   readonly #server: https.Server;
   readonly #identities = new WeakMap<Socket, Promise<ProxyIdentity>>();
   readonly #upgraded = new Set<Socket>();
+  /** Every accepted TCP connection, from accept on (see stop()). */
+  readonly #sockets = new Set<Socket>();
+  #closing = false;
   readonly #requestIds = new WeakMap<IncomingMessage, string>();
   #caPem: string;
 
@@ -66,7 +69,12 @@ export class AccessProxy {
     });
     this.#server.on('request', (req: IncomingMessage, res: ServerResponse) => void this.#onRequest(req, res));
     this.#server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => void this.#onUpgrade(req, socket, head));
-    this.#server.on('connection', (s: Socket) => s.setNoDelay(true));
+    this.#server.on('connection', (s: Socket) => {
+      if (this.#closing) return void s.destroy();
+      s.setNoDelay(true);
+      this.#sockets.add(s);
+      s.once('close', () => this.#sockets.delete(s));
+    });
   }
 
   async start(): Promise<string> {
@@ -97,12 +105,18 @@ export class AccessProxy {
   }
 
   async stop(): Promise<void> {
+    // Destroys every accepted connection, not only those closeAllConnections() knows: on
+    // https those begin after the TLS handshake, so a client mid-handshake at stop escaped,
+    // was served with keep-alive, and could keep server.close() (and the agent's stop)
+    // pending for good — the same hang the probe server had (2cf2572).
+    this.#closing = true;
     for (const s of this.#upgraded) s.destroy();
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
-    this.#server.closeAllConnections();
+    for (const s of this.#sockets) s.destroy();
     await closed;
     this.#o.upstream.close();
   }
+
 
   /** Verified once per TLS connection; checked (expiry, revocation) on every request. */
   async #identify(req: IncomingMessage): Promise<ProxyIdentity> {

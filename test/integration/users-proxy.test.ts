@@ -4,7 +4,7 @@
 // audit line. The same proxy against real API servers and kubectl: test/e2e/proxy-kubectl.
 import https from 'node:https';
 import { once } from 'node:events';
-import type { AddressInfo, Socket } from 'node:net';
+import { connect as tcpConnect, type AddressInfo, type Socket } from 'node:net';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { Writable } from 'node:stream';
 import { KubeConfig } from '@kubernetes/client-node';
@@ -102,6 +102,20 @@ describe('access proxy', () => {
     for await (const c of res) text += c.toString();
     return text;
   }
+
+  // The probe server's CI hang (2cf2572), in the proxy: a client accepted but still in its
+  // TLS handshake when stop() ran was unknown to closeAllConnections(), so server.close()
+  // waited for it (up to the 120 s handshake timeout, or for good once it was served with
+  // keep-alive) and the agent never finished stopping.
+  it('stop() ends a connection still in its TLS handshake instead of waiting for it', async () => {
+    const raw = tcpConnect(Number(proxyUrl.port), '127.0.0.1');
+    raw.on('error', () => undefined);
+    await once(raw, 'connect');
+    const ended = once(raw, 'close');
+    await Promise.race([proxy.stop(), new Promise((_, reject) => setTimeout(() => reject(new Error('stop() still pending')), 2000))]);
+    await ended;
+    expect(raw.destroyed).toBe(true);
+  });
 
   it('forwards as plexus:<user> with the agent\'s credentials, never the client\'s', async () => {
     onRequest = (_req, res) => res.end('{"kind":"PodList"}');
