@@ -30,6 +30,8 @@ export type AgentErrorCode =
   | 'PLX_AGENT_PROBE_TIMEOUT'
   /** A lease renewal did not settle within the heartbeat interval; the heartbeat gave up on it and goes on. */
   | 'PLX_AGENT_LEASE_TIMEOUT'
+  /** A part of the agent did not stop within its stop deadline; the others were stopped without it (lifecycle.ts). */
+  | 'PLX_AGENT_STOP_TIMEOUT'
   | 'PLX_AGENT_CATALOG_NOT_SYNCED';
 
 export class AgentError extends Error {
