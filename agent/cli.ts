@@ -133,6 +133,9 @@ function runCommand(): Command {
     .action(async (flags: RunFlags) => {
       const { runAgent } = await import('./main.ts');
       await runAgent(await agentConfig(flags));
+      // Stopped (every part, or past its stop deadline): a handle a hung part left open
+      // must not keep the process, and so the Pod, alive. Unref'd: a clean exit comes first.
+      setTimeout(() => process.exit(process.exitCode ?? 0), 1000).unref();
     });
 }
 
