@@ -1,14 +1,14 @@
 // Turns a cluster's CSR into a certificate: verify the CSR, check that it names exactly
 // the expected cluster identity, issue under the root. Shared by join and renew; errors
 // from certs/ become broker API codes here.
-import { CertError } from '../../certs/errors.ts';
-import { readCsr, type VerifiedCsr } from '../../certs/csr.ts';
+import type { VerifiedCsr } from '../../certs/csr.ts';
 import { formatIdentity, sameIdentity, type Identity } from '../../certs/identity.ts';
 import { issueCertificate } from '../../certs/issue.ts';
 import type { CertificateAuthority } from '../../certs/ca.ts';
 import { fingerprintSha256 } from '../../certs/pem.ts';
 import { clusterServerName } from '../api/advertisement.ts';
 import { BrokerError } from '../errors.ts';
+import { readCsrOrRefuse } from './read-csr.ts';
 
 export interface ClusterIssuerOptions {
   readonly ca: CertificateAuthority;
@@ -43,16 +43,7 @@ export class ClusterIssuer {
 
   /** Verifies the CSR's signature and that it asks for exactly this cluster's identity. */
   async readClusterCsr(pem: string, clusterId: string): Promise<VerifiedCsr> {
-    let csr: VerifiedCsr;
-    try {
-      csr = await readCsr(pem);
-    } catch (e) {
-      if (e instanceof CertError && e.code === 'PLX_CERTS_CSR_SIGNATURE') {
-        throw new BrokerError('PLX_BROKER_CSR_SIGNATURE', 'the CSR signature does not verify', { cause: e });
-      }
-      if (e instanceof CertError) throw new BrokerError('PLX_BROKER_BAD_CSR', `unusable CSR: ${e.message}`, { cause: e });
-      throw e;
-    }
+    const csr = await readCsrOrRefuse(pem);
     const expected = this.identityOf(clusterId);
     if (!csr.identity || !sameIdentity(csr.identity, expected) || csr.commonName !== clusterId) {
       throw new BrokerError('PLX_BROKER_CSR_IDENTITY_MISMATCH',

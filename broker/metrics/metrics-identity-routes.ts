@@ -2,15 +2,13 @@
 // read-only scrape identity from the current issuing root. The CSR contributes only its key
 // (proof of possession is checked); the name is always admin/metrics.
 import type { FastifyPluginAsync } from 'fastify';
-import { CertError } from '../../certs/errors.ts';
-import { readCsr } from '../../certs/csr.ts';
 import { formatIdentity } from '../../certs/identity.ts';
 import { issueCertificate } from '../../certs/issue.ts';
 import type { CertificateAuthority } from '../../certs/ca.ts';
 import { metricsIdentityRequestSchema, metricsPaths, type MetricsIdentityResponse } from '../api/metrics.ts';
 import { METRICS_READER_NAME, metricsReaderIdentity } from '../admin-identity.ts';
 import type { Clock } from '../clock.ts';
-import { BrokerError } from '../errors.ts';
+import { readCsrOrRefuse } from '../enroll/read-csr.ts';
 import { parseWith } from '../http/parse.ts';
 
 export interface MetricsIdentityRoutesOptions {
@@ -26,13 +24,7 @@ const DEFAULT_LIFETIME_SECONDS = 90 * 24 * 3600;
 export const metricsIdentityRoutes: FastifyPluginAsync<MetricsIdentityRoutesOptions> = async (app, o) => {
   app.post(metricsPaths.adminIdentity, async (request, reply) => {
     const body = parseWith(metricsIdentityRequestSchema, request.body);
-    let csr;
-    try {
-      csr = await readCsr(body.csr);
-    } catch (e) {
-      if (e instanceof CertError) throw new BrokerError('PLX_BROKER_BAD_CSR', `unusable CSR: ${e.message}`, { cause: e });
-      throw e;
-    }
+    const csr = await readCsrOrRefuse(body.csr);
     const identity = metricsReaderIdentity(o.clusterset);
     const issued = await issueCertificate({
       ca: o.issuingCa(), publicKey: csr.publicKey, commonName: METRICS_READER_NAME, identity, usages: ['clientAuth'],

@@ -4,6 +4,7 @@
 import { formatIdentity } from '../../certs/identity.ts';
 import type { UserIdentityResponse, UserLoginRequest, UserRenewRequest } from '../api/users.ts';
 import type { Clock } from '../clock.ts';
+import { readCsrOrRefuse } from '../enroll/read-csr.ts';
 import { parseToken, tokenSecretMatches } from '../enroll/token.ts';
 import { BrokerError } from '../errors.ts';
 import { tokenState, type Store } from '../store/store.ts';
@@ -46,7 +47,7 @@ export async function loginUser(deps: UserLoginDeps, req: UserLoginRequest): Pro
   const name = token.subject;
   if (store.users.get(name)?.state === 'revoked') throw revoked(name);
   const groups = store.users.inviteGroups(token.id) ?? [];
-  const csr = await issuer.readUserCsr(req.csr);
+  const csr = await readCsrOrRefuse(req.csr);
   const now = clock.now();
   const issued = await issuer.issue(csr, name, groups, now);
   const result = store.users.completeLogin({ tokenId: token.id, name, now });
@@ -61,7 +62,7 @@ export async function loginUser(deps: UserLoginDeps, req: UserLoginRequest): Pro
 /** The caller was authenticated as an active user; revocation in between still wins. */
 export async function renewUser(deps: UserLoginDeps, name: string, req: UserRenewRequest): Promise<UserIdentityResponse> {
   const { store, issuer, clock } = deps;
-  const csr = await issuer.readUserCsr(req.csr);
+  const csr = await readCsrOrRefuse(req.csr);
   const user = store.users.get(name);
   if (!user || user.state !== 'active') throw revoked(name);
   const issued = await issuer.issue(csr, name, user.groups, clock.now());
