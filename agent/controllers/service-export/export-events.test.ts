@@ -1,12 +1,13 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { ServiceExport } from '../../../crds/types.ts';
-import { SERVICE_EXPORTS, SERVICE_IMPORTS, type KubeObject } from '../../kube/index.ts';
-import { changedConditions, exportEvent, withExportEvents } from './export-events.ts';
+import { SERVICE_EXPORTS, SERVICE_IMPORTS, eventObject, type KubeObject } from '../../kube/index.ts';
+import { changedConditions, exportNote, withExportEvents } from './export-events.ts';
 
 const c = (type: string, status: string, reason: string) => ({ type, status, reason, message: `${type} ${reason}` });
 const se: ServiceExport = { metadata: { namespace: 'shop', name: 'cart', uid: '0123456789abcdef' }, status: { conditions: [] } };
 const now = new Date('2030-01-01T00:00:00.123Z');
+const exportEvent = (s: ServiceExport, x: ReturnType<typeof c>, at: Date, clusterId: string) => eventObject(exportNote(s, x), at, clusterId);
 
 describe('ServiceExport events', () => {
   it('picks the conditions whose status or reason changed', () => {

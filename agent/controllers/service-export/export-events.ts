@@ -5,22 +5,14 @@
 // condition and reason, written with server-side apply: a transition that happens again
 // updates its Event instead of adding one. Events are best effort: a failure is logged,
 // never a reason to retry the reconcile.
-import type { Logger } from 'pino';
 import type { ServiceExport } from '../../../crds/types.ts';
 import {
-  EVENTS, SERVICE_EXPORTS, type Clock, type KubeApi, type KubeObject, type ResourceType, type StatusWriter,
+  EventRecorder, SERVICE_EXPORTS, type EventNote, type EventRecorderDeps, type KubeObject, type ResourceType, type StatusWriter,
 } from '../../kube/index.ts';
 
 type StatusApply = Pick<StatusWriter, 'apply'>;
 /** A metav1.Condition as read back from the API (status and message loosely typed). */
 type Condition = { readonly type: string; readonly status: string; readonly reason: string; readonly message?: string | undefined };
-
-export interface ExportEventsDeps {
-  readonly api: Pick<KubeApi, 'apply'>;
-  readonly clock: Clock;
-  readonly clusterId: string;
-  readonly logger: Logger;
-}
 
 function isWarning(c: Condition): boolean {
   return (c.type === 'Valid' && c.status === 'False') || (c.type === 'Conflict' && c.status === 'True') || (c.type === 'Ready' && c.reason === 'Failed');
@@ -38,43 +30,30 @@ function eventName(name: string, uid: string, c: Condition): string {
   return `${name}.${uid.slice(0, 8) || 'x'}.${suffix}`.slice(0, 253).replace(/[-.]+$/, '');
 }
 
-export function exportEvent(se: ServiceExport, c: Condition, now: Date, clusterId: string): KubeObject {
+/** The Event for one changed condition of `se`. */
+export function exportNote(se: ServiceExport, c: Condition): EventNote {
   const namespace = se.metadata?.namespace ?? '';
   const name = se.metadata?.name ?? '';
   const uid = se.metadata?.uid ?? '';
-  const at = now.toISOString().replace(/\.\d+Z$/, 'Z');
   return {
-    apiVersion: 'v1', kind: 'Event',
-    metadata: { name: eventName(name, uid, c), namespace, labels: { 'app.kubernetes.io/managed-by': 'plexus' } },
-    involvedObject: { apiVersion: SERVICE_EXPORTS.apiVersion, kind: SERVICE_EXPORTS.kind, namespace, name, ...(uid ? { uid } : {}) },
+    name: eventName(name, uid, c), namespace,
+    regarding: { apiVersion: SERVICE_EXPORTS.apiVersion, kind: SERVICE_EXPORTS.kind, namespace, name, uid },
     type: isWarning(c) ? 'Warning' : 'Normal',
     reason: c.reason,
-    message: `${c.type}=${c.status}: ${c.message ?? ''}`.slice(0, 1024),
-    source: { component: 'plexus-agent' },
-    reportingComponent: 'plexus.io/agent',
-    reportingInstance: clusterId,
-    firstTimestamp: at,
-    lastTimestamp: at,
-    count: 1,
-  } as KubeObject;
+    message: `${c.type}=${c.status}: ${c.message ?? ''}`,
+  };
 }
 
 /** A status writer that also records an Event for each ServiceExport condition it changed. */
-export function withExportEvents(status: StatusApply, d: ExportEventsDeps): StatusApply {
-  const log = d.logger.child({ component: 'export-events' });
+export function withExportEvents(status: StatusApply, d: EventRecorderDeps): StatusApply {
+  const events = new EventRecorder({ ...d, logger: d.logger.child({ component: 'export-events' }) });
   return {
     apply: async <T extends KubeObject & { status?: unknown }>(r: ResourceType<T>, current: T, next: NonNullable<T['status']>): Promise<boolean> => {
       const wrote = await status.apply(r, current, next);
       if (!wrote || r.kind !== SERVICE_EXPORTS.kind) return wrote;
       const se = current as unknown as ServiceExport;
       const conditions: readonly Condition[] = (next as ServiceExport['status'])?.conditions ?? [];
-      for (const c of changedConditions(se.status?.conditions, conditions)) {
-        try {
-          await d.api.apply(EVENTS, exportEvent(se, c, d.clock.now(), d.clusterId));
-        } catch (err) {
-          log.warn({ err: String((err as Error).message ?? err), namespace: se.metadata?.namespace, name: se.metadata?.name, reason: c.reason }, 'could not record event');
-        }
-      }
+      for (const c of changedConditions(se.status?.conditions, conditions)) await events.record(exportNote(se, c));
       return wrote;
     },
   };

@@ -6,7 +6,7 @@
 // label belongs to someone else: it is never written or deleted, only reported (a
 // Warning Event and a log line with PLX_AGENT_TRUST_BUNDLE_CLASH).
 import {
-  EVENTS, TRUST_BUNDLE_CONFIG_MAP, TRUST_BUNDLE_CONFIG_MAPS, NAMESPACES, TerminalError,
+  EVENTS, TRUST_BUNDLE_CONFIG_MAP, eventObject, TRUST_BUNDLE_CONFIG_MAPS, NAMESPACES, TerminalError,
   type Clock, type ComponentInformers, type KubeApi, type KubeObject, type ReconcileContext, type Reconciler, type Result,
 } from '../../kube/index.ts';
 import { TRUST_BUNDLE_CLASH, clashEvent } from './clash-event.ts';
@@ -63,7 +63,7 @@ export class TrustBundleReconciler implements Reconciler {
     const uid = cm.metadata?.uid ?? `${cm.metadata?.namespace}/${cm.metadata?.resourceVersion}`;
     if (this.#reported.has(uid)) return undefined;
     ctx.log.warn({ code: TRUST_BUNDLE_CLASH }, 'a ConfigMap without the Plexus ownership label holds the trust bundle name; left alone');
-    await this.#d.api.apply(EVENTS, clashEvent(cm, this.#d.clock.now(), this.#d.clusterId));
+    await this.#d.api.apply(EVENTS, eventObject(clashEvent(cm), this.#d.clock.now(), this.#d.clusterId));
     this.#reported.add(uid);
     return undefined;
   }
