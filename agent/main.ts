@@ -129,7 +129,7 @@ async function wire(w: Wiring, life: Lifecycle): Promise<RunningAgent> {
   const catalog = new CatalogView();
   const proxy: RunningAccessProxy | undefined = config.proxyListen ? life.started('access proxy', await startAccessProxy({
     listen: config.proxyListen, advertiseUrl: config.proxyUrl, clusterId, clusterset,
-    identity, brokerUrl: baseUrl, kc: w.kc, logger: log, now: () => clock.now(), retryBaseMs: config.brokerRetryBaseMs, retryMaxMs: config.brokerRetryMaxMs,
+    identity, broker, kc: w.kc, logger: log, now: () => clock.now(), retryBaseMs: config.brokerRetryBaseMs, retryMaxMs: config.brokerRetryMaxMs,
     metrics,
   }), (p) => p.stop()) : undefined;
   const topo = life.started('topology', await startTopology({

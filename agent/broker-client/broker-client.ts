@@ -21,6 +21,7 @@ import {
   type AdvertisementList, type ClusterAdvertisement, type ClusterAdvertisementInput,
 } from '../../broker/api/advertisement.ts';
 import type { LeaseReport } from '../../broker/api/fleet.ts';
+import { revokedUserListSchema, userPaths, type RevokedUserList } from '../../broker/api/users.ts';
 import { AgentError } from '../errors.ts';
 import { RotatingDispatcher, type ClientTls } from './rotating-dispatcher.ts';
 
@@ -131,6 +132,11 @@ export class BrokerClient {
 
   listAdvertisements(): Promise<AdvertisementList> {
     return this.call('GET', advertisementPaths.advertisements, undefined, advertisementListSchema);
+  }
+
+  /** The people the access proxy refuses (agent/proxy/revocation-feed.ts). */
+  revokedUsers(): Promise<RevokedUserList> {
+    return this.call('GET', userPaths.revoked, undefined, revokedUserListSchema);
   }
 
   close(): Promise<void> {

@@ -4,11 +4,11 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { TrustBundle } from '../../certs/trust-bundle.ts';
+import type { BrokerClient } from '../broker-client/broker-client.ts';
 import type { ClientTls } from '../broker-client/rotating-dispatcher.ts';
 import type { CatalogSink } from '../broker-client/watch-client.ts';
 import { AgentError } from '../errors.ts';
 import { ProxyAuthenticator } from './authn.ts';
-import { ProxyBrokerCalls } from './broker-calls.ts';
 import { RevocationFeed } from './revocation-feed.ts';
 import { RevokedUsers } from './revoked-users.ts';
 import { SubjectAccessReviewer } from './access-review.ts';
@@ -22,7 +22,8 @@ export interface AccessProxySetupOptions {
   readonly clusterId: string;
   readonly clusterset: string;
   readonly identity: { readonly certPem: string; readonly keyPem: string; readonly trustBundle: string };
-  readonly brokerUrl: string;
+  /** The agent's broker client (it follows the live identity itself). */
+  readonly broker: Pick<BrokerClient, 'revokedUsers'>;
   readonly kc: KubeConfig;
   readonly logger: Logger;
   readonly now: () => Date;
@@ -35,16 +36,15 @@ export interface RunningAccessProxy {
   readonly url: string;
   /** Tee for the catalog watch: `user-revoked` events reach the proxy. */
   wrap(sink: CatalogSink): CatalogSink;
-  /** The cluster identity renewed or its trust bundle changed: serve, verify and call with `tls` from now on. */
+  /** The cluster identity renewed or its trust bundle changed: serve and verify with `tls` from now on. */
   useIdentity(tls: ClientTls): void;
   stop(): Promise<void>;
 }
 
 export async function startAccessProxy(o: AccessProxySetupOptions): Promise<RunningAccessProxy> {
   const log = o.logger.child({ component: 'access-proxy' });
-  const calls = new ProxyBrokerCalls({ baseUrl: o.brokerUrl, trustBundle: o.identity.trustBundle, clientCert: o.identity });
   const revoked = new RevokedUsers();
-  const feed = new RevocationFeed({ revoked, fetchList: () => calls.revokedUsers(), logger: log, retryBaseMs: o.retryBaseMs, retryMaxMs: o.retryMaxMs });
+  const feed = new RevocationFeed({ revoked, fetchList: () => o.broker.revokedUsers(), logger: log, retryBaseMs: o.retryBaseMs, retryMaxMs: o.retryMaxMs });
   const authn = new ProxyAuthenticator({ trustBundle: TrustBundle.fromPem(o.identity.trustBundle), clusterset: o.clusterset, now: o.now, revoked });
   const upstream = await kubeConfigUpstream(o.kc);
   const proxy = new AccessProxy({
@@ -56,7 +56,6 @@ export async function startAccessProxy(o: AccessProxySetupOptions): Promise<Runn
     bound = await proxy.start();
   } catch (err) {
     await proxy.stop().catch(() => undefined);
-    await calls.close();
     throw new AgentError('PLX_AGENT_BAD_ARGUMENT', `cannot serve the access proxy on ${o.listen.host}:${o.listen.port} (--proxy-listen)`, { cause: err });
   }
   const url = o.advertiseUrl ?? bound;
@@ -69,12 +68,10 @@ export async function startAccessProxy(o: AccessProxySetupOptions): Promise<Runn
       const bundle = TrustBundle.fromPem(tls.trustBundle);
       proxy.setServingCertificate(tls);
       authn.setTrustBundle(bundle);
-      calls.useIdentity(tls);
     },
     stop: async () => {
       feed.stop();
       await proxy.stop();
-      await calls.close();
     },
   };
 }
