@@ -4,7 +4,7 @@
 import { createTokenRequestSchema, type CreateTokenRequest, type CreateTokenResponse, type TokenInfo } from '../api/types.ts';
 import type { Clock } from '../clock.ts';
 import { BrokerError } from '../errors.ts';
-import { tokenState, type Store, type TokenRecord } from '../store/store.ts';
+import { tokenState, type Store, type TokenKind, type TokenRecord } from '../store/store.ts';
 import { generateToken } from './token.ts';
 
 export interface TokenRegistryDeps {
@@ -27,6 +27,23 @@ export function toTokenInfo(t: TokenRecord, now: Date): TokenInfo {
   };
 }
 
+/**
+ * A fresh one-time token for `subject` whose id no stored token has yet; the caller stores
+ * the record. Ids are 8 random characters from 36: collisions are rare but possible, so retry.
+ */
+export function mintToken(store: Pick<Store, 'getToken'>, o: { kind: TokenKind; subject: string; ttlSeconds: number; now: Date }): { token: string; record: TokenRecord } {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const g = generateToken();
+    if (store.getToken(g.id)) continue;
+    const record: TokenRecord = {
+      id: g.id, kind: o.kind, subject: o.subject, secretHash: g.secretHash,
+      createdAt: o.now, expiresAt: new Date(o.now.getTime() + o.ttlSeconds * 1000), usedAt: null, revokedAt: null,
+    };
+    return { token: g.token, record };
+  }
+  throw new BrokerError('PLX_BROKER_INTERNAL', 'could not allocate a unique token id');
+}
+
 export class TokenRegistry {
   readonly #deps: TokenRegistryDeps;
 
@@ -41,18 +58,9 @@ export class TokenRegistry {
       throw new BrokerError('PLX_BROKER_CONFLICT', `cluster "${req.cluster}" is already an active member; remove it before issuing a new join token`);
     }
     const now = clock.now();
-    // Ids are 8 random characters from 36: collisions are rare but possible, so retry.
-    for (let attempt = 0; attempt < 5; attempt++) {
-      const g = generateToken();
-      if (store.getToken(g.id)) continue;
-      const record: TokenRecord = {
-        id: g.id, kind: 'cluster', subject: req.cluster, secretHash: g.secretHash,
-        createdAt: now, expiresAt: new Date(now.getTime() + req.ttlSeconds * 1000), usedAt: null, revokedAt: null,
-      };
-      store.insertToken(record);
-      return { token: g.token, info: toTokenInfo(record, now), caFingerprint };
-    }
-    throw new BrokerError('PLX_BROKER_INTERNAL', 'could not allocate a unique token id');
+    const { token, record } = mintToken(store, { kind: 'cluster', subject: req.cluster, ttlSeconds: req.ttlSeconds, now });
+    store.insertToken(record);
+    return { token, info: toTokenInfo(record, now), caFingerprint };
   }
 
   list(): TokenInfo[] {

@@ -3,10 +3,9 @@
 // (authentication reads the store every time) and, through `onRevoked`, on every agent.
 import { inviteUserRequestSchema, type InviteUserRequest, type InviteUserResponse, type UserInfo } from '../api/users.ts';
 import type { Clock } from '../clock.ts';
-import { toTokenInfo } from '../enroll/token-registry.ts';
-import { generateToken } from '../enroll/token.ts';
+import { mintToken, toTokenInfo } from '../enroll/token-registry.ts';
 import { BrokerError } from '../errors.ts';
-import type { Store, TokenRecord } from '../store/store.ts';
+import type { Store } from '../store/store.ts';
 import type { UserRecord } from '../store/user-store.ts';
 
 export interface UserRegistryDeps {
@@ -33,19 +32,11 @@ export class UserRegistry {
     const { store, clock, caFingerprint } = this.#deps;
     const groups = [...new Set(req.groups)].sort();
     const now = clock.now();
-    for (let attempt = 0; attempt < 5; attempt++) {
-      const g = generateToken();
-      if (store.getToken(g.id)) continue;
-      const token: TokenRecord = {
-        id: g.id, kind: 'user', subject: req.name, secretHash: g.secretHash,
-        createdAt: now, expiresAt: new Date(now.getTime() + req.ttlSeconds * 1000), usedAt: null, revokedAt: null,
-      };
-      if (store.users.invite({ token, groups, now }) === 'revoked') {
-        throw new BrokerError('PLX_BROKER_CONFLICT', `user "${req.name}" is revoked; revocation is final, invite a new name`);
-      }
-      return { token: g.token, info: toTokenInfo(token, now), name: req.name, groups, caFingerprint };
+    const { token, record } = mintToken(store, { kind: 'user', subject: req.name, ttlSeconds: req.ttlSeconds, now });
+    if (store.users.invite({ token: record, groups, now }) === 'revoked') {
+      throw new BrokerError('PLX_BROKER_CONFLICT', `user "${req.name}" is revoked; revocation is final, invite a new name`);
     }
-    throw new BrokerError('PLX_BROKER_INTERNAL', 'could not allocate a unique token id');
+    return { token, info: toTokenInfo(record, now), name: req.name, groups, caFingerprint };
   }
 
   list(): UserInfo[] {
