@@ -27,18 +27,24 @@ const si = (name: string, type: 'ClusterSetIP' | 'Headless', ips?: string[]): Se
 });
 const addresses = (r: Resolution) => (r.kind === 'answer' ? r.answers.map((a) => a.data) : r.kind);
 
-describe('DnsFeeder', () => {
-  const stops: (() => Promise<void>)[] = [];
-  afterEach(async () => { for (const s of stops.splice(0)) await s(); });
+const stops: (() => Promise<void>)[] = [];
+afterEach(async () => { for (const s of stops.splice(0)) await s(); });
 
+/** A feeder on fake informers and an empty catalog, informers started, stopped after the test. */
+function setup(order?: EndpointOrder) {
+  const lws = fakeListWatches();
+  const informers = new InformerRegistry({ listWatch: lws.factory, logger: log, timers: new FakeTimers() });
+  const catalog = new CatalogView();
+  const resolver = new Resolver({ ttlSeconds: 5 });
+  const feeder = new DnsFeeder({ resolver, informers, catalog, logger: log, ...(order ? { order } : {}) });
+  informers.start();
+  stops.push(async () => { await feeder.stop(); await informers.stop(); });
+  return { lws, catalog, resolver, feeder };
+}
+
+describe('DnsFeeder', () => {
   async function start(order?: EndpointOrder) {
-    const lws = fakeListWatches();
-    const informers = new InformerRegistry({ listWatch: lws.factory, logger: log, timers: new FakeTimers() });
-    const catalog = new CatalogView();
-    const resolver = new Resolver({ ttlSeconds: 5 });
-    const feeder = new DnsFeeder({ resolver, informers, catalog, logger: log, ...(order ? { order } : {}) });
-    informers.start();
-    stops.push(async () => { await feeder.stop(); await informers.stop(); });
+    const { lws, catalog, resolver, feeder } = setup(order);
     const imports = lws.of(SERVICE_IMPORTS);
     imports.put(si('cart', 'ClusterSetIP', ['10.96.0.10']));
     imports.put(si('pg', 'Headless'));
@@ -93,12 +99,7 @@ describe('DnsFeeder', () => {
 
 describe('DnsFeeder before the broker catalog arrives', () => {
   it('serves ClusterSetIP names from ServiceImports, SERVFAIL for headless ones, then fills them from the first snapshot', async () => {
-    const lws = fakeListWatches();
-    const informers = new InformerRegistry({ listWatch: lws.factory, logger: log, timers: new FakeTimers() });
-    const catalog = new CatalogView();
-    const resolver = new Resolver({ ttlSeconds: 5 });
-    const feeder = new DnsFeeder({ resolver, informers, catalog, logger: log });
-    informers.start();
+    const { lws, catalog, resolver, feeder } = setup();
     lws.of(SERVICE_IMPORTS).put(si('cart', 'ClusterSetIP', ['10.96.0.10']));
     lws.of(SERVICE_IMPORTS).put(si('pg', 'Headless'));
     await feeder.start();
@@ -113,20 +114,13 @@ describe('DnsFeeder before the broker catalog arrives', () => {
     await catalog.whenSynced();
     await Promise.resolve();
     expect(resolver.resolve({ name: 'gone.shop.svc.clusterset.local', type: 'A' }).kind).toBe('nxdomain');
-    await feeder.stop();
-    await informers.stop();
   });
 
   // Regression (e2e broker-outage): an agent restarted during a broker outage answered
   // SERVFAIL for every headless name until the broker came back, although the slices it
   // had imported were still in the cluster.
   it('answers headless names from the imported EndpointSlices until the first snapshot, then from the catalog', async () => {
-    const lws = fakeListWatches();
-    const informers = new InformerRegistry({ listWatch: lws.factory, logger: log, timers: new FakeTimers() });
-    const catalog = new CatalogView();
-    const resolver = new Resolver({ ttlSeconds: 5 });
-    const feeder = new DnsFeeder({ resolver, informers, catalog, logger: log });
-    informers.start();
+    const { lws, catalog, resolver, feeder } = setup();
     const slice = (name: string, cluster: string, eps: { a: string; ready?: boolean; host?: string }[], manager = 'agent.plexus.io'): V1EndpointSlice => ({
       metadata: { name, namespace: 'shop', labels: { 'multicluster.kubernetes.io/service-name': 'pg', 'multicluster.kubernetes.io/source-cluster': cluster, 'endpointslice.kubernetes.io/managed-by': manager } },
       addressType: 'IPv4', ports: [{ name: 'http', protocol: 'TCP', port: 8080 }],
@@ -152,7 +146,5 @@ describe('DnsFeeder before the broker catalog arrives', () => {
     expect(addresses(resolver.resolve({ name: 'pg.shop.svc.clusterset.local', type: 'A' }))).toEqual(['10.1.0.7']);
     lws.of(ENDPOINT_SLICES).put(slice('pg-east', 'east', [{ a: '10.1.0.3' }]), 'update');
     expect(addresses(resolver.resolve({ name: 'pg.shop.svc.clusterset.local', type: 'A' }))).toEqual(['10.1.0.7']);
-    await feeder.stop();
-    await informers.stop();
   });
 });
