@@ -8,6 +8,7 @@
 // certificates, leases, advertisements, RBAC reports, catalog) plus the last lease report.
 import { z } from 'zod';
 import { namespaceSchema, serviceNameSchema, serviceTypeSchema, conflictReasonSchema } from './catalog.ts';
+import { rbacComplianceSchema } from './rbac.ts';
 import { clusterIdSchema } from './types.ts';
 
 const rfc3339 = z.iso.datetime({ offset: true });
@@ -32,14 +33,9 @@ export type LeaseRequest = z.infer<typeof leaseRequestSchema>;
 export const clusterHealthSchema = z.enum(['Healthy', 'Unreachable', 'Unknown']);
 export type ClusterHealth = z.infer<typeof clusterHealthSchema>;
 
-export const fleetRbacSchema = z.object({
-  targeted: z.boolean(),
-  currentRevision: z.number().int().nonnegative(),
-  appliedRevision: z.number().int().nonnegative().nullable(),
-  compliant: z.boolean(),
-  driftCount: z.number().int().nonnegative(),
-  clashes: z.number().int().nonnegative(),
-  errors: z.number().int().nonnegative(),
+/** A cluster's RBAC compliance as the fleet view shows it: the counts of its compliance row. */
+export const fleetRbacSchema = rbacComplianceSchema.pick({
+  targeted: true, currentRevision: true, appliedRevision: true, compliant: true, driftCount: true, clashes: true, errors: true,
 });
 export type FleetRbac = z.infer<typeof fleetRbacSchema>;
 
