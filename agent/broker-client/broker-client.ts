@@ -21,6 +21,7 @@ import {
   type AdvertisementList, type ClusterAdvertisement, type ClusterAdvertisementInput,
 } from '../../broker/api/advertisement.ts';
 import type { LeaseReport } from '../../broker/api/fleet.ts';
+import { caPaths, trustBundleAckResponseSchema, type TrustBundleAckResponse } from '../../broker/api/ca.ts';
 import { revokedUserListSchema, userPaths, type RevokedUserList } from '../../broker/api/users.ts';
 import { AgentError } from '../errors.ts';
 import { RotatingDispatcher, type ClientTls } from './rotating-dispatcher.ts';
@@ -132,6 +133,11 @@ export class BrokerClient {
 
   listAdvertisements(): Promise<AdvertisementList> {
     return this.call('GET', advertisementPaths.advertisements, undefined, advertisementListSchema);
+  }
+
+  /** Acknowledges the roots this agent trusts; the answer is the broker's bundle (agent/identity/trust-bundle-refresher.ts). */
+  ackTrustBundle(fingerprints: string[]): Promise<TrustBundleAckResponse> {
+    return this.call('POST', caPaths.trustBundleAck, { fingerprints }, trustBundleAckResponseSchema);
   }
 
   /** The people the access proxy refuses (agent/proxy/revocation-feed.ts). */
