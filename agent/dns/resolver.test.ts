@@ -110,4 +110,23 @@ describe('Resolver (Multicluster DNS v1.0.0)', () => {
     expect(x.resolve({ name: 'db.svc.clusterset.local', type: 'A' }).kind).toBe('nxdomain');
     expect(x.resolve({ name: 'shop.svc.clusterset.local', type: 'A' }).kind).toBe('nodata');
   });
+
+  it('keeps the version when a service is set to the records it already has (pre-encoded answers survive)', () => {
+    const x = new Resolver({ ttlSeconds: 5 });
+    const cart = (ips: string[]) => ({ type: 'ClusterSetIP' as const, ips, ports: [{ name: 'http', protocol: 'TCP', port: 80 }] });
+    x.setService('shop', 'cart', cart(['10.96.0.10']));
+    const v = x.version;
+    x.setService('shop', 'cart', cart(['10.96.0.10']));
+    x.setService('shop', 'gone', undefined);
+    expect(x.version).toBe(v);
+    x.setService('shop', 'cart', cart(['10.96.0.11']));
+    expect(x.version).toBeGreaterThan(v);
+    const w = x.version;
+    x.setService('shop', 'cart', 'pending');
+    expect(x.version).toBeGreaterThan(w);
+    x.setService('shop', 'cart', 'pending');
+    expect(x.version).toBe(w + 1);
+    x.setService('shop', 'cart', undefined);
+    expect(x.version).toBe(w + 2);
+  });
 });

@@ -3,6 +3,7 @@
 // answer, NXDOMAIN, NODATA or REFUSED. It never calls an API server and never sees a
 // packet; the feeder (feeder.ts) writes it and the wire server (server.ts) reads it.
 import { isIPv4, isIPv6 } from 'node:net';
+import { isDeepStrictEqual } from 'node:util';
 
 export const DEFAULT_ZONE = 'clusterset.local';
 export const DNS_VERSION = '1.0.0';
@@ -111,17 +112,24 @@ export class Resolver {
    */
   setService(namespace: string, name: string, records: ServiceRecords | 'pending' | undefined): void {
     const key = `${namespace}/${name}`;
+    const svcName = this.serviceName(namespace, name);
+    const built = records && records !== 'pending' ? buildRecords(svcName, records) : new Map<string, NameRecords>();
+    // The feeder rebuilds on every event (a ServiceImport status write, a catalog change
+    // elsewhere in the service); one that changes nothing must not drop every pre-encoded answer.
+    if (this.#pending.has(svcName) === (records === 'pending') && this.#holds(key, built)) return;
     for (const n of this.#byService.get(key) ?? []) this.#removeName(n);
     this.#byService.delete(key);
-    const svcName = this.serviceName(namespace, name);
     this.#pending.delete(svcName);
     if (records === 'pending') this.#pending.add(svcName);
-    else if (records) {
-      const built = buildRecords(svcName, records);
-      for (const [n, r] of built) this.#addName(n, r);
-      if (built.size > 0) this.#byService.set(key, [...built.keys()]);
-    }
+    for (const [n, r] of built) this.#addName(n, r);
+    if (built.size > 0) this.#byService.set(key, [...built.keys()]);
     this.#changed();
+  }
+
+  /** True when service `key` has exactly the names and records in `built`, in the same order. */
+  #holds(key: string, built: ReadonlyMap<string, NameRecords>): boolean {
+    const names = this.#byService.get(key) ?? [];
+    return names.length === built.size && names.every((n) => isDeepStrictEqual(this.#names.get(n), built.get(n)));
   }
 
   /** Every name that has records, for pre-encoding and tests. */
