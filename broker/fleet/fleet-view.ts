@@ -50,6 +50,9 @@ export class FleetView {
     const leases = new Map(snap.clusters.map((c) => [c.cluster, c]));
     const ads = new Map((snap.advertisements ?? []).map((a) => [a.cluster, a]));
     const compliance = new Map(rbac.clusters.map((c) => [c.cluster, c]));
+    // One pass over the exports, not one per cluster.
+    const exportCounts = new Map<string, number>();
+    for (const e of snap.exports) exportCounts.set(e.cluster, (exportCounts.get(e.cluster) ?? 0) + 1);
     const active = store.listClusters().filter((c) => c.state === 'active');
     const activeIds = new Set(active.map((c) => c.id));
     const clusters = active.map((c): FleetCluster => {
@@ -61,7 +64,7 @@ export class FleetView {
         zone: ad?.zone ?? null, region: ad?.region ?? null, latencies: activePeers(ad?.latencies, activeIds),
         agentVersion: r?.report.agentVersion ?? null, reportedAt: r?.reportedAt.toISOString() ?? null,
         certificateNotAfter: c.certificateNotAfter?.toISOString() ?? null,
-        exports: snap.exports.filter((e) => e.cluster === c.id).length,
+        exports: exportCounts.get(c.id) ?? 0,
         imports: r?.report.imports?.length ?? null,
         rbac: rbacOf(compliance.get(c.id), rbac.revision),
       };
@@ -76,7 +79,9 @@ export class FleetView {
     for (const cluster of active) {
       for (const ref of this.#d.reports.get(cluster)?.report.imports ?? []) {
         const key = `${ref.namespace}/${ref.name}`;
-        importers.set(key, [...(importers.get(key) ?? []), cluster]);
+        const list = importers.get(key);
+        if (list) list.push(cluster);
+        else importers.set(key, [cluster]);
       }
     }
     const services = snap.services.map((s: MergedService): FleetService => ({
