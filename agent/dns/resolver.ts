@@ -76,7 +76,6 @@ export class Resolver {
   readonly #byService = new Map<string, string[]>();
   /** Service names whose records are not known yet: they and every name below them get SERVFAIL. */
   readonly #pending = new Set<string>();
-  readonly #listeners = new Set<() => void>();
   #version = 0;
   #ready = false;
 
@@ -94,11 +93,6 @@ export class Resolver {
     if (this.#ready) return;
     this.#ready = true;
     this.#changed();
-  }
-
-  onChange(cb: () => void): () => void {
-    this.#listeners.add(cb);
-    return () => { this.#listeners.delete(cb); };
   }
 
   serviceName(namespace: string, name: string): string {
@@ -206,7 +200,6 @@ export class Resolver {
 
   #changed(): void {
     this.#version++;
-    for (const cb of this.#listeners) cb();
   }
 }
 
