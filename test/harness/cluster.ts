@@ -1,8 +1,9 @@
 // The handle a test holds for one cluster: its address, admin kubeconfig, typed API
 // clients, the real kubectl, and control over its kube-apiserver (stop, start, restart).
 import { spawn } from 'node:child_process';
-import type { ApiConstructor, ApiType, KubeConfig } from '@kubernetes/client-node';
+import { KubeConfig, type ApiConstructor, type ApiType } from '@kubernetes/client-node';
 import type { ApiServer } from './api-server.ts';
+import { HarnessError } from './errors.ts';
 import { issueClientCredentials } from './cluster-pki.ts';
 import type { ClientCredentials, ClusterPki } from './cluster-pki.ts';
 
@@ -90,6 +91,20 @@ export class Cluster {
   /** Client credentials signed by this cluster's CA, for tests that act as another user. */
   issueClientCredentials(o: { commonName: string; organizations?: string[] }): Promise<ClientCredentials> {
     return issueClientCredentials(this.#parts.pki.ca, { ...o, now: new Date(), lifetimeSeconds: this.#parts.certLifetimeSeconds });
+  }
+
+  /** A KubeConfig holding a token of ServiceAccount `namespace/name` (`kubectl create token`), for tests that prove what its RBAC allows. */
+  async serviceAccountKubeConfig(namespace: string, name: string): Promise<KubeConfig> {
+    const r = await this.kubectl(['create', 'token', name, '-n', namespace, '--duration', '1h']);
+    if (r.code !== 0) throw new HarnessError('PLX_HARNESS_KUBECTL_FAILED', `kubectl create token ${name} -n ${namespace}: ${r.stderr.trim()}`);
+    const kc = new KubeConfig();
+    kc.loadFromOptions({
+      clusters: [{ name: this.name, server: this.server, caData: Buffer.from(this.caPem).toString('base64') }],
+      users: [{ name: `${namespace}:${name}`, token: r.stdout.trim() }],
+      contexts: [{ name: this.name, cluster: this.name, user: `${namespace}:${name}` }],
+      currentContext: this.name,
+    });
+    return kc;
   }
 
   get apiServerRunning(): boolean { return this.#parts.apiServer.running; }

@@ -4,6 +4,7 @@ export type HarnessErrorCode =
   | 'PLX_HARNESS_BAD_OPTION'
   | 'PLX_HARNESS_START_FAILED'       // a component exited or never became ready
   | 'PLX_HARNESS_TIMEOUT'
+  | 'PLX_HARNESS_KUBECTL_FAILED'     // a kubectl the harness ran for a test exited non-zero
   | 'PLX_HARNESS_STOPPED';           // the set (or cluster) was already stopped
 
 export class HarnessError extends Error {

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { CoreV1Api, KubeConfig, type V1ConfigMap } from '@kubernetes/client-node';
+import { CoreV1Api, type KubeConfig, type V1ConfigMap } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRootCa, type CertificateAuthority } from '../../certs/ca.ts';
@@ -51,15 +51,7 @@ describe('trust bundle ConfigMaps in a member cluster', () => {
     await kubectl(['create', 'namespace', 'plexus-system']);
     await kubectl(['create', 'serviceaccount', 'plexus-agent', '-n', 'plexus-system']);
     await kubectl(['apply', '-f', path.join(repo, 'deploy', 'agent', 'rbac-trust-bundle.yaml')]);
-    const token = (await kubectl(['create', 'token', 'plexus-agent', '-n', 'plexus-system', '--duration', '1h'])).trim();
-    const kc = new KubeConfig();
-    kc.loadFromOptions({
-      clusters: [{ name: 'c', server: lab.cluster(0).server, caData: Buffer.from(lab.cluster(0).caPem).toString('base64') }],
-      users: [{ name: 'agent', token }],
-      contexts: [{ name: 'agent', cluster: 'c', user: 'agent' }],
-      currentContext: 'agent',
-    });
-    return kc;
+    return lab.cluster(0).serviceAccountKubeConfig('plexus-system', 'plexus-agent');
   }
 
   const identity = (trustBundle: string) => ({
