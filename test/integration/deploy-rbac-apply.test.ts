@@ -5,11 +5,11 @@
 // creates one of every kind the agent creates, with the agent's own KubeApi, on a real
 // API server with RBAC on. Regression: deploy/agent/rbac.yaml granted only patch.
 import path from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HttpKubeApi } from '../../agent/kube/kube-api.ts';
 import {
-  CLUSTER_PROPERTIES, ENDPOINT_SLICES, EVENTS, SERVICES, SERVICE_IMPORTS, TRUST_BUNDLE_CONFIG_MAP, TRUST_BUNDLE_CONFIG_MAPS,
+  CLUSTER_PROPERTIES, CLUSTER_ROLES, CLUSTER_ROLE_BINDINGS, ENDPOINT_SLICES, EVENTS, NAMESPACES, ROLES, ROLE_BINDINGS, SERVICES,
+  SERVICE_IMPORTS, TRUST_BUNDLE_CONFIG_MAP, TRUST_BUNDLE_CONFIG_MAPS,
 } from '../../agent/kube/resources.ts';
 import { useClusters } from '../harness/use-clusters.ts';
 
@@ -30,15 +30,7 @@ describe('deploy/agent RBAC lets the agent create what it applies', () => {
     // Only the agent's identity and permissions: no Deployment, CRDs are the harness's.
     const wanted = /^kind: (Namespace|ServiceAccount|ClusterRole|ClusterRoleBinding|Role|RoleBinding)$/m;
     await kubectl(['apply', '-f', '-'], rendered.split(/^---$/m).filter((d) => wanted.test(d)).join('\n---\n'));
-    const token = (await kubectl(['create', 'token', 'plexus-agent', '-n', 'plexus-system', '--duration', '1h'])).trim();
-    const kc = new KubeConfig();
-    kc.loadFromOptions({
-      clusters: [{ name: 'c', server: lab.cluster(0).server, caData: Buffer.from(lab.cluster(0).caPem).toString('base64') }],
-      users: [{ name: 'agent', token }],
-      contexts: [{ name: 'agent', cluster: 'c', user: 'agent' }],
-      currentContext: 'agent',
-    });
-    api = new HttpKubeApi(kc);
+    api = new HttpKubeApi(await lab.cluster(0).serviceAccountKubeConfig('plexus-system', 'plexus-agent'));
     await kubectl(['create', 'namespace', 'shop']);
   });
 
@@ -62,6 +54,30 @@ describe('deploy/agent RBAC lets the agent create what it applies', () => {
     const out = await kubectl(['get', 'serviceimports,services,endpointslices,configmaps,events', '-n', 'shop', '-o', 'name']);
     for (const name of ['serviceimport.multicluster.x-k8s.io/cart', 'service/plx-cart', 'endpointslice.discovery.k8s.io/cart-east-1', `configmap/${TRUST_BUNDLE_CONFIG_MAP}`, 'event/cart.e2e']) {
       expect(out).toContain(name);
+    }
+  });
+
+  it('applies, re-applies and prunes the RBAC baseline (apply and delete, no update) and may not update a role', async () => {
+    const owned = { 'rbac.plexus.io/owned': 'true' };
+    const rules = [{ apiGroups: [''], resources: ['pods'], verbs: ['get', 'list'] }];
+    const subjects = [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: 'plexus:dev' }];
+    const roleRef = (kind: string) => ({ apiGroup: 'rbac.authorization.k8s.io', kind, name: 'plexus-dev-read' });
+    await api.apply(NAMESPACES, { metadata: { name: 'team', labels: owned } });
+    for (const pass of [1, 2]) {
+      const labels = { ...owned, pass: String(pass) };
+      await api.apply(CLUSTER_ROLES, { metadata: { name: 'plexus-dev-read', labels }, rules } as never);
+      await api.apply(CLUSTER_ROLE_BINDINGS, { metadata: { name: 'plexus-dev-read', labels }, roleRef: roleRef('ClusterRole'), subjects } as never);
+      await api.apply(ROLES, { metadata: { name: 'plexus-dev-read', namespace: 'team', labels }, rules } as never);
+      await api.apply(ROLE_BINDINGS, { metadata: { name: 'plexus-dev-read', namespace: 'team', labels }, roleRef: roleRef('Role'), subjects } as never);
+    }
+    expect(await kubectl(['get', 'clusterrole/plexus-dev-read', 'clusterrolebinding/plexus-dev-read', '-o', 'jsonpath={.items[*].metadata.labels.pass}'])).toBe('2 2');
+    expect(await kubectl(['get', 'role/plexus-dev-read', 'rolebinding/plexus-dev-read', '-n', 'team', '-o', 'jsonpath={.items[*].metadata.labels.pass}'])).toBe('2 2');
+    expect(await api.delete(ROLE_BINDINGS, { namespace: 'team', name: 'plexus-dev-read' })).toBe(true);
+    expect(await api.delete(CLUSTER_ROLE_BINDINGS, { name: 'plexus-dev-read' })).toBe(true);
+    const asAgent = ['--as', 'system:serviceaccount:plexus-system:plexus-agent'];
+    for (const resource of ['clusterroles', 'clusterrolebindings', 'roles', 'rolebindings']) {
+      const r = await lab.cluster(0).kubectl(['auth', 'can-i', 'update', resource, ...asAgent]);
+      expect(`${resource}: ${r.stdout.trim()}`).toBe(`${resource}: no`);
     }
   });
 
