@@ -34,4 +34,21 @@ describe('parseAgentConfig', () => {
     expect(parseAgentConfig({ metricsListen: '[::1]:9100' }).metricsListen).toEqual({ host: '::1', port: 9100 });
     expect(() => parseAgentConfig({ metricsListen: '9090' })).toThrow(/metricsListen "9090" must be HOST:PORT/);
   });
+
+  it('parses the probe and proxy listen addresses and advertised URLs like the metrics one, reporting every problem', () => {
+    const c = parseAgentConfig({ probeListen: 'off', proxyListen: '[::1]:8443', proxyUrl: 'https://p:1', probeUrl: 'https://q:2' });
+    expect(c.topology.probeListen).toBeNull();
+    expect(c.proxyListen).toEqual({ host: '::1', port: 8443 });
+    expect([c.proxyUrl, c.topology.probeUrl]).toEqual(['https://p:1', 'https://q:2']);
+    let msg = '';
+    try {
+      parseAgentConfig({ probeListen: 'x:99999', proxyListen: '8443', proxyUrl: 'http://p:1', probeUrl: 'nope' });
+    } catch (e) {
+      msg = (e as Error).message;
+    }
+    expect(msg).toContain('probeListen port 99999 is out of range');
+    expect(msg).toContain('proxyListen "8443" must be HOST:PORT');
+    expect(msg).toContain('proxyUrl must use https');
+    expect(msg).toContain('probeUrl "nope" is not a URL');
+  });
 });

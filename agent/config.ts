@@ -111,6 +111,26 @@ function parseHostPort(what: string, s: string): { host: string; port: number } 
   return { host, port };
 }
 
+/** A listen address or "off" (null); a problem is recorded instead of thrown. */
+function parseListenOrOff(problems: string[], what: string, raw: string): { readonly host: string; readonly port: number } | null {
+  if (raw === 'off') return null;
+  const parsed = parseHostPort(what, raw);
+  if (typeof parsed === 'string') {
+    problems.push(`${parsed}, or "off"`);
+    return null;
+  }
+  return Object.freeze(parsed);
+}
+
+function checkHttpsUrl(problems: string[], what: string, raw: string | undefined): void {
+  if (raw === undefined) return;
+  try {
+    if (new URL(raw).protocol !== 'https:') problems.push(`${what} must use https, not "${raw}"`);
+  } catch {
+    problems.push(`${what} "${raw}" is not a URL`);
+  }
+}
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)$/;
 
@@ -135,20 +155,8 @@ export interface TopologyConfig {
 
 function parseTopologyConfig(problems: string[], input: AgentConfigInput): TopologyConfig {
   const d = agentConfigDefaults;
-  const raw = input.probeListen ?? d.probeListen;
-  let probeListen: TopologyConfig['probeListen'] = null;
-  if (raw !== 'off') {
-    const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(raw);
-    if (!m || Number(m[3]) > 65535) problems.push(`probeListen "${raw}" must be HOST:PORT ([addr]:PORT for IPv6) or "off"`);
-    else probeListen = Object.freeze({ host: (m[1] ?? m[2])!, port: Number(m[3]) });
-  }
-  if (input.probeUrl !== undefined) {
-    try {
-      if (new URL(input.probeUrl).protocol !== 'https:') problems.push(`probeUrl must use https, not "${input.probeUrl}"`);
-    } catch {
-      problems.push(`probeUrl "${input.probeUrl}" is not a URL`);
-    }
-  }
+  const probeListen = parseListenOrOff(problems, 'probeListen', input.probeListen ?? d.probeListen);
+  checkHttpsUrl(problems, 'probeUrl', input.probeUrl);
   const t = {
     probeIntervalMs: input.probeIntervalMs ?? d.probeIntervalMs,
     probeTimeoutMs: input.probeTimeoutMs ?? d.probeTimeoutMs,
@@ -172,13 +180,7 @@ export function parseAgentConfig(input: AgentConfigInput): AgentConfig {
   const identity: AgentConfig['identity'] = input.dataDir
     ? { kind: 'file', dataDir: input.dataDir }
     : { kind: 'secret', namespace: input.secretNamespace ?? d.secretNamespace, name: input.secretName ?? d.secretName };
-  if (input.brokerUrl !== undefined) {
-    try {
-      if (new URL(input.brokerUrl).protocol !== 'https:') problems.push(`brokerUrl must use https, not "${input.brokerUrl}"`);
-    } catch {
-      problems.push(`brokerUrl "${input.brokerUrl}" is not a URL`);
-    }
-  }
+  checkHttpsUrl(problems, 'brokerUrl', input.brokerUrl);
   for (const [name, v] of [['zone', input.zone], ['region', input.region]] as const) {
     if (v !== undefined && !LABEL_VALUE.test(v)) problems.push(`${name} "${v}" must be a Kubernetes label value`);
   }
@@ -223,30 +225,12 @@ export function parseAgentConfig(input: AgentConfigInput): AgentConfig {
 
 function parseProxy(problems: string[], input: AgentConfigInput): Pick<AgentConfig, 'proxyListen' | 'proxyUrl'> {
   const raw = input.proxyListen ?? (input.kubeconfig ? agentConfigDefaults.proxyListenOutside : agentConfigDefaults.proxyListenInCluster);
-  let proxyListen: AgentConfig['proxyListen'] = null;
-  if (raw !== 'off') {
-    const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(raw);
-    if (!m || Number(m[3]) > 65535) problems.push(`proxyListen "${raw}" must be HOST:PORT ([addr]:PORT for IPv6) or "off"`);
-    else proxyListen = Object.freeze({ host: (m[1] ?? m[2])!, port: Number(m[3]) });
-  }
-  if (input.proxyUrl !== undefined) {
-    try {
-      if (new URL(input.proxyUrl).protocol !== 'https:') problems.push(`proxyUrl must use https, not "${input.proxyUrl}"`);
-    } catch {
-      problems.push(`proxyUrl "${input.proxyUrl}" is not a URL`);
-    }
-  }
+  const proxyListen = parseListenOrOff(problems, 'proxyListen', raw);
+  checkHttpsUrl(problems, 'proxyUrl', input.proxyUrl);
   return { proxyListen, proxyUrl: input.proxyUrl };
 }
 
 function parseMetricsListen(problems: string[], input: AgentConfigInput): AgentConfig['metricsListen'] {
   const d = agentConfigDefaults;
-  const raw = input.metricsListen ?? (input.kubeconfig ? d.metricsListenOutside : d.metricsListenInCluster);
-  if (raw === 'off') return null;
-  const parsed = parseHostPort('metricsListen', raw);
-  if (typeof parsed === 'string') {
-    problems.push(`${parsed}, or "off"`);
-    return null;
-  }
-  return Object.freeze(parsed);
+  return parseListenOrOff(problems, 'metricsListen', input.metricsListen ?? (input.kubeconfig ? d.metricsListenOutside : d.metricsListenInCluster));
 }
