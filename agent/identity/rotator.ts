@@ -30,7 +30,7 @@ export interface RotationNotices {
   refused(o: { code: 'PLX_AGENT_IDENTITY_EXPIRED' | 'PLX_AGENT_IDENTITY_REVOKED'; message: string; notAfter: Date }): void;
 }
 
-export type RotatorMetrics = Pick<AgentMetrics, 'certificateExpiry' | 'certificateNotAfter' | 'certificateExpiring' | 'rotations'>;
+export type RotatorMetrics = Pick<AgentMetrics, 'certificateNotAfter' | 'certificateExpiring' | 'rotations'>;
 
 export interface CertificateRotatorOptions {
   readonly identity: RotatingIdentity;
@@ -141,7 +141,7 @@ export class CertificateRotator {
       return;
     }
     const now = this.#o.clock.now().getTime();
-    this.#recordExpiry(plan, now);
+    this.#recordExpiry(plan);
     if (now >= plan.warnAt && this.#warned !== plan.serial) this.#warn(plan, now);
     if (this.#refused) return;
     const dueAt = this.#failures > 0 ? this.#retryAt : plan.renewAt;
@@ -233,9 +233,9 @@ export class CertificateRotator {
     }
   }
 
-  #recordExpiry(plan: Plan, now: number): void {
+  /** certificateExpiry follows from it at every scrape (AgentMetrics). */
+  #recordExpiry(plan: Plan): void {
     this.#o.metrics?.certificateNotAfter.set(plan.notAfter.getTime() / 1000);
-    this.#o.metrics?.certificateExpiry.set((plan.notAfter.getTime() - now) / 1000);
   }
 
   #clearTimer(): void {

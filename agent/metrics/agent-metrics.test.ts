@@ -12,6 +12,12 @@ describe('AgentMetrics', () => {
     expect(await m.registry.metrics()).toContain('plexus_agent_certificate_expiry_seconds 3000');
   });
 
+  it('needs only notAfter: the expiry is never set by hand', async () => {
+    const m = new AgentMetrics({ defaultMetrics: false, now: () => 1_000_000 });
+    m.certificateNotAfter.set(1_060);
+    expect(await m.registry.metrics()).toContain('plexus_agent_certificate_expiry_seconds 60');
+  });
+
   it('leaves the expiry alone until a certificate is known', async () => {
     const m = new AgentMetrics({ defaultMetrics: false, now: () => 0 });
     expect(await m.registry.metrics()).toContain('plexus_agent_certificate_expiry_seconds 0');

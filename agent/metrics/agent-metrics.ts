@@ -33,7 +33,7 @@ export class AgentMetrics {
     name: 'plexus_agent_dns_query_duration_seconds', help: 'Time to answer one DNS query, from parse to reply',
     buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05], registers: [this.registry],
   });
-  /** Set by the rotator; recomputed from certificateNotAfter at every scrape so it never goes stale between renewals. */
+  /** Computed from certificateNotAfter (which the rotator sets) at every scrape, so it never goes stale between renewals. */
   readonly certificateExpiry = new Gauge({
     name: 'plexus_agent_certificate_expiry_seconds', help: 'Seconds until the cluster certificate expires', registers: [this.registry],
     collect: () => this.#refreshExpiry(),
