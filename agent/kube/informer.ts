@@ -31,10 +31,11 @@ export type ListWatchFactory = <T extends KubeObject>(r: ResourceType<T>) => Lis
 export function listWatchFactory(kc: KubeConfig, api: KubeApi): ListWatchFactory {
   return <T extends KubeObject>(r: ResourceType<T>) =>
     new ListWatch<T>(resourcePath(r), new Watch(kc), () => api.list(r, selectorsOf(r)), false, r.labelSelector, r.fieldSelector) as ListWatchLike<T>;
+}
 
+/** The list half of an informer narrows like its watch half. */
 function selectorsOf(r: ResourceType<never>): { labelSelector?: string; fieldSelector?: string } {
   return { ...(r.labelSelector ? { labelSelector: r.labelSelector } : {}), ...(r.fieldSelector ? { fieldSelector: r.fieldSelector } : {}) };
-}
 }
 
 export interface InformerOptions {
