@@ -25,18 +25,15 @@ import { TrustBundleRefresher } from '../../agent/identity/trust-bundle-refreshe
 import { systemTimers } from '../../agent/kube/clock.ts';
 import { parseBrokerConfig } from '../../broker/config.ts';
 import { startBroker } from '../../broker/main.ts';
+import { waitFor } from '../harness/wait-for.ts';
 import { runPlexus } from '../support/plexus-process.ts';
 import { callBroker, clusterCsr, errorCode, joinCluster, startTestBroker, type ClientIdentity, type TestBroker } from './support/broker-fixture.ts';
 
-async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
+const until = <T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 15_000): Promise<T> =>
+  waitFor(async () => {
     const v = await fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+    return v === false ? undefined : v;
+  }, { what, timeoutMs, intervalMs: 25 });
 
 function storedIdentity(b: TestBroker, clusterId: string, joined: { identity: ClientIdentity; response: IdentityResponse }): StoredIdentity {
   return {
