@@ -36,6 +36,7 @@ export interface ClusterTrustRecord {
   readonly cluster: string;
   /** Fingerprints of the roots the cluster last said it trusts ([] before its first ack). */
   readonly ackedFingerprints: readonly string[];
+  /** When the cluster first acknowledged the set it holds now (repeats of the same set change nothing). */
   readonly ackedAt: Date | null;
   /** Root fingerprint that issued the newest certificate of the current epoch. */
   readonly issuer: string | null;
@@ -61,6 +62,7 @@ export interface CaStore {
   /** One step of the rollover, in one transaction. */
   commit(step: CaCommit, now: Date): void;
   history(limit: number): CaHistoryRecord[];
+  /** Records the roots a cluster trusts; the same set again (in any order) is a no-op. */
   recordAck(cluster: string, fingerprints: readonly string[], at: Date): void;
   /** Every active cluster, by ID. */
   clusterTrust(): ClusterTrustRecord[];

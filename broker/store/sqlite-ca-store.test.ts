@@ -83,4 +83,15 @@ describe('SqliteCaStore (migration 6)', () => {
     store.removeCluster('west', later(7));
     expect(store.ca.clusterTrust()).toEqual([{ cluster: 'east', ackedFingerprints: [fp(1), fp(2)], ackedAt: later(6), issuer: fp(2) }]);
   });
+
+  it('an unchanged acknowledgement writes nothing; a changed one records its time', () => {
+    store.ca.seed({ fingerprint: fp(1), certPem: 'PEM-1', keyFile: 'ca/root.key', createdAt: t0 }, t0);
+    join1('east', fp(1));
+    store.ca.recordAck('east', [fp(1)], later(6));
+    store.ca.recordAck('east', [fp(1)], later(7));
+    expect(store.ca.clusterTrust()).toEqual([{ cluster: 'east', ackedFingerprints: [fp(1)], ackedAt: later(6), issuer: fp(1) }]);
+    store.ca.recordAck('east', [fp(2), fp(1)], later(8));
+    store.ca.recordAck('east', [fp(1), fp(2)], later(9));
+    expect(store.ca.clusterTrust()).toEqual([{ cluster: 'east', ackedFingerprints: [fp(1), fp(2)], ackedAt: later(8), issuer: fp(1) }]);
+  });
 });

@@ -45,7 +45,8 @@ export class SqliteCaStore implements CaStore {
       insertHistory: db.prepare('INSERT INTO ca_history (at, action, from_phase, to_phase, forced, detail) VALUES (?, ?, ?, ?, ?, ?)'),
       history: db.prepare('SELECT * FROM (SELECT * FROM ca_history ORDER BY seq DESC LIMIT ?) ORDER BY seq'),
       upsertAck: db.prepare(`INSERT INTO trust_bundle_acks (cluster, fingerprints, acked_at) VALUES (?, ?, ?)
-        ON CONFLICT (cluster) DO UPDATE SET fingerprints = excluded.fingerprints, acked_at = excluded.acked_at`),
+        ON CONFLICT (cluster) DO UPDATE SET fingerprints = excluded.fingerprints, acked_at = excluded.acked_at
+        WHERE trust_bundle_acks.fingerprints IS NOT excluded.fingerprints`),
       clusterTrust: db.prepare(`SELECT c.id, a.fingerprints, a.acked_at, x.issuer FROM clusters c
         LEFT JOIN trust_bundle_acks a ON a.cluster = c.id
         LEFT JOIN certificates x ON x.rowid = (
@@ -96,6 +97,7 @@ export class SqliteCaStore implements CaStore {
     return this.#s.history!.all(limit).map(toHistory);
   }
 
+  // Agents ack every minute: an unchanged set writes nothing (no WAL frame, no fsync).
   recordAck(cluster: string, fingerprints: readonly string[], at: Date): void {
     this.#s.upsertAck!.run(cluster, JSON.stringify([...fingerprints].sort()), at.getTime());
   }
