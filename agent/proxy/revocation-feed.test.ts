@@ -58,4 +58,21 @@ describe('RevocationFeed', () => {
     await flush();
     expect(calls()).toBe(2);
   });
+
+  it('keeps one retry timer: a refresh while a retry waits cancels it, and stop() cancels the last', async () => {
+    const pending = new Set<number>();
+    let next = 0;
+    const feed = new RevocationFeed({
+      revoked: new RevokedUsers(), logger: pino({ level: 'silent' }), retryBaseMs: 10, retryMaxMs: 100,
+      fetchList: async () => { throw new Error('broker down'); },
+      setTimeout: () => { pending.add(++next); return next; }, clearTimeout: (h) => pending.delete(h as number),
+    });
+    feed.refresh();
+    await flush();
+    feed.refresh();
+    await flush();
+    expect([...pending]).toEqual([2]);
+    feed.stop();
+    expect(pending.size).toBe(0);
+  });
 });

@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { CatalogSnapshot, WatchEvent } from '../../broker/api/catalog.ts';
 import type { RevokedUserList } from '../../broker/api/users.ts';
 import type { CatalogSink } from '../broker-client/watch-client.ts';
+import { backoffDelay } from '../kube/backoff.ts';
 import type { RevokedUsers } from './revoked-users.ts';
 
 export interface RevocationFeedOptions {
@@ -53,13 +54,16 @@ export class RevocationFeed {
       this.#again = true;
       return;
     }
+    // A refresh (a snapshot) while a retry waits is that retry: one timer at a time.
+    this.#clearTimer();
     this.#inFlight = true;
     this.#o.fetchList().then((list) => {
       this.#o.revoked.applyList(list.users.map((u) => u.name));
       this.#attempt = 0;
       this.#o.logger.debug({ revoked: this.#o.revoked.size }, 'revocation list applied');
     }, (err: unknown) => {
-      const delay = Math.min(this.#o.retryMaxMs, this.#o.retryBaseMs * 2 ** Math.min(this.#attempt++, 20));
+      // Jittered like every other broker retry, so a fleet does not ask in step after an outage.
+      const delay = backoffDelay(++this.#attempt, { baseMs: this.#o.retryBaseMs, maxMs: this.#o.retryMaxMs, jitter: 0.2 });
       this.#o.logger.warn({ err, retryInMs: delay }, 'cannot fetch the revocation list; retrying');
       this.#timer = (this.#o.setTimeout ?? setTimeout)(() => this.refresh(), delay);
     }).finally(() => {
@@ -73,6 +77,11 @@ export class RevocationFeed {
 
   stop(): void {
     this.#stopped = true;
+    this.#clearTimer();
+  }
+
+  #clearTimer(): void {
     if (this.#timer !== undefined) (this.#o.clearTimeout ?? ((h) => clearTimeout(h as NodeJS.Timeout)))(this.#timer);
+    this.#timer = undefined;
   }
 }
