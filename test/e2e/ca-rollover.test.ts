@@ -4,32 +4,17 @@
 // failure, services exported mid-rollover and after it are imported, agents take the new
 // bundle and renew from the new root by themselves, and a person's kubectl works through
 // both access proxies at every phase (renewing as people do).
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { CaRotateResponse, CaStatus } from '../../broker/api/ca.ts';
-import { resolveBinaries } from '../harness/binaries.ts';
 import { plexus, runPlexus } from '../support/plexus-process.ts';
 import { dig, rdata } from './support/dig.ts';
 import { createService, ensureNamespace, exportService, serviceImport, setEndpoints, until } from './support/objects.ts';
+import { kubectlAs, loginPerson, type Person } from './support/people.ts';
 import { useMesh } from './support/use-mesh.ts';
-
-const kubectlBin = resolveBinaries().kubectl;
-
-function kubectl(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(kubectlBin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code: code ?? 128, stdout, stderr }));
-  });
-}
 
 describe('CA rollover across a running mesh', () => {
   const fixture = useMesh({ clusters: 2, agentArgs: () => ['--trust-bundle-refresh', '200'] });
@@ -44,12 +29,12 @@ describe('CA rollover across a running mesh', () => {
     JSON.parse(await plexus(['broker', 'ca', 'rotate', '--phase', String(phase), ...(force ? ['--force'] : []), ...admin()])) as CaRotateResponse;
   const people = (s: CaStatus) => s.lagging.every((l) => l.startsWith('people') || l.startsWith('person'));
 
+  let alice: Person;
   /** alice's `kubectl auth can-i` through each proxy, after renewing her certificate as people do. */
   async function aliceThroughEveryProxy(): Promise<void> {
-    const dir = path.join(home, 'alice');
-    await plexus(['login', '--renew', '--config-dir', dir]);
+    await plexus(['login', '--renew', '--config-dir', alice.dir]);
     for (const ctx of ['plexus-cluster-1', 'plexus-cluster-2']) {
-      const r = await kubectl(['--kubeconfig', path.join(dir, 'kubeconfig.yaml'), '--context', ctx, '--request-timeout', '20s', 'auth', 'can-i', 'list', 'pods']);
+      const r = await kubectlAs(alice, ['--context', ctx, 'auth', 'can-i', 'list', 'pods']);
       expect(`${ctx}: ${r.stdout.trim()} ${r.stderr.trim()}`.trim()).toBe(`${ctx}: yes`);
     }
   }
@@ -75,13 +60,7 @@ describe('CA rollover across a running mesh', () => {
     const { host, port } = m().dnsAddress('cluster-2');
     const answer = async () => rdata(await dig(host, port, ['cart.shop.svc.clusterset.local', 'A']));
     const expected = await until('cart in cluster-2 DNS', async () => ((await answer()).length > 0 ? answer() : undefined), 60_000);
-    const inv = JSON.parse(await plexus(['broker', 'user', 'invite', 'alice', '--group', 'dev', ...admin()])) as { token: string; caFingerprint: string; broker: string };
-    const dir = path.join(home, 'alice');
-    await plexus(['login', '--broker', inv.broker, '--token', inv.token, '--ca-fingerprint', inv.caFingerprint, '--config-dir', dir]);
-    await until('a kubeconfig naming both clusters', async () => {
-      const out = JSON.parse(await plexus(['kubeconfig', '--output', path.join(dir, 'kubeconfig.yaml'), '--config-dir', dir, '--format', 'json'])) as { contexts: string[] };
-      return out.contexts.length === 2 ? true : undefined;
-    }, 60_000);
+    alice = await loginPerson(m(), 'alice', ['dev'], path.join(home, 'alice'));
 
     // DNS is asked all the time, from before phase 1 to after phase 5.
     const dns = { asked: 0, failures: [] as string[], stop: false };

@@ -17,34 +17,13 @@ import { createRootCa, loadCa, type CertificateAuthority } from '../../certs/ca.
 import { issueCertificate } from '../../certs/issue.ts';
 import { exportPrivateKeyPem, generateKeyPair } from '../../certs/keys.ts';
 import { resolveBinaries } from '../harness/binaries.ts';
+import { plexus, runPlexus } from '../support/plexus-process.ts';
 import { ensureNamespace, until } from './support/objects.ts';
+import { kubectlAs, loginPerson, type Person } from './support/people.ts';
 import { useMesh } from './support/use-mesh.ts';
 
-const repo = path.resolve(import.meta.dirname, '..', '..');
 const kubectlBin = resolveBinaries().kubectl;
 const CLUSTERSET = 'e2e.plexus.local';
-
-interface Run { code: number; stdout: string; stderr: string }
-
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd: repo, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code: code ?? 128, stdout, stderr }));
-  });
-}
-
-const plexus = async (args: string[]): Promise<string> => {
-  const r = await run(process.execPath, [path.join(repo, 'bin', 'plexus.ts'), ...args]);
-  if (r.code !== 0) throw new Error(`plexus ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
-  return r.stdout;
-};
-
-interface Person { name: string; dir: string; kubeconfig: string }
 
 describe('kubectl through one shared identity', () => {
   const fixture = useMesh({ clusters: 3 });
@@ -52,21 +31,8 @@ describe('kubectl through one shared identity', () => {
   const people = new Map<string, Person>();
   const contexts = ['cluster-1', 'cluster-2', 'cluster-3'].map((c) => `plexus-${c}`);
 
-  const kubectl = (p: Person, args: string[]) =>
-    run(kubectlBin, ['--kubeconfig', p.kubeconfig, '--cache-dir', path.join(p.dir, 'kube-cache'), '--request-timeout', '20s', ...args]);
-
   async function person(name: string, groups: string[]): Promise<Person> {
-    const m = fixture.mesh;
-    const inv = JSON.parse(await plexus(['broker', 'user', 'invite', name, ...groups.flatMap((g) => ['--group', g]),
-      '--data-dir', m.brokerDir, '--output', 'json'])) as { token: string; caFingerprint: string; broker: string };
-    const dir = path.join(home, name);
-    await plexus(['login', '--broker', inv.broker, '--token', inv.token, '--ca-fingerprint', inv.caFingerprint, '--config-dir', dir]);
-    const p = { name, dir, kubeconfig: path.join(dir, 'kubeconfig.yaml') };
-    // Agents advertise their proxy URL shortly after start: re-run until every cluster is there.
-    await until(`kubeconfig of ${name} names all three clusters`, async () => {
-      const out = JSON.parse(await plexus(['kubeconfig', '--output', p.kubeconfig, '--config-dir', dir, '--format', 'json'])) as { contexts: string[] };
-      return out.contexts.length === 3;
-    }, 60_000);
+    const p = await loginPerson(fixture.mesh, name, groups, path.join(home, name));
     people.set(name, p);
     return p;
   }
@@ -104,13 +70,13 @@ describe('kubectl through one shared identity', () => {
     const dana = people.get('dana')!;
     const questions = [['list', 'pods', '-n', 'team'], ['get', 'configmaps', '-n', 'default'], ['create', 'pods', '-n', 'team'], ['delete', 'nodes'], ['impersonate', 'users']];
     const answers = await Promise.all(contexts.map(async (ctx) => Promise.all(questions.map(async (q) => {
-      const r = await kubectl(dana, ['--context', ctx, 'auth', 'can-i', ...q]);
+      const r = await kubectlAs(dana, ['--context', ctx, 'auth', 'can-i', ...q]);
       return r.stdout.trim();
     }))));
     expect(answers[0]).toEqual(['yes', 'yes', 'no', 'no', 'no']);
     expect(answers[1]).toEqual(answers[0]);
     expect(answers[2]).toEqual(answers[0]);
-    const whoami = await kubectl(dana, ['--context', contexts[1]!, 'auth', 'whoami', '-o', 'json']);
+    const whoami = await kubectlAs(dana, ['--context', contexts[1]!, 'auth', 'whoami', '-o', 'json']);
     const info = JSON.parse(whoami.stdout) as { status: { userInfo: { username: string; groups: string[] } } };
     expect(info.status.userInfo.username).toBe('plexus:dana');
     expect(info.status.userInfo.groups).toContain('plexus:dev');
@@ -120,10 +86,10 @@ describe('kubectl through one shared identity', () => {
   it('refuses a person granted nothing with 403 in every cluster', async () => {
     const nobody = people.get('nobody')!;
     for (const ctx of contexts) {
-      const r = await kubectl(nobody, ['--context', ctx, 'get', 'pods', '-n', 'team']);
+      const r = await kubectlAs(nobody, ['--context', ctx, 'get', 'pods', '-n', 'team']);
       expect(r.code).not.toBe(0);
       expect(r.stderr).toMatch(/forbidden/i);
-      expect((await kubectl(nobody, ['--context', ctx, 'auth', 'can-i', 'list', 'pods', '-n', 'team'])).stdout.trim()).toBe('no');
+      expect((await kubectlAs(nobody, ['--context', ctx, 'auth', 'can-i', 'list', 'pods', '-n', 'team'])).stdout.trim()).toBe('no');
     }
   });
 
@@ -169,7 +135,7 @@ describe('kubectl through one shared identity', () => {
 
   it('refuses requests that smuggle impersonation headers, however they are spelled', async () => {
     const dana = people.get('dana')!;
-    const as = await kubectl(dana, ['--context', 'plexus-cluster-1', '--as', 'system:admin', 'get', 'pods', '-n', 'team']);
+    const as = await kubectlAs(dana, ['--context', 'plexus-cluster-1', '--as', 'system:admin', 'get', 'pods', '-n', 'team']);
     expect(as.code).not.toBe(0);
     expect(as.stderr).toContain('PLX_AGENT_PROXY_IMPERSONATION_REFUSED');
     const smuggled: Record<string, string>[] = [{ 'impersonate-group': 'system:masters' }, { 'IMPERSONATE-USER': 'admin' }, { 'Impersonate-Extra-Scopes': 'x' }, { 'Impersonate-Uid': '0' }];
@@ -192,10 +158,10 @@ describe('kubectl through one shared identity', () => {
       expect((await c.kubectl(['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: mayImpersonateBob }) })).code).toBe(0);
     }
     for (const ctx of contexts) {
-      const who = await kubectl(dana, ['--context', ctx, '--as', 'bob', 'auth', 'whoami', '-o', 'json']);
+      const who = await kubectlAs(dana, ['--context', ctx, '--as', 'bob', 'auth', 'whoami', '-o', 'json']);
       expect(who.code).toBe(0);
       expect((JSON.parse(who.stdout) as { status: { userInfo: { username: string } } }).status.userInfo.username).toBe('bob');
-      const carol = await kubectl(dana, ['--context', ctx, '--as', 'carol', 'get', 'pods', '-n', 'team']);
+      const carol = await kubectlAs(dana, ['--context', ctx, '--as', 'carol', 'get', 'pods', '-n', 'team']);
       expect(carol.code).not.toBe(0);
       expect(carol.stderr).toContain('PLX_AGENT_PROXY_IMPERSONATION_REFUSED');
     }
@@ -222,7 +188,7 @@ describe('kubectl through one shared identity', () => {
 
   it('refuses a revoked person in every cluster right after `plexus broker user revoke`', async () => {
     const eve = await person('eve', ['dev']);
-    for (const ctx of contexts) expect((await kubectl(eve, ['--context', ctx, 'get', 'pods', '-n', 'team'])).code).toBe(0);
+    for (const ctx of contexts) expect((await kubectlAs(eve, ['--context', ctx, 'get', 'pods', '-n', 'team'])).code).toBe(0);
     await plexus(['broker', 'user', 'revoke', 'eve', '--data-dir', fixture.mesh.brokerDir]);
     const revokedAt = Date.now();
     const identity = { certPem: readFileSync(path.join(eve.dir, 'user.crt'), 'utf8'), keyPem: readFileSync(path.join(eve.dir, 'user.key'), 'utf8') };
@@ -230,8 +196,8 @@ describe('kubectl through one shared identity', () => {
       await until(`${ctx} refuses eve`, async () => (await direct(ctx, identity)).code === 'PLX_AGENT_PROXY_USER_REVOKED', 5_000);
     }
     console.log(`[e2e] revocation reached all three proxies within ${Date.now() - revokedAt} ms`);
-    for (const ctx of contexts) expect((await kubectl(eve, ['--context', ctx, 'get', 'pods', '-n', 'team'])).code).not.toBe(0);
-    const renew = await run(process.execPath, [path.join(repo, 'bin', 'plexus.ts'), 'login', '--renew', '--config-dir', eve.dir]);
+    for (const ctx of contexts) expect((await kubectlAs(eve, ['--context', ctx, 'get', 'pods', '-n', 'team'])).code).not.toBe(0);
+    const renew = await runPlexus(['login', '--renew', '--config-dir', eve.dir]);
     expect(renew.code).not.toBe(0);
     expect(renew.stderr).toContain('PLX_BROKER_USER_REVOKED');
   });

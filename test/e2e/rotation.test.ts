@@ -15,28 +15,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Cluster } from '../harness/cluster.ts';
 import { resolveBinaries } from '../harness/binaries.ts';
 import { freePorts } from '../harness/free-ports.ts';
-import { plexus } from '../support/plexus-process.ts';
 import { dig } from './support/dig.ts';
 import { createService, ensureNamespace, exportService, setEndpoints, until } from './support/objects.ts';
+import { kubectlAs, loginPerson, type Person } from './support/people.ts';
 import { useMesh } from './support/use-mesh.ts';
 
 const LIFETIME_S = 20;
-const repo = path.resolve(import.meta.dirname, '..', '..');
 const kubectlBin = resolveBinaries().kubectl;
 const metricsPorts = await freePorts(2);
-
-interface Run { code: number; stdout: string; stderr: string }
-function run(cmd: string, args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code: code ?? 128, stdout, stderr }));
-  });
-}
 
 /** The certificate the agent of `c` has stored in its identity Secret. */
 async function storedCert(c: Cluster): Promise<{ serial: string; notAfter: Date }> {
@@ -77,8 +63,8 @@ describe('certificate rotation with traffic flowing', () => {
   });
   const c = (i: number) => fixture.mesh.cluster(i);
   const home = mkdtempSync(path.join(os.tmpdir(), 'plexus-rotation-'));
-  const kubeconfig = path.join(home, 'kubeconfig.yaml');
-  const kubectl = (args: string[]) => run(kubectlBin, ['--kubeconfig', kubeconfig, '--cache-dir', path.join(home, 'cache'), '--request-timeout', '10s', ...args]);
+  let dana: Person;
+  const kubectl = (args: string[]) => kubectlAs(dana, args, { requestTimeout: '10s' });
   const agentDig = (args: string[]) => {
     const { host, port } = fixture.mesh.dnsAddress('cluster-2');
     return dig(host, port, args);
@@ -106,13 +92,7 @@ describe('certificate rotation with traffic flowing', () => {
         subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: 'plexus:dev' }],
       } });
     }
-    const m = fixture.mesh;
-    const inv = JSON.parse(await plexus(['broker', 'user', 'invite', 'dana', '--group', 'dev', '--data-dir', m.brokerDir, '--output', 'json'])) as { token: string; caFingerprint: string; broker: string };
-    await plexus(['login', '--broker', inv.broker, '--token', inv.token, '--ca-fingerprint', inv.caFingerprint, '--config-dir', home]);
-    await until('a kubeconfig naming both clusters', async () => {
-      const out = JSON.parse(await plexus(['kubeconfig', '--output', kubeconfig, '--config-dir', home, '--format', 'json'])) as { contexts: string[] };
-      return out.contexts.length === 2;
-    }, 60_000);
+    dana = await loginPerson(fixture.mesh, 'dana', ['dev'], home);
     await exportHeadless('cart', '10.1.0.1');
     await until('cart in cluster-2 DNS', async () => (await agentDig(['cart.shop.svc.clusterset.local', 'A'])).answers.length === 1, 60_000);
     const poll = async () => {
@@ -171,7 +151,7 @@ describe('certificate rotation with traffic flowing', () => {
 
   it('renews every agent at least three times while DNS, the broker watch and kubectl via the proxy see zero failures', async () => {
     // A watch through the proxy opened before the rotations must carry on across all of them.
-    const watch: ChildProcess = spawn(kubectlBin, ['--kubeconfig', kubeconfig, '--cache-dir', path.join(home, 'cache-w'), '--context', 'plexus-cluster-1',
+    const watch: ChildProcess = spawn(kubectlBin, ['--kubeconfig', dana.kubeconfig, '--cache-dir', path.join(home, 'cache-w'), '--context', 'plexus-cluster-1',
       'get', 'configmaps', '-n', 'team', '-w', '-o', 'name'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let watched = '';
     watch.stdout!.on('data', (d: Buffer) => { watched += d.toString(); });
