@@ -3,13 +3,8 @@
 // server-side apply of that one key and the resourceVersion read as a precondition, so a
 // concurrent edit fails instead of being overwritten. Idempotent both ways.
 import { AgentError } from '../errors.ts';
-import type { KubeApi } from '../kube/index.ts';
-import type { KubeObject, ResourceType } from '../kube/resources.ts';
+import { CONFIG_MAPS, type KubeApi } from '../kube/index.ts';
 import { isPatched, patchCorefile, unpatchCorefile, type StubDomainOptions } from './corefile.ts';
-
-interface ConfigMap extends KubeObject { data?: Record<string, string> }
-
-const CONFIG_MAPS: ResourceType<ConfigMap> = { kind: 'ConfigMap', apiVersion: 'v1', plural: 'configmaps', namespaced: true };
 
 export interface PatchCorednsOptions {
   readonly namespace?: string;

@@ -95,11 +95,12 @@ export const ROLE_BINDINGS: ResourceType<KubeObject> = {
   kind: 'RoleBinding', apiVersion: 'rbac.authorization.k8s.io/v1', plural: 'rolebindings', namespaced: true, labelSelector: rbacOwned,
 };
 
+/** ConfigMaps, for single-object reads and writes (the CoreDNS Corefile); informers use a narrowed copy. */
+export const CONFIG_MAPS: ResourceType<V1ConfigMap> = { kind: 'ConfigMap', apiVersion: 'v1', plural: 'configmaps', namespaced: true };
+
 /** Name of the trust bundle ConfigMap the agent publishes into opted-in namespaces (agent/controllers/trust-bundle/). */
 export const TRUST_BUNDLE_CONFIG_MAP = 'plexus-trust-bundle';
 /** ConfigMaps of that name only, in every namespace: RBAC can then grant list/watch by resourceNames. */
-export const TRUST_BUNDLE_CONFIG_MAPS: ResourceType<V1ConfigMap> = {
-  kind: 'ConfigMap', apiVersion: 'v1', plural: 'configmaps', namespaced: true, fieldSelector: `metadata.name=${TRUST_BUNDLE_CONFIG_MAP}`,
-};
+export const TRUST_BUNDLE_CONFIG_MAPS: ResourceType<V1ConfigMap> = { ...CONFIG_MAPS, fieldSelector: `metadata.name=${TRUST_BUNDLE_CONFIG_MAP}` };
 /** Core Events (raw JSON: timestamps stay strings). */
 export const EVENTS: ResourceType<KubeObject> = { kind: 'Event', apiVersion: 'v1', plural: 'events', namespaced: true };
