@@ -27,6 +27,8 @@ interface KeyParams {
 }
 
 const keyParamsSchema = z.object({ namespace: namespaceSchema, name: serviceNameSchema });
+// An empty body is an older agent's heartbeat: it renews the lease without a report.
+const leaseBodySchema = leaseRequestSchema.optional();
 const watchQuerySchema = z.object({ since: z.string().regex(/^\d{1,15}$/, 'must be a revision (a non-negative integer)').transform(Number) });
 
 function pathMismatch(params: KeyParams, body: { namespace: string; name: string }): BrokerError {
@@ -67,8 +69,7 @@ export const catalogRoutes: FastifyPluginAsync<CatalogRoutesOptions> = async (ap
   app.get(catalogPaths.exports, async (request) => catalog.list(caller(request)));
 
   app.post(catalogPaths.lease, async (request) => {
-    // An empty body is an older agent's heartbeat: it renews the lease without a report.
-    const body = parseWith(leaseRequestSchema.optional(), request.body);
+    const body = parseWith(leaseBodySchema, request.body);
     const cluster = caller(request);
     const res = catalog.heartbeat(cluster);
     if (body?.report) onLeaseReport?.(cluster, body.report);
