@@ -1,5 +1,5 @@
 // Output for every CLI command that prints data: a human table by default, or
-// `--output json` for scripts. Commands build rows; this module only renders them.
+// `--output json` for scripts, and the one-line error message. Commands build rows; this module only renders them.
 
 export type OutputFormat = 'table' | 'json';
 
@@ -20,4 +20,13 @@ export function renderTable<T>(rows: readonly T[], columns: readonly Column<T>[]
 /** Prints `json` as-is for --output json, otherwise the table of `rows`. */
 export function printData<T>(format: OutputFormat, json: unknown, rows: readonly T[], columns: readonly Column<T>[], out: NodeJS.WritableStream = process.stdout): void {
   out.write(format === 'json' ? JSON.stringify(json, null, 2) + '\n' : renderTable(rows, columns));
+}
+
+/** A message for the user: `error [PLX_…]: …` when the error carries a stable code. */
+export function describeError(err: unknown): string {
+  if (err instanceof Error) {
+    const code = (err as { code?: unknown }).code;
+    return typeof code === 'string' && code.startsWith('PLX_') ? `error [${code}]: ${err.message}` : `error: ${err.message}`;
+  }
+  return `error: ${String(err)}`;
 }

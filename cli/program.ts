@@ -7,6 +7,7 @@ import { registerAgentCommands } from '../agent/cli.ts';
 import { registerUserCommands } from './user/commands.ts';
 import { registerFleetCommands } from './fleet/fleet-commands.ts';
 import { registerHealthCommand } from './health-command.ts';
+import { describeError } from './output.ts';
 
 export function buildProgram(): Command {
   const program = new Command('plexus')
@@ -23,15 +24,6 @@ export function buildProgram(): Command {
   registerFleetCommands(program);
   registerHealthCommand(program);
   return program;
-}
-
-/** A message for the user: `error [PLX_…]: …` when the error carries a stable code. */
-export function describeError(err: unknown): string {
-  if (err instanceof Error) {
-    const code = (err as { code?: unknown }).code;
-    return typeof code === 'string' && code.startsWith('PLX_') ? `error [${code}]: ${err.message}` : `error: ${err.message}`;
-  }
-  return `error: ${String(err)}`;
 }
 
 export async function runCli(argv: string[]): Promise<number> {

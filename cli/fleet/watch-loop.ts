@@ -3,6 +3,7 @@
 // its error (nothing to show); later failures are reported on stderr and retried, so a
 // watch survives a broker restart.
 import { setTimeout as sleep } from 'node:timers/promises';
+import { describeError } from '../output.ts';
 
 export interface WatchLoopOptions<T> {
   readonly fetch: () => Promise<T>;
@@ -16,12 +17,6 @@ export interface WatchLoopOptions<T> {
   readonly err: NodeJS.WritableStream;
   /** Clear the terminal before each table (an interactive terminal, table output). */
   readonly clear: boolean;
-}
-
-function oneLine(err: unknown): string {
-  const code = (err as { code?: unknown }).code;
-  const message = err instanceof Error ? err.message : String(err);
-  return typeof code === 'string' ? `error [${code}]: ${message}` : `error: ${message}`;
 }
 
 export async function watchLoop<T>(o: WatchLoopOptions<T>): Promise<void> {
@@ -38,7 +33,7 @@ export async function watchLoop<T>(o: WatchLoopOptions<T>): Promise<void> {
       last = key;
     } catch (err) {
       if (first) throw err;
-      if (!failing) o.err.write(`${oneLine(err)} (retrying every ${o.intervalMs} ms)\n`);
+      if (!failing) o.err.write(`${describeError(err)} (retrying every ${o.intervalMs} ms)\n`);
       failing = true;
     }
     try {
