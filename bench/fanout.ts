@@ -20,6 +20,7 @@ import { initBroker } from '../broker/init.ts';
 import { createCsr } from '../certs/csr.ts';
 import { exportPrivateKeyPem, generateKeyPair } from '../certs/keys.ts';
 import { formatRun, percentile, recordBenchmark, type BenchmarkRun } from './record.ts';
+import { pool } from './pool.ts';
 
 const AGENTS = Number(process.env.FANOUT_AGENTS ?? 1000);
 const SERVICES = Number(process.env.FANOUT_SERVICES ?? 100);
@@ -70,15 +71,6 @@ async function call(url: string, dispatcher: Agent, p: string, method: 'GET' | '
   const text = await res.body.text();
   if (res.statusCode >= 300) throw new Error(`${method} ${p}: ${res.statusCode} ${text.slice(0, 300)}`);
   return JSON.parse(text);
-}
-
-async function pool<T>(n: number, concurrency: number, fn: (i: number) => Promise<T>): Promise<T[]> {
-  const out: T[] = new Array(n);
-  let next = 0;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    for (let i = next++; i < n; i = next++) out[i] = await fn(i);
-  }));
-  return out;
 }
 
 const clusterId = (i: number) => `agent-${String(i).padStart(4, '0')}`;

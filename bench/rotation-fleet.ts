@@ -11,6 +11,7 @@ import { dataDirLayout } from '../broker/data-dir.ts';
 import { createCsr } from '../certs/csr.ts';
 import { exportPrivateKeyPem, generateKeyPair } from '../certs/keys.ts';
 import { plexus, plexusDaemon } from '../test/support/plexus-process.ts';
+import { pool } from './pool.ts';
 
 export interface BrokerProcess {
   url: string;
@@ -90,13 +91,4 @@ export async function joinAll(broker: BrokerProcess, clusterset: string, tokens:
   } finally {
     await client.close();
   }
-}
-
-async function pool<T>(n: number, concurrency: number, fn: (i: number) => Promise<T>): Promise<T[]> {
-  const out: T[] = new Array(n);
-  let next = 0;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    for (let i = next++; i < n; i = next++) out[i] = await fn(i);
-  }));
-  return out;
 }
