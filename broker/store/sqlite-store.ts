@@ -15,11 +15,12 @@ import { migrate } from './migrations.ts';
 import { SqliteCatalogStore } from './sqlite-catalog-store.ts';
 import { SqliteCaStore } from './sqlite-ca-store.ts';
 import type { CaStore } from './ca-store.ts';
+import { toTokenRecord } from './sqlite-token-row.ts';
 import { SqliteAgentReportStore } from './sqlite-agent-report-store.ts';
 import type { AgentReportStore } from './agent-report-store.ts';
 import {
   tokenState,
-  type ClusterRecord, type IssuedCertificate, type JoinResult, type Store, type TokenKind, type TokenRecord,
+  type ClusterRecord, type IssuedCertificate, type JoinResult, type Store, type TokenRecord,
 } from './store.ts';
 
 type Row = Record<string, unknown>;
@@ -34,19 +35,6 @@ const CLUSTER_SELECT = `
 
 function date(v: unknown): Date | null {
   return v === null || v === undefined ? null : new Date(Number(v));
-}
-
-function toToken(r: Row): TokenRecord {
-  return {
-    id: String(r.id),
-    kind: r.kind as TokenKind,
-    subject: String(r.subject),
-    secretHash: new Uint8Array(r.secret_hash as Uint8Array),
-    createdAt: date(r.created_at)!,
-    expiresAt: date(r.expires_at)!,
-    usedAt: date(r.used_at),
-    revokedAt: date(r.revoked_at),
-  };
 }
 
 function toCluster(r: Row): ClusterRecord {
@@ -160,11 +148,11 @@ export class SqliteStore implements Store {
 
   getToken(id: string): TokenRecord | undefined {
     const r = this.#s.getToken!.get(id);
-    return r ? toToken(r) : undefined;
+    return r ? toTokenRecord(r) : undefined;
   }
 
   listTokens(): TokenRecord[] {
-    return this.#s.listTokens!.all().map(toToken);
+    return this.#s.listTokens!.all().map(toTokenRecord);
   }
 
   revokeToken(id: string, at: Date): TokenRecord | undefined {

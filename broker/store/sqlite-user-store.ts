@@ -2,7 +2,8 @@
 // synchronous=FULL). Tables from migration 5: users, user_invites.
 import { immediateTransaction } from './transaction.ts';
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
-import { tokenState, type TokenKind, type TokenRecord } from './store.ts';
+import { toTokenRecord } from './sqlite-token-row.ts';
+import { tokenState, type TokenRecord } from './store.ts';
 import type { UserLoginResult, UserRecord, UserState, UserStore } from './user-store.ts';
 
 type Row = Record<string, unknown>;
@@ -14,14 +15,6 @@ function toUser(r: Row): UserRecord {
     state: r.state as UserState,
     createdAt: new Date(Number(r.created_at)),
     revokedAt: r.revoked_at === null || r.revoked_at === undefined ? null : new Date(Number(r.revoked_at)),
-  };
-}
-
-function toToken(r: Row): TokenRecord {
-  const d = (v: unknown) => (v === null || v === undefined ? null : new Date(Number(v)));
-  return {
-    id: String(r.id), kind: r.kind as TokenKind, subject: String(r.subject), secretHash: new Uint8Array(r.secret_hash as Uint8Array),
-    createdAt: d(r.created_at)!, expiresAt: d(r.expires_at)!, usedAt: d(r.used_at), revokedAt: d(r.revoked_at),
   };
 }
 
@@ -87,7 +80,7 @@ export class SqliteUserStore implements UserStore {
   completeLogin(o: { tokenId: string; name: string; now: Date }): UserLoginResult {
     return this.#tx((): UserLoginResult => {
       const row = this.#s.getToken!.get(o.tokenId);
-      if (!row || tokenState(toToken(row), o.now) !== 'pending') return { ok: false, reason: 'token-not-pending' };
+      if (!row || tokenState(toTokenRecord(row), o.now) !== 'pending') return { ok: false, reason: 'token-not-pending' };
       if (this.get(o.name)?.state !== 'invited' && this.get(o.name)?.state !== 'active') return { ok: false, reason: 'revoked' };
       this.#s.useToken!.run(o.now.getTime(), o.tokenId);
       this.#s.activate!.run(JSON.stringify(this.inviteGroups(o.tokenId) ?? []), o.name);
