@@ -1,13 +1,13 @@
 // `plexus login` and `plexus kubeconfig`: the person-side command group. Parsing and
 // presentation only; the work lives in login.ts and kubeconfig.ts.
 import { Command, Option } from 'commander';
-import { parseOutputFormat, printData, type OutputFormat } from '../output.ts';
+import { outputOption } from '../../broker/cli-options.ts';
+import { printData, type OutputFormat } from '../output.ts';
 import { configDirLayout, defaultConfigDir, loadIdentity } from './config-dir.ts';
 import { login, renew } from './login.ts';
 import { UserBrokerClient } from './user-broker-client.ts';
 import { UserCliError } from './user-error.ts';
 
-const outputOption = () => new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table').argParser(parseOutputFormat);
 const configDirOption = () => new Option('--config-dir <dir>', 'where the identity lives (env PLEXUS_CONFIG_DIR)').default(defaultConfigDir(), '~/.plexus');
 
 interface LoginFlags { broker?: string; token?: string; caFingerprint?: string; renew?: boolean; configDir: string; output: OutputFormat }
