@@ -14,10 +14,14 @@ export interface ImportTopology {
   context(): RankingContext;
 }
 
-/** The policy of an imported service: the oldest export's annotations decide. */
-export function importPolicy(service: MergedService, exports: readonly ExportRecord[]): ServicePolicy {
-  const oldest = service.members[0]?.cluster;
-  return servicePolicyOf(exports.find((e) => e.cluster === oldest)?.annotations);
+/**
+ * The policy of an imported service: the oldest export's annotations decide (as for type).
+ * The one rule for both users, so slices and DNS order never disagree: `exportOf` looks up
+ * a cluster's export (the import controller's list, Topology's catalog).
+ */
+export function importPolicy(service: MergedService | undefined, exportOf: (cluster: string) => ExportRecord | undefined): ServicePolicy {
+  const oldest = service?.members[0]?.cluster;
+  return servicePolicyOf(oldest === undefined ? undefined : exportOf(oldest)?.annotations);
 }
 
 /** local-only imports only this cluster's own endpoints. */

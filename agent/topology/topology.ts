@@ -6,7 +6,8 @@
 // events, and implements the DNS server's EndpointOrder seam.
 import type { ClusterAdvertisement } from '../../broker/api/advertisement.ts';
 import type { ExportRecord, MergedService } from '../../broker/api/catalog.ts';
-import { servicePolicyOf, type ServicePolicy } from './policy.ts';
+import { importPolicy } from './import-ranking.ts';
+import type { ServicePolicy } from './policy.ts';
 import type { ProbeState } from './prober.ts';
 import type { ProbeTarget } from './probe-client.ts';
 import { rankEndpoints, type ClusterView, type RankableEndpoint, type RankingContext } from './ranking.ts';
@@ -108,10 +109,9 @@ export class Topology {
     return { localCluster: local.cluster, localZone: local.zone, localRegion: local.region, latencyBandMs, cluster: (id) => this.view(id) };
   }
 
-  /** The policy of namespace/name: the oldest export's annotations decide (as for type). */
+  /** The policy of namespace/name, by the import controller's rule (importPolicy). */
   policyOf(namespace: string, name: string): ServicePolicy {
-    const oldest = this.#o.catalog.get(namespace, name)?.members[0]?.cluster;
-    return servicePolicyOf(oldest ? this.#o.catalog.exportOf(namespace, name, oldest)?.annotations : undefined);
+    return importPolicy(this.#o.catalog.get(namespace, name), (c) => this.#o.catalog.exportOf(namespace, name, c));
   }
 
   /** EndpointOrder (agent/dns): nearest first from this cluster's zone; may filter. */

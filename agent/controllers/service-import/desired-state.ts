@@ -53,7 +53,7 @@ export function desiredRankingAnnotations(inputs: ImportInputs): Record<string, 
   if (!inputs.topology) return undefined;
   const ctx = inputs.topology.context();
   const clusters = sourceClusters(inputs);
-  return { [ANNOTATION_RANKING]: rankingAnnotation(ctx, importPolicy(inputs.service, inputs.exports), clusters) };
+  return { [ANNOTATION_RANKING]: rankingAnnotation(ctx, importPolicy(inputs.service, (c) => inputs.exports.find((e) => e.cluster === c)), clusters) };
 }
 
 /** The ServiceImport to apply. `ips` are the derived Service's ClusterIPs (empty for Headless). */
@@ -146,7 +146,7 @@ export function desiredEndpointSlices(inputs: ImportInputs, owner: ImportOwner):
   const sources = new Set(sourceClusters(inputs));
   const slices: V1EndpointSlice[] = [];
   const ctx = inputs.topology?.context();
-  const policy = importPolicy(service, inputs.exports);
+  const policy = importPolicy(service, (c) => inputs.exports.find((e) => e.cluster === c));
   const records = [...inputs.exports]
     .filter((e) => sources.has(e.cluster) && (!ctx || keepsCluster(ctx, policy, e.cluster)))
     .sort((a, b) => (a.cluster < b.cluster ? -1 : 1));
