@@ -2,6 +2,7 @@
 // cluster-scoped trust-bundle acknowledgement through which agents report which roots they
 // trust and learn which root issues now.
 import { z } from 'zod';
+import { trustBundleResponseSchema } from './types.ts';
 
 export const caPaths = {
   status: '/v1/admin/ca',
@@ -88,10 +89,8 @@ export const trustBundleAckRequestSchema = z.object({
 }).strict();
 export type TrustBundleAckRequest = z.infer<typeof trustBundleAckRequestSchema>;
 
-export const trustBundleAckResponseSchema = z.object({
-  clusterset: z.string(),
-  trustBundle: z.string(),
-  fingerprints: z.array(z.string()),
+/** GET /v1/trust-bundle's answer, with the issuing root always present. */
+export const trustBundleAckResponseSchema = trustBundleResponseSchema.extend({
   /** The root that issues certificates now: an agent whose certificate came from another renews. */
   issuingFingerprint: z.string(),
 });

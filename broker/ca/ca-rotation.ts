@@ -69,8 +69,7 @@ export class CaRotation {
   /** Records which roots a cluster trusts; answers with the bundle and the issuing root. */
   acknowledge(cluster: string, fingerprints: readonly string[]): TrustBundleAckResponse {
     this.#d.store.ca.recordAck(cluster, fingerprints, this.#d.clock.now());
-    const bundle = this.live.bundle;
-    return { clusterset: this.#d.store.clusterset, trustBundle: bundle.toPem(), fingerprints: bundle.fingerprints(), issuingFingerprint: this.live.issuingFingerprint };
+    return this.live.trustBundleResponse(this.#d.store.clusterset);
   }
 
   status(): CaStatus {

@@ -5,6 +5,7 @@
 import type { CertificateAuthority } from '../../certs/ca.ts';
 import { fingerprintSha256 } from '../../certs/pem.ts';
 import type { TrustBundle } from '../../certs/trust-bundle.ts';
+import type { TrustBundleAckResponse } from '../api/ca.ts';
 
 export interface CaMaterial {
   readonly issuing: CertificateAuthority;
@@ -39,6 +40,12 @@ export class LiveCa {
   get pinFingerprint(): string {
     const fps = this.#current.bundle.fingerprints();
     return fps[fps.length - 1]!;
+  }
+
+  /** The trust-bundle answer (GET /v1/trust-bundle and the cluster's acknowledgement). */
+  trustBundleResponse(clusterset: string): TrustBundleAckResponse {
+    const bundle = this.#current.bundle;
+    return { clusterset, trustBundle: bundle.toPem(), fingerprints: bundle.fingerprints(), issuingFingerprint: this.#issuingFingerprint };
   }
 
   subscribe(fn: CaListener): () => void {

@@ -7,14 +7,9 @@ import type { LiveCa } from '../ca/live-ca.ts';
 
 export interface TrustBundleRoutesOptions {
   readonly clusterset: string;
-  readonly live: Pick<LiveCa, 'bundle' | 'issuingFingerprint'>;
+  readonly live: Pick<LiveCa, 'trustBundleResponse'>;
 }
 
 export const trustBundleRoutes: FastifyPluginAsync<TrustBundleRoutesOptions> = async (app, opts) => {
-  app.get(paths.trustBundle, async (): Promise<TrustBundleResponse> => ({
-    clusterset: opts.clusterset,
-    trustBundle: opts.live.bundle.toPem(),
-    fingerprints: opts.live.bundle.fingerprints(),
-    issuingFingerprint: opts.live.issuingFingerprint,
-  }));
+  app.get(paths.trustBundle, async (): Promise<TrustBundleResponse> => opts.live.trustBundleResponse(opts.clusterset));
 };
