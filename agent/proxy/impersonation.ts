@@ -40,9 +40,8 @@ const DROPPED = new Set([
 /** Front-proxy headers (requestheader authn): the API server trusts them only from its front proxy, but never forward them. */
 const isRemoteIdentityHeader = (lower: string) => lower.startsWith('x-remote-');
 
-export function isImpersonationHeader(name: string): boolean {
-  return name.toLowerCase().startsWith('impersonate-');
-}
+/** Callers pass the name already lowercased (every header of every request goes through here). */
+const isImpersonationHeader = (lower: string) => lower.startsWith('impersonate-');
 
 export function impersonationHeaders(identity: ProxyIdentity): { 'impersonate-user': string; 'impersonate-group'?: string[] } {
   const user = `${SUBJECT_PREFIX}${identity.user}`;
