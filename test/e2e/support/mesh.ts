@@ -55,10 +55,16 @@ export class Mesh {
     try {
       await plexus(['broker', 'init', '--data-dir', mesh.brokerDir, '--clusterset', 'e2e.plexus.local']);
       await mesh.startBroker('127.0.0.1:0');
-      for (const c of set.clusters) await mesh.enroll(c);
       const ports = await freePorts(set.clusters.length);
       set.clusters.forEach((c, i) => mesh.#dnsPorts.set(c.name, ports[i]!));
-      for (const c of set.clusters) mesh.startAgent(c.name);
+      // Each agent starts as soon as its cluster has joined, as in a deployment: with short
+      // certificate lifetimes (rotation: 20 s) and every `plexus` call taking seconds on a
+      // loaded machine, starting them only after the last join let the first certificate
+      // expire before its agent ran.
+      for (const c of set.clusters) {
+        await mesh.enroll(c);
+        mesh.startAgent(c.name);
+      }
       return mesh;
     } catch (err) {
       await mesh.stop();
