@@ -73,6 +73,8 @@ describe('CatalogView', () => {
     const seen = recorder(view);
     view.apply({ type: 'cluster', revision: 2, state: { cluster: 'east', available: false, leaseRenewedAt: null } });
     expect(seen.sort()).toEqual(['cluster east=false', 'shop/db', 'shop/web']);
+    expect(view.keysExportedBy('east').sort()).toEqual([['shop', 'db'], ['shop', 'web']]);
+    expect(view.keysExportedBy('nowhere')).toEqual([]);
     seen.length = 0;
     view.apply({ type: 'cluster', revision: 3, state: { cluster: 'east', available: false, leaseRenewedAt: '2026-01-01T00:00:00Z' } });
     expect(seen).toEqual([]);

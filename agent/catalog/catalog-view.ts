@@ -90,6 +90,11 @@ export class CatalogView implements CatalogSink {
     return [...all].sort().map(splitKey);
   }
 
+  /** The services `cluster` exports, as [namespace, name]. */
+  keysExportedBy(cluster: string): [string, string][] {
+    return this.#keysExportedBy(this.#state, cluster).map(splitKey);
+  }
+
   on<K extends keyof CatalogViewEvents>(event: K, listener: CatalogViewEvents[K]): () => void {
     (this.#listeners[event] as Set<CatalogViewEvents[K]>).add(listener);
     return () => { (this.#listeners[event] as Set<CatalogViewEvents[K]>).delete(listener); };

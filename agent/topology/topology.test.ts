@@ -13,13 +13,15 @@ function fakes() {
   const probe = new Map<string, { state: ProbeState; ms?: number }>();
   let targets: readonly ProbeTarget[] = [];
   const annotations: Record<string, string> = {};
+  /** Clusters that export shop/cart. */
+  const exporters = new Set(['b', 'c']);
   const catalog: TopologyCatalog = {
     get: () => ({ members: [{ cluster: 'b' }] }) as unknown as MergedService,
     exportOf: () => ({ annotations }) as unknown as ExportRecord,
     isAvailable: (c) => available.get(c) ?? true,
     advertisement: (c) => ads.get(c),
     advertisements: () => [...ads.values()],
-    keys: () => [['shop', 'cart']],
+    keysExportedBy: (c) => (exporters.has(c) ? [['shop', 'cart']] : []),
     on: (event, l) => {
       if (!catalogListeners.has(event)) catalogListeners.set(event, new Set());
       catalogListeners.get(event)!.add(l);
@@ -84,6 +86,20 @@ describe('Topology', () => {
     f.available.set('c', false);
     f.fireCatalog('clusterAvailabilityChanged', 'c');
     expect(changed).toHaveLength(4);
+  });
+
+  it('emits only for the services the changed cluster exports', () => {
+    const f = fakes();
+    const t = new Topology({ local: { cluster: 'a' }, catalog: f.catalog, prober: f.prober, latencyBandMs: 5 });
+    const changed: string[] = [];
+    t.onChange((ns, name) => changed.push(`${ns}/${name}`));
+    t.start();
+    f.probe.set('d', { state: 'down' });
+    f.fireProbe('d');
+    expect(changed).toEqual([]);
+    f.probe.set('b', { state: 'down' });
+    f.fireProbe('b');
+    expect(changed).toEqual(['shop/cart']);
   });
 
   it('orders DNS endpoints nearest first and applies the oldest export\'s policy', () => {

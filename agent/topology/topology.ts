@@ -25,7 +25,8 @@ export interface TopologyCatalog {
   isAvailable(cluster: string): boolean;
   advertisement(cluster: string): ClusterAdvertisement | undefined;
   advertisements(): ClusterAdvertisement[];
-  keys(): [string, string][];
+  /** The services a cluster exports: the only ones whose ranking a change to it can move. */
+  keysExportedBy(cluster: string): [string, string][];
   on(event: 'advertisementChanged' | 'clusterAvailabilityChanged', listener: (cluster: string) => void): () => void;
 }
 
@@ -136,6 +137,6 @@ export class Topology {
     const sig = `${v.healthy}|${band}|${v.zone ?? ''}|${v.region ?? ''}`;
     if (this.#seen.get(cluster) === sig) return;
     this.#seen.set(cluster, sig);
-    for (const [namespace, name] of this.#o.catalog.keys()) for (const l of this.#listeners) l(namespace, name);
+    for (const [namespace, name] of this.#o.catalog.keysExportedBy(cluster)) for (const l of this.#listeners) l(namespace, name);
   }
 }
