@@ -75,11 +75,11 @@ export interface RunningAgent {
   stop(o?: { leave?: boolean }): Promise<void>;
 }
 
-export function createAgentLogger(level: string): Logger {
+function createAgentLogger(level: string): Logger {
   return pino({ level, base: { service: 'plexus-agent' }, redact: { paths: ['keyPem', '*.keyPem', 'token', '*.token', 'csr', '*.csr', 'headers.authorization', '*.headers.authorization'], censor: '[redacted]' } });
 }
 
-export function openIdentityStore(identity: AgentConfig['identity'], kc: () => KubeConfig): IdentityStore {
+function openIdentityStore(identity: AgentConfig['identity'], kc: () => KubeConfig): IdentityStore {
   return identity.kind === 'file'
     ? new FileIdentityStore(identity.dataDir)
     : new SecretIdentityStore(secretAccess(kc()), identity.namespace, identity.name);

@@ -7,8 +7,8 @@
 import type { Command } from 'commander';
 import { Agent, request } from 'undici';
 
-export const DEFAULT_HEALTH_URLS = ['https://127.0.0.1:7443/healthz', 'http://127.0.0.1:9090/healthz'] as const;
-export const HEALTH_URL_ENV = 'PLEXUS_HEALTH_URL';
+const DEFAULT_HEALTH_URLS = ['https://127.0.0.1:7443/healthz', 'http://127.0.0.1:9090/healthz'] as const;
+const HEALTH_URL_ENV = 'PLEXUS_HEALTH_URL';
 
 export class HealthError extends Error {
   readonly code: 'PLX_HEALTH_UNHEALTHY' | 'PLX_HEALTH_BAD_ARGUMENT';
@@ -33,7 +33,7 @@ async function probe(url: string, timeoutMs: number, dispatcher: Agent): Promise
 }
 
 /** Resolves when one of `urls` is healthy; otherwise throws PLX_HEALTH_UNHEALTHY naming each failure. */
-export async function checkHealth(urls: readonly string[], timeoutMs: number): Promise<string> {
+async function checkHealth(urls: readonly string[], timeoutMs: number): Promise<string> {
   for (const u of urls) {
     if (!/^https?:\/\//.test(u)) throw new HealthError('PLX_HEALTH_BAD_ARGUMENT', `health URL "${u}" must start with http:// or https://`);
   }

@@ -46,7 +46,7 @@ export interface TrustBundleRefresherOptions {
 export type RefreshResult = 'unchanged' | 'updated';
 
 /** Checks the broker's bundle against the trusted one; returns it parsed, or throws PLX_AGENT_TRUST_BUNDLE_REJECTED. */
-export function acceptTrustBundle(trusted: TrustBundle, res: TrustBundleAckResponse, clusterset: string): TrustBundle {
+function acceptTrustBundle(trusted: TrustBundle, res: TrustBundleAckResponse, clusterset: string): TrustBundle {
   const reject = (why: string, cause?: unknown) => new AgentError('PLX_AGENT_TRUST_BUNDLE_REJECTED', `trust bundle from the broker refused: ${why}`, { cause });
   if (res.clusterset !== clusterset) throw reject(`it is for clusterset "${res.clusterset}", not "${clusterset}"`);
   let next: TrustBundle;

@@ -34,7 +34,7 @@ export interface AccessProxyOptions {
 }
 
 /** A Kubernetes Status body, so kubectl prints the reason; the stable code rides in a header and in details. */
-export function refusalBody(e: ProxyError): { status: number; body: string } {
+function refusalBody(e: ProxyError): { status: number; body: string } {
   const { code, message, status } = e;
   const reason = status === 401 ? 'Unauthorized' : status === 403 ? 'Forbidden' : status === 503 ? 'ServiceUnavailable' : 'InternalError';
   const body = JSON.stringify({

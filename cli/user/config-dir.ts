@@ -48,7 +48,7 @@ export function writeFileAtomic(file: string, content: string, mode: number): vo
   }
 }
 
-export function ensureConfigDir(l: ConfigDirLayout): void {
+function ensureConfigDir(l: ConfigDirLayout): void {
   try {
     mkdirSync(l.dir, { recursive: true, mode: 0o700 });
     chmodSync(l.dir, 0o700);

@@ -17,13 +17,13 @@ interface KubeconfigDoc {
   clusters?: Named[]; users?: Named[]; contexts?: Named[]; [k: string]: unknown;
 }
 
-export const CONTEXT_PREFIX = 'plexus-';
+const CONTEXT_PREFIX = 'plexus-';
 
-export function contextName(clusterId: string): string {
+function contextName(clusterId: string): string {
   return `${CONTEXT_PREFIX}${clusterId}`;
 }
 
-export function userEntryName(name: string, clusterset: string): string {
+function userEntryName(name: string, clusterset: string): string {
   return `${CONTEXT_PREFIX}${name}@${clusterset}`;
 }
 
