@@ -62,9 +62,10 @@ export async function mintTokens(broker: BrokerProcess, n: number): Promise<stri
   return pool(n, 8, async (i) => (await broker.admin.createToken({ cluster: clusterId(i) })).token);
 }
 
-interface KeyMaterial { keyPem: string; csr: string }
+export interface KeyMaterial { keyPem: string; csr: string }
 
-async function keyAndCsr(clusterset: string, id: string): Promise<KeyMaterial> {
+/** A fresh P-256 key and a CSR for cluster `id`. */
+export async function keyAndCsr(clusterset: string, id: string): Promise<KeyMaterial> {
   const keys = await generateKeyPair('P-256');
   const csr = await createCsr({ keys, commonName: id, identity: { trustDomain: clusterset, kind: 'cluster', name: id } });
   return { keyPem: await exportPrivateKeyPem(keys.privateKey), csr };
