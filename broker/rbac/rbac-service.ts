@@ -33,11 +33,23 @@ export interface ApplyInput {
 
 const EMPTY: BaselineDocument = { target: { all: true }, allowKubeSystem: false, entries: [] };
 
+type StatusReport = { readonly report: RbacStatusReport; readonly reportedAt: Date };
+
 export class RbacService {
   readonly #d: RbacServiceDeps;
+  /**
+   * Each agent's last status report, parsed: read from the store once here and kept in step
+   * by report(), the only writer. compliance() runs on every metrics scrape and dashboard
+   * poll; re-reading and re-validating every stored report there cost ~90 ms at 1000 clusters.
+   */
+  readonly #statuses = new Map<string, StatusReport>();
 
   constructor(deps: RbacServiceDeps) {
     this.#d = deps;
+    for (const s of deps.store.rbac.statuses()) {
+      const parsed = rbacStatusReportSchema.safeParse(JSON.parse(s.report));
+      if (parsed.success) this.#statuses.set(s.cluster, { report: parsed.data, reportedAt: s.reportedAt });
+    }
   }
 
   #current(): { revision: number; hash: string; doc: BaselineDocument; createdAt: Date | null } {
@@ -84,17 +96,15 @@ export class RbacService {
     return { revision: cur.revision, targeted, entries: targeted ? [...cur.doc.entries] : [] };
   }
 
+  /** `report` was validated by the route (rbacStatusReportSchema). */
   report(cluster: string, report: RbacStatusReport): void {
-    this.#d.store.rbac.putStatus({ cluster, report: JSON.stringify(report), reportedAt: this.#d.clock.now() });
+    const reportedAt = this.#d.clock.now();
+    this.#d.store.rbac.putStatus({ cluster, report: JSON.stringify(report), reportedAt });
+    this.#statuses.set(cluster, { report, reportedAt });
   }
 
-  #reports(): Map<string, { report: RbacStatusReport; reportedAt: Date }> {
-    const out = new Map<string, { report: RbacStatusReport; reportedAt: Date }>();
-    for (const s of this.#d.store.rbac.statuses()) {
-      const parsed = rbacStatusReportSchema.safeParse(JSON.parse(s.report));
-      if (parsed.success) out.set(s.cluster, { report: parsed.data, reportedAt: s.reportedAt });
-    }
-    return out;
+  #reports(): ReadonlyMap<string, StatusReport> {
+    return this.#statuses;
   }
 
   #activeClusters(): { id: string; labels: Record<string, string> }[] {
