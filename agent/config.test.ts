@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseAgentConfig } from './config.ts';
+import { listenUrl, parseAgentConfig } from './config.ts';
 import { AgentError } from './errors.ts';
 
 describe('parseAgentConfig', () => {
@@ -50,5 +50,12 @@ describe('parseAgentConfig', () => {
     expect(msg).toContain('proxyListen "8443" must be HOST:PORT');
     expect(msg).toContain('proxyUrl must use https');
     expect(msg).toContain('probeUrl "nope" is not a URL');
+  });
+
+  it('dials a wildcard listen address on loopback, IPv6 in brackets', () => {
+    expect(listenUrl('http', '0.0.0.0', 9090)).toBe('http://127.0.0.1:9090');
+    expect(listenUrl('https', '::', 8443)).toBe('https://[::1]:8443');
+    expect(listenUrl('https', 'fd00::1', 1)).toBe('https://[fd00::1]:1');
+    expect(listenUrl('http', 'agent.local', 2)).toBe('http://agent.local:2');
   });
 });

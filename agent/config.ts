@@ -111,6 +111,15 @@ function parseHostPort(what: string, s: string): { host: string; port: number } 
   return { host, port };
 }
 
+/**
+ * Where a client dials a server bound to `host`:`port`: a wildcard bind (0.0.0.0, ::) is
+ * dialled on loopback; IPv6 in brackets.
+ */
+export function listenUrl(scheme: 'http' | 'https', host: string, port: number): string {
+  const dialable = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
+  return `${scheme}://${isIP(dialable) === 6 ? `[${dialable}]` : dialable}:${port}`;
+}
+
 /** A listen address or "off" (null); a problem is recorded instead of thrown. */
 function parseListenOrOff(problems: string[], what: string, raw: string): { readonly host: string; readonly port: number } | null {
   if (raw === 'off') return null;

@@ -44,4 +44,10 @@ describe('MetricsServer', () => {
     expect(post.status).toBe(405);
     expect(post.headers.get('allow')).toBe('GET, HEAD');
   });
+
+  it('start() rejects when the address is taken', async () => {
+    const { url } = await start(() => null);
+    const second = new MetricsServer({ listen: { host: '127.0.0.1', port: Number(new URL(url).port) }, registry: new AgentMetrics({ defaultMetrics: false }).registry, notReady: () => null });
+    await expect(second.start()).rejects.toMatchObject({ code: 'EADDRINUSE' });
+  });
 });

@@ -4,8 +4,10 @@
 // Plain HTTP on purpose: kubelet probes and an in-cluster Prometheus scrape it without
 // credentials, so it must never expose more than counts and names (README "Metrics").
 import http from 'node:http';
+import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
+import { listenUrl } from '../config.ts';
 
 export interface MetricsServerOptions {
   readonly listen: { readonly host: string; readonly port: number };
@@ -26,20 +28,13 @@ export class MetricsServer {
   }
 
   async start(): Promise<string> {
-    await new Promise<void>((resolve, reject) => {
-      this.#server.once('error', reject);
-      this.#server.listen(this.#o.listen.port, this.#o.listen.host, () => {
-        this.#server.off('error', reject);
-        resolve();
-      });
-    });
+    this.#server.listen(this.#o.listen.port, this.#o.listen.host);
+    await once(this.#server, 'listening');
     return this.url;
   }
 
   get url(): string {
-    const { port } = this.#server.address() as AddressInfo;
-    const h = this.#o.listen.host === '0.0.0.0' ? '127.0.0.1' : this.#o.listen.host === '::' ? '::1' : this.#o.listen.host;
-    return `http://${h.includes(':') ? `[${h}]` : h}:${port}`;
+    return listenUrl('http', this.#o.listen.host, (this.#server.address() as AddressInfo).port);
   }
 
   async stop(): Promise<void> {

@@ -6,6 +6,7 @@
 // attach, port-forward over SPDY or WebSocket) are relayed as raw sockets once the API
 // server agrees to switch protocols. One audit line per request.
 import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
 import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -18,6 +19,7 @@ import type { ImpersonationReview } from './access-review.ts';
 import { requestInfo } from './request-info.ts';
 import type { Upstream } from './upstream.ts';
 import type { AgentMetrics } from '../metrics/agent-metrics.ts';
+import { listenUrl } from '../config.ts';
 
 export interface AccessProxyOptions {
   readonly listen: { readonly host: string; readonly port: number };
@@ -78,20 +80,13 @@ export class AccessProxy {
   }
 
   async start(): Promise<string> {
-    await new Promise<void>((resolve, reject) => {
-      this.#server.once('error', reject);
-      this.#server.listen(this.#o.listen.port, this.#o.listen.host, () => {
-        this.#server.off('error', reject);
-        resolve();
-      });
-    });
+    this.#server.listen(this.#o.listen.port, this.#o.listen.host);
+    await once(this.#server, 'listening');
     return this.url;
   }
 
   get url(): string {
-    const { port } = this.#server.address() as AddressInfo;
-    const host = this.#o.listen.host === '0.0.0.0' ? '127.0.0.1' : this.#o.listen.host === '::' ? '::1' : this.#o.listen.host;
-    return `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
+    return listenUrl('https', this.#o.listen.host, (this.#server.address() as AddressInfo).port);
   }
 
   /**
