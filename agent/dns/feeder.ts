@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import type { ExportRecord, MergedService } from '../../broker/api/catalog.ts';
 import { LABEL_SERVICE_NAME as MCS_LABEL_SERVICE_NAME, LABEL_SOURCE_CLUSTER, type ServiceImport } from '../../crds/types.ts';
 import { ENDPOINTSLICE_MANAGER, LABEL_ENDPOINTSLICE_MANAGED_BY } from '../controllers/service-import/import-names.ts';
+import { sourceClusters } from '../controllers/service-import/desired-state.ts';
 import { ENDPOINT_SLICES, INDEX_MCS_SERVICE_NAME, SERVICE_IMPORTS, type ComponentInformers, type InformerRegistry } from '../kube/index.ts';
 import { stableEndpointOrder, type EndpointOrder } from './endpoint-order.ts';
 import type { HeadlessEndpoint, Resolver, ServiceRecords } from './resolver.ts';
@@ -42,9 +43,11 @@ type OrderedEndpoint = HeadlessEndpoint & { readonly zone?: string | undefined }
 export function headlessEndpoints(catalog: Pick<DnsCatalog, 'get' | 'exportsOf' | 'isAvailable'>, namespace: string, name: string): OrderedEndpoint[] {
   const service = catalog.get(namespace, name);
   if (!service) return [];
-  const included = new Set(service.members.filter((m) => !m.excluded && catalog.isAvailable(m.cluster)).map((m) => m.cluster));
+  const exports = catalog.exportsOf(namespace, name);
+  // The import controller's rule, so DNS and the imported slices count the same exporters.
+  const included = new Set(sourceClusters({ service, exports, isAvailable: (c) => catalog.isAvailable(c) }));
   const out: OrderedEndpoint[] = [];
-  for (const record of catalog.exportsOf(namespace, name)) {
+  for (const record of exports) {
     if (!included.has(record.cluster)) continue;
     for (const ep of record.endpoints) {
       out.push({ cluster: record.cluster, addresses: ep.addresses, hostname: ep.hostname, zone: ep.zone, ports: record.endpointPorts });
