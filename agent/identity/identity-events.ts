@@ -9,12 +9,9 @@
 import type { Logger } from 'pino';
 import { apiVersionOf, CLUSTER_PROPERTY } from '../../crds/types.ts';
 import type { AgentConfig } from '../config.ts';
+import { EventRecorder } from '../kube/event-recorder.ts';
 import type { KubeApi } from '../kube/kube-api.ts';
-import type { KubeObject, ResourceType } from '../kube/resources.ts';
 import type { RotationNotices } from './rotator.ts';
-
-const EVENT: ResourceType = { kind: 'Event', apiVersion: 'v1', plural: 'events', namespaced: true };
-const COMPONENT = 'plexus-agent';
 
 interface Regarding {
   readonly namespace: string;
@@ -38,9 +35,11 @@ export interface IdentityEventsOptions {
 
 export class IdentityEvents implements RotationNotices {
   readonly #o: IdentityEventsOptions;
+  readonly #recorder: EventRecorder;
 
   constructor(o: IdentityEventsOptions) {
     this.#o = o;
+    this.#recorder = new EventRecorder({ api: o.api, clock: { now: o.now }, clusterId: o.clusterId, logger: o.logger });
   }
 
   expiring(o: { serial: string; notAfter: Date }): void {
@@ -54,19 +53,8 @@ export class IdentityEvents implements RotationNotices {
 
   #record(reason: string, discriminator: string, message: string): void {
     const { target } = this.#o;
-    const now = this.#o.now().toISOString();
     const name = `${target.object.name}.${reason.toLowerCase()}.${discriminator.replace(/[^a-z0-9]/g, '').slice(0, 32)}`;
-    const event = {
-      metadata: { name, namespace: target.namespace, labels: { 'app.kubernetes.io/managed-by': 'plexus' } },
-      involvedObject: target.object,
-      type: 'Warning', reason, message,
-      source: { component: COMPONENT },
-      reportingComponent: `plexus.io/${COMPONENT}`, reportingInstance: this.#o.clusterId,
-      firstTimestamp: now, lastTimestamp: now, count: 1,
-    } as KubeObject;
-    this.#o.api.apply(EVENT, event).then(
-      () => this.#o.logger.info({ event: name, reason }, 'Kubernetes Event recorded'),
-      (err: unknown) => this.#o.logger.warn({ err, event: name, reason }, 'cannot record a Kubernetes Event'),
-    );
+    void this.#recorder.record({ name, namespace: target.namespace, regarding: target.object, type: 'Warning', reason, message })
+      .then((ok) => { if (ok) this.#o.logger.info({ event: name, reason }, 'Kubernetes Event recorded'); });
   }
 }
