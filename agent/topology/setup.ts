@@ -2,9 +2,8 @@
 // endpoint, the prober following the advertised probe URLs, the Topology the import
 // controller and the DNS server rank with, and the advertiser. main.ts calls this once.
 import { performance } from 'node:perf_hooks';
-import { isIP } from 'node:net';
 import type { Logger } from 'pino';
-import type { TopologyConfig } from '../config.ts';
+import { listenUrl, type TopologyConfig } from '../config.ts';
 import type { Timers } from '../kube/clock.ts';
 import type { KubeApi } from '../kube/kube-api.ts';
 import { Advertiser, type AdvertisementPublisher } from './advertiser.ts';
@@ -39,11 +38,6 @@ export interface RunningTopology {
   stop(): Promise<void>;
 }
 
-function urlOf(host: string, port: number): string {
-  const dialable = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
-  return `https://${isIP(dialable) === 6 ? `[${dialable}]` : dialable}:${port}`;
-}
-
 export async function startTopology(o: TopologySetupOptions): Promise<RunningTopology> {
   const log = o.logger.child({ component: 'topology' });
   const { config } = o;
@@ -56,7 +50,7 @@ export async function startTopology(o: TopologySetupOptions): Promise<RunningTop
       certPem: o.identity.certPem, keyPem: o.identity.keyPem, trustBundlePem: o.identity.trustBundle, logger: log,
     });
   }
-  const probeUrl = config.probeUrl ?? (server && config.probeListen ? urlOf(config.probeListen.host, server.port) : undefined);
+  const probeUrl = config.probeUrl ?? (server && config.probeListen ? listenUrl('https', config.probeListen.host, server.port) : undefined);
   const client = httpsProbe({ clusterset: o.clusterset, certPem: o.identity.certPem, keyPem: o.identity.keyPem, trustBundlePem: o.identity.trustBundle });
   const prober = new Prober({
     probe: client.probe, timers: o.timers, now: () => performance.now(), logger: log,
