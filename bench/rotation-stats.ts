@@ -1,12 +1,5 @@
 // bench:rotation's arithmetic over timestamps: per-bucket peaks and a one-line histogram.
 
-export interface CpuSample {
-  /** End of the sample window, ms since epoch. */
-  at: number;
-  /** CPU over the window; 100 = one core. */
-  cpuPercent: number;
-}
-
 /** Sum of `weights` (default 1 each) per `bucketMs` bucket of `times`; the largest sum. */
 export function peakPerBucket(times: readonly number[], bucketMs: number, weights?: readonly number[]): number {
   const sums = new Map<number, number>();

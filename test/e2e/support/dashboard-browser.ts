@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext } from 'playwright-core';
 
-export const CHROMIUM = process.env.PLEXUS_CHROMIUM ?? '/usr/bin/chromium';
+const CHROMIUM = process.env.PLEXUS_CHROMIUM ?? '/usr/bin/chromium';
 
 export async function launchChromium(): Promise<Browser> {
   if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: apt-get install -y chromium (see .ci/run) or set PLEXUS_CHROMIUM`);

@@ -161,7 +161,7 @@ export function matches(s: ImportState, expected: ExpectedImport, type: 'Headles
 }
 
 /** Strict assertions with readable diffs, after matches() held. */
-export function expectExact(s: ImportState, expected: ExpectedImport, type: 'Headless' | 'ClusterSetIP'): void {
+function expectExact(s: ImportState, expected: ExpectedImport, type: 'Headless' | 'ClusterSetIP'): void {
   const want = nonEmpty(expected);
   if (Object.keys(expected).length === 0) {
     expect({ imports: s.imports, derived: s.derived, slices: s.slices, dnsStatus: s.dnsStatus }).toEqual({ imports: 0, derived: 0, slices: 0, dnsStatus: 'NXDOMAIN' });
