@@ -1,30 +1,12 @@
 // Faults under churn, end to end: agents restarted and killed without goodbye, the broker
 // restarted. After each, every cluster must hold exactly the expected objects — no lost
 // update, no duplicate, no orphan — and a dead cluster's endpoints leave within the lease.
-import { CoreV1Api } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import {
-  addressesOf, createService, ensureNamespace, exportService, importedSlices, sameSet, serviceImports, setEndpoints, until,
-} from './support/objects.ts';
+import { untilExact } from './support/faults.ts';
+import { addressesOf, createService, ensureNamespace, exportService, importedSlices, sameSet, setEndpoints, until } from './support/objects.ts';
 import { useMesh } from './support/use-mesh.ts';
-import type { Mesh } from './support/mesh.ts';
 
 const addressSet = (round: number, n = 3) => Array.from({ length: n }, (_, i) => `10.50.${round}.${i + 1}`);
-
-/** Exactly one ServiceImport, one derived Service and the right slices for ns/svc in `cluster`. */
-async function expectExactImport(mesh: Mesh, cluster: number, ns: string, svc: string, addresses: string[]): Promise<void> {
-  const c = mesh.cluster(cluster);
-  await until(`cluster-${cluster + 1} converged on ${addresses.length} endpoints`, async () =>
-    sameSet(addressesOf(await importedSlices(c, ns, svc, 'cluster-1')), addresses), 60_000);
-  const imports = (await serviceImports(c, ns)).filter((s) => s.metadata.name === svc);
-  expect(imports).toHaveLength(1);
-  const derived = (await c.client(CoreV1Api).listNamespacedService({ namespace: ns, labelSelector: `multicluster.kubernetes.io/service-name=${svc}` })).items;
-  expect(derived).toHaveLength(1);
-  expect(imports[0]!.spec.ips).toEqual(derived[0]!.spec?.clusterIPs);
-  const slices = await importedSlices(c, ns, svc);
-  expect(slices).toHaveLength(1);
-  expect(new Set(slices.map((s) => s.metadata?.name)).size).toBe(slices.length);
-}
 
 describe('faults during churn', () => {
   const fixture = useMesh({ clusters: 3, leaseDuration: '3s' });
@@ -45,7 +27,7 @@ describe('faults during churn', () => {
     await createService(mesh().cluster(0), 'faults', 'orders');
     await setEndpoints(mesh().cluster(0), 'faults', 'orders', addressSet(0));
     await exportService(mesh().cluster(0), 'faults', 'orders');
-    await expectExactImport(mesh(), 1, 'faults', 'orders', addressSet(0));
+    await untilExact(mesh(), mesh().cluster(1), 'faults', 'orders', { 'cluster-1': addressSet(0) }, 'ClusterSetIP');
 
     const final = await churn('orders', 16, async (r) => {
       if (r === 5) await mesh().stopAgent('cluster-1');
@@ -53,20 +35,20 @@ describe('faults during churn', () => {
       if (r === 10) await mesh().stopAgent('cluster-2', 'SIGKILL');
       if (r === 12) mesh().startAgent('cluster-2');
     });
-    for (const i of [0, 1, 2]) await expectExactImport(mesh(), i, 'faults', 'orders', final);
+    for (const i of [0, 1, 2]) await untilExact(mesh(), mesh().cluster(i), 'faults', 'orders', { 'cluster-1': final }, 'ClusterSetIP');
   });
 
   it('a broker restart mid-churn loses no acknowledged or later write', async () => {
     await createService(mesh().cluster(0), 'faults', 'billing');
     await setEndpoints(mesh().cluster(0), 'faults', 'billing', addressSet(0));
     await exportService(mesh().cluster(0), 'faults', 'billing');
-    await expectExactImport(mesh(), 2, 'faults', 'billing', addressSet(0));
+    await untilExact(mesh(), mesh().cluster(2), 'faults', 'billing', { 'cluster-1': addressSet(0) }, 'ClusterSetIP');
 
     const final = await churn('billing', 12, async (r) => {
       if (r === 4) await mesh().stopBroker('SIGTERM');
       if (r === 7) await mesh().startBroker();
     });
-    for (const i of [0, 1, 2]) await expectExactImport(mesh(), i, 'faults', 'billing', final);
+    for (const i of [0, 1, 2]) await untilExact(mesh(), mesh().cluster(i), 'faults', 'billing', { 'cluster-1': final }, 'ClusterSetIP');
   });
 
   it('withdraws a cluster killed without goodbye within the lease bound, and restores it when it returns', async () => {
