@@ -11,7 +11,7 @@ import { HarnessError } from './errors.ts';
 import { startClusters } from './start-clusters.ts';
 import type { StartOptions } from './start-clusters.ts';
 
-export type Task = { readonly name: string; readonly result?: { readonly state?: string }; readonly tasks?: readonly Task[] };
+type Task = { readonly name: string; readonly result?: { readonly state?: string }; readonly tasks?: readonly Task[] };
 export type SuiteLike = Task & { readonly file?: { readonly filepath: string } };
 
 export interface ClustersFixture {

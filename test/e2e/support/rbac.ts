@@ -6,13 +6,11 @@ import path from 'node:path';
 import { rbacComplianceResponseSchema, type RbacComplianceResponse } from '../../../broker/api/rbac.ts';
 import type { Cluster } from '../../harness/cluster.ts';
 import type { Mesh } from './mesh.ts';
-import { runPlexus } from '../../support/plexus-process.ts';
+import { runPlexus, type PlexusRun } from '../../support/plexus-process.ts';
 
 const V = 'rbac.authorization.k8s.io/v1';
 
-export interface CliRun { code: number | null; stdout: string; stderr: string }
-
-export function brokerCli(mesh: Mesh, args: string[]): Promise<CliRun> {
+export function brokerCli(mesh: Mesh, args: string[]): Promise<PlexusRun> {
   return runPlexus(['broker', ...args, '--data-dir', mesh.brokerDir]);
 }
 
