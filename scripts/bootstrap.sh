@@ -6,5 +6,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 if [ ! -x node_modules/.bin/node ] || [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "[bootstrap] installing npm packages (npm ci)…" >&2
-  npm ci --no-audit --no-fund >&2
+  # --loglevel=error: npm here runs on the machine's Node, which npm's engine checks of the
+  # dependencies warn about; the packages run on the pinned Node 24, so those lines are noise.
+  npm ci --no-audit --no-fund --loglevel=error >&2
 fi

@@ -2,7 +2,7 @@
 // listen on port 0 themselves. Scoping lives here and only here: public routes, the
 // cluster scope (renew) and the admin scope each get their own authentication hook.
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { CertificateAuthority } from '../../certs/ca.ts';
 import type { TrustBundle } from '../../certs/trust-bundle.ts';
@@ -67,8 +67,9 @@ function createFastify(deps: AppDeps): FastifyInstance {
     loggerInstance: deps.logger.child({ component: 'http' }),
     bodyLimit: deps.config.bodyLimitBytes,
     genReqId: () => randomUUID(),
-    // One line per request instead, with the route pattern (request-observer.ts).
-    disableRequestLogging: true,
+    // One line per request instead, with the route pattern (request-observer.ts). Through
+    // logController: fastify 5.12 deprecates the top-level option with a process warning.
+    logController: new LogController({ disableRequestLogging: true }),
     requestTimeout: 30_000,
   };
   if (!deps.tls) return Fastify(common) as unknown as FastifyInstance;

@@ -1,7 +1,7 @@
 // The request hook on a bare Fastify instance (inject, no socket): labels by route pattern,
 // one log line per request, and the outcome counters only the route reveals.
 import { Writable } from 'node:stream';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { BrokerMetrics } from '../metrics/broker-metrics.ts';
@@ -12,7 +12,7 @@ async function app(callerOf?: CallerOf) {
   const raw: string[] = [];
   const sink = new Writable({ write(chunk: Buffer, _e, cb) { raw.push(chunk.toString()); lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>); cb(); } });
   const metrics = new BrokerMetrics({ defaultMetrics: false });
-  const f = Fastify({ loggerInstance: pino({ base: { component: 'http' } }, sink), disableRequestLogging: true }) as unknown as FastifyInstance;
+  const f = Fastify({ loggerInstance: pino({ base: { component: 'http' } }, sink), logController: new LogController({ disableRequestLogging: true }) }) as unknown as FastifyInstance;
   observeRequests(f, metrics, callerOf);
   f.put('/v1/exports/:namespace/:name', async () => ({ ok: true }));
   f.post('/v1/lease', async () => ({ ok: true }));
