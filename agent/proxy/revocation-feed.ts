@@ -1,6 +1,8 @@
 // Keeps RevokedUsers current: the full list at start and after every catalog snapshot
 // (a relist may have skipped compacted `user-revoked` events), plus each `user-revoked`
-// event as it streams by. `wrap(sink)` tees the catalog watch: the catalog view gets
+// event as it streams by. A full list, and every watch bookmark (the stream is at the
+// broker's head, so every revocation before it was delivered), mark it current as of then.
+// `wrap(sink)` tees the catalog watch: the catalog view gets
 // every event unchanged. Failures retry with capped backoff; they never throw.
 import type { Logger } from 'pino';
 import type { CatalogSnapshot, WatchEvent } from '../../broker/api/catalog.ts';
@@ -15,6 +17,8 @@ export interface RevocationFeedOptions {
   readonly logger: Logger;
   readonly retryBaseMs: number;
   readonly retryMaxMs: number;
+  /** Injected clock: when a list was asked for, when a bookmark arrived. */
+  readonly now: () => Date;
   readonly setTimeout?: (fn: () => void, ms: number) => unknown;
   readonly clearTimeout?: (handle: unknown) => void;
 }
@@ -44,6 +48,10 @@ export class RevocationFeed {
         }
         inner.apply(event);
       },
+      current: (revision: number) => {
+        this.#o.revoked.markCurrent(this.#o.now());
+        inner.current?.(revision);
+      },
     };
   }
 
@@ -57,8 +65,10 @@ export class RevocationFeed {
     // A refresh (a snapshot) while a retry waits is that retry: one timer at a time.
     this.#clearTimer();
     this.#inFlight = true;
+    // Current as of the question, not the answer: a revocation in between may be missing.
+    const asked = this.#o.now();
     this.#o.fetchList().then((list) => {
-      this.#o.revoked.applyList(list.users.map((u) => u.name));
+      this.#o.revoked.applyList(list.users.map((u) => u.name), asked);
       this.#attempt = 0;
       this.#o.logger.debug({ revoked: this.#o.revoked.size }, 'revocation list applied');
     }, (err: unknown) => {

@@ -65,13 +65,13 @@ describe('kubectl --as through the access proxy, checked as the API server check
       return { certPem: issued.certPem, keyPem: await exportPrivateKeyPem(keys.privateKey) };
     };
     const revoked = new RevokedUsers();
-    revoked.applyList([]);
+    revoked.applyList([], new Date());
     const kc = new KubeConfig();
     kc.loadFromFile(lab.cluster(0).kubeconfigPath);
     const upstream = await kubeConfigUpstream(kc);
     proxy = new AccessProxy({
       listen: { host: '127.0.0.1', port: 0 }, tls: await issue('east-1', { dns: [SERVER_NAME], usages: ['serverAuth', 'clientAuth'] }), trustBundlePem: ca.certPem,
-      authn: new ProxyAuthenticator({ trustBundle: TrustBundle.fromPem(ca.certPem), clusterset, now: () => new Date(), revoked }),
+      authn: new ProxyAuthenticator({ trustBundle: TrustBundle.fromPem(ca.certPem), clusterset, now: () => new Date(), revoked, maxStalenessMs: 3_600_000 }),
       upstream, review: new SubjectAccessReviewer(upstream), audit: pino({ level: 'silent' }),
     });
     proxyUrl = new URL(await proxy.start());
