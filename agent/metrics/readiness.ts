@@ -2,8 +2,8 @@
 // and while it follows the broker's catalog. A broker outage is not a deletion, and DNS
 // keeps answering from memory, so a dropped watch makes the agent unready only after a
 // grace period: long enough to ride out a broker restart, short enough to show a cut-off.
-// The access proxy adds its own reason when it refuses everyone (no revocation list yet, or
-// one too old to trust): every reason that holds is reported, not only the first.
+// The access proxy adds its own reason when it refuses everyone because its revocation list
+// is too old to trust: every reason that holds is reported, not only the first.
 
 export interface ReadinessOptions {
   /** The agent's `ready` promise. */

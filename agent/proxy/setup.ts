@@ -40,7 +40,7 @@ export interface RunningAccessProxy {
   wrap(sink: CatalogSink): CatalogSink;
   /** The cluster identity renewed or its trust bundle changed: serve and verify with `tls` from now on. */
   useIdentity(tls: ClientTls): void;
-  /** Why the proxy refuses everyone right now (for /readyz), or null while it serves. */
+  /** Why the proxy refuses everyone because its revocation list is too old (for /readyz), or null. */
   notReady(): string | null;
   stop(): Promise<void>;
 }
@@ -75,8 +75,9 @@ export async function startAccessProxy(o: AccessProxySetupOptions): Promise<Runn
       proxy.setServingCertificate(tls);
       authn.setTrustBundle(bundle);
     },
+    // Only staleness: before the first list the agent's readiness already waits on the
+    // broker (watch grace), and the proxy's 503 PLX_AGENT_PROXY_NOT_READY says the rest.
     notReady: () => {
-      if (!revoked.ready) return 'access proxy: revocation list not received from the broker yet';
       const stale = authn.revocationsStale();
       return stale === null ? null : `access proxy: ${stale}`;
     },
