@@ -66,6 +66,26 @@ describe('RevocationFeed', () => {
     expect(revoked.staleForMs(new Date(12_000))).toBe(3_000);
   });
 
+  it('does not count a bookmark after a relist as current until the relisted list arrived (compacted revocations come only with it)', async () => {
+    let t = 1_000;
+    const { feed, revoked, timers } = setup([{ users: [] }, new Error('broker down'), { users: [{ name: 'eve', revokedAt: '2030-01-01T00:00:00Z' }] }], () => new Date(t));
+    const sink = feed.wrap({ replace: () => undefined, apply: () => undefined });
+    sink.replace(snapshot);
+    await flush();
+    t = 2_000;
+    sink.replace(snapshot);
+    await flush();
+    t = 3_000;
+    sink.current!(5);
+    expect(revoked.staleForMs(new Date(t))).toBe(2_000);
+    timers.shift()!();
+    await flush();
+    expect(revoked.isRevoked('eve')).toBe(true);
+    t = 4_000;
+    sink.current!(6);
+    expect(revoked.staleForMs(new Date(t))).toBe(0);
+  });
+
   it('coalesces refreshes: one in flight, at most one queued', async () => {
     const { feed, calls } = setup([{ users: [] }]);
     feed.refresh();
