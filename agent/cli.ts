@@ -84,7 +84,7 @@ function joinCommand(): Command {
 
 interface RunFlags {
   kubeconfig?: string; dataDir?: string; namespace: string; secretName: string; broker?: string;
-  zone?: string; region?: string; logLevel: string; probeListen?: string; probeUrl?: string; probeInterval?: string; probeTimeout?: string; proxyListen?: string; proxyUrl?: string; dnsListen?: string; dnsTtl?: string;
+  zone?: string; region?: string; logLevel: string; probeListen?: string; probeUrl?: string; probeInterval?: string; probeTimeout?: string; proxyListen?: string; proxyUrl?: string; revocationMaxStaleness?: string; dnsListen?: string; dnsTtl?: string;
   metricsListen?: string; trustBundleRefresh?: string;
 }
 
@@ -105,6 +105,7 @@ async function agentConfig(flags: RunFlags) {
     ...(flags.probeInterval === undefined ? {} : { probeIntervalMs: Number(flags.probeInterval) }),
     ...(flags.probeTimeout === undefined ? {} : { probeTimeoutMs: Number(flags.probeTimeout) }),
     proxyListen: flags.proxyListen, proxyUrl: flags.proxyUrl,
+    ...(flags.revocationMaxStaleness === undefined ? {} : { revocationMaxStalenessMs: Number(flags.revocationMaxStaleness) }),
     dnsListen: flags.dnsListen, ...(flags.dnsTtl === undefined ? {} : { dnsTtlSeconds: Number(flags.dnsTtl) }),
     metricsListen: flags.metricsListen,
     ...(flags.trustBundleRefresh === undefined ? {} : { trustBundleRefreshIntervalMs: Number(flags.trustBundleRefresh) }),
@@ -127,6 +128,8 @@ function runCommand(): Command {
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent', 'info')
     .option('--proxy-listen <host:port|off>', 'access proxy address (default 127.0.0.1:0 with --kubeconfig, 0.0.0.0:8443 in-cluster)')
     .option('--proxy-url <url>', 'access proxy URL to advertise (default: derived from --proxy-listen)')
+    .option('--revocation-max-staleness <ms>', 'with no revocation update from the broker for this long, the access proxy refuses everyone '
+      + '(503 PLX_AGENT_PROXY_REVOCATIONS_STALE) until one arrives (default 300000)')
     .option('--dns-listen <host:port>', 'clusterset.local DNS server, UDP and TCP (default 0.0.0.0:53 in a cluster, 127.0.0.1:0 = a free port otherwise)')
     .option('--dns-ttl <seconds>', 'TTL of clusterset.local answers (default 5)')
     .option('--metrics-listen <host:port|off>', 'plain-HTTP /metrics, /healthz, /readyz (default 0.0.0.0:9090 in a cluster, 127.0.0.1:0 with --kubeconfig)')

@@ -10,6 +10,12 @@ describe('parseAgentConfig', () => {
     expect(Object.isFrozen(c)).toBe(true);
   });
 
+  it('refuses people through the access proxy after 5 min without a revocation update unless configured', () => {
+    expect(parseAgentConfig({ kubeconfig: '/k' }).revocationMaxStalenessMs).toBe(300_000);
+    expect(parseAgentConfig({ kubeconfig: '/k', revocationMaxStalenessMs: 2000 }).revocationMaxStalenessMs).toBe(2000);
+    expect(() => parseAgentConfig({ kubeconfig: '/k', revocationMaxStalenessMs: 0 })).toThrow(/revocationMaxStalenessMs must be an integer/);
+  });
+
   it('uses a data dir when one is given', () => {
     expect(parseAgentConfig({ dataDir: '/d' }).identity).toEqual({ kind: 'file', dataDir: '/d' });
   });

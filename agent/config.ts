@@ -31,6 +31,11 @@ export interface AgentConfig {
   readonly proxyListen: { readonly host: string; readonly port: number } | null;
   /** URL published in the advertisement for the proxy; default derived from proxyListen. */
   readonly proxyUrl: string | undefined;
+  /**
+   * With no revocation update from the broker for this long (no list, no watch bookmark),
+   * the access proxy refuses everyone (fail closed) until one arrives.
+   */
+  readonly revocationMaxStalenessMs: number;
   /** Plain-HTTP /metrics, /healthz and /readyz listener; null = off. */
   readonly metricsListen: { readonly host: string; readonly port: number } | null;
 }
@@ -66,6 +71,7 @@ export interface AgentConfigInput {
   /** "host:port", or "off"; default 127.0.0.1:0 with a kubeconfig, 0.0.0.0:8443 in-cluster. */
   proxyListen?: string | undefined;
   proxyUrl?: string | undefined;
+  revocationMaxStalenessMs?: number;
   /** "host:port", or "off"; default 127.0.0.1:0 with a kubeconfig, 0.0.0.0:9090 in-cluster. */
   metricsListen?: string | undefined;
 }
@@ -91,6 +97,10 @@ export const agentConfigDefaults = {
   advertiseIntervalMs: 5000,
   proxyListenOutside: '127.0.0.1:0',
   proxyListenInCluster: '0.0.0.0:8443',
+  // A revoked person keeps access through a cut-off agent for at most this long (plus the
+  // watch's idle timeout). Far above the broker's bookmark interval (10 s), so a healthy
+  // stream never comes near it.
+  revocationMaxStalenessMs: 300_000,
   /** In a cluster CoreDNS forwards clusterset.local here; outside one, any free port. */
   dnsListenInCluster: '0.0.0.0:53',
   dnsListenOutside: '127.0.0.1:0',
@@ -232,11 +242,13 @@ export function parseAgentConfig(input: AgentConfigInput): AgentConfig {
   });
 }
 
-function parseProxy(problems: string[], input: AgentConfigInput): Pick<AgentConfig, 'proxyListen' | 'proxyUrl'> {
+function parseProxy(problems: string[], input: AgentConfigInput): Pick<AgentConfig, 'proxyListen' | 'proxyUrl' | 'revocationMaxStalenessMs'> {
   const raw = input.proxyListen ?? (input.kubeconfig ? agentConfigDefaults.proxyListenOutside : agentConfigDefaults.proxyListenInCluster);
   const proxyListen = parseListenOrOff(problems, 'proxyListen', raw);
   checkHttpsUrl(problems, 'proxyUrl', input.proxyUrl);
-  return { proxyListen, proxyUrl: input.proxyUrl };
+  const revocationMaxStalenessMs = input.revocationMaxStalenessMs ?? agentConfigDefaults.revocationMaxStalenessMs;
+  checkMs(problems, 'revocationMaxStalenessMs', revocationMaxStalenessMs, 100, 86_400_000);
+  return { proxyListen, proxyUrl: input.proxyUrl, revocationMaxStalenessMs };
 }
 
 function parseMetricsListen(problems: string[], input: AgentConfigInput): AgentConfig['metricsListen'] {

@@ -130,7 +130,7 @@ async function wire(w: Wiring, life: Lifecycle): Promise<RunningAgent> {
   const proxy: RunningAccessProxy | undefined = config.proxyListen ? life.started('access proxy', await startAccessProxy({
     listen: config.proxyListen, advertiseUrl: config.proxyUrl, clusterId, clusterset,
     identity, broker, kc: w.kc, logger: log, now: () => clock.now(), retryBaseMs: config.brokerRetryBaseMs, retryMaxMs: config.brokerRetryMaxMs,
-    metrics,
+    revocationMaxStalenessMs: config.revocationMaxStalenessMs, metrics,
   }), (p) => p.stop()) : undefined;
   const topo = life.started('topology', await startTopology({
     clusterId, clusterset, identity, config: config.topology, flags: { zone: config.zone, region: config.region },
@@ -152,7 +152,7 @@ async function wire(w: Wiring, life: Lifecycle): Promise<RunningAgent> {
     watch.retryNow();
     retryBrokerNow();
   });
-  const metricsUrl = await startMetricsServer(w, life, new Readiness({ ready, watch, graceMs: 2 * config.watchIdleTimeoutMs }));
+  const metricsUrl = await startMetricsServer(w, life, new Readiness({ ready, watch, graceMs: 2 * config.watchIdleTimeoutMs, ...(proxy ? { proxy } : {}) }));
   const rotator = startRotation(w, life, { broker, kube, tlsUsers: [broker, watch, ...(proxy ? [proxy] : []), topo] });
   startTrustBundleRefresh(w, life, rotator);
 

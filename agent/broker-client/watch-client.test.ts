@@ -109,6 +109,22 @@ describe('WatchClient', () => {
     expect(client.state).toBe('stopped');
   });
 
+  it('tells the sink each bookmark (the stream is at the broker\'s head: the proxy\'s revocations are current)', async () => {
+    const transport = new FakeTransport();
+    const current: number[] = [];
+    transport.snapshots.push(snap(7));
+    const stream = new FakeStream();
+    transport.streams.push(stream);
+    const withCurrent = new WatchClient({
+      sink: { replace: () => undefined, apply: () => undefined, current: (r) => current.push(r) }, transport, timers: new FakeTimers(),
+      logger: pino({ level: 'silent' }), random: () => 0.5, backoffInitialMs: 100, backoffMaxMs: 1000, bookmarkTimeoutMs: 5000,
+    });
+    withCurrent.start();
+    stream.push(clusterEvent(8), { type: 'bookmark', revision: 9 }, { type: 'bookmark', revision: 9 });
+    await vi.waitFor(() => expect(current).toEqual([9, 9]));
+    await withCurrent.stop();
+  });
+
   it('resumes from the last applied revision after a disconnect, without a new snapshot', async () => {
     const { transport, sink, client } = setup();
     transport.snapshots.push(snap(1));

@@ -21,6 +21,8 @@ export interface CatalogSink {
   replace(snapshot: CatalogSnapshot): void;
   /** export, service and cluster events (never bookmark or relist). */
   apply(event: WatchEvent): void;
+  /** A bookmark: the stream is at the broker's head, every event up to `revision` was applied. */
+  current?(revision: number): void;
 }
 
 /** The two HTTP calls, as a seam: the default speaks HTTPS with undici. */
@@ -226,7 +228,9 @@ export class WatchClient {
   #deliver(event: WatchEvent): void {
     // Replays from a resumed stream are older than what we hold: skip them.
     if (this.#revision !== undefined && event.revision < this.#revision) return;
-    if (event.type !== 'bookmark') {
+    if (event.type === 'bookmark') {
+      this.#sink.current?.(event.revision);
+    } else {
       this.#sink.apply(event);
       const committedAt = 'committedAt' in event ? event.committedAt : undefined;
       // Broker and agent clocks may differ a little: a negative delay counts as zero.

@@ -17,6 +17,21 @@ describe('Readiness', () => {
     expect(r.notReady()).toBe('broker watch disconnected for 5 s');
   });
 
+  it('says why the access proxy refuses everyone, beside a dropped watch', async () => {
+    const watch = { disconnectedForMs: 0 };
+    let proxy: string | null = null;
+    const r = new Readiness({ ready: Promise.resolve(), watch, graceMs: 1000, proxy: { notReady: () => proxy } });
+    await Promise.resolve();
+    expect(r.notReady()).toBeNull();
+    proxy = 'access proxy: no revocation update from the broker for 301 s';
+    expect(r.notReady()).toBe(proxy);
+    watch.disconnectedForMs = 301_000;
+    expect(r.notReady()).toBe(`broker watch disconnected for 301 s; ${proxy}`);
+    proxy = null;
+    watch.disconnectedForMs = 0;
+    expect(r.notReady()).toBeNull();
+  });
+
   it('reports controllers that failed to start', async () => {
     const ready = Promise.reject(new Error('boom'));
     const r = new Readiness({ ready, watch: { disconnectedForMs: 0 }, graceMs: 1000 });

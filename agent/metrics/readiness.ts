@@ -2,12 +2,16 @@
 // and while it follows the broker's catalog. A broker outage is not a deletion, and DNS
 // keeps answering from memory, so a dropped watch makes the agent unready only after a
 // grace period: long enough to ride out a broker restart, short enough to show a cut-off.
+// The access proxy adds its own reason when it refuses everyone because its revocation list
+// is too old to trust: every reason that holds is reported, not only the first.
 
 export interface ReadinessOptions {
   /** The agent's `ready` promise. */
   readonly ready: Promise<unknown>;
   readonly watch: { readonly disconnectedForMs: number };
   readonly graceMs: number;
+  /** The access proxy, when it runs: why it refuses everyone, or null. */
+  readonly proxy?: { notReady(): string | null };
 }
 
 export class Readiness {
@@ -24,8 +28,11 @@ export class Readiness {
   notReady(): string | null {
     if (this.#failed) return 'controllers failed to start';
     if (!this.#ready) return 'controllers are starting';
+    const reasons: string[] = [];
     const down = this.#o.watch.disconnectedForMs;
-    if (down > this.#o.graceMs) return `broker watch disconnected for ${Math.round(down / 1000)} s`;
-    return null;
+    if (down > this.#o.graceMs) reasons.push(`broker watch disconnected for ${Math.round(down / 1000)} s`);
+    const proxy = this.#o.proxy?.notReady();
+    if (proxy) reasons.push(proxy);
+    return reasons.length > 0 ? reasons.join('; ') : null;
   }
 }

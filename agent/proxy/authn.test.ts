@@ -14,9 +14,9 @@ const clusterset = 'acme.example';
 async function setup() {
   const { ca } = await createRootCa({ clusterset, now: T0 });
   const revoked = new RevokedUsers();
-  revoked.applyList([]);
+  revoked.applyList([], T0);
   let now = T0;
-  const authn = new ProxyAuthenticator({ trustBundle: TrustBundle.fromPem(ca.certPem), clusterset, now: () => now, revoked });
+  const authn = new ProxyAuthenticator({ trustBundle: TrustBundle.fromPem(ca.certPem), clusterset, now: () => now, revoked, maxStalenessMs: 7 * 24 * 3600_000 });
   const issue = async (o: { identity?: Identity; commonName?: string; organizations?: string[]; lifetimeSeconds?: number; by?: typeof ca } = {}) => {
     const keys = await generateKeyPair();
     const issued = await issueCertificate({
@@ -72,9 +72,34 @@ describe('ProxyAuthenticator', () => {
     expect(() => authn.check(id)).toThrow(expect.objectContaining({ code: 'PLX_AGENT_PROXY_USER_REVOKED' }));
   });
 
+  // A cut-off agent kept serving on the list it had: a person revoked during the outage kept
+  // access through that cluster for as long as the outage lasted.
+  it('an agent cut off from the broker stops serving people once its revocation list is older than maxStalenessMs, and recovers on the next update', async () => {
+    const { ca } = await createRootCa({ clusterset, now: T0 });
+    let now = T0;
+    const revoked = new RevokedUsers();
+    revoked.applyList([], T0);
+    const authn = new ProxyAuthenticator({ trustBundle: TrustBundle.fromPem(ca.certPem), clusterset, now: () => now, revoked, maxStalenessMs: 300_000 });
+    const bob = { user: 'bob', groups: [], notAfter: new Date(T0.getTime() + 3600_000) };
+    now = new Date(T0.getTime() + 300_000);
+    expect(() => authn.check(bob)).not.toThrow();
+    now = new Date(T0.getTime() + 300_001);
+    expect(() => authn.check(bob)).toThrow(expect.objectContaining({ code: 'PLX_AGENT_PROXY_REVOCATIONS_STALE', status: 503 }));
+    expect(authn.revocationsStale()).toMatch(/no revocation update from the broker for 300 s \(limit 300 s/);
+    // A watch bookmark (the stream caught up with the broker) makes it current again.
+    revoked.markCurrent(now);
+    expect(() => authn.check(bob)).not.toThrow();
+    // ... and so does a full list, as of when it was asked for; revocations in it apply at once.
+    now = new Date(T0.getTime() + 900_000);
+    expect(() => authn.check(bob)).toThrow(expect.objectContaining({ code: 'PLX_AGENT_PROXY_REVOCATIONS_STALE' }));
+    revoked.applyList(['bob'], new Date(now.getTime() - 1000));
+    expect(() => authn.check(bob)).toThrow(expect.objectContaining({ code: 'PLX_AGENT_PROXY_USER_REVOKED' }));
+    expect(() => authn.check({ ...bob, user: 'carol' })).not.toThrow();
+  });
+
   it('refuses everyone until the revocation list has been loaded (fail closed)', async () => {
     const { ca } = await createRootCa({ clusterset, now: T0 });
-    const authn = new ProxyAuthenticator({ trustBundle: TrustBundle.fromPem(ca.certPem), clusterset, now: () => T0, revoked: new RevokedUsers() });
+    const authn = new ProxyAuthenticator({ trustBundle: TrustBundle.fromPem(ca.certPem), clusterset, now: () => T0, revoked: new RevokedUsers(), maxStalenessMs: 300_000 });
     expect(() => authn.check({ user: 'alice', groups: [], notAfter: new Date(T0.getTime() + 1000) }))
       .toThrow(expect.objectContaining({ code: 'PLX_AGENT_PROXY_NOT_READY' }));
   });

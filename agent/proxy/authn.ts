@@ -2,7 +2,9 @@
 // trust bundle (certs/ verifyLeaf, at the injected clock), be valid for clientAuth, name a
 // user in this clusterset by its SPIFFE URI (never by CN), and the user must not be
 // revoked. The chain is verified once per TLS connection; expiry and revocation are
-// checked on every request, so a long-lived connection cannot outlive either.
+// checked on every request, so a long-lived connection cannot outlive either. A revocation
+// list older than `maxStalenessMs` (the agent cut off from the broker) refuses everyone:
+// a person revoked meanwhile must not keep access for as long as the outage lasts.
 import { CertError } from '../../certs/errors.ts';
 import { encodePem } from '../../certs/pem.ts';
 import type { TrustBundle } from '../../certs/trust-bundle.ts';
@@ -20,7 +22,9 @@ export interface ProxyAuthenticatorOptions {
   readonly trustBundle: TrustBundle;
   readonly clusterset: string;
   readonly now: () => Date;
-  readonly revoked: Pick<RevokedUsers, 'isRevoked' | 'ready'>;
+  readonly revoked: Pick<RevokedUsers, 'isRevoked' | 'ready' | 'staleForMs'>;
+  /** How long without a revocation update the proxy still serves people (agent config revocationMaxStalenessMs). */
+  readonly maxStalenessMs: number;
 }
 
 function refusal(e: unknown): ProxyError {
@@ -67,6 +71,18 @@ export class ProxyAuthenticator {
       throw new ProxyError('PLX_AGENT_PROXY_CERT_EXPIRED', `client certificate expired at ${identity.notAfter.toISOString()}`);
     }
     if (!this.#o.revoked.ready) throw new ProxyError('PLX_AGENT_PROXY_NOT_READY', 'the proxy has not received the revocation list from the broker yet');
+    const stale = this.revocationsStale();
+    if (stale !== null) throw new ProxyError('PLX_AGENT_PROXY_REVOCATIONS_STALE', stale);
     if (this.#o.revoked.isRevoked(identity.user)) throw new ProxyError('PLX_AGENT_PROXY_USER_REVOKED', `user "${identity.user}" is revoked`);
+  }
+
+  /** Why the revocation list is too old to serve anyone by (fail closed), or null while it is current enough. */
+  revocationsStale(): string | null {
+    if (!this.#o.revoked.ready) return null;
+    const staleMs = this.#o.revoked.staleForMs(this.#o.now()) ?? Infinity;
+    if (staleMs <= this.#o.maxStalenessMs) return null;
+    const age = Number.isFinite(staleMs) ? `for ${Math.round(staleMs / 1000)} s` : 'since start';
+    return `no revocation update from the broker ${age} (limit ${Math.round(this.#o.maxStalenessMs / 1000)} s, --revocation-max-staleness): `
+      + 'refusing everyone until the broker is reachable again';
   }
 }

@@ -8,12 +8,12 @@ import { RevokedUsers } from './revoked-users.ts';
 const snapshot: CatalogSnapshot = { revision: 1, services: [], exports: [], clusters: [], advertisements: [] };
 const flush = () => new Promise((r) => setImmediate(r));
 
-function setup(lists: (RevokedUserList | Error)[]) {
+function setup(lists: (RevokedUserList | Error)[], now: () => Date = () => new Date(0)) {
   const revoked = new RevokedUsers();
   const timers: (() => void)[] = [];
   let calls = 0;
   const feed = new RevocationFeed({
-    revoked, logger: pino({ level: 'silent' }), retryBaseMs: 10, retryMaxMs: 100,
+    revoked, logger: pino({ level: 'silent' }), retryBaseMs: 10, retryMaxMs: 100, now,
     fetchList: async () => {
       const next = lists[Math.min(calls++, lists.length - 1)]!;
       if (next instanceof Error) throw next;
@@ -49,6 +49,43 @@ describe('RevocationFeed', () => {
     expect(calls()).toBe(2);
   });
 
+  it('marks the list current as of when it was asked for, and again at every watch bookmark (passed on to the catalog)', async () => {
+    let t = 1_000;
+    const { feed, revoked } = setup([{ users: [] }], () => new Date(t));
+    const bookmarks: number[] = [];
+    const sink = feed.wrap({ replace: () => undefined, apply: () => undefined, current: (r) => bookmarks.push(r) });
+    sink.replace(snapshot);
+    t = 5_000;
+    await flush();
+    expect(revoked.staleForMs(new Date(t))).toBe(4_000);
+    t = 9_000;
+    sink.current!(3);
+    expect(revoked.staleForMs(new Date(t))).toBe(0);
+    expect(bookmarks).toEqual([3]);
+    // A failed fetch changes nothing.
+    expect(revoked.staleForMs(new Date(12_000))).toBe(3_000);
+  });
+
+  it('does not count a bookmark after a relist as current until the relisted list arrived (compacted revocations come only with it)', async () => {
+    let t = 1_000;
+    const { feed, revoked, timers } = setup([{ users: [] }, new Error('broker down'), { users: [{ name: 'eve', revokedAt: '2030-01-01T00:00:00Z' }] }], () => new Date(t));
+    const sink = feed.wrap({ replace: () => undefined, apply: () => undefined });
+    sink.replace(snapshot);
+    await flush();
+    t = 2_000;
+    sink.replace(snapshot);
+    await flush();
+    t = 3_000;
+    sink.current!(5);
+    expect(revoked.staleForMs(new Date(t))).toBe(2_000);
+    timers.shift()!();
+    await flush();
+    expect(revoked.isRevoked('eve')).toBe(true);
+    t = 4_000;
+    sink.current!(6);
+    expect(revoked.staleForMs(new Date(t))).toBe(0);
+  });
+
   it('coalesces refreshes: one in flight, at most one queued', async () => {
     const { feed, calls } = setup([{ users: [] }]);
     feed.refresh();
@@ -63,7 +100,7 @@ describe('RevocationFeed', () => {
     const pending = new Set<number>();
     let next = 0;
     const feed = new RevocationFeed({
-      revoked: new RevokedUsers(), logger: pino({ level: 'silent' }), retryBaseMs: 10, retryMaxMs: 100,
+      revoked: new RevokedUsers(), logger: pino({ level: 'silent' }), retryBaseMs: 10, retryMaxMs: 100, now: () => new Date(0),
       fetchList: async () => { throw new Error('broker down'); },
       setTimeout: () => { pending.add(++next); return next; }, clearTimeout: (h) => pending.delete(h as number),
     });

@@ -1,6 +1,10 @@
 // Keeps RevokedUsers current: the full list at start and after every catalog snapshot
 // (a relist may have skipped compacted `user-revoked` events), plus each `user-revoked`
-// event as it streams by. `wrap(sink)` tees the catalog watch: the catalog view gets
+// event as it streams by. A full list, and every watch bookmark (the stream is at the
+// broker's head, so every revocation before it was delivered), mark it current as of then —
+// a bookmark only while no list is owed: after a relist the stream resumes from the
+// snapshot, and revocations compacted before it arrive only with the list.
+// `wrap(sink)` tees the catalog watch: the catalog view gets
 // every event unchanged. Failures retry with capped backoff; they never throw.
 import type { Logger } from 'pino';
 import type { CatalogSnapshot, WatchEvent } from '../../broker/api/catalog.ts';
@@ -15,6 +19,8 @@ export interface RevocationFeedOptions {
   readonly logger: Logger;
   readonly retryBaseMs: number;
   readonly retryMaxMs: number;
+  /** Injected clock: when a list was asked for, when a bookmark arrived. */
+  readonly now: () => Date;
   readonly setTimeout?: (fn: () => void, ms: number) => unknown;
   readonly clearTimeout?: (handle: unknown) => void;
 }
@@ -26,6 +32,8 @@ export class RevocationFeed {
   #inFlight = false;
   #again = false;
   #stopped = false;
+  /** A full list was asked for (start, relist) and has not arrived yet. */
+  #listOwed = false;
 
   constructor(o: RevocationFeedOptions) {
     this.#o = o;
@@ -44,12 +52,17 @@ export class RevocationFeed {
         }
         inner.apply(event);
       },
+      current: (revision: number) => {
+        if (!this.#listOwed) this.#o.revoked.markCurrent(this.#o.now());
+        inner.current?.(revision);
+      },
     };
   }
 
   /** Fetches the full list (coalesced: at most one request in flight, one queued). */
   refresh(): void {
     if (this.#stopped) return;
+    this.#listOwed = true;
     if (this.#inFlight) {
       this.#again = true;
       return;
@@ -57,8 +70,12 @@ export class RevocationFeed {
     // A refresh (a snapshot) while a retry waits is that retry: one timer at a time.
     this.#clearTimer();
     this.#inFlight = true;
+    // Current as of the question, not the answer: a revocation in between may be missing.
+    const asked = this.#o.now();
     this.#o.fetchList().then((list) => {
-      this.#o.revoked.applyList(list.users.map((u) => u.name));
+      this.#o.revoked.applyList(list.users.map((u) => u.name), asked);
+      // A refresh queued meanwhile (a newer relist) still owes its list.
+      if (!this.#again) this.#listOwed = false;
       this.#attempt = 0;
       this.#o.logger.debug({ revoked: this.#o.revoked.size }, 'revocation list applied');
     }, (err: unknown) => {

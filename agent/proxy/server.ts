@@ -14,7 +14,7 @@ import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import { ProxyError } from './proxy-error.ts';
 import type { ProxyAuthenticator, ProxyIdentity } from './authn.ts';
-import { upstreamHeaders } from './impersonation.ts';
+import { hopByHopNames, upstreamHeaders } from './impersonation.ts';
 import type { ImpersonationReview } from './access-review.ts';
 import { requestInfo } from './request-info.ts';
 import type { Upstream } from './upstream.ts';
@@ -177,7 +177,8 @@ export class AccessProxy {
     up.on('response', (upRes) => {
       upResponse = upRes;
       const out: Record<string, string | string[]> = {};
-      for (const [k, v] of Object.entries(upRes.headers)) if (v !== undefined && k !== 'connection' && k !== 'keep-alive' && k !== 'transfer-encoding') out[k] = v;
+      const hop = hopByHopNames(upRes.rawHeaders);
+      for (const [k, v] of Object.entries(upRes.headers)) if (v !== undefined && !hop.has(k)) out[k] = v;
       out['x-plexus-request-id'] = this.#requestId(req);
       res.writeHead(upRes.statusCode ?? 502, out);
       // A streamed (chunked) answer such as a watch may not send its first event for a long

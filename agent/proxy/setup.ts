@@ -29,6 +29,8 @@ export interface AccessProxySetupOptions {
   readonly now: () => Date;
   readonly retryBaseMs: number;
   readonly retryMaxMs: number;
+  /** With no revocation update for this long, the proxy refuses everyone (agent config revocationMaxStalenessMs). */
+  readonly revocationMaxStalenessMs: number;
   readonly metrics?: AccessProxyOptions['metrics'];
 }
 
@@ -38,14 +40,18 @@ export interface RunningAccessProxy {
   wrap(sink: CatalogSink): CatalogSink;
   /** The cluster identity renewed or its trust bundle changed: serve and verify with `tls` from now on. */
   useIdentity(tls: ClientTls): void;
+  /** Why the proxy refuses everyone because its revocation list is too old (for /readyz), or null. */
+  notReady(): string | null;
   stop(): Promise<void>;
 }
 
 export async function startAccessProxy(o: AccessProxySetupOptions): Promise<RunningAccessProxy> {
   const log = o.logger.child({ component: 'access-proxy' });
   const revoked = new RevokedUsers();
-  const feed = new RevocationFeed({ revoked, fetchList: () => o.broker.revokedUsers(), logger: log, retryBaseMs: o.retryBaseMs, retryMaxMs: o.retryMaxMs });
-  const authn = new ProxyAuthenticator({ trustBundle: TrustBundle.fromPem(o.identity.trustBundle), clusterset: o.clusterset, now: o.now, revoked });
+  const feed = new RevocationFeed({ revoked, fetchList: () => o.broker.revokedUsers(), logger: log, retryBaseMs: o.retryBaseMs, retryMaxMs: o.retryMaxMs, now: o.now });
+  const authn = new ProxyAuthenticator({
+    trustBundle: TrustBundle.fromPem(o.identity.trustBundle), clusterset: o.clusterset, now: o.now, revoked, maxStalenessMs: o.revocationMaxStalenessMs,
+  });
   const upstream = await kubeConfigUpstream(o.kc);
   const proxy = new AccessProxy({
     listen: o.listen, tls: o.identity, trustBundlePem: o.identity.trustBundle, authn, upstream, review: new SubjectAccessReviewer(upstream),
@@ -68,6 +74,12 @@ export async function startAccessProxy(o: AccessProxySetupOptions): Promise<Runn
       const bundle = TrustBundle.fromPem(tls.trustBundle);
       proxy.setServingCertificate(tls);
       authn.setTrustBundle(bundle);
+    },
+    // Only staleness: before the first list the agent's readiness already waits on the
+    // broker (watch grace), and the proxy's 503 PLX_AGENT_PROXY_NOT_READY says the rest.
+    notReady: () => {
+      const stale = authn.revocationsStale();
+      return stale === null ? null : `access proxy: ${stale}`;
     },
     stop: async () => {
       feed.stop();

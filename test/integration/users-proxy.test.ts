@@ -74,12 +74,12 @@ describe('access proxy', () => {
       currentContext: 'c',
     });
     const revoked = new RevokedUsers();
-    revoked.applyList([]);
+    revoked.applyList([], new Date());
     const serving = await leaf(ca, { cn: 'east-1', usages: ['serverAuth', 'clientAuth'], dns: [SERVER_NAME] });
     const sink = new Writable({ write(chunk: Buffer, _e, cb) { audit.push(JSON.parse(chunk.toString()) as Record<string, unknown>); cb(); } });
     proxy = new AccessProxy({
       listen: { host: '127.0.0.1', port: 0 }, tls: serving, trustBundlePem: ca.certPem,
-      authn: new ProxyAuthenticator({ trustBundle: TrustBundle.fromPem(ca.certPem), clusterset, now: () => new Date(), revoked }),
+      authn: new ProxyAuthenticator({ trustBundle: TrustBundle.fromPem(ca.certPem), clusterset, now: () => new Date(), revoked, maxStalenessMs: 3_600_000 }),
       upstream: await kubeConfigUpstream(kc), review: { allows: async () => false }, audit: pino({ base: { cluster: 'east-1' } }, sink),
     });
     proxyUrl = new URL(await proxy.start());
