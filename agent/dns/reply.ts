@@ -18,7 +18,7 @@ const DO_BIT = 0x8000;
 export const MIN_UDP = 512;
 export const MAX_TCP = 65_535;
 
-const TYPE_NAMES: Record<number, string> = { 1: 'A', 6: 'SOA', 16: 'TXT', 28: 'AAAA', 33: 'SRV', 255: 'ANY' };
+const TYPE_NAMES: Record<number, string> = { 1: 'A', 2: 'NS', 6: 'SOA', 16: 'TXT', 28: 'AAAA', 33: 'SRV', 255: 'ANY' };
 
 /** The resolver's name for a query type; types it never holds map to a name that matches nothing. */
 export function typeName(qtype: number): string {
