@@ -79,7 +79,7 @@ export class DnsServer {
       const parsed = parseQuery(packet);
       if (!parsed.ok) {
         if (parsed.reply === 'drop') return undefined;
-        return errorReply(parsed.id, parsed.opcode, parsed.rd, parsed.reply === 'notimp' ? RCODE.NOTIMP : RCODE.FORMERR);
+        return errorReply(parsed.id, parsed.opcode, parsed.rd, parsed.reply === 'notimp' ? RCODE.NOTIMP : RCODE.FORMERR, parsed.edns, this.#cfg);
       }
       return this.#cache?.reply(parsed.query, transport) ?? plainReply(parsed.query, this.#resolver, this.#cfg, transport);
     } catch (err) {
