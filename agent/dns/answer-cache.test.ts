@@ -37,11 +37,12 @@ describe('AnswerCache (pre-encoded replies)', () => {
     const r = resolverWithRecords();
     const cache = new AnswerCache(r, cfg);
     let compared = 0;
-    for (const name of r.names()) {
+    // Per-host names all look alike: every fourth of them is enough.
+    for (const name of r.names().filter((n, i) => !n.includes('.db.svc.') || n.startsWith('pg.') || n.startsWith('_') || i % 4 === 0)) {
       for (const type of ['A', 'AAAA', 'SRV', 'TXT', 'SOA', 'NS', 'ANY', 'MX', 'AXFR']) {
         for (const edns of ['none', 'edns', 'do'] as const) {
           for (const transport of ['udp', 'tcp'] as const) {
-            for (let i = 0; i < 3; i++) {
+            for (let i = 0; i < 2; i++) {
               const q = query(randomCase(name), type, edns, Math.floor(rand() * 65536), rand() < 0.5);
               const fast = cache.reply(q, transport);
               const plain = plainReply(q, r, cfg, transport);
