@@ -1,7 +1,8 @@
 // The thin wire server for `clusterset.local`: UDP and TCP on one address, one packet
 // handler for both. It parses, asks the resolver (through the pre-encoded cache or the
 // plain path), truncates for UDP, and never throws: a packet that breaks anything gets
-// FORMERR or is dropped. No answer ever waits on an API server.
+// FORMERR or is dropped. No answer ever waits on an API server. TCP framing and its
+// limits (deadlines, caps, backpressure) are in tcp-connections.ts.
 import dgram from 'node:dgram';
 import net from 'node:net';
 import type { Logger } from 'pino';
