@@ -58,6 +58,14 @@ describe('parseAgentConfig', () => {
     expect(msg).toContain('probeUrl "nope" is not a URL');
   });
 
+  it('has DNS over TCP limits as config fields: frame deadline, global and per-source caps', () => {
+    expect(parseAgentConfig({}).dnsTcp).toEqual({ idleTimeoutMs: 10_000, frameTimeoutMs: 2000, maxConnections: 512, maxConnectionsPerSource: 64 });
+    expect(parseAgentConfig({ dnsTcpFrameTimeoutMs: 300, dnsMaxTcpConnections: 20, dnsMaxTcpConnectionsPerSource: 4 }).dnsTcp)
+      .toMatchObject({ frameTimeoutMs: 300, maxConnections: 20, maxConnectionsPerSource: 4 });
+    expect(() => parseAgentConfig({ dnsTcpFrameTimeoutMs: 0, dnsMaxTcpConnections: 8, dnsMaxTcpConnectionsPerSource: 9 }))
+      .toThrow(/dnsTcpFrameTimeoutMs must be .*; dnsMaxTcpConnectionsPerSource must be an integer between 1 and 8/);
+  });
+
   it('dials a wildcard listen address on loopback, IPv6 in brackets', () => {
     expect(listenUrl('http', '0.0.0.0', 9090)).toBe('http://127.0.0.1:9090');
     expect(listenUrl('https', '::', 8443)).toBe('https://[::1]:8443');

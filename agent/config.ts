@@ -27,6 +27,8 @@ export interface AgentConfig {
   /** Where the clusterset.local DNS server listens (UDP and TCP); port 0 picks a free port. */
   readonly dnsListen: { readonly host: string; readonly port: number };
   readonly dnsTtlSeconds: number;
+  /** DNS over TCP limits (agent/dns/tcp-connections.ts): idle and frame deadlines, global and per-source caps. */
+  readonly dnsTcp: DnsTcpConfig;
   /** Access proxy listen address (kubectl through one identity); null = off. */
   readonly proxyListen: { readonly host: string; readonly port: number } | null;
   /** URL published in the advertisement for the proxy; default derived from proxyListen. */
@@ -68,6 +70,10 @@ export interface AgentConfigInput {
   /** `host:port` or `[v6]:port`. */
   dnsListen?: string | undefined;
   dnsTtlSeconds?: number;
+  dnsTcpIdleTimeoutMs?: number;
+  dnsTcpFrameTimeoutMs?: number;
+  dnsMaxTcpConnections?: number;
+  dnsMaxTcpConnectionsPerSource?: number;
   /** "host:port", or "off"; default 127.0.0.1:0 with a kubeconfig, 0.0.0.0:8443 in-cluster. */
   proxyListen?: string | undefined;
   proxyUrl?: string | undefined;
@@ -105,6 +111,11 @@ export const agentConfigDefaults = {
   dnsListenInCluster: '0.0.0.0:53',
   dnsListenOutside: '127.0.0.1:0',
   dnsTtlSeconds: 5,
+  dnsTcpIdleTimeoutMs: 10_000,
+  // CoreDNS closed trickling senders within 4 s; a whole query frame takes one round trip.
+  dnsTcpFrameTimeoutMs: 2_000,
+  dnsMaxTcpConnections: 512,
+  dnsMaxTcpConnectionsPerSource: 64,
   /** In a cluster the kubelet probes and Prometheus scrape this port; outside one, any free loopback port. */
   metricsListenInCluster: '0.0.0.0:9090',
   metricsListenOutside: '127.0.0.1:0',
@@ -225,6 +236,7 @@ export function parseAgentConfig(input: AgentConfigInput): AgentConfig {
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`logLevel must be one of ${LOG_LEVELS.join(', ')}, not "${logLevel}"`);
   const proxy = parseProxy(problems, input);
   const metricsListen = parseMetricsListen(problems, input);
+  const dnsTcp = parseDnsTcp(problems, input);
   if (problems.length > 0) throw new AgentError('PLX_AGENT_BAD_ARGUMENT', `invalid agent configuration: ${problems.join('; ')}`);
   return Object.freeze({
     kubeconfig: input.kubeconfig,
@@ -239,7 +251,30 @@ export function parseAgentConfig(input: AgentConfigInput): AgentConfig {
     metricsListen,
     dnsListen: Object.freeze(typeof dnsListen === 'string' ? { host: '', port: 0 } : dnsListen),
     dnsTtlSeconds,
+    dnsTcp,
   });
+}
+
+export interface DnsTcpConfig {
+  readonly idleTimeoutMs: number;
+  readonly frameTimeoutMs: number;
+  readonly maxConnections: number;
+  readonly maxConnectionsPerSource: number;
+}
+
+function parseDnsTcp(problems: string[], input: AgentConfigInput): DnsTcpConfig {
+  const d = agentConfigDefaults;
+  const out = {
+    idleTimeoutMs: input.dnsTcpIdleTimeoutMs ?? d.dnsTcpIdleTimeoutMs,
+    frameTimeoutMs: input.dnsTcpFrameTimeoutMs ?? d.dnsTcpFrameTimeoutMs,
+    maxConnections: input.dnsMaxTcpConnections ?? d.dnsMaxTcpConnections,
+    maxConnectionsPerSource: input.dnsMaxTcpConnectionsPerSource ?? d.dnsMaxTcpConnectionsPerSource,
+  };
+  checkMs(problems, 'dnsTcpIdleTimeoutMs', out.idleTimeoutMs, 100, 600_000);
+  checkMs(problems, 'dnsTcpFrameTimeoutMs', out.frameTimeoutMs, 50, 60_000);
+  checkMs(problems, 'dnsMaxTcpConnections', out.maxConnections, 1, 65_535);
+  checkMs(problems, 'dnsMaxTcpConnectionsPerSource', out.maxConnectionsPerSource, 1, out.maxConnections);
+  return Object.freeze(out);
 }
 
 function parseProxy(problems: string[], input: AgentConfigInput): Pick<AgentConfig, 'proxyListen' | 'proxyUrl' | 'revocationMaxStalenessMs'> {

@@ -18,6 +18,7 @@ import { withExportEvents } from './controllers/service-export/export-events.ts'
 import { setupServiceImportController } from './controllers/service-import/setup.ts';
 import { startTopology } from './topology/setup.ts';
 import { DnsFeeder } from './dns/feeder.ts';
+import { nameserverAddresses } from './dns/nameserver-addresses.ts';
 import { Resolver } from './dns/resolver.ts';
 import { DnsServer, type DnsAddress } from './dns/server.ts';
 import { AgentError } from './errors.ts';
@@ -232,9 +233,15 @@ async function startServing(w: Wiring, life: Lifecycle, d: ServingDeps): Promise
     api: kube.api, informers: kube.informers, status: kube.status, catalog, logger: log, timers, backoff: requeue, topology, metrics,
   });
   const rbac = setupRbacController({ api: kube.api, informers: kube.informers, broker, signals: catalog, logger: log, clock, timers, backoff: requeue, metrics });
-  const resolver = new Resolver({ ttlSeconds: config.dnsTtlSeconds });
+  const resolver = new Resolver({
+    ttlSeconds: config.dnsTtlSeconds, nameservers: nameserverAddresses(config.dnsListen.host), now: () => clock.now().getTime(),
+  });
   const dnsFeeder = new DnsFeeder({ resolver, informers: kube.informers, catalog, logger: log, order: topology });
-  const dnsServer = new DnsServer({ resolver, logger: log.child({ component: 'dns' }), metrics });
+  const t = config.dnsTcp;
+  const dnsServer = new DnsServer({
+    resolver, logger: log.child({ component: 'dns' }), metrics,
+    tcpIdleTimeoutMs: t.idleTimeoutMs, tcpFrameTimeoutMs: t.frameTimeoutMs, maxTcpConnections: t.maxConnections, maxTcpConnectionsPerSource: t.maxConnectionsPerSource,
+  });
   let dns: DnsAddress;
   try {
     dns = await dnsServer.listen(config.dnsListen.host, config.dnsListen.port);

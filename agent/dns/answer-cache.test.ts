@@ -13,7 +13,8 @@ function resolverWithRecords(): Resolver {
   r.setService('shop', 'cart', { type: 'ClusterSetIP', ips: ['10.96.0.10', 'fd00::10'], ports: [{ name: 'http', protocol: 'TCP', port: 80 }] });
   r.setService('db', 'pg', {
     type: 'Headless', ports: [{ name: 'sql', protocol: 'TCP', port: 5432 }],
-    endpoints: Array.from({ length: 60 }, (_, i) => ({ cluster: i % 2 ? 'east' : 'west', addresses: [`10.1.0.${i}`], hostname: `pg-${i}` })),
+    // Every fifth endpoint has no hostname: it is named after its address.
+    endpoints: Array.from({ length: 60 }, (_, i) => ({ cluster: i % 2 ? 'east' : 'west', addresses: [`10.1.0.${i}`], hostname: i % 5 ? `pg-${i}` : undefined })),
   });
   r.markReady();
   return r;
@@ -36,11 +37,12 @@ describe('AnswerCache (pre-encoded replies)', () => {
     const r = resolverWithRecords();
     const cache = new AnswerCache(r, cfg);
     let compared = 0;
-    for (const name of r.names()) {
-      for (const type of ['A', 'AAAA', 'SRV', 'TXT', 'SOA', 'ANY', 'MX']) {
+    // Per-host names all look alike: every fourth of them is enough.
+    for (const name of r.names().filter((n, i) => !n.includes('.db.svc.') || n.startsWith('pg.') || n.startsWith('_') || i % 4 === 0)) {
+      for (const type of ['A', 'AAAA', 'SRV', 'TXT', 'SOA', 'NS', 'ANY', 'MX', 'AXFR']) {
         for (const edns of ['none', 'edns', 'do'] as const) {
           for (const transport of ['udp', 'tcp'] as const) {
-            for (let i = 0; i < 3; i++) {
+            for (let i = 0; i < 2; i++) {
               const q = query(randomCase(name), type, edns, Math.floor(rand() * 65536), rand() < 0.5);
               const fast = cache.reply(q, transport);
               const plain = plainReply(q, r, cfg, transport);
@@ -54,6 +56,16 @@ describe('AnswerCache (pre-encoded replies)', () => {
       }
     }
     expect(compared).toBeGreaterThan(500);
+  });
+
+  it('pre-encoded replies are compressed like the plain ones: 60 endpoints in 16 bytes each', () => {
+    const r = resolverWithRecords();
+    const cache = new AnswerCache(r, cfg);
+    const q = query('PG.db.svc.clusterset.local', 'A', 'edns', 5, true);
+    const fast = cache.reply(q, 'udp')!;
+    expect(fast.equals(plainReply(q, r, cfg, 'udp'))).toBe(true);
+    expect(fast.length).toBe(12 + q.qnameWire.length + 4 + 60 * 16 + 11);
+    expect(dnsPacket.decode(fast).answers?.length).toBe(60);
   });
 
   it('drops every entry when the resolver changes', () => {

@@ -32,12 +32,15 @@ export interface ParsedQuery {
 
 export type QueryParse =
   | { readonly ok: true; readonly query: ParsedQuery }
-  /** `drop`: not worth an answer (too short for a header, or a response). */
-  | { readonly ok: false; readonly reply: 'drop' | 'formerr' | 'notimp'; readonly id: number; readonly rd: boolean; readonly opcode: number };
+  /**
+   * `drop`: not worth an answer (too short for a header, or a response). `edns` is set when
+   * the OPT record could be read, so the error reply carries one (RFC 6891 §7).
+   */
+  | { readonly ok: false; readonly reply: 'drop' | 'formerr' | 'notimp'; readonly id: number; readonly rd: boolean; readonly opcode: number; readonly edns?: ParsedQuery['edns'] };
 
-function fail(buf: Buffer, reply: 'drop' | 'formerr' | 'notimp'): QueryParse {
+function fail(buf: Buffer, reply: 'drop' | 'formerr' | 'notimp', edns?: ParsedQuery['edns']): QueryParse {
   const flags = buf.length >= 4 ? buf.readUInt16BE(2) : 0;
-  return { ok: false, reply, id: buf.length >= 2 ? buf.readUInt16BE(0) : 0, rd: (flags & 0x0100) !== 0, opcode: (flags >> 11) & 0xf };
+  return { ok: false, reply, id: buf.length >= 2 ? buf.readUInt16BE(0) : 0, rd: (flags & 0x0100) !== 0, opcode: (flags >> 11) & 0xf, edns };
 }
 
 /**
@@ -85,28 +88,29 @@ export function parseQuery(buf: Buffer): QueryParse {
   if (buf.length < HEADER_BYTES) return fail(buf, 'drop');
   const flags = buf.readUInt16BE(2);
   if (flags & 0x8000) return fail(buf, 'drop');
-  if (((flags >> 11) & 0xf) !== OPCODE_QUERY) return fail(buf, 'notimp');
+  // Another opcode is NOTIMP, but its OPT record is still looked for, to echo it.
+  const rejected = ((flags >> 11) & 0xf) !== OPCODE_QUERY ? 'notimp' : 'formerr';
   const qd = buf.readUInt16BE(4);
   const an = buf.readUInt16BE(6);
   const ns = buf.readUInt16BE(8);
   const ar = buf.readUInt16BE(10);
-  if (qd !== 1 || an !== 0 || ns !== 0 || ar > 1) return fail(buf, 'formerr');
+  if (qd !== 1 || an !== 0 || ns !== 0 || ar > 1) return fail(buf, rejected);
   const name = readName(buf, HEADER_BYTES);
-  if (!name || name.end + 4 > buf.length) return fail(buf, 'formerr');
+  if (!name || name.end + 4 > buf.length) return fail(buf, rejected);
   const qtype = buf.readUInt16BE(name.end);
   const qclass = buf.readUInt16BE(name.end + 2);
   let o = name.end + 4;
   let edns: ParsedQuery['edns'];
   if (ar === 1) {
     // Only an OPT record is accepted in a query's additional section: root owner, type 41.
-    if (o + 11 > buf.length || buf[o] !== 0 || buf.readUInt16BE(o + 1) !== TYPE_OPT) return fail(buf, 'formerr');
-    const rdlen = buf.readUInt16BE(o + 9);
-    if (o + 11 + rdlen !== buf.length) return fail(buf, 'formerr');
-    if (!optionsWellFormed(buf, o + 11, o + 11 + rdlen)) return fail(buf, 'formerr');
+    if (o + 11 > buf.length || buf[o] !== 0 || buf.readUInt16BE(o + 1) !== TYPE_OPT) return fail(buf, rejected);
     edns = { udpSize: buf.readUInt16BE(o + 3), version: buf[o + 6]!, do: (buf.readUInt16BE(o + 7) & 0x8000) !== 0 };
+    const rdlen = buf.readUInt16BE(o + 9);
+    if (o + 11 + rdlen !== buf.length) return fail(buf, rejected, edns);
+    if (!optionsWellFormed(buf, o + 11, o + 11 + rdlen)) return fail(buf, rejected, edns);
     o += 11 + rdlen;
   }
-  if (o !== buf.length) return fail(buf, 'formerr');
+  if (o !== buf.length || rejected === 'notimp') return fail(buf, rejected, edns);
   return {
     ok: true,
     query: { id: buf.readUInt16BE(0), rd: (flags & 0x0100) !== 0, qnameWire: buf.subarray(HEADER_BYTES, name.end), qname: name.text, textSafe: name.safe, qtype, qclass, edns },

@@ -1,8 +1,8 @@
-// The plain answer path: parsed query → resolver → dns-packet → bytes. This is the
+// The plain answer path: parsed query → resolver → MessageWriter → bytes. This is the
 // reference the pre-encoded path (answer-cache.ts) must match byte for byte. The question
-// is echoed as the raw bytes that arrived (case and all); everything after it is encoded
-// by dns-packet.
-import dnsPacket, { type Answer } from 'dns-packet';
+// is echoed as the raw bytes that arrived (case and all); the records after it are written
+// with compressed names.
+import { MessageWriter } from './message-writer.ts';
 import { CLASS_IN, HEADER_BYTES, type ParsedQuery } from './query.ts';
 import type { Resolution, Resolver } from './resolver.ts';
 
@@ -10,6 +10,8 @@ export const RCODE = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP:
 /** BADVERS (16) lives in the OPT record's extended rcode: 16 >> 4. */
 const EXT_RCODE_BADVERS = 1;
 const CLASS_ANY = 255;
+const TYPE_IXFR = 251;
+const TYPE_AXFR = 252;
 const FLAG_QR = 0x8000;
 const FLAG_AA = 0x0400;
 const FLAG_TC = 0x0200;
@@ -18,7 +20,7 @@ const DO_BIT = 0x8000;
 export const MIN_UDP = 512;
 export const MAX_TCP = 65_535;
 
-const TYPE_NAMES: Record<number, string> = { 1: 'A', 6: 'SOA', 16: 'TXT', 28: 'AAAA', 33: 'SRV', 255: 'ANY' };
+const TYPE_NAMES: Record<number, string> = { 1: 'A', 2: 'NS', 6: 'SOA', 16: 'TXT', 28: 'AAAA', 33: 'SRV', 255: 'ANY' };
 
 /** The resolver's name for a query type; types it never holds map to a name that matches nothing. */
 export function typeName(qtype: number): string {
@@ -41,6 +43,8 @@ type Outcome = Resolution | { readonly kind: 'badvers' };
 
 export function resolveQuery(q: ParsedQuery, resolver: Resolver): Outcome {
   if (q.edns && q.edns.version !== 0) return { kind: 'badvers' };
+  // Zone transfers are not offered: every record is derived from the clusterset's state.
+  if (q.qtype === TYPE_IXFR || q.qtype === TYPE_AXFR) return { kind: 'refused' };
   if (q.qclass !== CLASS_IN && q.qclass !== CLASS_ANY) return { kind: 'refused' };
   return resolver.resolve({ name: q.qname, type: typeName(q.qtype) });
 }
@@ -57,40 +61,36 @@ function rcodeOf(o: Outcome): number {
 /** The reply for a parsed query; `truncated` drops every record but OPT and sets TC. */
 export function encodeReply(q: ParsedQuery, outcome: Outcome, resolver: Resolver, cfg: ReplyConfig, truncated = false): Buffer {
   const authoritative = outcome.kind !== 'refused' && outcome.kind !== 'badvers';
-  let flags = (authoritative ? FLAG_AA : 0) | (q.rd ? FLAG_RD : 0) | (truncated ? FLAG_TC : 0) | rcodeOf(outcome);
-  flags &= 0x7fff;
-  const answers = !truncated && outcome.kind === 'answer' ? [...outcome.answers] : [];
+  const flags = FLAG_QR | (authoritative ? FLAG_AA : 0) | (q.rd ? FLAG_RD : 0) | (truncated ? FLAG_TC : 0) | rcodeOf(outcome);
+  const answers = !truncated && outcome.kind === 'answer' ? outcome.answers : [];
   const negative = outcome.kind === 'nxdomain' || outcome.kind === 'nodata';
   const authorities = !truncated && negative ? [resolver.soa()] : [];
-  const additionals: Answer[] = q.edns
-    ? [{
-      name: '.', type: 'OPT', udpPayloadSize: cfg.udpPayloadSize, ednsVersion: 0,
-      extendedRcode: outcome.kind === 'badvers' ? EXT_RCODE_BADVERS : 0, flags: q.edns.do ? DO_BIT : 0, options: [],
-    }]
-    : [];
-  const body = dnsPacket.encode({ id: q.id, type: 'response', flags, questions: [], answers, authorities, additionals });
-  return withQuestion(body, q);
+  const w = new MessageWriter(truncated ? 64 : 512);
+  w.header(q.id, flags);
+  w.question(q.qnameWire, q.qtype, q.qclass);
+  for (const rr of answers) w.record(rr);
+  for (const rr of authorities) w.record(rr);
+  if (q.edns) w.opt(optFor(q.edns, cfg, outcome.kind === 'badvers'));
+  w.counts(answers.length, authorities.length, q.edns ? 1 : 0);
+  return w.finish();
 }
 
-/** Puts the question, as asked, after the header dns-packet wrote (with QDCOUNT 0). */
-function withQuestion(body: Buffer, q: ParsedQuery): Buffer {
-  const qlen = q.qnameWire.length + 4;
-  const out = Buffer.allocUnsafe(body.length + qlen);
-  body.copy(out, 0, 0, HEADER_BYTES);
-  out.writeUInt16BE(1, 4);
-  q.qnameWire.copy(out, HEADER_BYTES);
-  out.writeUInt16BE(q.qtype, HEADER_BYTES + q.qnameWire.length);
-  out.writeUInt16BE(q.qclass, HEADER_BYTES + q.qnameWire.length + 2);
-  body.copy(out, HEADER_BYTES + qlen, HEADER_BYTES);
-  return out;
+function optFor(edns: NonNullable<ParsedQuery['edns']>, cfg: ReplyConfig, badvers: boolean) {
+  return { udpPayloadSize: cfg.udpPayloadSize, extendedRcode: badvers ? EXT_RCODE_BADVERS : 0, version: 0, flags: edns.do ? DO_BIT : 0 };
 }
 
-/** Header-only reply to a query that could not be parsed (FORMERR) or uses an unknown opcode (NOTIMP). */
-export function errorReply(id: number, opcode: number, rd: boolean, rcode: number): Buffer {
-  const out = Buffer.alloc(HEADER_BYTES);
-  out.writeUInt16BE(id, 0);
-  out.writeUInt16BE(FLAG_QR | ((opcode & 0xf) << 11) | (rd ? FLAG_RD : 0) | rcode, 2);
-  return out;
+/**
+ * Header-only reply to a query that could not be parsed (FORMERR) or uses an unknown
+ * opcode (NOTIMP). A query whose OPT record was read gets one back (RFC 6891 §7), with
+ * BADVERS in place of the rcode when it asked for an EDNS version other than 0.
+ */
+export function errorReply(id: number, opcode: number, rd: boolean, rcode: number, edns?: ParsedQuery['edns'], cfg?: ReplyConfig): Buffer {
+  const badvers = edns !== undefined && edns.version !== 0;
+  const w = new MessageWriter(HEADER_BYTES + 11);
+  w.header(id, FLAG_QR | ((opcode & 0xf) << 11) | (rd ? FLAG_RD : 0) | (badvers ? 0 : rcode), 0);
+  w.counts(0, 0, edns ? 1 : 0);
+  if (edns) w.opt(optFor(edns, cfg ?? { udpPayloadSize: MIN_UDP }, badvers));
+  return w.finish();
 }
 
 /** The full plain path for one parsed query over one transport: resolve, encode, truncate if needed. */

@@ -66,6 +66,48 @@ describe('DnsServer.handle', () => {
     expect([tcp.flag_tc, tcp.answers?.length]).toEqual([false, 100]);
   });
 
+  it('answers are compressed: 60 headless endpoints fit a 4096 EDNS buffer untruncated; what even compressed exceeds the 1232 sent over UDP is TC', () => {
+    const r = new Resolver({ ttlSeconds: 5 });
+    r.setService('db', 'sixty', {
+      type: 'Headless', ports: [{ name: 'sql', protocol: 'TCP', port: 5432 }],
+      endpoints: Array.from({ length: 60 }, (_, i) => ({ cluster: 'east', addresses: [`10.1.0.${i}`], hostname: `pg-${i}` })),
+    });
+    r.markReady();
+    const s60 = new DnsServer({ resolver: r, logger: pino({ level: 'silent' }) });
+    for (const name of ['sixty.db.svc.clusterset.local', 'SIXTY.db.svc.clusterset.local']) {
+      const out = s60.handle(q(name, 'A', { opt: { udpPayloadSize: 4096 } }), 'udp')!;
+      const d = dnsPacket.decode(out);
+      expect([d.flag_tc, d.answers?.length, out.length < 1100]).toEqual([false, 60, true]);
+    }
+    const srv = dnsPacket.decode(s60.handle(q('_sql._tcp.sixty.db.svc.clusterset.local', 'SRV', { opt: { udpPayloadSize: 4096 } }), 'udp')!);
+    expect([srv.flag_tc, srv.answers?.length]).toEqual([true, 0]);
+    expect(dnsPacket.decode(s60.handle(q('_sql._tcp.sixty.db.svc.clusterset.local', 'SRV'), 'tcp')!).answers?.length).toBe(60);
+  });
+
+  it('refuses zone transfers (AXFR, IXFR)', () => {
+    for (const type of ['AXFR', 'IXFR']) {
+      expect(rcodeOf(s.handle(q('clusterset.local', type), 'tcp')!)).toBe(5);
+      expect(rcodeOf(s.handle(q('clusterset.local', type, { opt: {} }), 'udp')!)).toBe(5);
+    }
+  });
+
+  it('error replies to queries that carried an OPT record carry one too (RFC 6891 §7); BADVERS wins over NOTIMP', () => {
+    const status = q('cart.shop.svc.clusterset.local', 'A', { opt: { flags: 0x8000 } });
+    status.writeUInt16BE((2 << 11) | 0x0100, 2);
+    const notimp = s.handle(status, 'udp')!;
+    expect(rcodeOf(notimp)).toBe(4);
+    expect(dnsPacket.decode(notimp).additionals?.[0]).toMatchObject({ type: 'OPT', udpPayloadSize: 1232, flag_do: true });
+    const formerr = s.handle(Buffer.concat([q('cart.shop.svc.clusterset.local', 'A', { opt: {} }), Buffer.from([1])]), 'udp')!;
+    expect(rcodeOf(formerr)).toBe(1);
+    expect(dnsPacket.decode(formerr).additionals?.map((a) => a.type)).toEqual(['OPT']);
+    const v1 = q('cart.shop.svc.clusterset.local', 'A', { opt: { ednsVersion: 1 } });
+    v1.writeUInt16BE((2 << 11) | 0x0100, 2);
+    const badvers = dnsPacket.decode(s.handle(v1, 'udp')!);
+    expect([badvers.rcode, badvers.additionals?.[0]?.extendedRcode]).toEqual(['NOERROR', 1]);
+    const plain = s.handle(Buffer.concat([q('cart.shop.svc.clusterset.local'), Buffer.from([1])]), 'udp')!;
+    expect([rcodeOf(plain), plain.readUInt16BE(10)]).toEqual([1, 0]);
+  });
+
   it('answers FORMERR to malformed queries and drops responses and scraps', () => {
     const good = q('cart.shop.svc.clusterset.local');
     expect(rcodeOf(s.handle(good.subarray(0, good.length - 1), 'udp')!)).toBe(1);

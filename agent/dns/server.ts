@@ -1,11 +1,13 @@
 // The thin wire server for `clusterset.local`: UDP and TCP on one address, one packet
 // handler for both. It parses, asks the resolver (through the pre-encoded cache or the
 // plain path), truncates for UDP, and never throws: a packet that breaks anything gets
-// FORMERR or is dropped. No answer ever waits on an API server.
+// FORMERR or is dropped. No answer ever waits on an API server. TCP framing and its
+// limits (deadlines, caps, backpressure) are in tcp-connections.ts.
 import dgram from 'node:dgram';
 import net from 'node:net';
 import type { Logger } from 'pino';
 import { AnswerCache } from './answer-cache.ts';
+import { DEFAULT_TCP_LIMITS, TcpConnections, type TcpStats } from './tcp-connections.ts';
 import { parseQuery } from './query.ts';
 import { RCODE, errorReply, plainReply, type ReplyConfig } from './reply.ts';
 import type { Resolver } from './resolver.ts';
@@ -18,9 +20,14 @@ export interface DnsServerOptions {
   readonly udpPayloadSize?: number;
   /** Serve names that exist from pre-encoded replies (default true); false keeps only the plain path. */
   readonly preEncoded?: boolean;
-  /** A TCP connection idle this long is closed. */
+  /** A TCP connection idle this long is closed (default 10 s). */
   readonly tcpIdleTimeoutMs?: number;
+  /** From the first byte of a TCP frame to its last (default 2 s); a slower sender is closed. */
+  readonly tcpFrameTimeoutMs?: number;
+  /** At this many TCP connections (default 512) the one with the least recent progress is closed for a new one. */
   readonly maxTcpConnections?: number;
+  /** The same per source address (default 64). */
+  readonly maxTcpConnectionsPerSource?: number;
   /** Answers by rcode and transport (a typed-array tally), and the time from parse to reply. */
   readonly metrics?: Pick<AgentMetrics, 'dnsAnswers' | 'dnsDuration'> | undefined;
 }
@@ -32,9 +39,7 @@ export class DnsServer {
   readonly #log: Logger;
   readonly #cfg: ReplyConfig;
   readonly #cache: AnswerCache | undefined;
-  readonly #idleMs: number;
-  readonly #maxConns: number;
-  readonly #conns = new Set<net.Socket>();
+  readonly #tcpConns: TcpConnections;
   #udp: dgram.Socket | undefined;
   #tcp: net.Server | undefined;
   #address: DnsAddress | undefined;
@@ -46,10 +51,20 @@ export class DnsServer {
     this.#log = o.logger;
     this.#cfg = { udpPayloadSize: o.udpPayloadSize ?? 1232 };
     this.#cache = o.preEncoded === false ? undefined : new AnswerCache(o.resolver, this.#cfg);
-    this.#idleMs = o.tcpIdleTimeoutMs ?? 10_000;
-    this.#maxConns = o.maxTcpConnections ?? 512;
+    const d = DEFAULT_TCP_LIMITS;
+    this.#tcpConns = new TcpConnections({
+      idleTimeoutMs: o.tcpIdleTimeoutMs ?? d.idleTimeoutMs,
+      frameTimeoutMs: o.tcpFrameTimeoutMs ?? d.frameTimeoutMs,
+      maxConnections: o.maxTcpConnections ?? d.maxConnections,
+      maxConnectionsPerSource: o.maxTcpConnectionsPerSource ?? d.maxConnectionsPerSource,
+    }, (msg) => this.handle(msg, 'tcp'));
     this.#answers = o.metrics?.dnsAnswers;
     this.#duration = o.metrics?.dnsDuration;
+  }
+
+  /** TCP connections, paused readers and bytes held for them (tests, metrics). */
+  tcpStats(): TcpStats {
+    return this.#tcpConns.stats();
   }
 
   get address(): DnsAddress {
@@ -79,7 +94,7 @@ export class DnsServer {
       const parsed = parseQuery(packet);
       if (!parsed.ok) {
         if (parsed.reply === 'drop') return undefined;
-        return errorReply(parsed.id, parsed.opcode, parsed.rd, parsed.reply === 'notimp' ? RCODE.NOTIMP : RCODE.FORMERR);
+        return errorReply(parsed.id, parsed.opcode, parsed.rd, parsed.reply === 'notimp' ? RCODE.NOTIMP : RCODE.FORMERR, parsed.edns, this.#cfg);
       }
       return this.#cache?.reply(parsed.query, transport) ?? plainReply(parsed.query, this.#resolver, this.#cfg, transport);
     } catch (err) {
@@ -114,8 +129,8 @@ export class DnsServer {
       udp.bind({ address: host, port }, () => { udp.off('error', reject); resolve(); });
     });
     const bound = udp.address().port;
-    const tcp = net.createServer((socket) => this.#onConnection(socket));
-    tcp.maxConnections = this.#maxConns;
+    // No maxConnections: at the cap TcpConnections closes an old connection instead of refusing the new one.
+    const tcp = net.createServer((socket) => this.#tcpConns.accept(socket));
     try {
       await new Promise<void>((resolve, reject) => {
         tcp.once('error', reject);
@@ -137,32 +152,8 @@ export class DnsServer {
     const tcp = this.#tcp;
     this.#udp = undefined;
     this.#tcp = undefined;
-    for (const s of this.#conns) s.destroy();
+    this.#tcpConns.closeAll();
     if (udp) await new Promise<void>((resolve) => udp.close(() => resolve()));
     if (tcp) await new Promise<void>((resolve) => tcp.close(() => resolve()));
-  }
-
-  /** RFC 7766 framing: 2-byte length prefix; several queries per connection, answered in order. */
-  #onConnection(socket: net.Socket): void {
-    this.#conns.add(socket);
-    socket.setTimeout(this.#idleMs, () => socket.destroy());
-    socket.on('close', () => this.#conns.delete(socket));
-    socket.on('error', () => socket.destroy());
-    let pending: Buffer = Buffer.alloc(0);
-    socket.on('data', (chunk: Buffer) => {
-      pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
-      while (pending.length >= 2) {
-        const len = pending.readUInt16BE(0);
-        if (pending.length < 2 + len) break;
-        const msg = pending.subarray(2, 2 + len);
-        pending = pending.subarray(2 + len);
-        const out = this.handle(msg, 'tcp');
-        if (!out) continue;
-        const frame = Buffer.allocUnsafe(2 + out.length);
-        frame.writeUInt16BE(out.length, 0);
-        out.copy(frame, 2);
-        socket.write(frame);
-      }
-    });
   }
 }

@@ -1,12 +1,19 @@
 // The agent's DNS server on a real socket, checked with the real `dig` over UDP and TCP:
 // every record type and rcode of the Multicluster DNS spec, case echo, EDNS, and TC with
 // the TCP fallback. Malformed packets go over a raw UDP socket.
+import { execFile } from 'node:child_process';
 import dgram from 'node:dgram';
 import { once } from 'node:events';
+import net from 'node:net';
+import { promisify } from 'node:util';
+import dnsPacket from 'dns-packet';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Resolver } from '../../agent/dns/resolver.ts';
 import { DnsServer } from '../../agent/dns/server.ts';
 import { dig, rdata, sampleResolver } from '../e2e/support/dig.ts';
+
+const run = promisify(execFile);
 
 let server: DnsServer;
 let port: number;
@@ -29,11 +36,11 @@ describe.each([['udp', '+notcp'], ['tcp', '+tcp']])('dig over %s', (_transport, 
     expect(rdata(await q('cart.shop.svc.clusterset.local', 'AAAA'))).toEqual(['fd00:96::10']);
   });
 
-  it('SRV exists for named ports only and targets the service (ClusterSetIP) or per-host names (headless)', async () => {
+  it('SRV under _port._proto exists for named ports only and targets the service (ClusterSetIP) or per-host names (headless)', async () => {
     expect(rdata(await q('_http._tcp.cart.shop.svc.clusterset.local', 'SRV'))).toEqual(['0 100 80 cart.shop.svc.clusterset.local.']);
     expect((await q('_8443._tcp.cart.shop.svc.clusterset.local', 'SRV')).status).toBe('NXDOMAIN');
     expect(rdata(await q('_sql._tcp.pg.db.svc.clusterset.local', 'SRV'))).toEqual([
-      '0 100 5432 pg-0.east.pg.db.svc.clusterset.local.', '0 100 5432 pg-0.west.pg.db.svc.clusterset.local.',
+      '0 100 5432 10-2-0-2.west.pg.db.svc.clusterset.local.', '0 100 5432 pg-0.east.pg.db.svc.clusterset.local.', '0 100 5432 pg-0.west.pg.db.svc.clusterset.local.',
     ]);
   });
 
@@ -80,6 +87,77 @@ describe('truncation and TCP fallback', () => {
     const fallback = await dig(host, port, ['+notcp', 'big.db.svc.clusterset.local', 'A']);
     expect(fallback.raw).toContain('Truncated, retrying in TCP mode');
     expect([fallback.status, fallback.answers.length]).toEqual(['NOERROR', 120]);
+  });
+});
+
+/** One query over a fresh TCP connection (RFC 7766 framing); the first reply. */
+async function tcpQuery(p: number, packet: Buffer): Promise<Buffer> {
+  const sock = net.connect(p, host);
+  try {
+    const frame = Buffer.alloc(2 + packet.length);
+    frame.writeUInt16BE(packet.length, 0);
+    packet.copy(frame, 2);
+    sock.write(frame);
+    let got = Buffer.alloc(0);
+    for await (const chunk of sock) {
+      got = Buffer.concat([got, chunk as Buffer]);
+      if (got.length >= 2 && got.length >= 2 + got.readUInt16BE(0)) return got.subarray(2, 2 + got.readUInt16BE(0));
+    }
+    throw new Error('connection closed before a reply');
+  } finally {
+    sock.destroy();
+  }
+}
+
+describe('issue 12 edges of the spec, with dig', () => {
+  it('answers are compressed: a headless service with 60 endpoints is not truncated with +bufsize=4096', async () => {
+    const r = new Resolver({ ttlSeconds: 5 });
+    r.setService('db', 'sixty', {
+      type: 'Headless', ports: [{ protocol: 'TCP', port: 5432 }],
+      endpoints: Array.from({ length: 60 }, (_, i) => ({ cluster: 'east', addresses: [`10.4.0.${i}`] })),
+    });
+    r.markReady();
+    const s60 = new DnsServer({ resolver: r, logger: pino({ level: 'silent' }) });
+    const p60 = (await s60.listen(host, 0)).port;
+    try {
+      const a = await dig(host, p60, ['+notcp', '+ignore', '+bufsize=4096', 'sixty.db.svc.clusterset.local', 'A']);
+      expect([a.status, a.flags.includes('tc'), a.answers.length]).toEqual(['NOERROR', false, 60]);
+      // Endpoints without a hostname are named after their address, and SRV on the bare name targets them.
+      const srv = await dig(host, p60, ['+tcp', 'sixty.db.svc.clusterset.local', 'SRV']);
+      expect(srv.answers.length).toBe(60);
+      expect(rdata(srv)).toContain('0 100 5432 10-4-0-7.east.sixty.db.svc.clusterset.local.');
+      expect(rdata(await dig(host, p60, ['10-4-0-7.east.sixty.db.svc.clusterset.local', 'A']))).toEqual(['10.4.0.7']);
+    } finally {
+      await s60.close();
+    }
+  });
+
+  it('SRV on the bare service name answers one record per port (unnamed too) targeting the service', async () => {
+    expect(rdata(await dig(host, port, ['cart.shop.svc.clusterset.local', 'SRV']))).toEqual([
+      '0 100 80 cart.shop.svc.clusterset.local.', '0 100 8443 cart.shop.svc.clusterset.local.',
+    ]);
+  });
+
+  it('the apex has an NS record whose A record the server answers', async () => {
+    expect(rdata(await dig(host, port, ['clusterset.local', 'NS']))).toEqual(['ns.dns.clusterset.local.']);
+    const a = await dig(host, port, ['ns.dns.clusterset.local', 'A']);
+    expect([a.status, a.flags]).toEqual(['NOERROR', expect.arrayContaining(['aa'])]);
+    expect(rdata(a)).toEqual(['127.0.0.1']);
+  });
+
+  it('refuses zone transfers (AXFR, IXFR over TCP answer REFUSED)', async () => {
+    for (const type of ['AXFR', 'IXFR'] as const) {
+      const reply = await tcpQuery(port, dnsPacket.encode({ type: 'query', id: 99, questions: [{ name: 'clusterset.local', type }] }));
+      expect([reply.readUInt16BE(0), reply.readUInt16BE(2) & 0xf]).toEqual([99, 5]);
+    }
+    const { stdout } = await run('dig', [`@${host}`, '-p', String(port), '+time=2', '+tries=1', 'clusterset.local', 'AXFR']);
+    expect(stdout).toContain('Transfer failed');
+  });
+
+  it('an error reply to a query with an OPT record carries one (NOTIMP for opcode STATUS)', async () => {
+    const d = await dig(host, port, ['+opcode=2', '+edns=0', 'cart.shop.svc.clusterset.local']);
+    expect(d.status).toBe('NOTIMP');
+    expect(d.edns).toMatch(/version: 0, flags:.*; udp: 1232/);
   });
 });
 

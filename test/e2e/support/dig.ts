@@ -41,7 +41,7 @@ function parseDig(raw: string): DigResult {
 export const rdata = (r: DigResult) => r.answers.map((a) => a.slice(4).join(' ')).sort();
 
 export function sampleResolver(ttlSeconds = 5): Resolver {
-  const r = new Resolver({ ttlSeconds });
+  const r = new Resolver({ ttlSeconds, nameservers: ['127.0.0.1'] });
   r.setService('shop', 'cart', {
     type: 'ClusterSetIP', ips: ['10.96.0.10', 'fd00:96::10'],
     ports: [{ name: 'http', protocol: 'TCP', port: 80 }, { protocol: 'TCP', port: 8443 }],
