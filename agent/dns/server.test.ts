@@ -50,7 +50,7 @@ describe('DnsServer.handle', () => {
 
   it('honours EDNS: OPT in the reply, BADVERS for version 1, DO copied', () => {
     const d = dnsPacket.decode(s.handle(q('cart.shop.svc.clusterset.local', 'A', { opt: { flags: 0x8000 } }), 'udp')!);
-    expect(d.additionals?.[0]).toMatchObject({ type: 'OPT', udpPayloadSize: 1232, flag_do: true });
+    expect(d.additionals?.[0]).toMatchObject({ type: 'OPT', udpPayloadSize: 4096, flag_do: true });
     const bad = dnsPacket.decode(s.handle(q('cart.shop.svc.clusterset.local', 'A', { opt: { ednsVersion: 1 } }), 'udp')!);
     expect(bad.additionals?.[0]).toMatchObject({ type: 'OPT', extendedRcode: 1 });
   });
@@ -59,14 +59,17 @@ describe('DnsServer.handle', () => {
     const udp = dnsPacket.decode(s.handle(q('pg.db.svc.clusterset.local'), 'udp')!);
     expect(udp.flag_tc).toBe(true);
     expect(udp.answers).toEqual([]);
-    const edns = s.handle(q('pg.db.svc.clusterset.local', 'A', { opt: { udpPayloadSize: 4096 } }), 'udp')!;
+    const edns = s.handle(q('pg.db.svc.clusterset.local', 'A', { opt: { udpPayloadSize: 1232 } }), 'udp')!;
     expect(edns.length).toBeLessThanOrEqual(1232);
     expect(dnsPacket.decode(edns).flag_tc).toBe(true);
+    // A client that advertises 4096 gets the 100 records (about 1.7 kB) over UDP, untruncated.
+    const big = s.handle(q('pg.db.svc.clusterset.local', 'A', { opt: { udpPayloadSize: 4096 } }), 'udp')!;
+    expect([dnsPacket.decode(big).flag_tc, dnsPacket.decode(big).answers?.length, big.length <= 4096]).toEqual([false, 100, true]);
     const tcp = dnsPacket.decode(s.handle(q('pg.db.svc.clusterset.local'), 'tcp')!);
     expect([tcp.flag_tc, tcp.answers?.length]).toEqual([false, 100]);
   });
 
-  it('answers are compressed: 60 headless endpoints fit a 4096 EDNS buffer untruncated; what even compressed exceeds the 1232 sent over UDP is TC', () => {
+  it('answers are compressed: 60 headless endpoints fit a 4096 EDNS buffer untruncated; what does not fit the client\'s advertised size is TC', () => {
     const r = new Resolver({ ttlSeconds: 5 });
     r.setService('db', 'sixty', {
       type: 'Headless', ports: [{ name: 'sql', protocol: 'TCP', port: 5432 }],
@@ -79,8 +82,12 @@ describe('DnsServer.handle', () => {
       const d = dnsPacket.decode(out);
       expect([d.flag_tc, d.answers?.length, out.length < 1100]).toEqual([false, 60, true]);
     }
+    // The reply fills the client's advertised size: 60 SRV records (about 3.4 kB) fit 4096 …
     const srv = dnsPacket.decode(s60.handle(q('_sql._tcp.sixty.db.svc.clusterset.local', 'SRV', { opt: { udpPayloadSize: 4096 } }), 'udp')!);
-    expect([srv.flag_tc, srv.answers?.length]).toEqual([true, 0]);
+    expect([srv.flag_tc, srv.answers?.length]).toEqual([false, 60]);
+    // … and a client that advertises 1232 gets TC and asks again over TCP.
+    const small = dnsPacket.decode(s60.handle(q('_sql._tcp.sixty.db.svc.clusterset.local', 'SRV', { opt: { udpPayloadSize: 1232 } }), 'udp')!);
+    expect([small.flag_tc, small.answers?.length]).toEqual([true, 0]);
     expect(dnsPacket.decode(s60.handle(q('_sql._tcp.sixty.db.svc.clusterset.local', 'SRV'), 'tcp')!).answers?.length).toBe(60);
   });
 
@@ -96,7 +103,7 @@ describe('DnsServer.handle', () => {
     status.writeUInt16BE((2 << 11) | 0x0100, 2);
     const notimp = s.handle(status, 'udp')!;
     expect(rcodeOf(notimp)).toBe(4);
-    expect(dnsPacket.decode(notimp).additionals?.[0]).toMatchObject({ type: 'OPT', udpPayloadSize: 1232, flag_do: true });
+    expect(dnsPacket.decode(notimp).additionals?.[0]).toMatchObject({ type: 'OPT', udpPayloadSize: 4096, flag_do: true });
     const formerr = s.handle(Buffer.concat([q('cart.shop.svc.clusterset.local', 'A', { opt: {} }), Buffer.from([1])]), 'udp')!;
     expect(rcodeOf(formerr)).toBe(1);
     expect(dnsPacket.decode(formerr).additionals?.map((a) => a.type)).toEqual(['OPT']);

@@ -16,7 +16,9 @@ import type { AgentMetrics } from '../metrics/agent-metrics.ts';
 export interface DnsServerOptions {
   readonly resolver: Resolver;
   readonly logger: Logger;
-  /** Advertised in OPT replies; also the most sent over UDP. Default 1232 (DNS flag day 2020). */
+  /** Advertised in OPT replies; also the most sent over UDP. Default 4096: a reply fills the
+   *  size the client advertised (up to this), so a client that asks for 4096 gets it untruncated;
+   *  clients on fragment-hostile paths advertise 1232 (DNS flag day 2020) and get that. */
   readonly udpPayloadSize?: number;
   /** Serve names that exist from pre-encoded replies (default true); false keeps only the plain path. */
   readonly preEncoded?: boolean;
@@ -49,7 +51,7 @@ export class DnsServer {
   constructor(o: DnsServerOptions) {
     this.#resolver = o.resolver;
     this.#log = o.logger;
-    this.#cfg = { udpPayloadSize: o.udpPayloadSize ?? 1232 };
+    this.#cfg = { udpPayloadSize: o.udpPayloadSize ?? 4096 };
     this.#cache = o.preEncoded === false ? undefined : new AnswerCache(o.resolver, this.#cfg);
     const d = DEFAULT_TCP_LIMITS;
     this.#tcpConns = new TcpConnections({
