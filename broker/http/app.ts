@@ -139,10 +139,10 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     await userScope.register(userRenewRoutes, { login, auth });
   });
   void app.register(async (renewScope) => {
-    // Renewal alone also takes a cluster's newest certificate shortly after it expired, so an
-    // agent cut off by a broker outage renews when the broker is back (authenticate.ts).
+    // Only a cluster's newest certificate renews. Renewal alone also takes it shortly after it
+    // expired, so an agent cut off by a broker outage renews when the broker is back (authenticate.ts).
     const expiredGraceMs = (deps.config.clusterRenewGraceSeconds ?? 0) * 1000;
-    renewScope.addHook('onRequest', auth.require(isCluster, 'a cluster identity', { expiredGraceMs }));
+    renewScope.addHook('onRequest', auth.require(isCluster, 'a cluster identity', { expiredGraceMs, newestOnly: true }));
     await renewScope.register(renewRoutes, { enroll, auth });
   });
   void app.register(async (clusterScope) => {

@@ -59,6 +59,12 @@ export interface AuthenticateOptions {
    * off from the broker past its expiry renews when it is back). Default 0: never.
    */
   readonly expiredGraceMs?: number;
+  /**
+   * Accept only the newest certificate issued to a cluster (POST /v1/renew): an older one,
+   * superseded by a renewal, cannot renew again, so a stolen old certificate dies with its
+   * expiry instead of living as long as the cluster does.
+   */
+  readonly newestOnly?: boolean;
 }
 
 export const isCluster: Authorization = (p) => p.identity.kind === 'cluster';
@@ -100,8 +106,9 @@ export class Authenticator {
     if (!cluster || cluster.state !== 'active' || !store.isCurrentCertificate(cluster.id, serial)) {
       throw new BrokerError('PLX_BROKER_CLUSTER_REVOKED', `certificate of cluster "${leaf.identity.name}" is no longer valid`);
     }
-    if (expired && !store.isLatestCertificate(cluster.id, serial)) {
-      throw new BrokerError('PLX_BROKER_CERT_EXPIRED', 'client certificate has expired and a newer one was issued since');
+    if ((expired || o.newestOnly) && !store.isLatestCertificate(cluster.id, serial)) {
+      if (expired) throw new BrokerError('PLX_BROKER_CERT_EXPIRED', 'client certificate has expired and a newer one was issued since');
+      throw new BrokerError('PLX_BROKER_CERT_SUPERSEDED', `certificate of cluster "${leaf.identity.name}" was superseded by a renewal; only the newest one renews`);
     }
     return { identity: leaf.identity, serial, epoch: cluster.epoch };
   }
