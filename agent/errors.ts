@@ -16,6 +16,8 @@ export type AgentErrorCode =
   | 'PLX_AGENT_IDENTITY_EXPIRED'
   /** The broker refuses to renew: the cluster was removed. Re-join. */
   | 'PLX_AGENT_IDENTITY_REVOKED'
+  /** The broker refuses to renew: a later renewal superseded this certificate (a lost answer, or a copy elsewhere). Re-join. */
+  | 'PLX_AGENT_IDENTITY_SUPERSEDED'
   | 'PLX_AGENT_ALREADY_JOINED'
   | 'PLX_AGENT_KUBE'
   | 'PLX_AGENT_NOT_JOINED'
