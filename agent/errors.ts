@@ -16,6 +16,8 @@ export type AgentErrorCode =
   | 'PLX_AGENT_IDENTITY_EXPIRED'
   /** The broker refuses to renew: the cluster was removed. Re-join. */
   | 'PLX_AGENT_IDENTITY_REVOKED'
+  /** The broker refuses to renew: a later renewal superseded this certificate (a lost answer, or a copy elsewhere). Re-join. */
+  | 'PLX_AGENT_IDENTITY_SUPERSEDED'
   | 'PLX_AGENT_ALREADY_JOINED'
   | 'PLX_AGENT_KUBE'
   | 'PLX_AGENT_NOT_JOINED'
@@ -28,6 +30,10 @@ export type AgentErrorCode =
   | 'PLX_AGENT_PROBE_FAILED'
   | 'PLX_AGENT_PROBE_IDENTITY'
   | 'PLX_AGENT_PROBE_TIMEOUT'
+  /** The probe endpoint refused a client that is not a cluster of this clusterset (403). */
+  | 'PLX_AGENT_PROBE_FORBIDDEN'
+  /** The probe endpoint refused a cluster that is not a member now: removed (its certificate may still be valid), or not known yet (403). */
+  | 'PLX_AGENT_PROBE_PEER_REMOVED'
   /** A lease renewal did not settle within the heartbeat interval; the heartbeat gave up on it and goes on. */
   | 'PLX_AGENT_LEASE_TIMEOUT'
   /** A part of the agent did not stop within its stop deadline; the others were stopped without it (lifecycle.ts). */

@@ -58,6 +58,12 @@ describe('TrustBundle', () => {
     expect(Object.isFrozen(both.roots)).toBe(true);
   });
 
+  it('only(): the pinned root alone, or undefined when it is absent', () => {
+    const both = TrustBundle.fromPem(a.certPem + b.certPem);
+    expect(both.only(fingerprintSha256(b.cert))?.fingerprints()).toEqual([fingerprintSha256(b.cert)]);
+    expect(TrustBundle.fromPem(a.certPem).only(fingerprintSha256(b.cert))).toBeUndefined();
+  });
+
   it('treats removing an absent root as success', () => {
     const bundle = TrustBundle.fromPem(a.certPem);
     expect(bundle.without(fingerprintSha256(b.cert))).toBe(bundle);

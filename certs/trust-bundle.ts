@@ -100,6 +100,15 @@ export class TrustBundle {
   }
 
   /**
+   * A bundle of only the root of that fingerprint (a pin), or undefined when it is not
+   * here. First contact trusts exactly this, never the rest of an unauthenticated bundle.
+   */
+  only(fingerprint: string): TrustBundle | undefined {
+    const root = this.#trusted.find((t) => t.fingerprint === fingerprint);
+    return root ? new TrustBundle([root]) : undefined;
+  }
+
+  /**
    * A bundle without the root of that fingerprint. Removing an absent root is a no-op;
    * removing the last root is PLX_CERTS_BAD_ARGUMENT (an empty bundle trusts nothing).
    */

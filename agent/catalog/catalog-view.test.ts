@@ -50,6 +50,17 @@ describe('CatalogView', () => {
     expect(view.keys()).toEqual([['shop', 'web']]);
   });
 
+  it('knows members: nobody before the first snapshot, a cluster with a lease, not once its removal is announced, again after it rejoins', () => {
+    const view = new CatalogView();
+    expect(view.isMember('east')).toBe(false);
+    view.replace(snapshot(1, {}, { east: true, west: true }));
+    expect([view.isMember('east'), view.isMember('west'), view.isMember('north')]).toEqual([true, true, false]);
+    view.apply({ type: 'cluster', revision: 2, state: { cluster: 'east', available: false, leaseRenewedAt: null, removed: true } });
+    expect([view.isMember('east'), view.isMember('west')]).toEqual([false, true]);
+    view.apply({ type: 'cluster', revision: 3, state: { cluster: 'east', available: true, leaseRenewedAt: '2026-01-01T00:00:00Z' } });
+    expect(view.isMember('east')).toBe(true);
+  });
+
   it('emits serviceChanged for service and export events, only when something changed', () => {
     const view = new CatalogView();
     view.replace(snapshot(1, {}));

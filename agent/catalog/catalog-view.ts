@@ -42,6 +42,8 @@ const emptyState = (): State => ({ services: new Map(), exports: new Map(), clus
 
 export class CatalogView implements CatalogSink {
   #state: State = emptyState();
+  /** Clusters whose removal the watch announced since the last snapshot. */
+  readonly #removed = new Set<string>();
   #synced = false;
   #revision: number | undefined;
   readonly #listeners: Listeners = { serviceChanged: new Set(), clusterAvailabilityChanged: new Set(), synced: new Set(), advertisementChanged: new Set(), rbacChanged: new Set() };
@@ -84,6 +86,15 @@ export class CatalogView implements CatalogSink {
     return this.#state.clusters.get(cluster)?.available ?? true;
   }
 
+  /**
+   * Whether `cluster` is a member as far as the broker told us: it holds a lease or an
+   * advertisement. Removal takes both away; before the first snapshot nobody is (fail closed).
+   */
+  isMember(cluster: string): boolean {
+    if (!this.#synced || this.#removed.has(cluster)) return false;
+    return this.#state.clusters.has(cluster) || this.#state.advertisements.has(cluster);
+  }
+
   /** Every namespace/name with a merged service or an export. */
   keys(): [string, string][] {
     const all = new Set([...this.#state.services.keys(), ...this.#state.exports.keys()]);
@@ -118,6 +129,7 @@ export class CatalogView implements CatalogSink {
     for (const a of snapshot.advertisements ?? []) next.advertisements.set(a.cluster, a);
     const prev = this.#state;
     this.#state = next;
+    this.#removed.clear();
     this.#revision = snapshot.revision;
     const wasSynced = this.#synced;
     this.#synced = true;
@@ -161,6 +173,9 @@ export class CatalogView implements CatalogSink {
   #applyCluster(state: ClusterState): void {
     const wasAvailable = this.isAvailable(state.cluster);
     this.#state.clusters.set(state.cluster, state);
+    // Removed until it rejoins (its next lease); the broker's next snapshot leaves it out.
+    if (state.removed) this.#removed.add(state.cluster);
+    else this.#removed.delete(state.cluster);
     if (wasAvailable === state.available) return;
     this.#emit('clusterAvailabilityChanged', state.cluster, state.available);
     for (const key of this.#keysExportedBy(this.#state, state.cluster)) this.#emit('serviceChanged', ...splitKey(key));

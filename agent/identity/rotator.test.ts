@@ -158,6 +158,16 @@ describe('CertificateRotator', () => {
     await t.rotator.stop();
   });
 
+  it('stops with PLX_AGENT_IDENTITY_SUPERSEDED when the broker says a later renewal superseded this certificate (retrying cannot succeed)', async () => {
+    const refusal = new AgentError('PLX_AGENT_BROKER_REJECTED', 'superseded', { status: 401, brokerCode: 'PLX_BROKER_CERT_SUPERSEDED' });
+    const t = await setup({ outcomes: [refusal] });
+    t.rotator.start();
+    await expect(t.rotator.renewNow('test')).rejects.toMatchObject({ code: 'PLX_AGENT_IDENTITY_SUPERSEDED' });
+    expect(t.notices.refused).toHaveBeenCalledWith(expect.objectContaining({ code: 'PLX_AGENT_IDENTITY_SUPERSEDED' }));
+    expect(t.timers.pendingCount).toBe(0);
+    await t.rotator.stop();
+  });
+
   it('stops for good with a stable code when the broker refuses (expired beyond grace)', async () => {
     const refusal = new AgentError('PLX_AGENT_BROKER_REJECTED', 'expired', { status: 401, brokerCode: 'PLX_BROKER_CERT_EXPIRED' });
     const t = await setup({ outcomes: [refusal] });

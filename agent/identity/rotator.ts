@@ -27,7 +27,7 @@ export interface RotationNotices {
   /** Less than `warnRemaining` of the certificate's life is left. */
   expiring(o: { serial: string; notAfter: Date }): void;
   /** Renewal is refused for good; the cluster must join again. */
-  refused(o: { code: 'PLX_AGENT_IDENTITY_EXPIRED' | 'PLX_AGENT_IDENTITY_REVOKED'; message: string; notAfter: Date }): void;
+  refused(o: { code: 'PLX_AGENT_IDENTITY_EXPIRED' | 'PLX_AGENT_IDENTITY_REVOKED' | 'PLX_AGENT_IDENTITY_SUPERSEDED'; message: string; notAfter: Date }): void;
 }
 
 export type RotatorMetrics = Pick<AgentMetrics, 'certificateNotAfter' | 'certificateExpiring' | 'rotations'>;
@@ -67,6 +67,8 @@ const URGENT_RETRY_MAX_MS = 2000;
 const REFUSED = new Map([
   ['PLX_BROKER_CERT_EXPIRED', 'PLX_AGENT_IDENTITY_EXPIRED'],
   ['PLX_BROKER_CLUSTER_REVOKED', 'PLX_AGENT_IDENTITY_REVOKED'],
+  // Only the newest certificate renews: retrying with this one can never succeed.
+  ['PLX_BROKER_CERT_SUPERSEDED', 'PLX_AGENT_IDENTITY_SUPERSEDED'],
 ] as const);
 
 export class CertificateRotator {

@@ -1,12 +1,14 @@
 // Enrolls this cluster with the broker: pin the broker's root by fingerprint, make a key
-// here (it never leaves), send only a CSR with the one-time token, check what comes back,
-// then store the identity. Re-running with a valid identity for the same cluster is a no-op.
+// here (it never leaves), send only a CSR with the one-time token over TLS verified
+// against the pinned root alone, check that the certificate chains to that root, then
+// store the identity. Re-running with a valid identity for the same cluster is a no-op.
 import { createCsr } from '../../certs/csr.ts';
 import { formatIdentity, parseIdentity, sameIdentity, type Identity } from '../../certs/identity.ts';
 import { exportPrivateKeyPem, generateKeyPair, type KeyAlgorithm } from '../../certs/keys.ts';
 import { fingerprintSha256 } from '../../certs/pem.ts';
 import { TrustBundle } from '../../certs/trust-bundle.ts';
 import { verifyLeaf } from '../../certs/verify.ts';
+import { isUntrustedServerChain } from '../../broker/api/call.ts';
 import { clusterIdSchema, tokenSchema } from '../../broker/api/types.ts';
 import { BrokerClient } from '../broker-client/broker-client.ts';
 import { AgentError } from '../errors.ts';
@@ -53,17 +55,20 @@ export async function joinClusterset(o: JoinOptions): Promise<JoinResult> {
 
   // The token works once: prove the identity can be stored before spending it.
   await o.store.preflight();
-  const pinned = await fetchPinnedBundle(o.brokerUrl, o.caFingerprint);
-  const expected: Identity = { trustDomain: pinned.clusterset, kind: 'cluster', name: o.clusterId };
-  const keys = await generateKeyPair(o.keyAlgorithm ?? 'P-256');
-  const csr = await createCsr({ keys, commonName: o.clusterId, identity: expected });
-
-  const client = new BrokerClient({ baseUrl: o.brokerUrl, trustBundle: pinned.bundle.toPem() });
+  const pin = await fetchPinnedRoot(o.brokerUrl, o.caFingerprint);
+  // Only the pinned root verifies the broker on the connection that carries the token.
+  const client = new BrokerClient({ baseUrl: o.brokerUrl, trustBundle: pin.toPem() });
   try {
+    const clusterset = await confirmPinned(client, o.brokerUrl, o.caFingerprint);
+    const expected: Identity = { trustDomain: clusterset, kind: 'cluster', name: o.clusterId };
+    const keys = await generateKeyPair(o.keyAlgorithm ?? 'P-256');
+    const csr = await createCsr({ keys, commonName: o.clusterId, identity: expected });
     const res = await client.join({ token: o.token, csr });
-    const bundle = TrustBundle.fromPem(res.trustBundle);
-    if (!bundle.has(o.caFingerprint)) throw new AgentError('PLX_AGENT_CA_PIN_MISMATCH', 'the trust bundle returned by join no longer contains the pinned root');
-    const leaf = await verifyLeaf({ certPem: res.certificate, bundle, now: o.now(), usage: 'clientAuth', trustDomain: expected.trustDomain });
+    // The returned bundle came over the pinned connection: the broker vouches for its roots.
+    if (!TrustBundle.fromPem(res.trustBundle).has(o.caFingerprint)) throw new AgentError('PLX_AGENT_CA_PIN_MISMATCH', 'the trust bundle returned by join no longer contains the pinned root');
+    // The issued certificate must chain to the pinned root itself, not to another root of that bundle.
+    const leaf = await verifyLeaf({ certPem: res.certificate, bundle: pin, now: o.now(), usage: 'clientAuth', trustDomain: expected.trustDomain })
+      .catch((e: unknown) => { throw new AgentError('PLX_AGENT_CA_PIN_MISMATCH', `the certificate issued by join does not chain to the pinned root ${o.caFingerprint}`, { cause: e }); });
     if (!leaf.identity || !sameIdentity(leaf.identity, expected) || !sameIdentity(parseIdentity(res.identity), expected)) {
       throw new AgentError('PLX_AGENT_IDENTITY_MISMATCH', `broker issued ${res.identity}, expected ${formatIdentity(expected)}`);
     }
@@ -84,21 +89,37 @@ export async function joinClusterset(o: JoinOptions): Promise<JoinResult> {
 }
 
 /**
- * First contact: the bundle is fetched without verifying the server, then accepted only
- * if it holds the pinned root. Everything after (the token included) travels over a
- * connection verified against that bundle, so an interceptor learns nothing.
+ * First contact: the bundle is fetched without verifying the server, and only the root
+ * whose fingerprint is pinned is taken from it (the fingerprint authenticates those bytes;
+ * the other roots and the server's certificate authenticate nothing yet).
  */
-async function fetchPinnedBundle(brokerUrl: string, fingerprint: string): Promise<{ clusterset: string; bundle: TrustBundle }> {
+async function fetchPinnedRoot(brokerUrl: string, fingerprint: string): Promise<TrustBundle> {
   const bootstrap = new BrokerClient({ baseUrl: brokerUrl });
   try {
-    const res = await bootstrap.trustBundle();
-    const bundle = TrustBundle.fromPem(res.trustBundle);
-    if (!bundle.has(fingerprint)) {
+    const bundle = TrustBundle.fromPem((await bootstrap.trustBundle()).trustBundle);
+    const pin = bundle.only(fingerprint);
+    if (!pin) {
       const seen = bundle.roots.map((r) => fingerprintSha256(r)).join(', ');
       throw new AgentError('PLX_AGENT_CA_PIN_MISMATCH', `broker at ${brokerUrl} does not present the pinned root ${fingerprint} (it offers ${seen}); refusing to send the token`);
     }
-    return { clusterset: res.clusterset, bundle };
+    return pin;
   } finally {
     await bootstrap.close();
+  }
+}
+
+/**
+ * Before the token goes anywhere: a call over the pinned client proves the server answers
+ * from a certificate of the pinned root (a man in the middle that added its own root to the
+ * bundle fails here), and gives the clusterset name from the authenticated broker.
+ */
+async function confirmPinned(client: BrokerClient, brokerUrl: string, fingerprint: string): Promise<string> {
+  try {
+    return (await client.trustBundle()).clusterset;
+  } catch (e) {
+    if (e instanceof AgentError && isUntrustedServerChain(e.cause)) {
+      throw new AgentError('PLX_AGENT_CA_PIN_MISMATCH', `broker at ${brokerUrl} serves TLS from a certificate that does not chain to the pinned root ${fingerprint}; refusing to send the token`, { cause: e });
+    }
+    throw e;
   }
 }

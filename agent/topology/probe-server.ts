@@ -1,12 +1,16 @@
 // The agent's probe endpoint: HTTPS, TLS 1.3 only, mutual TLS. The TLS layer refuses any
 // client whose certificate does not chain to the trust bundle; the handler then admits
-// only cluster identities of this clusterset (SPIFFE URI parsed exactly). Other agents
-// call GET /v1/probe to measure their round-trip time to this cluster.
+// only cluster identities of this clusterset (SPIFFE URI parsed exactly) that are members
+// now: a removed cluster's certificate stays valid until it expires, so membership (as the
+// catalog watch reports it) is checked on every request, as the broker checks its store.
+// Other agents call GET /v1/probe to measure their round-trip time to this cluster.
+import type { ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import { parseIdentity } from '../../certs/identity.ts';
+import type { AgentErrorCode } from '../errors.ts';
 import { spiffeUriOf } from './spiffe-san.ts';
 
 export const PROBE_PATH = '/v1/probe';
@@ -20,6 +24,14 @@ export interface ProbeServerOptions {
   readonly keyPem: string;
   readonly trustBundlePem: string;
   readonly logger: Logger;
+  /** Whether a cluster is a member now (CatalogView.isMember); a removed one is refused. */
+  readonly isMember: (cluster: string) => boolean;
+}
+
+function refuse(res: ServerResponse, code: AgentErrorCode, message: string): void {
+  const body = JSON.stringify({ error: { code, message } });
+  // The connection goes too: a refused peer does not keep a socket to retry on.
+  res.writeHead(403, { 'content-type': 'application/json', connection: 'close' }).end(body);
 }
 
 export interface RunningProbeServer {
@@ -48,10 +60,8 @@ export async function startProbeServer(o: ProbeServerOptions): Promise<RunningPr
     key: o.keyPem, cert: o.certPem, ca: o.trustBundlePem, minVersion: 'TLSv1.3', requestCert: true, rejectUnauthorized: true,
   }, (req, res) => {
     const peer = peerCluster(req.socket as TLSSocket, o.clusterset);
-    if (!peer) {
-      res.writeHead(403, { 'content-type': 'application/json' }).end('{"error":{"code":"PLX_AGENT_PROBE_FORBIDDEN"}}');
-      return;
-    }
+    if (!peer) return refuse(res, 'PLX_AGENT_PROBE_FORBIDDEN', 'only a cluster of this clusterset may probe');
+    if (!o.isMember(peer)) return refuse(res, 'PLX_AGENT_PROBE_PEER_REMOVED', `cluster "${peer}" is not a member of the clusterset (removed, or not known yet)`);
     if (req.method !== 'GET' || req.url !== PROBE_PATH) {
       res.writeHead(404).end();
       return;

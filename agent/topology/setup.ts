@@ -48,6 +48,7 @@ export async function startTopology(o: TopologySetupOptions): Promise<RunningTop
     server = await startProbeServer({
       host: config.probeListen.host, port: config.probeListen.port, clusterId: o.clusterId, clusterset: o.clusterset,
       certPem: o.identity.certPem, keyPem: o.identity.keyPem, trustBundlePem: o.identity.trustBundle, logger: log,
+      isMember: (cluster) => o.catalog.isMember(cluster),
     });
   }
   const probeUrl = config.probeUrl ?? (server && config.probeListen ? listenUrl('https', config.probeListen.host, server.port) : undefined);

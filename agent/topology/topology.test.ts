@@ -19,6 +19,7 @@ function fakes() {
     get: () => ({ members: [{ cluster: 'b' }] }) as unknown as MergedService,
     exportOf: () => ({ annotations }) as unknown as ExportRecord,
     isAvailable: (c) => available.get(c) ?? true,
+    isMember: () => true,
     advertisement: (c) => ads.get(c),
     advertisements: () => [...ads.values()],
     keysExportedBy: (c) => (exporters.has(c) ? [['shop', 'cart']] : []),

@@ -23,6 +23,8 @@ export interface TopologyCatalog {
   get(namespace: string, name: string): MergedService | undefined;
   exportOf(namespace: string, name: string, cluster: string): ExportRecord | undefined;
   isAvailable(cluster: string): boolean;
+  /** A member now (the probe endpoint refuses everyone else, removed clusters included). */
+  isMember(cluster: string): boolean;
   advertisement(cluster: string): ClusterAdvertisement | undefined;
   advertisements(): ClusterAdvertisement[];
   /** The services a cluster exports: the only ones whose ranking a change to it can move. */

@@ -78,3 +78,22 @@ export async function callBroker<S extends z.ZodType>(
   }
   return { ok: true, data: parsed.data };
 }
+
+/**
+ * OpenSSL's verdicts for "the server's chain does not lead to a root we trust". A host
+ * name mismatch (ERR_TLS_CERT_ALTNAME_INVALID) or an expired certificate is not in here:
+ * those are not a question of which root the server answers from.
+ */
+const UNTRUSTED_CHAIN = new Set([
+  'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'CERT_SIGNATURE_FAILURE', 'CERT_UNTRUSTED', 'CERT_REJECTED',
+]);
+
+/** Whether an unreachable call's cause is the server's certificate not chaining to the roots given. */
+export function isUntrustedServerChain(cause: unknown): boolean {
+  for (let e = cause, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && UNTRUSTED_CHAIN.has(code)) return true;
+  }
+  return false;
+}

@@ -108,6 +108,11 @@ export const clusterStateSchema = z.object({
   /** False once the cluster's lease expired or it was removed; its endpoints must be withdrawn. */
   available: z.boolean(),
   leaseRenewedAt: rfc3339.nullable(),
+  /**
+   * Set on the watch event that announces the cluster's removal: its certificates are
+   * revoked, and agents forget it (their probe endpoints refuse it from then on).
+   */
+  removed: z.literal(true).optional(),
 });
 export type ClusterState = z.infer<typeof clusterStateSchema>;
 

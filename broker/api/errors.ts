@@ -19,6 +19,8 @@ export const BrokerErrorCodes = {
   PLX_BROKER_CERT_UNTRUSTED: 401,
   PLX_BROKER_CERT_EXPIRED: 401,
   PLX_BROKER_CLUSTER_REVOKED: 401,
+  /** POST /v1/renew with a cluster certificate that a later renewal superseded: only the newest renews. */
+  PLX_BROKER_CERT_SUPERSEDED: 401,
   PLX_BROKER_USER_REVOKED: 401,
   PLX_BROKER_FORBIDDEN: 403,
   PLX_BROKER_NOT_FOUND: 404,

@@ -36,10 +36,14 @@ export class LiveCa {
     return this.#issuingFingerprint;
   }
 
-  /** The root join tokens and invitations pin: the newest in the bundle, the one that stays longest. */
+  /**
+   * The root join tokens and invitations pin: the issuing root. It is the root the serving
+   * certificate and the issued certificates chain to, and `plexus agent join`/`plexus login`
+   * trust only the pinned root for the token exchange. A token made before a rollover flips
+   * the issuing root fails with a CA_PIN_MISMATCH code; make a new one.
+   */
   get pinFingerprint(): string {
-    const fps = this.#current.bundle.fingerprints();
-    return fps[fps.length - 1]!;
+    return this.#issuingFingerprint;
   }
 
   /** The trust-bundle answer (GET /v1/trust-bundle and the cluster's acknowledgement). */

@@ -204,7 +204,7 @@ export class Catalog {
     const cs = this.#changeSet();
     for (const r of [...this.#index.ofCluster(id).values()]) cs.deleteExport(id, r.namespace, r.name);
     if (this.#advertisements.has(id)) cs.advertisement(id, null);
-    if (announce) cs.clusterState({ ...this.#leases.state(id), available: false }, { forget: true });
+    if (announce) cs.clusterState({ ...this.#leases.state(id), available: false, removed: true }, { forget: true });
     const revision = this.#commit(cs, () => {
       this.#leases.forget(id);
       this.#advertisements.delete(id);

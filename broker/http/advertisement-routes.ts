@@ -1,21 +1,18 @@
-// Cluster advertisement endpoints (broker/api/advertisement.ts). Registered by app.ts in a
-// scope whose hook admits clusters, the admin and users: anyone in the clusterset may read
-// where clusters sit and how far apart they are, but only a cluster may write, and only
+// Cluster advertisement endpoints (broker/api/advertisement.ts). The access table
+// (route-access.ts) admits clusters, people and the admin, never the metrics identity, to
+// read where clusters sit and how far apart they are; only a cluster may write, and only
 // its own advertisement (the cluster ID comes from its certificate, never from the body).
 import type { FastifyPluginAsync } from 'fastify';
 import { advertisementPaths, clusterAdvertisementInputSchema } from '../api/advertisement.ts';
 import type { Catalog } from '../catalog/catalog.ts';
 import { BrokerError } from '../errors.ts';
-import type { Authenticator, Authorization } from './authenticate.ts';
+import type { Authenticator } from './authenticate.ts';
 import { parseWith } from './parse.ts';
 
 export interface AdvertisementRoutesOptions {
   readonly catalog: Catalog;
   readonly auth: Authenticator;
 }
-
-/** Who may read advertisements: every identity the clusterset issues. */
-export const isClustersetMember: Authorization = (p) => p.identity.kind === 'cluster' || p.identity.kind === 'admin' || p.identity.kind === 'user';
 
 export const advertisementRoutes: FastifyPluginAsync<AdvertisementRoutesOptions> = async (app, { catalog, auth }) => {
   app.put(advertisementPaths.advertisement, async (request) => {

@@ -1,6 +1,6 @@
 // buildApp(deps) assembles the broker's HTTP API and never listens: tests call inject() or
-// listen on port 0 themselves. Scoping lives here and only here: public routes, the
-// cluster scope (renew) and the admin scope each get their own authentication hook.
+// listen on port 0 themselves. Who may call each route lives in one table
+// (route-access.ts), checked by one hook on every request.
 import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
@@ -15,8 +15,9 @@ import { TokenRegistry } from '../enroll/token-registry.ts';
 import type { Store } from '../store/store.ts';
 import type { Catalog } from '../catalog/catalog.ts';
 import { adminClusterRoutes, adminTokenRoutes } from './admin-routes.ts';
-import { advertisementRoutes, isClustersetMember } from './advertisement-routes.ts';
-import { Authenticator, isAdmin, isCluster, isMetricsReader, isUser, type PeerCertificateSource } from './authenticate.ts';
+import { advertisementRoutes } from './advertisement-routes.ts';
+import { Authenticator, checkRoute, type PeerCertificateSource } from './authenticate.ts';
+import { brokerRouteAccess } from './route-access.ts';
 import type { BrokerMetrics } from '../metrics/broker-metrics.ts';
 import { brokerStateSource } from '../metrics/broker-state.ts';
 import { metricsRoutes } from './metrics-routes.ts';
@@ -125,6 +126,11 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   // Watch streams never finish on their own: end them before the server waits for connections.
   if (catalog) app.addHook('preClose', async () => catalog.stop());
 
+  // Who may call each route is decided in one place, the access table, on every request.
+  const expiredGraceMs = (deps.config.clusterRenewGraceSeconds ?? 0) * 1000;
+  app.addHook('onRoute', checkRoute(brokerRouteAccess));
+  app.addHook('onRequest', auth.guard(brokerRouteAccess, { expiredGraceMs, newestOnly: true }));
+
   void app.register(healthRoutes, { isReady: deps.isReady ?? (() => true) });
   void app.register(trustBundleRoutes, { clusterset: store.clusterset, live });
   void app.register(joinRoutes, { enroll });
@@ -135,59 +141,35 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     onRevoked: catalog ? (u) => catalog.announceUserRevoked(u.name, u.revokedAt ?? clock.now()) : undefined,
   });
   void app.register(userLoginRoutes, { login });
-  void app.register(async (userScope) => {
-    userScope.addHook('onRequest', auth.require(isUser, 'a user identity'));
-    await userScope.register(userRenewRoutes, { login, auth });
-  });
-  void app.register(async (renewScope) => {
-    // Renewal alone also takes a cluster's newest certificate shortly after it expired, so an
-    // agent cut off by a broker outage renews when the broker is back (authenticate.ts).
-    const expiredGraceMs = (deps.config.clusterRenewGraceSeconds ?? 0) * 1000;
-    renewScope.addHook('onRequest', auth.require(isCluster, 'a cluster identity', { expiredGraceMs }));
-    await renewScope.register(renewRoutes, { enroll, auth });
-  });
-  void app.register(async (clusterScope) => {
-    clusterScope.addHook('onRequest', auth.require(isCluster, 'a cluster identity'));
-    await clusterScope.register(rbacClusterRoutes, { ...rbacRoutes, auth });
-    await clusterScope.register(revokedUserRoutes, { store });
-    if (deps.caRotation) await clusterScope.register(trustBundleAckRoutes, { rotation: deps.caRotation, auth });
-    if (deps.catalog) {
-      await clusterScope.register(catalogRoutes, {
-        catalog: deps.catalog.catalog, auth, bodyLimitBytes: deps.catalog.bodyLimitBytes, onLeaseReport: (c, r) => agentReports.record(c, r),
-      });
-    }
-  });
+  void app.register(userRenewRoutes, { login, auth });
+  // Only a cluster's newest certificate renews; renewal alone also takes it shortly after it
+  // expired, so an agent cut off by a broker outage renews when the broker is back (authenticate.ts).
+  void app.register(renewRoutes, { enroll, auth });
+  void app.register(rbacClusterRoutes, { ...rbacRoutes, auth });
+  void app.register(revokedUserRoutes, { store });
+  if (deps.caRotation) void app.register(trustBundleAckRoutes, { rotation: deps.caRotation, auth });
   if (catalog) {
-    void app.register(async (memberScope) => {
-      memberScope.addHook('onRequest', auth.require(isClustersetMember, 'a clusterset identity'));
-      await memberScope.register(advertisementRoutes, { catalog, auth });
+    void app.register(catalogRoutes, {
+      catalog, auth, bodyLimitBytes: deps.catalog!.bodyLimitBytes, onLeaseReport: (c, r) => agentReports.record(c, r),
     });
+    void app.register(advertisementRoutes, { catalog, auth });
   }
-  void app.register(async (adminScope) => {
-    adminScope.addHook('onRequest', auth.require(isAdmin, 'the clusterset admin identity'));
-    if (deps.caRotation) await adminScope.register(caAdminRoutes, { rotation: deps.caRotation });
-    await adminScope.register(adminTokenRoutes, { tokens, membership });
-    await adminScope.register(rbacAdminRoutes, rbacRoutes);
-    await adminScope.register(userAdminRoutes, { users });
-    await adminScope.register(adminClusterRoutes, { tokens, membership });
-    if (fleet) {
-      await adminScope.register(fleetRoutes, { fleet });
-      await adminScope.register(dashboardRoutes);
-    }
-  });
+  if (deps.caRotation) void app.register(caAdminRoutes, { rotation: deps.caRotation });
+  void app.register(adminTokenRoutes, { tokens, membership });
+  void app.register(rbacAdminRoutes, rbacRoutes);
+  void app.register(userAdminRoutes, { users });
+  void app.register(adminClusterRoutes, { tokens, membership });
+  if (fleet) {
+    void app.register(fleetRoutes, { fleet });
+    void app.register(dashboardRoutes);
+  }
   const metrics = deps.metrics;
   if (metrics) {
     metrics.setStateSource(brokerStateSource({
       store, clock, catalog, rbacCompliant: () => rbac.compliance().clusters.filter((c) => c.compliant).length,
     }));
-    void app.register(async (metricsScope) => {
-      metricsScope.addHook('onRequest', auth.require(isMetricsReader, 'the admin or the metrics identity'));
-      await metricsScope.register(metricsRoutes, { registry: metrics.registry });
-    });
-    void app.register(async (metricsAdminScope) => {
-      metricsAdminScope.addHook('onRequest', auth.require(isAdmin, 'the clusterset admin identity'));
-      await metricsAdminScope.register(metricsIdentityRoutes, { clusterset: store.clusterset, clock, issuingCa: () => live.issuing, trustBundlePem });
-    });
+    void app.register(metricsRoutes, { registry: metrics.registry });
+    void app.register(metricsIdentityRoutes, { clusterset: store.clusterset, clock, issuingCa: () => live.issuing, trustBundlePem });
   }
   return app;
 }

@@ -1,5 +1,5 @@
-// mTLS authentication and authorization, applied as a scoped onRequest hook to the route
-// groups that need an identity. TLS itself accepts any client certificate (join has
+// mTLS authentication and authorization, applied by one onRequest hook to every route from
+// the access table (route-access.ts). TLS itself accepts any client certificate (join has
 // none), so the trust decision is made here on every request: the peer certificate must
 // chain to the bundle at the injected clock's now, name this clusterset, and, for a
 // cluster, be a certificate the store issued in the cluster's current membership epoch.
@@ -10,11 +10,11 @@ import { CertError } from '../../certs/errors.ts';
 import type { Identity } from '../../certs/identity.ts';
 import type { TrustBundle } from '../../certs/trust-bundle.ts';
 import { verifyLeaf } from '../../certs/verify.ts';
-import { ADMIN_NAME, METRICS_READER_NAME } from '../admin-identity.ts';
 import type { Clock } from '../clock.ts';
 import { normalizeSerial } from '../enroll/cluster-issuer.ts';
 import { BrokerError } from '../errors.ts';
 import type { Store } from '../store/store.ts';
+import { callerOf, routeKey, type Caller, type RouteAccess } from './route-access.ts';
 
 export interface Principal {
   readonly identity: Identity;
@@ -50,8 +50,6 @@ function certFailure(e: unknown): BrokerError {
   return new BrokerError('PLX_BROKER_CERT_UNTRUSTED', `client certificate rejected: ${e.message}`, { cause: e });
 }
 
-export type Authorization = (p: Principal) => boolean;
-
 export interface AuthenticateOptions {
   /**
    * Accept a cluster's certificate up to this long after it expired, if it is the newest
@@ -59,13 +57,28 @@ export interface AuthenticateOptions {
    * off from the broker past its expiry renews when it is back). Default 0: never.
    */
   readonly expiredGraceMs?: number;
+  /**
+   * Accept only the newest certificate issued to a cluster (POST /v1/renew): an older one,
+   * superseded by a renewal, cannot renew again, so a stolen old certificate dies with its
+   * expiry instead of living as long as the cluster does.
+   */
+  readonly newestOnly?: boolean;
 }
 
-export const isCluster: Authorization = (p) => p.identity.kind === 'cluster';
-export const isUser: Authorization = (p) => p.identity.kind === 'user';
-export const isAdmin: Authorization = (p) => p.identity.kind === 'admin' && p.identity.name === ADMIN_NAME;
-/** GET /metrics: the admin, or the read-only identity made for Prometheus. */
-export const isMetricsReader: Authorization = (p) => isAdmin(p) || (p.identity.kind === 'admin' && p.identity.name === METRICS_READER_NAME);
+const callerNames: Record<Caller, string> = {
+  cluster: 'a cluster identity', user: 'a user identity', admin: 'the clusterset admin identity', metrics: 'the metrics identity',
+};
+
+/** An onRoute hook: a route the table does not name stops the broker at start (PLX_BROKER_INTERNAL). */
+export function checkRoute(table: Readonly<Record<string, RouteAccess>>): (route: { method: string | string[]; url: string }) => void {
+  return (route) => {
+    for (const method of [route.method].flat()) {
+      if (!table[routeKey(method, route.url)]) {
+        throw new BrokerError('PLX_BROKER_INTERNAL', `route ${method} ${route.url} has no entry in the access table (broker/http/route-access.ts)`);
+      }
+    }
+  };
+}
 
 export class Authenticator {
   readonly #deps: AuthenticatorDeps;
@@ -100,8 +113,9 @@ export class Authenticator {
     if (!cluster || cluster.state !== 'active' || !store.isCurrentCertificate(cluster.id, serial)) {
       throw new BrokerError('PLX_BROKER_CLUSTER_REVOKED', `certificate of cluster "${leaf.identity.name}" is no longer valid`);
     }
-    if (expired && !store.isLatestCertificate(cluster.id, serial)) {
-      throw new BrokerError('PLX_BROKER_CERT_EXPIRED', 'client certificate has expired and a newer one was issued since');
+    if ((expired || o.newestOnly) && !store.isLatestCertificate(cluster.id, serial)) {
+      if (expired) throw new BrokerError('PLX_BROKER_CERT_EXPIRED', 'client certificate has expired and a newer one was issued since');
+      throw new BrokerError('PLX_BROKER_CERT_SUPERSEDED', `certificate of cluster "${leaf.identity.name}" was superseded by a renewal; only the newest one renews`);
     }
     return { identity: leaf.identity, serial, epoch: cluster.epoch };
   }
@@ -125,11 +139,23 @@ export class Authenticator {
     return leaf;
   }
 
-  /** A hook that authenticates the caller and lets through only principals that `allow` accepts. */
-  require(allow: Authorization, what: string, o: AuthenticateOptions = {}): onRequestAsyncHookHandler {
+  /**
+   * The one authorization hook (onRequest, on the whole app): looks the route up in `table`
+   * and lets through only the callers its entry names. A request that matched no route goes
+   * on to the 404 handler; a route without an entry cannot exist (see checkRoute).
+   */
+  guard(table: Readonly<Record<string, RouteAccess>>, renewal: AuthenticateOptions): onRequestAsyncHookHandler {
     return async (request) => {
-      const principal = await this.authenticate(this.#peer(request), o);
-      if (!allow(principal)) throw new BrokerError('PLX_BROKER_FORBIDDEN', `this endpoint requires ${what}`);
+      const url = request.routeOptions.url;
+      if (url === undefined) return;
+      const access = table[routeKey(request.method, url)];
+      if (!access) throw new BrokerError('PLX_BROKER_FORBIDDEN', `${request.method} ${url} is in no access table`);
+      if (access.allow === 'anyone') return;
+      const principal = await this.authenticate(this.#peer(request), access.renewal ? renewal : {});
+      const caller = callerOf(principal);
+      if (!caller || !access.allow.includes(caller)) {
+        throw new BrokerError('PLX_BROKER_FORBIDDEN', `${request.method} ${url} requires ${access.allow.map((c) => callerNames[c]).join(' or ')}`);
+      }
       this.#principals.set(request, principal);
     };
   }
@@ -139,7 +165,7 @@ export class Authenticator {
     return this.#principals.get(request);
   }
 
-  /** The principal the hook attached; only valid inside a scope that uses require(). */
+  /** The principal the guard attached; only valid on a route the access table closes to anonymous callers. */
   principalOf(request: FastifyRequest): Principal {
     const p = this.#principals.get(request);
     if (!p) throw new BrokerError('PLX_BROKER_INTERNAL', 'route is not behind an authentication hook');

@@ -33,6 +33,20 @@ describe('broker authentication', () => {
     expect(again.status).toBe(200);
   });
 
+  it('a cluster certificate superseded by a renewal renews no more (a stolen old certificate lived as long as the cluster)', async () => {
+    const east = await joinCluster(b, 'east-1');
+    const csr = () => clusterCsr(east.keys, b.clusterset, 'east-1');
+    const first = east.identity;
+    const second = { certPem: identityResponseSchema.parse((await renew(first, await csr())).body).certificate, keyPem: east.keys.keyPem };
+    const third = { certPem: identityResponseSchema.parse((await renew(second, await csr())).body).certificate, keyPem: east.keys.keyPem };
+    for (const old of [first, second]) {
+      const r = await renew(old, await csr());
+      expect(r.status).toBe(401);
+      expect(errorCode(r)).toBe('PLX_BROKER_CERT_SUPERSEDED');
+    }
+    expect((await renew(third, await csr())).status).toBe(200);
+  });
+
   it('refuses a renewal that asks for another identity', async () => {
     const east = await joinCluster(b, 'east-1');
     const keys = await clusterKeys();

@@ -3,7 +3,8 @@
 // refused at TLS; a non-cluster identity is refused by the endpoint; a server presenting
 // another cluster's (or a foreign) identity is refused by the client, whatever its
 // hostname; a stopped endpoint turns the peer down; close() ends even a connection that
-// was still in its TLS handshake when it was called.
+// was still in its TLS handshake when it was called; a cluster removed at the broker is
+// refused, though its certificate is still valid (membership from the real catalog watch).
 import { request, Agent } from 'node:https';
 import { connect as tcpConnect } from 'node:net';
 import { performance } from 'node:perf_hooks';
@@ -14,6 +15,10 @@ import { httpsProbe, type HttpsProbe } from '../../agent/topology/probe-client.t
 import { startProbeServer, type RunningProbeServer } from '../../agent/topology/probe-server.ts';
 import { Prober } from '../../agent/topology/prober.ts';
 import { systemTimers } from '../../agent/kube/clock.ts';
+import { catalogPaths } from '../../broker/api/catalog.ts';
+import { paths } from '../../broker/api/types.ts';
+import { WatchClient } from '../../agent/broker-client/watch-client.ts';
+import { CatalogView } from '../../agent/catalog/catalog-view.ts';
 import { joinCluster, startTestBroker, type ClientIdentity, type TestBroker } from './support/broker-fixture.ts';
 import { until } from './support/catalog-fixture.ts';
 
@@ -26,6 +31,10 @@ describe('probe endpoint (mTLS)', () => {
   let west: ClientIdentity;
   let impostor: ClientIdentity;
   let server: RunningProbeServer;
+  // East's view of the catalog, fed by the real watch stream: the probe endpoint's membership.
+  const view = new CatalogView();
+  let watch: WatchClient;
+  const isMember = (cluster: string) => view.isMember(cluster);
   const clients: HttpsProbe[] = [];
   const url = () => `https://localhost:${server.port}`;
   const client = (identity: ClientIdentity, trustBundlePem = b.caPem) => {
@@ -34,6 +43,16 @@ describe('probe endpoint (mTLS)', () => {
     return c;
   };
   const once = (c: HttpsProbe, cluster: string) => c.probe({ cluster, url: url() }, AbortSignal.timeout(5000));
+  /** One GET /v1/probe with a fresh connection, for the status and the error code. */
+  const rawProbe = (identity: ClientIdentity) => new Promise<{ status: number; code: string | undefined }>((resolve, reject) => {
+    request({ host: '127.0.0.1', port: server.port, path: '/v1/probe', cert: identity.certPem, key: identity.keyPem, ca: b.caPem, servername: 'localhost', checkServerIdentity: () => undefined, agent: false }, (res) => {
+      let text = '';
+      res.setEncoding('utf8').on('data', (c: string) => { text += c; }).on('end', () => {
+        const code = (JSON.parse(text || '{}') as { error?: { code?: string } }).error?.code;
+        resolve({ status: res.statusCode ?? 0, code });
+      });
+    }).on('error', reject).end();
+  });
 
   beforeAll(async () => {
     b = await startTestBroker({ config: { leaseCheckIntervalMs: 600_000 } });
@@ -42,12 +61,17 @@ describe('probe endpoint (mTLS)', () => {
     east = (await joinCluster(b, 'east')).identity;
     west = (await joinCluster(b, 'west')).identity;
     impostor = (await joinCluster(foreign, 'west')).identity;
+    for (const identity of [east, west]) expect((await b.call(catalogPaths.lease, { body: {}, identity })).status).toBe(200);
+    watch = new WatchClient({ sink: view, logger: silent, baseUrl: b.url, trustBundle: b.caPem, clientCert: east, backoffInitialMs: 50, backoffMaxMs: 500, bookmarkTimeoutMs: 5_000 });
+    watch.start();
+    await until(() => (view.isMember('west') ? true : undefined), 'west known as a member');
     server = await startProbeServer({
-      host: '127.0.0.1', port: 0, clusterId: 'east', clusterset: b.clusterset, certPem: east.certPem, keyPem: east.keyPem, trustBundlePem: b.caPem, logger: silent,
+      host: '127.0.0.1', port: 0, clusterId: 'east', clusterset: b.clusterset, certPem: east.certPem, keyPem: east.keyPem, trustBundlePem: b.caPem, logger: silent, isMember,
     });
   });
   afterAll(async () => {
     for (const c of clients) c.close();
+    await watch?.stop();
     await server?.close();
     await b?.stop();
     await foreign?.stop();
@@ -71,7 +95,7 @@ describe('probe endpoint (mTLS)', () => {
 
   it('refuses a server whose certificate comes from a foreign CA', async () => {
     const fake = await startProbeServer({
-      host: '127.0.0.1', port: 0, clusterId: 'east', clusterset: b.clusterset, certPem: impostor.certPem, keyPem: impostor.keyPem, trustBundlePem: foreign.caPem, logger: silent,
+      host: '127.0.0.1', port: 0, clusterId: 'east', clusterset: b.clusterset, certPem: impostor.certPem, keyPem: impostor.keyPem, trustBundlePem: foreign.caPem, logger: silent, isMember,
     });
     try {
       await expect(client(west).probe({ cluster: 'west', url: `https://127.0.0.1:${fake.port}` }, AbortSignal.timeout(5000)))
@@ -81,9 +105,25 @@ describe('probe endpoint (mTLS)', () => {
     }
   });
 
+  it('refuses a removed cluster whose certificate is still valid (it was accepted until the certificate expired)', async () => {
+    const north = (await joinCluster(b, 'north')).identity;
+    expect((await b.call(catalogPaths.lease, { body: {}, identity: north })).status).toBe(200);
+    await until(() => (view.isMember('north') ? true : undefined), 'north known as a member');
+    await expect(once(client(north), 'east')).resolves.toBeUndefined();
+
+    const removed = await b.call(paths.adminCluster('north'), { method: 'DELETE', identity: b.admin });
+    expect(removed.status).toBe(200);
+    await until(() => (view.isMember('north') ? undefined : true), 'north forgotten after its removal');
+    const refused = await rawProbe(north);
+    expect(refused.status).toBe(403);
+    expect(refused.code).toBe('PLX_AGENT_PROBE_PEER_REMOVED');
+    // Removal is per cluster: west still probes.
+    await expect(once(client(west), 'east')).resolves.toBeUndefined();
+  });
+
   it('measures the peer up with an RTT, and down once its endpoint stops', async () => {
     const peer = await startProbeServer({
-      host: '127.0.0.1', port: 0, clusterId: 'east', clusterset: b.clusterset, certPem: east.certPem, keyPem: east.keyPem, trustBundlePem: b.caPem, logger: silent,
+      host: '127.0.0.1', port: 0, clusterId: 'east', clusterset: b.clusterset, certPem: east.certPem, keyPem: east.keyPem, trustBundlePem: b.caPem, logger: silent, isMember,
     });
     const c = client(west);
     const prober = new Prober({
@@ -109,7 +149,7 @@ describe('probe endpoint (mTLS)', () => {
   // and server.close() open for good, so the agent never exited and its lease expired.
   it('close() ends a connection still in its TLS handshake, though the peer keeps probing on it (stop hung under load)', async () => {
     const peer = await startProbeServer({
-      host: '127.0.0.1', port: 0, clusterId: 'east', clusterset: b.clusterset, certPem: east.certPem, keyPem: east.keyPem, trustBundlePem: b.caPem, logger: silent,
+      host: '127.0.0.1', port: 0, clusterId: 'east', clusterset: b.clusterset, certPem: east.certPem, keyPem: east.keyPem, trustBundlePem: b.caPem, logger: silent, isMember,
     });
     // Accepted by the server, ClientHello not sent yet: a peer slowed down by a loaded machine.
     const raw = tcpConnect(peer.port, '127.0.0.1');
