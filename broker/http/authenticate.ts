@@ -58,9 +58,11 @@ export interface AuthenticateOptions {
    */
   readonly expiredGraceMs?: number;
   /**
-   * Accept only the newest certificate issued to a cluster (POST /v1/renew): an older one,
-   * superseded by a renewal, cannot renew again, so a stolen old certificate dies with its
-   * expiry instead of living as long as the cluster does.
+   * Refuse a cluster certificate once a newer one of the same cluster has been used
+   * (POST /v1/renew): a superseded (stolen) certificate cannot renew again, so it dies with
+   * its expiry instead of living as long as the cluster does. A certificate whose successor
+   * was never used still renews: that is an agent whose renewal answer was lost, and
+   * refusing it would strand the cluster until someone re-joins it.
    */
   readonly newestOnly?: boolean;
 }
@@ -84,6 +86,8 @@ export class Authenticator {
   readonly #deps: AuthenticatorDeps;
   readonly #peer: PeerCertificateSource;
   readonly #principals = new WeakMap<FastifyRequest, Principal>();
+  /** Per cluster, the serial last recorded as presented: bounded by the number of clusters. */
+  readonly #presented = new Map<string, string>();
 
   constructor(deps: AuthenticatorDeps, peer: PeerCertificateSource = tlsPeerCertificate) {
     this.#deps = deps;
@@ -113,10 +117,13 @@ export class Authenticator {
     if (!cluster || cluster.state !== 'active' || !store.isCurrentCertificate(cluster.id, serial)) {
       throw new BrokerError('PLX_BROKER_CLUSTER_REVOKED', `certificate of cluster "${leaf.identity.name}" is no longer valid`);
     }
-    if ((expired || o.newestOnly) && !store.isLatestCertificate(cluster.id, serial)) {
-      if (expired) throw new BrokerError('PLX_BROKER_CERT_EXPIRED', 'client certificate has expired and a newer one was issued since');
-      throw new BrokerError('PLX_BROKER_CERT_SUPERSEDED', `certificate of cluster "${leaf.identity.name}" was superseded by a renewal; only the newest one renews`);
+    if (expired && !store.isLatestCertificate(cluster.id, serial)) {
+      throw new BrokerError('PLX_BROKER_CERT_EXPIRED', 'client certificate has expired and a newer one was issued since');
     }
+    if (o.newestOnly && store.isSupersededInUse(serial)) {
+      throw new BrokerError('PLX_BROKER_CERT_SUPERSEDED', `certificate of cluster "${leaf.identity.name}" was superseded by a renewal that is in use; only the newest one renews`);
+    }
+    this.#markPresented(cluster.id, serial);
     return { identity: leaf.identity, serial, epoch: cluster.epoch };
   }
 
@@ -125,6 +132,13 @@ export class Authenticator {
    * last valid instant: same chain (its root must still be in today's bundle), usage and
    * trust domain. Anything else is refused as expired.
    */
+  /** A store write when a cluster presents another certificate than last time, not per request. */
+  #markPresented(clusterId: string, serial: string): void {
+    if (this.#presented.get(clusterId) === serial) return;
+    this.#deps.store.markCertificatePresented(serial, this.#deps.clock.now());
+    this.#presented.set(clusterId, serial);
+  }
+
   async #verifyRecentlyExpired(pem: string, graceMs: number, original: CertError): Promise<Awaited<ReturnType<typeof verifyLeaf>>> {
     const { store, clock, trustBundle } = this.#deps;
     const notAfter = new X509Certificate(pem).validToDate;

@@ -150,6 +150,12 @@ export const migrations: readonly string[] = [
     reported_at INTEGER NOT NULL
   ) STRICT, WITHOUT ROWID;
   `,
+  // 8: when each cluster certificate was first presented. A certificate renews only while no
+  // newer one of its cluster has been used: a superseded (stolen) certificate dies, and an
+  // agent whose renewal answer was lost can still renew with the certificate it holds.
+  `
+  ALTER TABLE certificates ADD COLUMN presented_at INTEGER;
+  `,
 ];
 
 export function migrate(db: DatabaseSync): void {

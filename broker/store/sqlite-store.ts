@@ -132,6 +132,10 @@ export class SqliteStore implements Store {
       insertCert: db.prepare('INSERT INTO certificates (serial, cluster_id, epoch, issued_at, not_after, issuer) VALUES (?, ?, ?, ?, ?, ?)'),
       isCurrent: db.prepare(`SELECT 1 AS ok FROM certificates x JOIN clusters c ON c.id = x.cluster_id
         WHERE x.serial = ? AND x.cluster_id = ? AND c.state = 'active' AND x.epoch = c.epoch`),
+      markPresented: db.prepare('UPDATE certificates SET presented_at = ? WHERE serial = ? AND presented_at IS NULL'),
+      newerPresented: db.prepare(`SELECT 1 AS ok FROM certificates x JOIN certificates mine ON mine.serial = ?
+        WHERE x.cluster_id = mine.cluster_id AND x.epoch = mine.epoch AND x.presented_at IS NOT NULL
+          AND (x.issued_at > mine.issued_at OR (x.issued_at = mine.issued_at AND x.rowid > mine.rowid)) LIMIT 1`),
       latestCert: db.prepare(`SELECT x.serial FROM certificates x JOIN clusters c ON c.id = x.cluster_id
         WHERE x.cluster_id = ? AND c.state = 'active' AND x.epoch = c.epoch ORDER BY x.issued_at DESC, x.rowid DESC LIMIT 1`),
     };
@@ -211,6 +215,14 @@ export class SqliteStore implements Store {
 
   isLatestCertificate(clusterId: string, serial: string): boolean {
     return this.#s.latestCert!.get(clusterId)?.serial === serial;
+  }
+
+  markCertificatePresented(serial: string, at: Date): void {
+    this.#s.markPresented!.run(at.getTime(), serial);
+  }
+
+  isSupersededInUse(serial: string): boolean {
+    return this.#s.newerPresented!.get(serial) !== undefined;
   }
 
   close(): void {

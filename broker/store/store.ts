@@ -85,6 +85,10 @@ export interface Store {
   isCurrentCertificate(clusterId: string, serial: string): boolean;
   /** Current (as above) and the one issued last to the cluster: the only one renewable after expiry. */
   isLatestCertificate(clusterId: string, serial: string): boolean;
+  /** Records that a cluster certificate was used (the first time only; later calls change nothing). */
+  markCertificatePresented(serial: string, at: Date): void;
+  /** True when a certificate of the same cluster membership issued after this one has been used. */
+  isSupersededInUse(serial: string): boolean;
 
   close(): void;
 }

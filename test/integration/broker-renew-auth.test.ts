@@ -39,12 +39,28 @@ describe('broker authentication', () => {
     const first = east.identity;
     const second = { certPem: identityResponseSchema.parse((await renew(first, await csr())).body).certificate, keyPem: east.keys.keyPem };
     const third = { certPem: identityResponseSchema.parse((await renew(second, await csr())).body).certificate, keyPem: east.keys.keyPem };
+    // The agent uses its new certificate (every beat does); from then on the older ones are dead.
+    expect((await b.call('/v1/advertisements', { identity: third })).status).toBe(200);
     for (const old of [first, second]) {
       const r = await renew(old, await csr());
       expect(r.status).toBe(401);
       expect(errorCode(r)).toBe('PLX_BROKER_CERT_SUPERSEDED');
     }
     expect((await renew(third, await csr())).status).toBe(200);
+  });
+
+  it('a renewal whose answer was lost is retried with the certificate the agent holds (superseded-only-when-used)', async () => {
+    const east = await joinCluster(b, 'east-1');
+    const csr = () => clusterCsr(east.keys, b.clusterset, 'east-1');
+    // Two answers lost on the way back: the broker issued, the agent never got them.
+    expect((await renew(east.identity, await csr())).status).toBe(200);
+    expect((await renew(east.identity, await csr())).status).toBe(200);
+    const held = identityResponseSchema.parse((await renew(east.identity, await csr())).body);
+    const current = { certPem: held.certificate, keyPem: east.keys.keyPem };
+    expect((await b.call('/v1/advertisements', { identity: current })).status).toBe(200);
+    const r = await renew(east.identity, await csr());
+    expect([r.status, errorCode(r)]).toEqual([401, 'PLX_BROKER_CERT_SUPERSEDED']);
+    expect((await renew(current, await csr())).status).toBe(200);
   });
 
   it('refuses a renewal that asks for another identity', async () => {
