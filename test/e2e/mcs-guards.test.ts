@@ -65,6 +65,7 @@ describe('MCS guards across two clusters', () => {
   });
 
   it('mixing a named and an unnamed port across exports is a PortConflict on both exports, and the derived Service is accepted by the API server', async () => {
+    for (const i of [0, 1]) await ensureNamespace(c(i), 'shop');
     await createService(c(0), 'shop', 'mixed', { ports: [{ port: 80, protocol: 'TCP', targetPort: 8080 }] });
     await setEndpoints(c(0), 'shop', 'mixed', ['10.1.0.21']);
     await exportService(c(0), 'shop', 'mixed');
