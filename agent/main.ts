@@ -125,7 +125,7 @@ async function wire(w: Wiring, life: Lifecycle): Promise<RunningAgent> {
   const { config, identity, clusterId, clusterset, log, clock, timers, baseUrl, metrics } = w;
   const clientCert = { certPem: identity.certPem, keyPem: identity.keyPem };
   const broker = life.started('broker client', new BrokerClient({ baseUrl, trustBundle: identity.trustBundle, clientCert }), (b) => b.close());
-  const kube = life.started('kubernetes access', kubeAccess(w.kc, { logger: log, timers }), (k) => k.close());
+  const kube = life.started('kubernetes access', kubeAccess(w.kc, { logger: log, timers, apiServerProbeIntervalMs: config.apiServerProbeIntervalMs }), (k) => k.close());
   // The importing half of the export guard (broker/api/export-guard.ts): never trust what is relayed.
   const guardLog = log.child({ component: 'import-guard' });
   const catalog = new CatalogView({
