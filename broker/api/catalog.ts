@@ -141,7 +141,7 @@ export const exportSyncResponseSchema = z.object({
   upserted: z.number().int(),
   withdrawn: z.number().int(),
   unchanged: z.number().int(),
-  /** Absent from older brokers. */
+  /** Present only when the guard refused some; absent from older brokers. */
   refused: z.array(refusedExportSchema).optional(),
 });
 export const exportListResponseSchema = z.object({ revision: z.number().int(), exports: z.array(exportRecordSchema) });

@@ -42,8 +42,8 @@ export interface SyncResult {
   readonly upserted: number;
   readonly withdrawn: number;
   readonly unchanged: number;
-  /** Exports the guard refused (left out of the set, so any stored copy is withdrawn). */
-  readonly refused: RefusedExport[];
+  /** Exports the guard refused (left out of the set, so any stored copy is withdrawn); absent when none was. */
+  readonly refused?: RefusedExport[];
 }
 
 /** The canonical form of a validated spec: fixed key order, annotations sorted. */
@@ -176,7 +176,7 @@ export class Catalog {
     const stale = [...this.#index.ofCluster(caller).values()].filter((r) => !wanted.has(serviceKey(r.namespace, r.name)));
     for (const r of stale) if (cs.deleteExport(caller, r.namespace, r.name)) withdrawn++;
     const revision = this.#commit(cs, track);
-    return { revision, upserted, withdrawn, unchanged: wanted.size - upserted, refused };
+    return { revision, upserted, withdrawn, unchanged: wanted.size - upserted, ...(refused.length > 0 ? { refused } : {}) };
   }
 
   /** The export guard (broker/api/export-guard.ts); a refusal is logged and nothing is stored. */
