@@ -21,6 +21,8 @@ export interface AgentConfig {
   readonly watchIdleTimeoutMs: number;
   /** How often the agent acknowledges its trust bundle and picks up a new one (CA rollover). */
   readonly trustBundleRefreshIntervalMs: number;
+  /** While informers fail, how often /readyz is probed so they restart at once when the API server is back (0 = off). */
+  readonly apiServerProbeIntervalMs: number;
   readonly logLevel: string;
   /** Nearest-instance ranking: probe endpoint, probing and advertising (agent/topology/README.md). */
   readonly topology: TopologyConfig;
@@ -56,6 +58,7 @@ export interface AgentConfigInput {
   brokerRetryMaxMs?: number;
   watchIdleTimeoutMs?: number;
   trustBundleRefreshIntervalMs?: number;
+  apiServerProbeIntervalMs?: number;
   logLevel?: string;
   /** "host:port" of the probe endpoint (default 127.0.0.1:0), or "off". */
   probeListen?: string | undefined;
@@ -92,6 +95,7 @@ export const agentConfigDefaults = {
   watchIdleTimeoutMs: 45_000,
   // A CA rollover's wait phases last at least this long; a minute keeps the broker's load trivial.
   trustBundleRefreshIntervalMs: 60_000,
+  apiServerProbeIntervalMs: 1000,
   logLevel: 'info',
   probeListen: '127.0.0.1:0',
   // 1 s probes, down after 2 misses: a dead or cut-off cluster is out of every answer in ~3 s.
@@ -226,6 +230,8 @@ export function parseAgentConfig(input: AgentConfigInput): AgentConfig {
   checkMs(problems, 'watchIdleTimeoutMs', watchIdleTimeoutMs, 100, 3_600_000);
   const trustBundleRefreshIntervalMs = input.trustBundleRefreshIntervalMs ?? d.trustBundleRefreshIntervalMs;
   checkMs(problems, 'trustBundleRefreshIntervalMs', trustBundleRefreshIntervalMs, 50, 3_600_000);
+  const apiServerProbeIntervalMs = input.apiServerProbeIntervalMs ?? d.apiServerProbeIntervalMs;
+  if (apiServerProbeIntervalMs !== 0) checkMs(problems, 'apiServerProbeIntervalMs', apiServerProbeIntervalMs, 50, 60_000);
   const dnsRaw = input.dnsListen ?? (input.kubeconfig ? d.dnsListenOutside : d.dnsListenInCluster);
   const dnsListen = parseHostPort('dnsListen', dnsRaw);
   if (typeof dnsListen === 'string') problems.push(dnsListen);
@@ -245,6 +251,7 @@ export function parseAgentConfig(input: AgentConfigInput): AgentConfig {
     zone: input.zone,
     region: input.region,
     requeueBaseMs, requeueMaxMs, brokerRetryBaseMs, brokerRetryMaxMs, watchIdleTimeoutMs, trustBundleRefreshIntervalMs,
+    apiServerProbeIntervalMs,
     logLevel,
     topology,
     ...proxy,

@@ -38,7 +38,9 @@ export type AgentErrorCode =
   | 'PLX_AGENT_LEASE_TIMEOUT'
   /** A part of the agent did not stop within its stop deadline; the others were stopped without it (lifecycle.ts). */
   | 'PLX_AGENT_STOP_TIMEOUT'
-  | 'PLX_AGENT_CATALOG_NOT_SYNCED';
+  | 'PLX_AGENT_CATALOG_NOT_SYNCED'
+  /** The broker relayed a service, export or endpoint address the export guard forbids; it was not imported (a log code, never thrown). */
+  | 'PLX_AGENT_IMPORT_REFUSED';
 
 export class AgentError extends Error {
   readonly code: AgentErrorCode;

@@ -126,8 +126,15 @@ async function wire(w: Wiring, life: Lifecycle): Promise<RunningAgent> {
   const { config, identity, clusterId, clusterset, log, clock, timers, baseUrl, metrics } = w;
   const clientCert = { certPem: identity.certPem, keyPem: identity.keyPem };
   const broker = life.started('broker client', new BrokerClient({ baseUrl, trustBundle: identity.trustBundle, clientCert }), (b) => b.close());
-  const kube = life.started('kubernetes access', kubeAccess(w.kc, { logger: log, timers }), (k) => k.close());
-  const catalog = new CatalogView();
+  const kube = life.started('kubernetes access', kubeAccess(w.kc, { logger: log, timers, apiServerProbeIntervalMs: config.apiServerProbeIntervalMs }), (k) => k.close());
+  // The importing half of the export guard (broker/api/export-guard.ts): never trust what is relayed.
+  const guardLog = log.child({ component: 'import-guard' });
+  const catalog = new CatalogView({
+    onRefused: (r) => {
+      metrics.importsRefused.inc({ reason: r.reason });
+      guardLog.warn({ code: 'PLX_AGENT_IMPORT_REFUSED', ...r }, `refused to import ${r.namespace}/${r.name}: ${r.reason}`);
+    },
+  });
   const proxy: RunningAccessProxy | undefined = config.proxyListen ? life.started('access proxy', await startAccessProxy({
     listen: config.proxyListen, advertiseUrl: config.proxyUrl, clusterId, clusterset,
     identity, broker, kc: w.kc, logger: log, now: () => clock.now(), retryBaseMs: config.brokerRetryBaseMs, retryMaxMs: config.brokerRetryMaxMs,

@@ -13,6 +13,7 @@ import { registerCaCommands } from './ca/cli.ts';
 import { dataDirOption, outputOption } from './cli-options.ts';
 import { systemClock } from './clock.ts';
 import { brokerConfigDefaults, parseBrokerConfig } from './config.ts';
+import { DEFAULT_PROTECTED_NAMESPACES } from './api/export-guard.ts';
 import { parseDurationSeconds } from './duration.ts';
 import { initBroker } from './init.ts';
 import { runBroker } from './main.ts';
@@ -38,7 +39,7 @@ function initCommand(broker: Command): void {
     });
 }
 
-interface StartFlags { dataDir: string; listen: string; san: string[]; clusterCertLifetime: string; clusterRenewGrace: string; userCertLifetime: string; leaseDuration: string; logLevel: string }
+interface StartFlags { dataDir: string; listen: string; san: string[]; clusterCertLifetime: string; clusterRenewGrace: string; userCertLifetime: string; leaseDuration: string; protectedNamespaces: string; logLevel: string }
 
 function startCommand(broker: Command): void {
   broker.command('start')
@@ -53,6 +54,7 @@ function startCommand(broker: Command): void {
     .option('--cluster-renew-grace <duration>', 'how long after expiry a cluster may still renew its newest certificate (e.g. after a broker outage); 0s = never', '24h')
     .option('--user-cert-lifetime <duration>', 'lifetime of people\'s certificates from `plexus login`', '8h')
     .option('--lease-duration <duration>', 'a cluster that does not heartbeat for this long is marked unavailable', `${brokerConfigDefaults.leaseDurationSeconds}s`)
+    .option('--protected-namespaces <list>', 'comma-separated namespaces no cluster may export from ("" = none)', DEFAULT_PROTECTED_NAMESPACES.join(','))
     .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'))
     .addHelpText('after', '\nExample:\n  plexus broker start --data-dir ./broker --listen 0.0.0.0:7443 --san broker.acme.example')
     .action(async (flags: StartFlags) => {
@@ -64,6 +66,7 @@ function startCommand(broker: Command): void {
         clusterRenewGraceSeconds: parseDurationSeconds(flags.clusterRenewGrace, '--cluster-renew-grace'),
         userCertLifetimeSeconds: parseDurationSeconds(flags.userCertLifetime, '--user-cert-lifetime'),
         leaseDurationSeconds: parseDurationSeconds(flags.leaseDuration, '--lease-duration'),
+        protectedNamespaces: flags.protectedNamespaces.split(',').map((s) => s.trim()).filter((s) => s !== ''),
         logLevel: flags.logLevel,
       });
       await runBroker(config);

@@ -24,6 +24,12 @@ describe('broker config', () => {
     expect(err?.details).toHaveLength(6);
   });
 
+  it('protects kube-system, kube-public, kube-node-lease and plexus-system by default; the list may be emptied but not malformed', () => {
+    expect(parseBrokerConfig({ dataDir: '/d' }).protectedNamespaces).toEqual(['kube-system', 'kube-public', 'kube-node-lease', 'plexus-system']);
+    expect(parseBrokerConfig({ dataDir: '/d', protectedNamespaces: [] }).protectedNamespaces).toEqual([]);
+    expect(() => parseBrokerConfig({ dataDir: '/d', protectedNamespaces: ['Kube_System'] })).toThrow(/protected namespace "Kube_System"/);
+  });
+
   it('defaults and range-checks the catalog fields', () => {
     const c = parseBrokerConfig({ dataDir: '/d' });
     expect([c.leaseDurationSeconds, c.eventRetention, c.watchBookmarkIntervalMs]).toEqual([30, 10_000, 10_000]);

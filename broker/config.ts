@@ -1,6 +1,8 @@
 // The broker process's one configuration object: defaults, parsing and validation.
 // Every problem is reported at once, and the result is frozen.
 import { isIP } from 'node:net';
+import { DEFAULT_PROTECTED_NAMESPACES } from './api/export-guard.ts';
+import { namespaceSchema } from './api/catalog.ts';
 import { BrokerError } from './errors.ts';
 
 export interface ListenAddress {
@@ -38,6 +40,8 @@ export interface BrokerConfig {
   readonly watchHighWaterMarkBytes: number;
   /** Body limit of catalog writes (a bulk sync carries a cluster's whole export set). */
   readonly catalogBodyLimitBytes: number;
+  /** Namespaces no cluster may export from (broker/api/export-guard.ts); may be empty. */
+  readonly protectedNamespaces: readonly string[];
 }
 
 export interface BrokerConfigInput {
@@ -57,6 +61,7 @@ export interface BrokerConfigInput {
   watchBookmarkIntervalMs?: number;
   watchHighWaterMarkBytes?: number;
   catalogBodyLimitBytes?: number;
+  protectedNamespaces?: readonly string[];
 }
 
 export const brokerConfigDefaults = {
@@ -150,6 +155,8 @@ export function parseBrokerConfig(input: BrokerConfigInput): BrokerConfig {
   checkInt(problems, 'shutdownTimeoutMs', shutdownTimeoutMs, 0, 300_000);
   const logLevel = input.logLevel ?? d.logLevel;
   const catalog = parseCatalogFields(problems, input);
+  const protectedNamespaces = [...(input.protectedNamespaces ?? DEFAULT_PROTECTED_NAMESPACES)];
+  for (const ns of protectedNamespaces) if (!namespaceSchema.safeParse(ns).success) problems.push(`protected namespace "${ns}" is not a namespace name (RFC-1123 label)`);
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`logLevel must be one of ${LOG_LEVELS.join(', ')}, not "${logLevel}"`);
 
   if (problems.length > 0 || typeof listen === 'string') {
@@ -167,5 +174,6 @@ export function parseBrokerConfig(input: BrokerConfigInput): BrokerConfig {
     shutdownTimeoutMs,
     logLevel,
     ...catalog,
+    protectedNamespaces: Object.freeze(protectedNamespaces),
   });
 }

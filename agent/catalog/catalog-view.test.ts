@@ -118,4 +118,22 @@ describe('CatalogView', () => {
     view.replace(snapshot(2, {}));
     expect(seen).toEqual([1]);
   });
+
+  it('never imports what the export guard forbids, even when the broker relays it: protected namespaces and special-range addresses are dropped and reported', () => {
+    const refused: string[] = [];
+    const view = new CatalogView({ onRefused: (r) => refused.push(`${r.namespace}/${r.name} ${r.reason}${'address' in r ? ` ${r.address}` : ''}`) });
+    const dns = { ...exp('kube-dns', 'east'), namespace: 'kube-system', endpoints: [{ addresses: ['127.0.0.1'] }] };
+    const web = { ...exp('web', 'east'), endpoints: [{ addresses: ['169.254.169.254'] }, { addresses: ['10.0.0.1', '::1'] }, { addresses: ['ff02::1'] }] };
+    view.replace({ revision: 1, services: [{ ...svc('kube-dns', ['east']), namespace: 'kube-system' }, svc('web', ['east'])], exports: [dns, web], clusters: [] });
+    expect(view.keys()).toEqual([['shop', 'web']]);
+    expect(view.exportOf('shop', 'web', 'east')?.endpoints).toEqual([{ addresses: ['10.0.0.1'] }]);
+    view.apply({ type: 'export', revision: 2, cluster: 'east', namespace: 'kube-system', name: 'kube-dns', export: dns });
+    view.apply({ type: 'service', revision: 2, namespace: 'kube-system', name: 'kube-dns', service: { ...svc('kube-dns', ['east']), namespace: 'kube-system' } });
+    expect(view.get('kube-system', 'kube-dns')).toBeUndefined();
+    expect(refused).toEqual([
+      'kube-system/kube-dns protected-namespace', 'kube-system/kube-dns protected-namespace',
+      'shop/web link-local 169.254.169.254', 'shop/web loopback ::1', 'shop/web multicast ff02::1',
+      'kube-system/kube-dns protected-namespace', 'kube-system/kube-dns protected-namespace',
+    ]);
+  });
 });

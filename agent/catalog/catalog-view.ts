@@ -3,9 +3,16 @@
 // catalog changes into named domain events so controllers enqueue keys; it never calls
 // an API server or the broker. State only changes through replace() and apply(): a broker
 // outage leaves it untouched.
+//
+// It is also the importing side of the export guard (broker/api/export-guard.ts): what the
+// broker relays is checked again before anything can import it (a broker from before the
+// guard, or a compromised one). Services and exports in protected namespaces never enter
+// the view; endpoint addresses in special ranges are dropped from the exports that carry
+// them. Every refusal is reported through `onRefused`.
 import { isDeepStrictEqual } from 'node:util';
 import type { ClusterAdvertisement } from '../../broker/api/advertisement.ts';
 import type { CatalogSnapshot, ClusterState, ExportRecord, MergedService, WatchEvent } from '../../broker/api/catalog.ts';
+import { DEFAULT_PROTECTED_NAMESPACES, refusedAddressKind, type RefusedAddressKind } from '../../broker/api/export-guard.ts';
 import type { CatalogSink } from '../broker-client/watch-client.ts';
 
 export interface CatalogViewEvents {
@@ -19,6 +26,18 @@ export interface CatalogViewEvents {
   advertisementChanged: (cluster: string) => void;
   /** The RBAC baseline (or its targeting) changed at the broker: refetch it (agent/rbac/). */
   rbacChanged: (rbacRevision: number) => void;
+}
+
+/** Something the broker relayed that this agent will not import. */
+export type RefusedImport =
+  | { readonly reason: 'protected-namespace'; readonly namespace: string; readonly name: string; readonly cluster?: string }
+  | { readonly reason: RefusedAddressKind; readonly namespace: string; readonly name: string; readonly cluster: string; readonly address: string };
+
+export interface CatalogViewOptions {
+  /** Namespaces nothing is imported into; DEFAULT_PROTECTED_NAMESPACES when absent. */
+  readonly protectedNamespaces?: readonly string[];
+  /** Called for every service, export or endpoint address left out (log and count it). */
+  readonly onRefused?: (r: RefusedImport) => void;
 }
 
 type Listeners = { [K in keyof CatalogViewEvents]: Set<CatalogViewEvents[K]> };
@@ -41,6 +60,8 @@ interface State {
 const emptyState = (): State => ({ services: new Map(), exports: new Map(), clusters: new Map(), advertisements: new Map() });
 
 export class CatalogView implements CatalogSink {
+  readonly #protected: ReadonlySet<string>;
+  readonly #onRefused: (r: RefusedImport) => void;
   #state: State = emptyState();
   /** Clusters whose removal the watch announced since the last snapshot. */
   readonly #removed = new Set<string>();
@@ -48,6 +69,11 @@ export class CatalogView implements CatalogSink {
   #revision: number | undefined;
   readonly #listeners: Listeners = { serviceChanged: new Set(), clusterAvailabilityChanged: new Set(), synced: new Set(), advertisementChanged: new Set(), rbacChanged: new Set() };
   readonly #syncWaiters: (() => void)[] = [];
+
+  constructor(o: CatalogViewOptions = {}) {
+    this.#protected = new Set(o.protectedNamespaces ?? DEFAULT_PROTECTED_NAMESPACES);
+    this.#onRefused = o.onRefused ?? (() => {});
+  }
 
   /** True once the first snapshot was applied; before that, absence means "not known yet". */
   get synced(): boolean { return this.#synced; }
@@ -123,8 +149,11 @@ export class CatalogView implements CatalogSink {
 
   replace(snapshot: CatalogSnapshot): void {
     const next = emptyState();
-    for (const s of snapshot.services) next.services.set(keyOf(s.namespace, s.name), s);
-    for (const e of snapshot.exports) mapOf(next.exports, keyOf(e.namespace, e.name)).set(e.cluster, e);
+    for (const s of snapshot.services) if (this.#admitService(s.namespace, s.name)) next.services.set(keyOf(s.namespace, s.name), s);
+    for (const e of snapshot.exports) {
+      const admitted = this.#admitExport(e);
+      if (admitted) mapOf(next.exports, keyOf(e.namespace, e.name)).set(e.cluster, admitted);
+    }
     for (const c of snapshot.clusters) next.clusters.set(c.cluster, c);
     for (const a of snapshot.advertisements ?? []) next.advertisements.set(a.cluster, a);
     const prev = this.#state;
@@ -141,13 +170,41 @@ export class CatalogView implements CatalogSink {
   apply(event: WatchEvent): void {
     this.#revision = event.revision;
     switch (event.type) {
-      case 'service': return this.#applyService(event.namespace, event.name, event.service);
-      case 'export': return this.#applyExport(event.namespace, event.name, event.cluster, event.export);
+      case 'service':
+        if (!this.#admitService(event.namespace, event.name, event.service !== null)) return;
+        return this.#applyService(event.namespace, event.name, event.service);
+      case 'export':
+        if (!this.#admitService(event.namespace, event.name, event.export !== null, event.cluster)) return;
+        return this.#applyExport(event.namespace, event.name, event.cluster, event.export && this.#admitExport(event.export));
       case 'cluster': return this.#applyCluster(event.state);
       case 'advertisement': return this.#applyAdvertisement(event.cluster, event.advertisement);
       case 'rbac': return this.#emit('rbacChanged', event.rbacRevision);
       default: return;
     }
+  }
+
+  /** False for a protected namespace (reported when something would have been imported). */
+  #admitService(namespace: string, name: string, report = true, cluster?: string): boolean {
+    if (!this.#protected.has(namespace)) return true;
+    if (report) this.#onRefused({ reason: 'protected-namespace', namespace, name, ...(cluster ? { cluster } : {}) });
+    return false;
+  }
+
+  /** The export without special-range addresses (endpoints left with none are dropped); null for a protected namespace. */
+  #admitExport(e: ExportRecord): ExportRecord | null {
+    if (!this.#admitService(e.namespace, e.name, true, e.cluster)) return null;
+    let refused = false;
+    const endpoints: ExportRecord['endpoints'] = [];
+    for (const ep of e.endpoints) {
+      const addresses = ep.addresses.filter((address) => {
+        const kind = refusedAddressKind(address);
+        if (kind) this.#onRefused({ reason: kind, namespace: e.namespace, name: e.name, cluster: e.cluster, address });
+        return kind === undefined;
+      });
+      if (addresses.length !== ep.addresses.length) refused = true;
+      if (addresses.length > 0) endpoints.push(addresses.length === ep.addresses.length ? ep : { ...ep, addresses });
+    }
+    return refused ? { ...e, endpoints } : e;
   }
 
   #applyService(namespace: string, name: string, service: MergedService | null): void {

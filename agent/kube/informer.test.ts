@@ -144,3 +144,56 @@ describe('Informer on client-node ListWatch', () => {
     await inf.stop();
   });
 });
+
+describe('InformerRegistry readiness probe', () => {
+  it('restarts every failing informer at once when /readyz answers again after an outage, and leaves the backoff alone when the server never went away', async () => {
+    const timers = new FakeTimers();
+    const lws = new Map<string, FakeListWatch<KubeObject>>();
+    let ready = false;
+    let probes = 0;
+    const reg = new InformerRegistry({
+      logger, timers, backoff: { baseMs: 100, maxMs: 30_000, jitter: 0 },
+      recovery: { intervalMs: 1000, probe: async () => { probes++; return ready; } },
+      listWatch: <T extends KubeObject>(r: ResourceType<T>) => {
+        const lw = new FakeListWatch<T>();
+        lw.startOutcomes = Array.from({ length: 9 }, () => 'error' as const);
+        lws.set(r.plural, lw as unknown as FakeListWatch<KubeObject>);
+        return lw;
+      },
+    });
+    const mine = reg.declare('c', [SERVICES, ENDPOINT_SLICES]);
+    reg.start();
+    await flush();
+    // Both failing: the restart delay grows (100, 200, …) and the probe runs every second.
+    for (let i = 0; i < 8; i++) {
+      timers.advance(1000);
+      await flush();
+    }
+    expect(probes).toBeGreaterThan(3);
+    expect(Math.max(...timers.pendingDelays())).toBeGreaterThanOrEqual(6400);
+    for (const lw of lws.values()) lw.startOutcomes = [];
+    const startsBefore = [...lws.values()].map((lw) => lw.starts);
+    ready = true;
+    timers.advance(1000);
+    await flush();
+    await flush();
+    expect([...lws.values()].map((lw) => lw.starts)).toEqual(startsBefore.map((n) => n + 1));
+    expect(mine.hasSynced()).toBe(true);
+    expect(timers.pendingCount).toBe(0);
+
+    // A failure while /readyz keeps answering is not an outage: the backoff alone paces the
+    // restarts (at +100, +300, +700 and +1500 ms in two seconds), none is added by the probe.
+    const services = lws.get('services')!;
+    services.startOutcomes = Array.from({ length: 9 }, () => 'error' as const);
+    const before = services.starts;
+    services.emit('error', new Error('forbidden'));
+    for (let i = 0; i < 2; i++) {
+      timers.advance(1000);
+      await flush();
+    }
+    expect(services.starts - before).toBe(4);
+    await reg.stop();
+    expect(timers.pendingCount).toBe(0);
+  });
+});
+

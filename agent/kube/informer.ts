@@ -1,6 +1,7 @@
 // One shared list+watch cache of one resource type, on client-node's ListWatch. ListWatch
 // already relists on 410 Gone and re-watches after a client-side timeout; it gives up on
-// any other error, so this class restarts it with exponential backoff and jitter. Adds
+// any other error, so this class restarts it with exponential backoff and jitter (which
+// retryNow() cuts short once the API server is known to answer again). Adds
 // hasSynced()/waitForSync(), secondary indexes, and handlers that can never throw into
 // the watch loop.
 import { ListWatch, Watch } from '@kubernetes/client-node';
@@ -43,6 +44,8 @@ export interface InformerOptions {
   timers: Timers;
   backoff?: BackoffOptions;
   random?: () => number;
+  /** Called each time a restart is scheduled (the registry starts its readiness probe). */
+  onRetryScheduled?: () => void;
 }
 
 export class Informer<T extends KubeObject> {
@@ -64,7 +67,10 @@ export class Informer<T extends KubeObject> {
     this.resource = resource;
     this.#lw = lw;
     this.#log = o.logger.child({ informer: resourceId(resource) });
-    this.#o = { timers: o.timers, backoff: o.backoff ?? { baseMs: 500, maxMs: 30_000, jitter: 0.2 }, random: o.random ?? Math.random };
+    this.#o = {
+      timers: o.timers, backoff: o.backoff ?? { baseMs: 500, maxMs: 30_000, jitter: 0.2 }, random: o.random ?? Math.random,
+      onRetryScheduled: o.onRetryScheduled ?? (() => {}),
+    };
     for (const name of Object.keys(resource.indexes ?? {})) this.#index.set(name, new Map());
     lw.on('add', (obj) => this.#dispatch('add', obj));
     lw.on('update', (obj) => this.#dispatch('update', obj));
@@ -113,6 +119,22 @@ export class Informer<T extends KubeObject> {
     return new Promise((resolve) => this.#syncWaiters.push(resolve));
   }
 
+  /** True while a restart after a failure is pending. */
+  get retrying(): boolean {
+    return this.#retry !== undefined;
+  }
+
+  /**
+   * Cuts a pending restart's backoff short: restart now, and start the backoff over. For
+   * when the API server is known to answer again (InformerRegistry's readiness probe).
+   */
+  retryNow(): void {
+    if (this.#state !== 'running' || this.#retry === undefined) return;
+    this.#o.timers.clearTimeout(this.#retry);
+    this.#attempt = 0;
+    void this.#run();
+  }
+
   start(): void {
     if (this.#state !== 'new') return;
     this.#state = 'running';
@@ -153,6 +175,7 @@ export class Informer<T extends KubeObject> {
     const ms = backoffDelay(++this.#attempt, this.#o.backoff, this.#o.random);
     this.#log.warn({ err: errText(err), attempt: this.#attempt, retryInMs: ms }, 'list/watch failed; restarting');
     this.#retry = this.#o.timers.setTimeout(() => void this.#run(), ms);
+    this.#o.onRetryScheduled();
   }
 
   #dispatch(event: InformerEvent, obj: T): void {

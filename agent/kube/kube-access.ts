@@ -17,13 +17,27 @@ export interface KubeAccess {
   close(): Promise<void>;
 }
 
-export function kubeAccess(kc: KubeConfig, o: { logger: Logger; timers?: Timers; informerBackoff?: BackoffOptions; requestTimeoutMs?: number }): KubeAccess {
+export interface KubeAccessOptions {
+  logger: Logger;
+  timers?: Timers;
+  informerBackoff?: BackoffOptions;
+  requestTimeoutMs?: number;
+  /**
+   * While informers fail, probe /readyz this often and restart them all as soon as the API
+   * server is back (InformerRegistry); 0 turns it off. Default 1000.
+   */
+  apiServerProbeIntervalMs?: number;
+}
+
+export function kubeAccess(kc: KubeConfig, o: KubeAccessOptions): KubeAccess {
   const api = new HttpKubeApi(kc, o.requestTimeoutMs === undefined ? {} : { timeoutMs: o.requestTimeoutMs });
+  const probeMs = o.apiServerProbeIntervalMs ?? 1000;
   const informers = new InformerRegistry({
     listWatch: listWatchFactory(kc, api),
     logger: o.logger.child({ component: 'informers' }),
     timers: o.timers ?? systemTimers,
     ...(o.informerBackoff ? { backoff: o.informerBackoff } : {}),
+    ...(probeMs > 0 ? { recovery: { intervalMs: probeMs, probe: () => api.ready(Math.max(probeMs, 1000)) } } : {}),
   });
   return {
     api, informers, status: new StatusWriter(api),

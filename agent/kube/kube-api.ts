@@ -91,6 +91,15 @@ export class HttpKubeApi implements KubeApi {
     await d?.destroy().catch(() => undefined);
   }
 
+  /** True when GET /readyz answers 200 within `timeoutMs`: cheap, and needs no RBAC beyond the default. */
+  async ready(timeoutMs: number): Promise<boolean> {
+    try {
+      return (await this.#send('GET', '/readyz', {}, undefined, undefined, timeoutMs)).status === 200;
+    } catch {
+      return false;
+    }
+  }
+
   async delete(r: ResourceType<never>, ref: ObjectRef): Promise<boolean> {
     const res = await this.#send('DELETE', resourcePath(r, ref));
     if (res.status === 404) return false;
@@ -104,7 +113,7 @@ export class HttpKubeApi implements KubeApi {
     throw new AgentError('PLX_AGENT_KUBE', `cannot ${what} (${r.kind}) on ${this.server}: HTTP ${res.status}${typeof message === 'string' ? `: ${message}` : ''}`, { status: res.status });
   }
 
-  async #send(method: HttpMethod, path: string, query: Record<string, string> = {}, body?: string, contentType?: string): Promise<RawResponse> {
+  async #send(method: HttpMethod, path: string, query: Record<string, string> = {}, body?: string, contentType?: string, timeoutMs = this.#timeoutMs): Promise<RawResponse> {
     const url = new URL(this.server.replace(/\/$/, '') + path);
     for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
     const ctx = new RequestContext(url.toString(), method);
@@ -120,7 +129,7 @@ export class HttpKubeApi implements KubeApi {
       const dispatcher = this.#dispatcher;
       const res = await fetch(url, {
         method, headers: ctx.getHeaders(), ...(body === undefined ? {} : { body }),
-        ...(dispatcher ? { dispatcher } : {}), signal: AbortSignal.timeout(this.#timeoutMs),
+        ...(dispatcher ? { dispatcher } : {}), signal: AbortSignal.timeout(timeoutMs),
       });
       const text = await res.text();
       return { status: res.status, json: text ? safeJson(text) : undefined };

@@ -14,6 +14,10 @@ export class AgentMetrics {
   readonly leaseRenewals = new Counter({ name: 'plexus_agent_lease_renewals_total', help: 'Lease heartbeats sent to the broker, by outcome', labelNames: ['outcome'] as const, registers: [this.registry] });
   readonly exports = new Gauge({ name: 'plexus_agent_exports', help: 'ServiceExports in this cluster that the broker has accepted', registers: [this.registry] });
   readonly imports = new Gauge({ name: 'plexus_agent_imports', help: 'ServiceImports this agent maintains', registers: [this.registry] });
+  readonly importsRefused = new Counter({
+    name: 'plexus_agent_imports_refused_total', help: 'Relayed services, exports or endpoint addresses this agent refused to import (export guard), by reason',
+    labelNames: ['reason'] as const, registers: [this.registry],
+  });
   readonly conflicts = new Gauge({ name: 'plexus_agent_export_conflicts', help: 'ServiceExports in this cluster with a Conflict condition', registers: [this.registry] });
   readonly propagationDelay = new Histogram({
     name: 'plexus_agent_propagation_delay_seconds', help: 'Time from the broker committing a catalog change to this agent applying it',

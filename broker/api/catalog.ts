@@ -10,6 +10,9 @@
 //   GET    /v1/watch?since=REV                                  -> NDJSON stream of WatchEvent
 // All of them require a cluster identity (mTLS). A cluster may write only its own exports:
 // ExportSpec.cluster must equal the caller's cluster ID exactly, else PLX_BROKER_FORBIDDEN.
+// What it may publish is bounded by export-guard.ts: a PUT of one export from a protected
+// namespace or with a special-range endpoint address fails with PLX_BROKER_EXPORT_*; a sync
+// leaves such exports out and lists them in `refused`.
 import { z } from 'zod';
 import { clusterAdvertisementSchema } from './advertisement.ts';
 import { clusterIdSchema } from './types.ts';
@@ -129,11 +132,22 @@ export type ExportWriteResponse = z.infer<typeof exportWriteResponseSchema>;
 
 export const exportSyncRequestSchema = z.object({ exports: z.array(exportSpecSchema).max(5_000) }).strict();
 export type ExportSyncRequest = z.input<typeof exportSyncRequestSchema>;
+/** An export the broker's guard refused (export-guard.ts); the rest of a sync still lands. */
+export const refusedExportSchema = z.object({
+  namespace: namespaceSchema,
+  name: serviceNameSchema,
+  code: z.enum(['PLX_BROKER_EXPORT_PROTECTED_NAMESPACE', 'PLX_BROKER_EXPORT_ADDRESS_REFUSED']),
+  message: z.string(),
+});
+export type RefusedExport = z.infer<typeof refusedExportSchema>;
+
 export const exportSyncResponseSchema = z.object({
   revision: z.number().int().nonnegative(),
   upserted: z.number().int(),
   withdrawn: z.number().int(),
   unchanged: z.number().int(),
+  /** Present only when the guard refused some; absent from older brokers. */
+  refused: z.array(refusedExportSchema).optional(),
 });
 export const exportListResponseSchema = z.object({ revision: z.number().int(), exports: z.array(exportRecordSchema) });
 

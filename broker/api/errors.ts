@@ -31,6 +31,10 @@ export const BrokerErrorCodes = {
   PLX_BROKER_CA_PHASE_ORDER: 409,
   /** CA rollover: this step cannot be undone safely (e.g. certificates were issued from the new root). */
   PLX_BROKER_CA_ROLLBACK_REFUSED: 409,
+  /** An export from a namespace the broker protects (`--protected-namespaces`, broker/api/export-guard.ts). */
+  PLX_BROKER_EXPORT_PROTECTED_NAMESPACE: 403,
+  /** An export with a loopback, link-local, unspecified, multicast or IPv4-mapped endpoint address. */
+  PLX_BROKER_EXPORT_ADDRESS_REFUSED: 422,
   PLX_BROKER_NOT_READY: 503,
   PLX_BROKER_INTERNAL: 500,
 } as const;

@@ -7,8 +7,9 @@ import type { Logger } from 'pino';
 import type { AdvertisementList, ClusterAdvertisement } from '../api/advertisement.ts';
 import { advertisementRecord, sameAdvertisement, type AdvertisementInput } from '../advertise/advertisement-record.ts';
 import type {
-  CatalogSnapshot, ExportRecord, ExportSpec, ExportWriteResponse, LeaseResponse,
+  CatalogSnapshot, ExportRecord, ExportSpec, ExportWriteResponse, LeaseResponse, RefusedExport,
 } from '../api/catalog.ts';
+import { DEFAULT_PROTECTED_NAMESPACES, exportRefusal } from '../api/export-guard.ts';
 import type { Clock } from '../clock.ts';
 import { BrokerError } from '../errors.ts';
 import type { Store } from '../store/store.ts';
@@ -25,6 +26,8 @@ export interface CatalogConfig {
   readonly eventRetention: number;
   readonly watchBookmarkIntervalMs: number;
   readonly watchHighWaterMarkBytes: number;
+  /** Namespaces no cluster may export from; DEFAULT_PROTECTED_NAMESPACES when absent. */
+  readonly protectedNamespaces?: readonly string[];
 }
 
 export interface CatalogDeps {
@@ -39,6 +42,8 @@ export interface SyncResult {
   readonly upserted: number;
   readonly withdrawn: number;
   readonly unchanged: number;
+  /** Exports the guard refused (left out of the set, so any stored copy is withdrawn); absent when none was. */
+  readonly refused?: RefusedExport[];
 }
 
 /** The canonical form of a validated spec: fixed key order, annotations sorted. */
@@ -131,6 +136,8 @@ export class Catalog {
 
   upsert(caller: string, spec: ExportSpec): ExportWriteResponse {
     checkOwner(caller, [spec]);
+    const refusal = this.#refusal(caller, spec);
+    if (refusal) throw new BrokerError(refusal.code, refusal.message);
     const cs = this.#changeSet();
     const track = this.#track(cs, caller);
     cs.putExport(canonicalSpec(spec));
@@ -149,10 +156,17 @@ export class Catalog {
   sync(caller: string, specs: readonly ExportSpec[]): SyncResult {
     checkOwner(caller, specs);
     const wanted = new Map<string, ExportSpec>();
+    const refused: RefusedExport[] = [];
     for (const s of specs) {
       const key = serviceKey(s.namespace, s.name);
-      if (wanted.has(key)) throw new BrokerError('PLX_BROKER_VALIDATION', `export ${key} is listed twice`, { details: [{ path: 'exports', message: `duplicate ${key}` }] });
-      wanted.set(key, canonicalSpec(s));
+      if (wanted.has(key) || refused.some((r) => r.namespace === s.namespace && r.name === s.name)) {
+        throw new BrokerError('PLX_BROKER_VALIDATION', `export ${key} is listed twice`, { details: [{ path: 'exports', message: `duplicate ${key}` }] });
+      }
+      // One refused export must not hold back the rest of the cluster's set: it is left
+      // out (so a stored copy is withdrawn) and named in the response.
+      const refusal = this.#refusal(caller, s);
+      if (refusal) refused.push({ namespace: s.namespace, name: s.name, ...refusal });
+      else wanted.set(key, canonicalSpec(s));
     }
     const cs = this.#changeSet();
     const track = this.#track(cs, caller);
@@ -162,7 +176,14 @@ export class Catalog {
     const stale = [...this.#index.ofCluster(caller).values()].filter((r) => !wanted.has(serviceKey(r.namespace, r.name)));
     for (const r of stale) if (cs.deleteExport(caller, r.namespace, r.name)) withdrawn++;
     const revision = this.#commit(cs, track);
-    return { revision, upserted, withdrawn, unchanged: wanted.size - upserted };
+    return { revision, upserted, withdrawn, unchanged: wanted.size - upserted, ...(refused.length > 0 ? { refused } : {}) };
+  }
+
+  /** The export guard (broker/api/export-guard.ts); a refusal is logged and nothing is stored. */
+  #refusal(caller: string, spec: ExportSpec) {
+    const refusal = exportRefusal(spec, this.#config.protectedNamespaces ?? DEFAULT_PROTECTED_NAMESPACES);
+    if (refusal) this.#log.warn({ cluster: caller, namespace: spec.namespace, name: spec.name, code: refusal.code }, refusal.message);
+    return refusal;
   }
 
   list(caller: string): { revision: number; exports: ExportRecord[] } {

@@ -62,17 +62,29 @@ describe('mergeService', () => {
     expect(m.members.every((x) => x.conflicts.length === 0)).toBe(true);
   });
 
-  it('merges unnamed ports by protocol and port', () => {
-    const m = mergeService([exp('a', T1, { ports: [tcp(80)] }), exp('b', T2, { ports: [tcp(80), { protocol: 'UDP', port: 80 }] })])!;
-    expect(m.ports).toEqual([tcp(80), { protocol: 'UDP', port: 80 }]);
-    expect(m.members[1]!.conflicts).toEqual([]);
+  it('merges an unnamed port by protocol and port', () => {
+    const m = mergeService([exp('a', T1, { ports: [tcp(80)] }), exp('b', T2, { ports: [tcp(80)] })])!;
+    expect(m.ports).toEqual([tcp(80)]);
+    expect(m.members.map((x) => x.conflicts)).toEqual([[], []]);
   });
 
-  it('flags a same-named port with another number on the newer export; the oldest wins', () => {
+  it('mixing a named and an unnamed port across exports is a PortConflict on both, not a union the API server refuses (spec.ports[1].name: Required value)', () => {
+    const unnamedFirst = mergeService([exp('a', T1, { ports: [tcp(80)] }), exp('b', T2, { ports: [tcp(8080, 'http')] })])!;
+    expect(unnamedFirst.ports).toEqual([tcp(80)]);
+    expect(unnamedFirst.members.map((x) => x.conflicts)).toEqual([['PortConflict'], ['PortConflict']]);
+    const namedFirst = mergeService([exp('a', T1, { ports: [tcp(80, 'http'), tcp(443, 'https')] }), exp('b', T2, { ports: [tcp(8080)] }), exp('c', T3, { ports: [tcp(80, 'http')] })])!;
+    expect(namedFirst.ports).toEqual([tcp(80, 'http'), tcp(443, 'https')]);
+    expect(namedFirst.members.map((x) => [x.cluster, x.conflicts])).toEqual([['a', ['PortConflict']], ['b', ['PortConflict']], ['c', []]]);
+    const twoUnnamed = mergeService([exp('a', T1, { ports: [tcp(80)] }), exp('b', T2, { ports: [{ protocol: 'UDP', port: 80 }] })])!;
+    expect(twoUnnamed.ports).toEqual([tcp(80)]);
+    expect(twoUnnamed.members.map((x) => x.conflicts)).toEqual([['PortConflict'], ['PortConflict']]);
+  });
+
+  it('flags a same-named port with another number on both exports involved; the oldest wins', () => {
     const m = mergeService([exp('b', T2, { ports: [tcp(8080, 'http')] }), exp('a', T1, { ports: [tcp(80, 'http')] })])!;
     expect(m.ports).toEqual([tcp(80, 'http')]);
     expect(m.members).toEqual([
-      { cluster: 'a', createdAt: T1, conflicts: [], excluded: false },
+      { cluster: 'a', createdAt: T1, conflicts: ['PortConflict'], excluded: false },
       { cluster: 'b', createdAt: T2, conflicts: ['PortConflict'], excluded: false },
     ]);
   });

@@ -8,8 +8,9 @@
 // - a differing session affinity is a SessionAffinityConflict, not an exclusion;
 // - ports are the union, merged by name (named ports) and by protocol+port (unnamed ports);
 //   a port that clashes with one already in the union (same name but another protocol,
-//   port or appProtocol, or the same protocol+port under another name) is a PortConflict
-//   on the newer export and stays out: the oldest definition wins.
+//   port or appProtocol, or the same protocol+port under another name, or an unnamed port
+//   next to any other port, which no Service may have) stays out: the oldest definition
+//   wins, and both exports involved get a PortConflict.
 import type {
   ConflictReason, ExportSpec, MemberStatus, MergedService, ServicePort,
 } from '../api/catalog.ts';
@@ -42,25 +43,37 @@ function sameAffinity(a: MergeInput, b: MergeInput): boolean {
   return (a.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? null) === (b.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? null);
 }
 
-/** The union of ports built oldest first; `add` says whether a port joined or clashed. */
+/**
+ * The union of ports built oldest first; `add` says whether a port joined, or which
+ * clusters' ports it clashed with. A Service with more than one port needs every port
+ * named (the API server refuses `spec.ports[i].name: Required value`), so an unnamed port
+ * merges only with itself: an unnamed port next to any other, or a new port next to an
+ * unnamed one, is a clash too.
+ */
 class PortUnion {
   readonly #byName = new Map<string, ServicePort>();
   readonly #byProtocolPort = new Map<string, ServicePort>();
+  readonly #owner = new Map<ServicePort, string>();
 
-  /** True when the port merged (new or identical); false on a clash. */
-  add(p: ServicePort): boolean {
+  /** undefined when the port merged (new or identical); else the clusters whose ports it clashed with. */
+  add(p: ServicePort, cluster: string): string[] | undefined {
     const pp = `${p.protocol}/${p.port}`;
     const named = p.name === undefined ? undefined : this.#byName.get(p.name);
     const sameNumber = this.#byProtocolPort.get(pp);
     const existing = named ?? sameNumber;
     if (existing) {
-      return existing.name === p.name && existing.protocol === p.protocol && existing.port === p.port
+      const same = existing.name === p.name && existing.protocol === p.protocol && existing.port === p.port
         && existing.appProtocol === p.appProtocol;
+      return same ? undefined : [this.#owner.get(existing)!];
     }
+    const all = [...this.#byProtocolPort.values()];
+    const blocking = p.name === undefined ? all : all.filter((q) => q.name === undefined);
+    if (blocking.length > 0) return blocking.map((q) => this.#owner.get(q)!);
     const port: ServicePort = { ...p };
     if (p.name !== undefined) this.#byName.set(p.name, port);
     this.#byProtocolPort.set(pp, port);
-    return true;
+    this.#owner.set(port, cluster);
+    return undefined;
   }
 
   sorted(): ServicePort[] {
@@ -78,21 +91,25 @@ export function mergeService(exports: readonly MergeInput[]): MergedService | nu
   const ordered = [...exports].sort(compareExports);
   const oldest = ordered[0]!;
   const union = new PortUnion();
-  const members: MemberStatus[] = [];
+  const reasonsOf = new Map<string, Set<ConflictReason>>(ordered.map((e) => [e.cluster, new Set()]));
   for (const e of ordered) {
-    const reasons = new Set<ConflictReason>();
+    const reasons = reasonsOf.get(e.cluster)!;
     if (e.type !== oldest.type) {
       reasons.add('TypeConflict');
       if (!sameAffinity(e, oldest)) reasons.add('SessionAffinityConflict');
-      members.push(memberOf(e, reasons, true));
       continue;
     }
     if (!sameAffinity(e, oldest)) reasons.add('SessionAffinityConflict');
     for (const p of e.ports) {
-      if (!union.add(p)) reasons.add('PortConflict');
+      const clashed = union.add(p, e.cluster);
+      if (!clashed) continue;
+      // Every export involved gets the PortConflict (what the conformance suite expects),
+      // the one whose port stayed in the union as well as the newer one left out.
+      reasons.add('PortConflict');
+      for (const c of clashed) reasonsOf.get(c)?.add('PortConflict');
     }
-    members.push(memberOf(e, reasons, false));
   }
+  const members = ordered.map((e) => memberOf(e, reasonsOf.get(e.cluster)!, e.type !== oldest.type));
   const merged: MergedService = {
     namespace: oldest.namespace,
     name: oldest.name,
