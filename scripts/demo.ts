@@ -118,7 +118,7 @@ async function main(): Promise<void> {
 
   for (const c of clusters.clusters) {
     await step(`Enroll ${c.name}: one-time token, key generated in-cluster, CSR only`, async () => {
-      await c.client(CoreV1Api).createNamespace({ body: { metadata: { name: 'plexus-system' } } });
+      // Fresh clusters, as in the README: join creates plexus-system itself.
       const t = await plexusJson<{ token: string; caFingerprint: string; expiresAt: string }>(['broker', 'token', 'create', '--data-dir', brokerDir, '--cluster', c.name, '--ttl', '15m']);
       detail(`token ${t.token.slice(0, 14)}… (expires ${t.expiresAt}; stored at the broker only as a hash)`);
       const j = await plexusJson<{ status: string; location: string }>(['agent', 'join', '--broker', brokerUrl, '--token', t.token,
