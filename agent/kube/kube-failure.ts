@@ -27,7 +27,11 @@ function parsed(body: unknown): Record<string, unknown> | undefined {
   return typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : undefined;
 }
 
-const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
+/** One line: an API server's plain-text answer ("404 page not found\n") has line breaks too. */
+const str = (v: unknown) => {
+  const t = typeof v === 'string' ? v.replace(/\s+/g, ' ').trim() : '';
+  return t === '' ? undefined : t;
+};
 
 /** The Status in a response body (a JSON string or an object); fields absent when it is not one. */
 export function kubeStatus(httpCode: number | undefined, body: unknown): KubeStatus {
@@ -45,6 +49,14 @@ export function isApiException(err: unknown): err is Error & { code: number; bod
 export function describeStatus(s: KubeStatus): string {
   const tail = [s.reason, s.code === undefined ? undefined : `HTTP ${s.code}`].filter(Boolean).join(', ');
   return `${s.message ?? 'no message from the API server'}${tail ? ` (${tail})` : ''}`;
+}
+
+/**
+ * A 404 without a Status reason is the API server's plain "page not found": the resource
+ * type is not served at all, which for a Plexus kind means its CRD is missing.
+ */
+export function typeNotServed(s: KubeStatus): boolean {
+  return s.code === 404 && s.reason === undefined;
 }
 
 /** The Status of a failed typed-client call, or of a raw response. */
