@@ -40,7 +40,8 @@ export async function chooseIdentityStore(flags: Pick<JoinFlags, 'dataDir' | 'ku
   if (flags.kubeconfig || inCluster) {
     const { loadKubeConfig, secretAccess } = await import('./kube/secrets.ts');
     const { SecretIdentityStore } = await import('./identity/secret-identity-store.ts');
-    return new SecretIdentityStore(secretAccess(loadKubeConfig(flags.kubeconfig)), flags.namespace, flags.secretName);
+    // With --kubeconfig the operator's own credentials create a missing namespace; in a pod it is the agent's own.
+    return new SecretIdentityStore(secretAccess(loadKubeConfig(flags.kubeconfig)), flags.namespace, flags.secretName, { createNamespace: Boolean(flags.kubeconfig) });
   }
   if (!flags.dataDir) throw new AgentError('PLX_AGENT_BAD_ARGUMENT', 'where should the identity go? pass --kubeconfig PATH (Secret in that cluster), --in-cluster, or --data-dir DIR');
   return new FileIdentityStore(flags.dataDir);

@@ -20,6 +20,8 @@ export type AgentErrorCode =
   | 'PLX_AGENT_IDENTITY_SUPERSEDED'
   | 'PLX_AGENT_ALREADY_JOINED'
   | 'PLX_AGENT_KUBE'
+  /** The identity Secret's namespace does not exist and these credentials may not create it. */
+  | 'PLX_AGENT_NAMESPACE_MISSING'
   | 'PLX_AGENT_NOT_JOINED'
   | 'PLX_AGENT_INFORMER_UNDECLARED'
   | 'PLX_AGENT_CLUSTER_ID_IMMUTABLE'
@@ -46,12 +48,15 @@ export class AgentError extends Error {
   readonly code: AgentErrorCode;
   readonly brokerCode: BrokerErrorCode | undefined;
   readonly status: number | undefined;
+  /** A Kubernetes API failure's Status reason (e.g. Forbidden, NotFound), for callers that branch on it. */
+  readonly reason: string | undefined;
 
-  constructor(code: AgentErrorCode, message: string, options: { cause?: unknown; brokerCode?: BrokerErrorCode; status?: number } = {}) {
+  constructor(code: AgentErrorCode, message: string, options: { cause?: unknown; brokerCode?: BrokerErrorCode; status?: number; reason?: string } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'AgentError';
     this.code = code;
     this.brokerCode = options.brokerCode;
     this.status = options.status;
+    this.reason = options.reason;
   }
 }

@@ -149,6 +149,8 @@ async function wire(w: Wiring, life: Lifecycle): Promise<RunningAgent> {
   const onBrokerBack: (() => void)[] = [];
   const leaseClient = recoveryLeaseClient(reportingLeaseClient(broker, leaseReporter), () => onBrokerBack.forEach((f) => f()));
   const membership = life.started('membership', await startMembership({ api: kube.api, broker: leaseClient, clusterId, clusterset, logger: log, timers, clock, leaseBackoff: w.retry, metrics }), (m) => m.stop());
+  leaseReporter.watch(() => membership.heartbeat.beatNow(), { timers });
+  life.started('lease report', leaseReporter, (r) => r.stop());
   const { dns, ready, retryBrokerNow } = await startServing(w, life, { broker, kube, catalog, topology: topo.topology });
   const watch = life.started('catalog watch', new WatchClient({
     sink: proxy ? proxy.wrap(catalog) : catalog, logger: log, baseUrl, trustBundle: identity.trustBundle, clientCert,

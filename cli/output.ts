@@ -1,5 +1,6 @@
 // Output for every CLI command that prints data: a human table by default, or
 // `--output json` for scripts, and the one-line error message. Commands build rows; this module only renders them.
+import { describeStatus, isApiException, kubeStatus } from '../agent/kube/kube-failure.ts';
 
 export type OutputFormat = 'table' | 'json';
 
@@ -22,11 +23,30 @@ export function printData<T>(format: OutputFormat, json: unknown, rows: readonly
   out.write(format === 'json' ? JSON.stringify(json, null, 2) + '\n' : renderTable(rows, columns));
 }
 
-/** A message for the user: `error [PLX_…]: …` when the error carries a stable code. */
+/**
+ * A message for the user: `error [PLX_…]: …` when the error carries a stable code. Always
+ * one line: a Kubernetes client failure that reached here unmapped (client-node puts the
+ * status code, raw body and every response header into its message) is reduced to the API
+ * server's own Status, as agent/kube/kube-failure.ts does for the mapped ones.
+ */
 export function describeError(err: unknown): string {
+  if (isApiException(err)) return `error [PLX_AGENT_KUBE]: Kubernetes API request failed: ${describeStatus(kubeStatus(err.code, err.body))}`;
   if (err instanceof Error) {
     const code = (err as { code?: unknown }).code;
-    return typeof code === 'string' && code.startsWith('PLX_') ? `error [${code}]: ${err.message}` : `error: ${err.message}`;
+    const message = withoutHttpDump(err);
+    return typeof code === 'string' && code.startsWith('PLX_') ? `error [${code}]: ${message}` : `error: ${message}`;
   }
   return `error: ${String(err)}`;
+}
+
+const DUMP = 'HTTP-Code: ';
+
+/** The message with an embedded client-node dump replaced by the Status it carried. */
+function withoutHttpDump(err: Error): string {
+  const at = err.message.indexOf(DUMP);
+  if (at < 0) return err.message;
+  let cause: unknown = err.cause;
+  while (cause instanceof Error && !isApiException(cause)) cause = cause.cause;
+  const status = isApiException(cause) ? describeStatus(kubeStatus(cause.code, cause.body)) : err.message.slice(at + DUMP.length).split('\n', 1)[0]!;
+  return `${err.message.slice(0, at)}${status}`;
 }

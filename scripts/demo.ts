@@ -44,6 +44,8 @@ const brokerDir = path.join(work, 'broker');
 let clusters: ClusterSet | undefined;
 let broker: ChildProcess | undefined;
 const agents = new Map<string, ChildProcess>();
+/** The broker's lease: short enough that the fleet step shows the cluster stopped in the failover step as Unreachable within seconds. */
+const LEASE_SECONDS = 15;
 
 async function stopAgent(name: string): Promise<void> {
   const a = agents.get(name);
@@ -108,7 +110,7 @@ async function main(): Promise<void> {
   detail(`clusterset ${init.clusterset}, root fingerprint ${init.caFingerprint}`);
 
   const brokerUrl = await step('Start the broker (TLS 1.3, client-certificate authentication)', async () => {
-    broker = plexusDaemon(['broker', 'start', '--data-dir', brokerDir, '--listen', '127.0.0.1:0', '--log-level', 'warn'], openSync(path.join(work, 'broker.log'), 'a'));
+    broker = plexusDaemon(['broker', 'start', '--data-dir', brokerDir, '--listen', '127.0.0.1:0', '--lease-duration', `${LEASE_SECONDS}s`, '--log-level', 'warn'], openSync(path.join(work, 'broker.log'), 'a'));
     await waitForFile(path.join(brokerDir, 'broker.json'), broker, 30_000);
     return (JSON.parse(readFileSync(path.join(brokerDir, 'broker.json'), 'utf8')) as { url: string }).url;
   });
@@ -116,7 +118,7 @@ async function main(): Promise<void> {
 
   for (const c of clusters.clusters) {
     await step(`Enroll ${c.name}: one-time token, key generated in-cluster, CSR only`, async () => {
-      await c.client(CoreV1Api).createNamespace({ body: { metadata: { name: 'plexus-system' } } });
+      // Fresh clusters, as in the README: join creates plexus-system itself.
       const t = await plexusJson<{ token: string; caFingerprint: string; expiresAt: string }>(['broker', 'token', 'create', '--data-dir', brokerDir, '--cluster', c.name, '--ttl', '15m']);
       detail(`token ${t.token.slice(0, 14)}… (expires ${t.expiresAt}; stored at the broker only as a hash)`);
       const j = await plexusJson<{ status: string; location: string }>(['agent', 'join', '--broker', brokerUrl, '--token', t.token,
@@ -202,7 +204,7 @@ async function main(): Promise<void> {
     detail(`cluster-3 renewal with its still-unexpired certificate → refused: ${refused.brokerCode}`);
   });
 
-  await fleetStep(brokerDir, brokerUrl);
+  await fleetStep(brokerDir, brokerUrl, [...agents].filter(([, a]) => a.exitCode !== null || a.signalCode !== null).map(([name]) => name), LEASE_SECONDS);
 
   process.stdout.write('\nDone: three clusters under one root of trust; services exported, imported and\nresolved nearest-first; one RBAC baseline and one identity giving kubectl the same\nanswers everywhere; failover within seconds; a revoked cluster locked out.\n');
 }

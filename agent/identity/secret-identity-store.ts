@@ -2,7 +2,15 @@
 // in-cluster components mount it like any other TLS Secret. Metadata that is not PEM
 // rides in annotations. One create-or-replace request: atomic by construction.
 import type { SecretAccess } from '../kube/secrets.ts';
+import { statusOfFailure } from '../kube/kube-failure.ts';
 import { AgentError } from '../errors.ts';
+
+/** A write refused because its namespace does not exist (Status NotFound, details.kind namespaces). */
+function namespaceMissing(err: unknown): boolean {
+  if (!(err instanceof AgentError) || err.status !== 404) return false;
+  const s = statusOfFailure(err.cause);
+  return s?.detailsKind === 'namespaces';
+}
 import { checkStoredIdentity, type IdentityStore, type StoredIdentity } from './identity-store.ts';
 
 const ANNOTATION = 'plexus.io/';
@@ -14,11 +22,18 @@ export class SecretIdentityStore implements IdentityStore {
   private readonly secrets: SecretAccess;
   private readonly namespace: string;
   private readonly name: string;
+  private readonly createNamespace: boolean;
 
-  constructor(secrets: SecretAccess, namespace: string, name: string) {
+  /**
+   * `createNamespace`: preflight creates a missing namespace (`plexus agent join --kubeconfig`,
+   * an operator's own credentials). Off where the namespace is the agent's own (in-cluster):
+   * an agent never asks for the right to create namespaces.
+   */
+  constructor(secrets: SecretAccess, namespace: string, name: string, o: { createNamespace?: boolean } = {}) {
     this.secrets = secrets;
     this.namespace = namespace;
     this.name = name;
+    this.createNamespace = o.createNamespace ?? false;
     this.location = `Secret ${namespace}/${name} (${secrets.description})`;
   }
 
@@ -42,8 +57,24 @@ export class SecretIdentityStore implements IdentityStore {
     }
   }
 
-  /** A server-side dry run of the same write: namespace, RBAC and admission all answer. */
+  /**
+   * A server-side dry run of the same write: namespace, RBAC and admission all answer. A
+   * missing namespace is created first when allowed (only then: no namespace write when
+   * it exists), or named in one line with the command that fixes it.
+   */
   async preflight(): Promise<void> {
+    try {
+      await this.dryRun();
+    } catch (err) {
+      if (!namespaceMissing(err)) throw err;
+      if (this.createNamespace && await this.secrets.createNamespace(this.namespace) !== 'forbidden') return this.dryRun();
+      throw new AgentError('PLX_AGENT_NAMESPACE_MISSING', `namespace ${this.namespace} does not exist on ${this.secrets.description}`
+        + `${this.createNamespace ? ' and these credentials may not create it' : ''}: run \`kubectl create namespace ${this.namespace}\``
+        + ' as someone who may (or pass --namespace with an existing one), then join again', { cause: err });
+    }
+  }
+
+  private async dryRun(): Promise<void> {
     const placeholder = 'preflight';
     await this.secrets.write(this.toSecret({
       clusterId: placeholder, identity: placeholder, brokerUrl: placeholder, notAfter: placeholder,

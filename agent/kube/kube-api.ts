@@ -8,6 +8,7 @@ import type { HttpMethod, KubeConfig, KubernetesListObject } from '@kubernetes/c
 import { fetch } from 'undici';
 import type { Dispatcher } from 'undici';
 import { AgentError } from '../errors.ts';
+import { describeStatus, kubeStatus, typeNotServed } from './kube-failure.ts';
 import { resourcePath, type KubeObject, type ResourceType } from './resources.ts';
 
 /** The field manager of every server-side apply Plexus does. */
@@ -109,8 +110,9 @@ export class HttpKubeApi implements KubeApi {
 
   #ok(res: RawResponse, what: string, r: ResourceType<never>): unknown {
     if (res.status < 300) return res.json;
-    const message = (res.json as { message?: unknown } | undefined)?.message;
-    throw new AgentError('PLX_AGENT_KUBE', `cannot ${what} (${r.kind}) on ${this.server}: HTTP ${res.status}${typeof message === 'string' ? `: ${message}` : ''}`, { status: res.status });
+    const s = kubeStatus(res.status, res.json);
+    const hint = typeNotServed(s) ? `; the API server does not serve ${r.plural} (${r.apiVersion}): install the CRDs (kubectl apply -f crds/)` : '';
+    throw new AgentError('PLX_AGENT_KUBE', `cannot ${what} (${r.kind}) on ${this.server}: ${describeStatus(s)}${hint}`, { status: res.status, ...(s.reason ? { reason: s.reason } : {}) });
   }
 
   async #send(method: HttpMethod, path: string, query: Record<string, string> = {}, body?: string, contentType?: string, timeoutMs = this.#timeoutMs): Promise<RawResponse> {

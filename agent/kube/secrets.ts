@@ -3,6 +3,7 @@
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import type { V1Secret } from '@kubernetes/client-node';
 import { AgentError } from '../errors.ts';
+import { kubeFailure, statusOfFailure } from './kube-failure.ts';
 
 export interface SecretAccess {
   readonly description: string;
@@ -12,6 +13,8 @@ export interface SecretAccess {
    * `dryRun` the API server validates and authorizes the write without persisting it.
    */
   write(secret: V1Secret & { metadata: { name: string; namespace: string } }, o?: { dryRun?: boolean }): Promise<void>;
+  /** Creates the namespace; an existing one is success, and 'forbidden' lets the caller say what to do. */
+  createNamespace(name: string): Promise<'created' | 'exists' | 'forbidden'>;
 }
 
 /** `kubeconfigPath` undefined means in-cluster credentials. */
@@ -26,39 +29,44 @@ export function loadKubeConfig(kubeconfigPath: string | undefined): KubeConfig {
   return kc;
 }
 
-function statusOf(err: unknown): number | undefined {
-  const code = (err as { code?: unknown }).code;
-  return typeof code === 'number' ? code : undefined;
-}
-
 export function secretAccess(kc: KubeConfig): SecretAccess {
   const api = kc.makeApiClient(CoreV1Api);
   const server = kc.getCurrentCluster()?.server ?? 'in-cluster';
-  const fail = (what: string, err: unknown) =>
-    new AgentError('PLX_AGENT_KUBE', `${what} on ${server}: ${(err as Error).message}`, { cause: err });
+  const secret = (namespace: string, name: string) => ({ kind: 'Secret', namespace, name });
   return {
     description: server,
     async read(namespace, name) {
       try {
         return await api.readNamespacedSecret({ namespace, name });
       } catch (err) {
-        if (statusOf(err) === 404) return null;
-        throw fail(`cannot read Secret ${namespace}/${name}`, err);
+        if (statusOfFailure(err)?.code === 404) return null;
+        throw kubeFailure('read', secret(namespace, name), server, err);
       }
     },
-    async write(secret, o = {}) {
-      const { namespace, name } = secret.metadata;
+    async write(body, o = {}) {
+      const { namespace, name } = body.metadata;
       const dryRun = o.dryRun ? 'All' : undefined;
       try {
-        await api.createNamespacedSecret({ namespace, body: secret, ...(dryRun ? { dryRun } : {}) });
+        await api.createNamespacedSecret({ namespace, body, ...(dryRun ? { dryRun } : {}) });
         return;
       } catch (err) {
-        if (statusOf(err) !== 409) throw fail(`cannot create Secret ${namespace}/${name}`, err);
+        if (statusOfFailure(err)?.code !== 409) throw kubeFailure('create', secret(namespace, name), server, err);
       }
       try {
-        await api.replaceNamespacedSecret({ namespace, name, body: secret, ...(dryRun ? { dryRun } : {}) });
+        await api.replaceNamespacedSecret({ namespace, name, body, ...(dryRun ? { dryRun } : {}) });
       } catch (err) {
-        throw fail(`cannot replace Secret ${namespace}/${name}`, err);
+        throw kubeFailure('replace', secret(namespace, name), server, err);
+      }
+    },
+    async createNamespace(name) {
+      try {
+        await api.createNamespace({ body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: { 'app.kubernetes.io/managed-by': 'plexus' } } } });
+        return 'created';
+      } catch (err) {
+        const s = statusOfFailure(err);
+        if (s?.code === 409) return 'exists';
+        if (s?.code === 403) return 'forbidden';
+        throw kubeFailure('create', { kind: 'Namespace', name }, server, err);
       }
     },
   };

@@ -14,6 +14,16 @@ export function timeLeft(iso: string | null, now: Date): string {
   return h > 0 ? `${h}h${String(minutes % 60).padStart(2, '0')}m` : `${minutes}m`;
 }
 
+/** "4s ago" / "12m ago" / "3h ago" / "2d ago": how long before `now` `iso` was; "-" when never. */
+export function timeAgo(iso: string | null, now: Date): string {
+  if (!iso) return '-';
+  const s = Math.max(0, Math.floor((now.getTime() - Date.parse(iso)) / 1000));
+  if (s < 120) return `${s}s ago`;
+  if (s < 7200) return `${Math.floor(s / 60)}m ago`;
+  if (s < 172_800) return `${Math.floor(s / 3600)}h ago`;
+  return `${Math.floor(s / 86_400)}d ago`;
+}
+
 /** "cluster-2=1.2ms,cluster-3=0.8ms": the RTTs this cluster measured, by peer. */
 export function latencies(c: FleetCluster): string {
   const entries = Object.entries(c.latencies).sort(([a], [b]) => a.localeCompare(b));
@@ -30,6 +40,8 @@ export function clusterColumns(now: Date): Column<FleetCluster>[] {
   return [
     { header: 'cluster', value: (c) => c.cluster },
     { header: 'health', value: (c) => c.health },
+    // An Unreachable cluster's row is what it last reported; this says how old that is.
+    { header: 'last seen', value: (c) => timeAgo(c.leaseRenewedAt ?? c.reportedAt, now) },
     { header: 'latency', value: latencies },
     { header: 'version', value: (c) => c.agentVersion },
     { header: 'cert expires', value: (c) => timeLeft(c.certificateNotAfter, now) },

@@ -56,7 +56,7 @@ describe('fleet views: plexus status, plexus services, the dashboard', () => {
     const table = await runPlexus(['status', ...admin()]);
     expect(table.code).toBe(0);
     const lines = table.stdout.trim().split('\n');
-    expect(lines[0]).toMatch(/^CLUSTER\s+HEALTH\s+LATENCY\s+VERSION\s+CERT EXPIRES\s+RBAC REV\s+DRIFT\s+EXPORTS\s+IMPORTS$/);
+    expect(lines[0]).toMatch(/^CLUSTER\s+HEALTH\s+LAST SEEN\s+LATENCY\s+VERSION\s+CERT EXPIRES\s+RBAC REV\s+DRIFT\s+EXPORTS\s+IMPORTS$/);
     expect(lines.slice(1).map((l) => l.split(/\s+/).slice(0, 2))).toEqual([['cluster-1', 'Healthy'], ['cluster-2', 'Healthy']]);
     expect(lines[1]).toContain('cluster-2=');
     expect(lines[1]).toContain(`${rbacRevision}/${rbacRevision} ok`);
@@ -166,5 +166,21 @@ describe('fleet views: plexus status, plexus services, the dashboard', () => {
         await ctx.close();
       }
     });
+  });
+
+  // Regression (issue 12, npm run demo "timed out … waiting for every active cluster
+  // reported"): the demo waited for a cluster whose agent it had stopped. A dead cluster
+  // reads as what it is: Unreachable, how long ago it was last seen, what it last reported.
+  it('shows a cluster whose agent was stopped as Unreachable, with when it was last seen and its last-known version and imports', async () => {
+    const before = (await json<FleetStatus>('status')).clusters.find((c) => c.cluster === 'cluster-2')!;
+    expect(before.imports).not.toBeNull();
+    await mesh().stopAgent('cluster-2');
+    const dead = await until('cluster-2 Unreachable', async () =>
+      (await json<FleetStatus>('status')).clusters.find((c) => c.cluster === 'cluster-2' && c.health === 'Unreachable'), 30_000);
+    expect(dead).toMatchObject({ agentVersion: VERSION, imports: before.imports });
+    const table = await runPlexus(['status', ...admin()]);
+    expect(table.code, table.stderr).toBe(0);
+    const row = table.stdout.split('\n').find((l) => l.startsWith('cluster-2 '));
+    expect(row).toMatch(new RegExp(`^cluster-2\\s+Unreachable\\s+\\d+s ago\\s.*\\s${before.imports}$`));
   });
 });

@@ -13,6 +13,7 @@ import { fingerprintSha256 } from '../../certs/pem.ts';
 import { TrustBundle } from '../../certs/trust-bundle.ts';
 import { verifyLeaf } from '../../certs/verify.ts';
 import { paths } from '../../broker/api/types.ts';
+import { writeKubeconfig } from '../harness/kubeconfig.ts';
 import { useClusters } from '../harness/use-clusters.ts';
 import { createToken, startTestBroker, type TestBroker } from './support/broker-fixture.ts';
 
@@ -100,11 +101,65 @@ describe('plexus agent join', () => {
     expect(await tokenState(id)).toBe('pending');
   });
 
-  it('reports a missing namespace without consuming the token', async () => {
+  /** A kubeconfig for user `name` (a client certificate of the cluster's CA), with the cluster-wide rules given, if any. */
+  async function userKubeconfig(name: string, rules: object[]): Promise<string> {
+    const cluster = lab.cluster(0);
+    const creds = await cluster.issueClientCredentials({ commonName: name });
+    const file = join(scratch, `${name}.kubeconfig`);
+    writeKubeconfig(file, { name, server: cluster.server, caPem: cluster.caPem, ...creds });
+    if (rules.length) {
+      const rbac = [
+        { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name }, rules },
+        { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name }, subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name }] },
+      ];
+      const r = await cluster.kubectl(['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: rbac }) });
+      expect(r.code, r.stderr).toBe(0);
+    }
+    return file;
+  }
+
+  // Regression (issue 12, README "Using it" on a fresh cluster): join ended with
+  // `error [PLX_AGENT_KUBE]: cannot create Secret plexus-system/plexus-agent-identity …`
+  // followed by client-node's raw dump (HTTP-Code: 404, Message: Unknown API Status Code!,
+  // the body, every response header), because the namespace did not exist.
+  it('joins a cluster that lacks the identity namespace by creating it, and a second run changes nothing', async () => {
+    const cluster = lab.cluster(0);
     const { token, id } = await createToken(broker, 'ns-1');
-    const run = await plexus(joinArgs(token, 'ns-1', ['--kubeconfig', lab.cluster(0).kubeconfigPath, '--namespace', 'does-not-exist']));
+    const args = joinArgs(token, 'ns-1', ['--kubeconfig', cluster.kubeconfigPath, '--namespace', 'fresh-plexus']);
+    const run = await plexus(args);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ status: 'joined', identity: 'spiffe://acme.example/cluster/ns-1' });
+    expect(await tokenState(id)).toBe('used');
+    const ns = await cluster.kubectl(['get', 'namespace', 'fresh-plexus', '-o', 'jsonpath={.metadata.labels.app\\.kubernetes\\.io/managed-by}']);
+    expect(ns.stdout).toBe('plexus');
+    expect((await cluster.kubectl(['get', 'secret', '-n', 'fresh-plexus', 'plexus-agent-identity', '-o', 'name'])).code).toBe(0);
+    const again = await plexus(args);
+    expect(again.code, again.stderr).toBe(0);
+    expect(JSON.parse(again.stdout)).toMatchObject({ status: 'already-joined' });
+  });
+
+  it('says in one line how to create the namespace when these credentials may not, without consuming the token', async () => {
+    // May read and write Secrets anywhere, but not create namespaces.
+    const kubeconfig = await userKubeconfig('secret-writer', [{ apiGroups: [''], resources: ['secrets'], verbs: ['get', 'create', 'update'] }]);
+    const { token, id } = await createToken(broker, 'ns-2');
+    const run = await plexus(joinArgs(token, 'ns-2', ['--kubeconfig', kubeconfig, '--namespace', 'not-there']));
     expect(run.code).toBe(1);
-    expect(run.stderr).toContain('PLX_AGENT_KUBE');
+    expect(run.stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(run.stderr).toMatch(/^error \[PLX_AGENT_NAMESPACE_MISSING\]: namespace not-there does not exist .*kubectl create namespace not-there/);
+    expect(await tokenState(id)).toBe('pending');
+    expect((await lab.cluster(0).kubectl(['get', 'namespace', 'not-there'])).code).not.toBe(0);
+  });
+
+  // Regression (issue 12): a Kubernetes API failure printed client-node's whole HTTP dump.
+  it('prints a Kubernetes API failure as one line with its code, the server\'s reason and message, and the object, never the raw HTTP dump', async () => {
+    const kubeconfig = await userKubeconfig('nobody', []);
+    const { token, id } = await createToken(broker, 'ns-3');
+    const run = await plexus(joinArgs(token, 'ns-3', ['--kubeconfig', kubeconfig]));
+    expect(run.code).toBe(1);
+    expect(run.stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(run.stderr.trimEnd()).toMatch(/^error \[PLX_AGENT_KUBE\]: cannot read Secret plexus-system\/plexus-agent-identity on https:\/\/127\.0\.0\.1:\d+: secrets "plexus-agent-identity" is forbidden: User "nobody" cannot get resource "secrets" .*\(Forbidden, HTTP 403\)$/);
+    for (const raw of ['HTTP-Code', 'Headers', 'Body:', 'Unknown API Status Code']) expect(run.stderr).not.toContain(raw);
     expect(await tokenState(id)).toBe('pending');
   });
 

@@ -126,6 +126,38 @@ describe('LeaseHeartbeat', () => {
     expect(timers.pendingCount).toBe(0);
   });
 
+  // Regression (issue 12, npm run demo): a report that changed waited for the next beat, a
+  // third of the lease away; beatNow() brings it forward.
+  it('beats at once on beatNow, and once more right after a beat that was in flight', async () => {
+    const { hb, timers, calls } = setup([]);
+    hb.start();
+    await tick(timers);
+    expect(timers.pendingDelays()).toEqual([10_000]);
+    hb.beatNow();
+    expect(timers.pendingDelays()).toEqual([0]);
+    timers.fireNext(); // beat 2 in flight
+    hb.beatNow();
+    hb.beatNow();
+    await flush();
+    expect(calls()).toBe(2);
+    expect(timers.pendingDelays()).toEqual([0]); // one more, not two
+    await tick(timers);
+    expect(calls()).toBe(3);
+    expect(timers.pendingDelays()).toEqual([10_000]);
+    await hb.stop();
+  });
+
+  it('keeps its backoff on beatNow while renewals fail', async () => {
+    const { hb, timers } = setup(['ok', 'down']);
+    hb.start();
+    await tick(timers);
+    await tick(timers);
+    expect(timers.pendingDelays()).toEqual([1000]);
+    hb.beatNow();
+    expect(timers.pendingDelays()).toEqual([1000]);
+    await hb.stop();
+  });
+
   it('counts beats by outcome', async () => {
     const metrics = new AgentMetrics({ defaultMetrics: false });
     const { hb, timers } = setup(['ok', 'down', 'ok'], metrics);

@@ -1,5 +1,5 @@
 // The broker lease: POST /v1/lease every leaseDuration/3, so two missed beats still leave
-// the lease alive. Failures retry with exponential backoff and jitter (never slower than
+// the lease alive; beatNow() brings the next beat forward when what it carries changed. Failures retry with exponential backoff and jitter (never slower than
 // the normal beat) and are only logged: a broker outage must never stop the agent.
 // Each renewal has its own deadline (half the lease): a call that never settles is abandoned,
 // aborted and counted as a failure, so nothing the client does can stop the beat. Half, not
@@ -45,6 +45,8 @@ export class LeaseHeartbeat {
   #failures = 0;
   #lastRenewedAt: Date | undefined;
   #inFlight: Promise<void> | undefined;
+  /** beatNow() while a beat was in flight: beat again as soon as it settles. */
+  #again = false;
 
   constructor(o: LeaseHeartbeatOptions) {
     if (!(o.leaseDurationMs > 0)) throw new RangeError('leaseDurationMs must be positive');
@@ -57,6 +59,21 @@ export class LeaseHeartbeat {
   start(): void {
     if (this.#running) return;
     this.#running = true;
+    this.#schedule(0);
+  }
+
+  /**
+   * Beat now instead of at the next tick: what the beat carries changed (lease-report.ts).
+   * A beat in flight is followed by one more at once. Ignored while renewals fail: the
+   * backoff stands, and the retry carries the newest report anyway.
+   */
+  beatNow(): void {
+    if (!this.#running || this.#failures > 0) return;
+    if (this.#inFlight) {
+      this.#again = true;
+      return;
+    }
+    if (this.#timer !== undefined) this.#o.timers.clearTimeout(this.#timer);
     this.#schedule(0);
   }
 
@@ -101,7 +118,9 @@ export class LeaseHeartbeat {
         .then((ms) => { next = ms; }, (err: unknown) => { this.#log.error({ err }, 'lease heartbeat beat failed unexpectedly'); })
         .finally(() => {
           this.#inFlight = undefined;
-          this.#schedule(next);
+          const again = this.#again && this.#failures === 0;
+          this.#again = false;
+          this.#schedule(again ? 0 : next);
         });
     }, ms);
   }

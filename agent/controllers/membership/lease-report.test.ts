@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { LeaseReport } from '../../../broker/api/fleet.ts';
+import { FakeTimers } from '../../kube/fake-timers.ts';
 import type { InformerRegistry, KubeObject } from '../../kube/index.ts';
 import { LeaseReporter, reportingLeaseClient } from './lease-report.ts';
 
@@ -15,6 +16,26 @@ function registry(objects: KubeObject[], synced: boolean) {
     },
   } as unknown as InformerRegistry;
   return { informers, declared };
+}
+
+/** A cache that syncs when the test says so and tells its change handlers about each change. */
+function liveRegistry() {
+  const objects: KubeObject[] = [];
+  const handlers: (() => void)[] = [];
+  let synced = false;
+  let markSynced = () => {};
+  const sync = new Promise<void>((r) => { markSynced = r; });
+  const informers = {
+    declare: (component: string) => ({
+      component, hasSynced: () => synced, waitForSync: () => sync,
+      get: () => ({ list: () => objects, onChange: (h: () => void) => void handlers.push(h) }),
+    }),
+  } as unknown as InformerRegistry;
+  return {
+    informers,
+    sync: async () => { synced = true; markSynced(); await sync; },
+    change: (o: KubeObject) => { objects.push(o); for (const h of handlers) h(); },
+  };
 }
 
 describe('LeaseReporter', () => {
@@ -56,5 +77,46 @@ describe('LeaseReporter', () => {
     await lease.renewLease({ signal });
     expect(sent).toEqual([{ agentVersion: 'a' }, { agentVersion: 'b' }]);
     expect(signals).toEqual([undefined, signal]);
+  });
+
+  // Regression (issue 12, npm run demo "timed out … waiting for every active cluster
+  // reported"): the first beat goes out before the informers synced, so it has no imports,
+  // and the next came a third of the lease later; an agent stopped before then never told
+  // the broker its imports.
+  it('asks for a beat as soon as the cache syncs, not only on the heartbeat', async () => {
+    const live = liveRegistry();
+    const r = new LeaseReporter({ informers: live.informers, agentVersion: '1.2.3' });
+    const timers = new FakeTimers();
+    let beats = 0;
+    r.watch(() => { beats++; }, { timers, debounceMs: 1000 });
+    expect(r.report()).toEqual({ agentVersion: '1.2.3' }); // the first beat, before the sync
+    await live.sync();
+    expect(beats).toBe(1);
+    expect(r.report()).toEqual({ agentVersion: '1.2.3', imports: [] });
+    r.stop();
+  });
+
+  it('asks for one beat per burst of import changes, only when the report changed', async () => {
+    const live = liveRegistry();
+    const r = new LeaseReporter({ informers: live.informers, agentVersion: '1.2.3' });
+    const timers = new FakeTimers();
+    let beats = 0;
+    r.watch(() => { beats++; }, { timers, debounceMs: 1000 });
+    await live.sync();
+    r.report();
+    beats = 0;
+    live.change({ metadata: { namespace: 'shop', name: 'cart', labels: owned } });
+    live.change({ metadata: { namespace: 'shop', name: 'web', labels: owned } });
+    expect(timers.pendingDelays()).toEqual([1000]);
+    timers.fireNext();
+    expect(beats).toBe(1);
+    expect(r.report().imports).toHaveLength(2);
+    live.change({ metadata: { namespace: 'shop', name: 'handmade' } }); // not Plexus-owned: same report
+    timers.fireNext();
+    expect(beats).toBe(1);
+    live.change({ metadata: { namespace: 'shop', name: 'db', labels: owned } });
+    r.stop();
+    expect(timers.pendingCount).toBe(0);
+    expect(beats).toBe(1);
   });
 });
