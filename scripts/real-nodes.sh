@@ -41,18 +41,18 @@ bin_dir="$(bash "$here/control-plane.sh" --nodes | tail -n 1)"
 # --- 3. images --------------------------------------------------------------------------
 mkdir -p "$images_dir"
 
-# write_image <rootfs> <ref> <out.tar> <entrypoint JSON array> [user]
+# write_image <rootfs> <ref> <out.tar> <config fields JSON, e.g. "Entrypoint":["/pause"]> [user]
 # A docker-archive (what `docker save` writes) of one layer: manifest.json, the config and
 # the layer tar, all with fixed timestamps so the same inputs give the same image ID.
 write_image() {
-  local rootfs="$1" ref="$2" out="$3" entrypoint="$4" user="${5:-0}"
+  local rootfs="$1" ref="$2" out="$3" fields="$4" user="${5:-0}"
   local stage
   stage="$(mktemp -d "$images_dir/.stage.XXXXXX")"
   tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -C "$rootfs" -cf "$stage/layer.tar" .
   local diff_id
   diff_id="$(sha256sum "$stage/layer.tar" | cut -d' ' -f1)"
-  printf '{"architecture":"amd64","os":"linux","created":"1970-01-01T00:00:00Z","config":{"Entrypoint":%s,"User":"%s","Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]},"rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}' \
-    "$entrypoint" "$user" "$diff_id" >"$stage/config.json"
+  printf '{"architecture":"amd64","os":"linux","created":"1970-01-01T00:00:00Z","config":{%s,"User":"%s","Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]},"rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}' \
+    "$fields" "$user" "$diff_id" >"$stage/config.json"
   local config_id
   config_id="$(sha256sum "$stage/config.json" | cut -d' ' -f1)"
   mv "$stage/config.json" "$stage/$config_id.json"
@@ -95,7 +95,7 @@ if [ ! -f "$pause_tar" ]; then
   root="$(new_rootfs)"
   gcc -static -O2 -o "$root/pause" "$here/lab-images/pause.c"
   strip "$root/pause"
-  write_image "$root" "plexus.local/pause:$LAB_PAUSE_TAG" "$pause_tar" '["/pause"]' 65535
+  write_image "$root" "plexus.local/pause:$LAB_PAUSE_TAG" "$pause_tar" '"Entrypoint":["/pause"]' 65535
   rm -rf "$root"
 fi
 
@@ -103,7 +103,7 @@ coredns_tar="$(image_tar coredns "$COREDNS_VERSION")"
 if [ ! -f "$coredns_tar" ]; then
   root="$(new_rootfs)"
   cp -L "$bin_dir/coredns" "$root/coredns"
-  write_image "$root" "plexus.local/coredns:$COREDNS_VERSION" "$coredns_tar" '["/coredns"]' 65534
+  write_image "$root" "plexus.local/coredns:$COREDNS_VERSION" "$coredns_tar" '"Entrypoint":["/coredns"]' 65534
   rm -rf "$root"
 fi
 
@@ -119,7 +119,8 @@ if [ ! -f "$tools_tar" ]; then
     ln -s busybox "$root/usr/bin/$a"
   done
   [ -f /etc/ssl/certs/ca-certificates.crt ] && cp -L --parents /etc/ssl/certs/ca-certificates.crt "$root"
-  write_image "$root" "plexus.local/lab-tools:$LAB_TOOLS_TAG" "$tools_tar" '["/bin/sh"]' 0
+  # Cmd, not Entrypoint: `kubectl run … -- httpd -f -p 8080` replaces it whole.
+  write_image "$root" "plexus.local/lab-tools:$LAB_TOOLS_TAG" "$tools_tar" '"Cmd":["/bin/sh"]' 0
   rm -rf "$root"
 fi
 
