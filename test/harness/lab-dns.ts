@@ -2,9 +2,13 @@
 // the kube-dns Service, configured by the kube-system/coredns ConfigMap (key Corefile) as
 // kubeadm lays it out, so `plexus agent dns patch-coredns` finds what it finds on a real
 // cluster. No `forward`: nothing upstream is reachable from the lab.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import type { Cluster } from './cluster.ts';
 import { HarnessError } from './errors.ts';
 import { waitFor } from './wait-for.ts';
+
+const run = promisify(execFile);
 
 export interface ClusterDnsOptions {
   readonly image: string;
@@ -103,12 +107,28 @@ spec:
 `;
 }
 
-/** Applies CoreDNS and waits until its Deployment has an available replica. */
-export async function installClusterDns(cluster: Cluster, o: ClusterDnsOptions): Promise<void> {
+/** One A lookup through `server` from inside a network namespace; the answers, or undefined. */
+async function digFrom(netns: string, server: string, name: string): Promise<string[] | undefined> {
+  try {
+    const { stdout } = await run('nsenter', [`--net=/run/netns/${netns}`, '--', 'dig', '+short', '+time=1', '+tries=1', `@${server}`, name, 'A'],
+      { timeout: 5000 });
+    const answers = stdout.split('\n').map((l) => l.trim()).filter((l) => /^\d+\.\d+\.\d+\.\d+$/.test(l));
+    return answers.length ? answers : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Applies CoreDNS, then waits until the node itself gets `kubernetes.default` answered
+ * through the kube-dns ClusterIP: that needs the pod Ready AND kube-proxy's rules for the
+ * Service, which land a moment after the pod (a fixed wait was not enough).
+ */
+export async function installClusterDns(cluster: Cluster, o: ClusterDnsOptions & { netns: string; kubernetesIp: string }): Promise<void> {
   const applied = await cluster.kubectl(['apply', '-f', '-'], { input: clusterDnsManifest(o) });
   if (applied.code !== 0) throw new HarnessError('PLX_HARNESS_KUBECTL_FAILED', `installing CoreDNS in ${cluster.name}: ${applied.stderr.trim()}`);
   await waitFor(async () => {
-    const r = await cluster.kubectl(['-n', 'kube-system', 'get', 'deployment', 'coredns', '-o', 'jsonpath={.status.availableReplicas}']);
-    return r.code === 0 && Number(r.stdout) >= 1 ? true : undefined;
-  }, { what: `CoreDNS available in ${cluster.name}`, timeoutMs: o.timeoutMs, intervalMs: 250 });
+    const answers = await digFrom(o.netns, o.clusterIp, 'kubernetes.default.svc.cluster.local');
+    return answers?.includes(o.kubernetesIp) ? true : undefined;
+  }, { what: `CoreDNS answering through ${o.clusterIp} in ${cluster.name}`, timeoutMs: o.timeoutMs, intervalMs: 250 });
 }

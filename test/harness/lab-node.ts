@@ -182,8 +182,10 @@ export class LabNode {
     });
   }
 
+  /** SIGTERM to everything that uses containerd at once, then containerd; what they leave, lab-host.sh kills. */
   async stop(): Promise<void> {
-    for (const c of this.components()) await c.stop(10_000);
+    await Promise.all([this.kubeProxy, this.kubelet, this.scheduler, this.controllerManager].map((c) => c.stop(10_000)));
+    await this.containerd.stop(10_000);
   }
 
   killNow(): void {

@@ -27,13 +27,17 @@ export interface NodeInfo {
   readonly netns: string;
 }
 
-/** The tenth address of a service CIDR: kube-dns's ClusterIP, as kubeadm picks it. */
-export function clusterDnsIp(serviceCidr: string): string {
-  const [addr, bits] = serviceCidr.split('/');
+/** The `nth` address of an IPv4 CIDR (validated by startClusters' plan). */
+export function nthIp(cidr: string, nth: number): string {
+  const [addr, bits] = cidr.split('/');
   const n = addr!.split('.').reduce((acc, o) => acc * 256 + Number(o), 0);
-  const network = n - (n % 2 ** (32 - Number(bits)));
-  const ip = network + 10;
+  const ip = n - (n % 2 ** (32 - Number(bits))) + nth;
   return [24, 16, 8, 0].map((s) => Math.floor(ip / 2 ** s) % 256).join('.');
+}
+
+/** kube-dns's ClusterIP: the tenth address of the service CIDR, as kubeadm picks it. */
+export function clusterDnsIp(serviceCidr: string): string {
+  return nthIp(serviceCidr, 10);
 }
 
 export class NodeLab {
@@ -85,7 +89,10 @@ export class NodeLab {
       });
       this.nodes.push(node);
       await node.start(cluster.kubeConfig);
-      await installClusterDns(cluster, { image: this.images.coredns, clusterIp: clusterDnsIp(cluster.serviceCidr), timeoutMs: o.timeoutMs });
+      await installClusterDns(cluster, {
+        image: this.images.coredns, clusterIp: clusterDnsIp(cluster.serviceCidr), timeoutMs: o.timeoutMs,
+        netns: this.node(i).netns, kubernetesIp: nthIp(cluster.serviceCidr, 1),
+      });
     }));
   }
 
