@@ -28,8 +28,15 @@ MAX_SLOTS=16
 
 log() { printf '[lab-host] %s\n' "$*" >&2; }
 
-# "<pid> <start time>" of a process, so a reused pid is not taken for the owner.
-identity() { local s; s="$(cut -d' ' -f22 "/proc/$1/stat" 2>/dev/null)" || return 1; [ -n "$s" ] && echo "$1 $s"; }
+# "<pid> <start time>" of a live process, so a reused pid is not taken for the owner. A
+# zombie is dead: a driver SIGKILLed by its parent stays one until the parent reaps it, and
+# a parent blocked in a synchronous `claim` cannot.
+identity() {
+  local stat fields
+  stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
+  read -r -a fields <<<"${stat##*) }"          # from field 3 (state) on; comm may hold spaces
+  [ "${fields[0]}" != Z ] && [ -n "${fields[19]:-}" ] && echo "$1 ${fields[19]}"
+}
 
 owner_alive() {
   local f="$run_dir/slot-$1.owner" pid rest
