@@ -80,6 +80,9 @@ export class LabNode {
   readonly kubelet: Component;
   readonly kubeProxy: Component;
   readonly #config: NodeConfigInput;
+  /** performance.now() when the kubelet was started and when the Node was first seen Ready (benchmarks). */
+  kubeletStartedAt: number | undefined;
+  readyAt: number | undefined;
 
   constructor(o: LabNodeOptions) {
     this.options = o;
@@ -166,9 +169,22 @@ export class LabNode {
     this.controllerManager.start();
     this.scheduler.start();
     await this.#startContainerd();
+    this.kubeletStartedAt = performance.now();
     this.kubelet.start();
     this.kubeProxy.start();
     await this.waitReady(kubeConfig);
+    this.readyAt = performance.now();
+  }
+
+  /** Resident memory of this node's pods (containers and their pause processes), from the cgroup root. */
+  podMemoryBytes(): number | undefined {
+    try {
+      const stat = readFileSync(path.join('/sys/fs/cgroup/memory', this.#config.cgroupRoot, 'memory.stat'), 'utf8');
+      const m = /^total_rss (\d+)$/m.exec(stat);
+      return m ? Number(m[1]) : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   async waitReady(kubeConfig: KubeConfig): Promise<void> {
