@@ -7,6 +7,7 @@
 #   lab-host.sh claim <owner-pid> <lab-dir>   sweep dead labs, claim a free slot, print it
 #   lab-host.sh undo <slot>                   undo one lab (its owner may still be alive)
 #   lab-host.sh sweep                         undo every lab whose owner is gone
+#   lab-host.sh kill-pods <slot>              SIGKILL the processes in the lab's cgroups (its pods)
 #   lab-host.sh status                        print the claimed slots and their owners
 #
 # A journal ($PLEXUS_LAB_RUN/slot-<n>.journal) has one "<kind> <value>" line per thing
@@ -47,12 +48,13 @@ owner_alive() {
 
 # Pids to kill for one journal, never ourselves or our ancestors (the reaper names the dir).
 journal_pids() {
-  local journal="$1" kind value p h
+  local journal="$1" only="${2:-}" kind value p h
   local -A keep=()
   p=$$
   while [ -n "$p" ] && [ "$p" != 0 ]; do keep[$p]=1; p="$(awk '/^PPid:/ {print $2}' "/proc/$p/status" 2>/dev/null)"; done
   {
     while read -r kind value; do
+      [ -n "$only" ] && [ "$kind" != "$only" ] && continue
       case "$kind" in
         dir)
           [ -n "$value" ] || continue
@@ -70,9 +72,9 @@ journal_pids() {
 }
 
 kill_all() {
-  local journal="$1" i pids
+  local journal="$1" only="${2:-}" i pids
   for i in $(seq 1 50); do
-    pids="$(journal_pids "$journal")"
+    pids="$(journal_pids "$journal" "$only")"
     [ -z "$pids" ] && return 0
     # shellcheck disable=SC2086
     kill -KILL $pids 2>/dev/null
@@ -171,7 +173,8 @@ case "$cmd" in
     done
     log "all $MAX_SLOTS lab slots are in use"; exit 1 ;;
   undo) undo_slot "$1"; restore_host ;;
+  kill-pods) [ -f "$run_dir/slot-$1.journal" ] && kill_all "$run_dir/slot-$1.journal" cgroup ;;
   sweep) sweep ;;
   status) for f in "$run_dir"/slot-*.owner; do [ -e "$f" ] && echo "${f##*/} $(cat "$f")"; done ;;
-  *) log "usage: lab-host.sh claim <owner-pid> <lab-dir> | undo <slot> | sweep | status"; exit 2 ;;
+  *) log "usage: lab-host.sh claim <owner-pid> <lab-dir> | undo <slot> | kill-pods <slot> | sweep | status"; exit 2 ;;
 esac

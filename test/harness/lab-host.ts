@@ -52,6 +52,11 @@ export class LabHost {
     appendFileSync(this.#journal, `${kind} ${value}\n`);
   }
 
+  /** SIGKILLs the lab's pods (every process in its cgroup roots); the namespaces and mounts stay. */
+  killPods(): void {
+    if (!this.#released) run(['kill-pods', String(this.slot)]);
+  }
+
   /** Kills what is left, unmounts, deletes namespaces, links, cgroups and the dir; restores host settings if last. Idempotent, synchronous. */
   release(): void {
     if (this.#released) return;

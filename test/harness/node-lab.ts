@@ -100,8 +100,14 @@ export class NodeLab {
     return this.nodes.flatMap((n) => n.components());
   }
 
+  /**
+   * Stops the node processes, then kills the pods they leave running: a pod's open watch
+   * (CoreDNS's) otherwise keeps its kube-apiserver in graceful shutdown until it is
+   * SIGKILLed 15 s later.
+   */
   async stopNodes(): Promise<void> {
     await Promise.all(this.nodes.map((n) => n.stop()));
+    this.host.killPods();
   }
 
   /** Synchronous: SIGKILL the node components, then undo the journal (containers, mounts, netns, …). */

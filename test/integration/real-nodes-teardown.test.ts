@@ -99,4 +99,11 @@ describe('real-node lab teardown', () => {
     expect(existsSync(set.dir)).toBe(false);
     expect(hostState()).toEqual(before);
   }, 300_000);
+
+  it('stop ends each kube-apiserver with SIGTERM, not the SIGKILL after 15 s (a pod\'s open watch once held it in graceful shutdown)', async () => {
+    const set = await startClusters(1, { nodes: true, installCrds: false });
+    const apiServers = set.components().filter((c) => c.name.startsWith('kube-apiserver-'));
+    await set.stop();
+    for (const c of apiServers) expect((await c.exited())?.signal).toBeNull();
+  }, 300_000);
 });
