@@ -18,9 +18,22 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/**/*.test.ts'],
+          // Real nodes need root, containerd and the lab images: their own run (test:nodes).
+          exclude: ['test/**/real-nodes*.test.ts'],
           testTimeout: 120_000,
           hookTimeout: 180_000,
           pool: 'forks',
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'nodes',
+          include: ['test/**/real-nodes*.test.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 300_000,
+          pool: 'forks',
+          poolOptions: { forks: { singleFork: true } },   // one lab at a time: two cores
         },
       },
     ],

@@ -1,11 +1,14 @@
 // bench:harness — wall time from startClusters(3) to three kube-apiservers ready with every
 // CRD Established, the time to stop them, and the components' peak RSS. Target: well
 // under a minute for 3 clusters (integration tests start a set per file).
+// With --nodes (npm run bench:harness -- --nodes): the real-node lab instead — time to a
+// Ready node and to a Running pod, and memory per cluster (bench/harness-nodes.ts).
 import '../certs/setup.ts';
 import { parseArgs } from 'node:util';
 import { percentile, recordBenchmark } from './record.ts';
 import { resolveBinaries } from '../test/harness/binaries.ts';
 import { startClusters } from '../test/harness/start-clusters.ts';
+import { benchNodes } from './harness-nodes.ts';
 
 interface Sample { startMs: number; stopMs: number; etcdRss: number; apiServerRss: number; totalRss: number }
 
@@ -36,9 +39,15 @@ function stats(values: number[], fmt: (v: number) => string): string[] {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' }, clusters: { type: 'string', default: '3' } } });
-  const runs = Number(values.runs);
-  const clusters = Number(values.clusters);
+  const { values } = parseArgs({
+    options: { runs: { type: 'string' }, clusters: { type: 'string' }, nodes: { type: 'boolean', default: false } },
+  });
+  if (values.nodes) {
+    await benchNodes(Number(values.runs ?? '3'), Number(values.clusters ?? '2'));
+    return;
+  }
+  const runs = Number(values.runs ?? '5');
+  const clusters = Number(values.clusters ?? '3');
   const bins = resolveBinaries();
   const samples: Sample[] = [];
   for (let i = 0; i < runs; i++) {

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Provisions kube-apiserver, kubectl, etcd and coredns for the pinned releases into a
-# cache outside the repository. Sources, in order of preference:
+# cache outside the repository; with --nodes also kubelet, kube-proxy,
+# kube-controller-manager and kube-scheduler (the real-node lab; scripts/real-nodes.sh).
+# Sources, in order of preference:
 #   1. PLEXUS_K8S_BIN       a directory that already holds the binaries
 #   2. KUBEBUILDER_ASSETS   an envtest asset directory (kube-apiserver, etcd, kubectl)
 #   3. the cache            ${PLEXUS_CACHE_DIR:-~/.cache/plexus}/k8s/v<K8S_VERSION>/
@@ -99,11 +101,21 @@ provide() {
     kubectl)        run_with_progress "$name" build_go_main k8s.io/kubernetes "v$K8S_VERSION" k8s.io/kubernetes/cmd/kubectl kubectl "$(k8s_ldflags)" ;;
     etcd)           run_with_progress "$name" build_go_main go.etcd.io/etcd/server/v3 "v$ETCD_VERSION" go.etcd.io/etcd/server/v3 etcd ;;
     coredns)        run_with_progress "$name" build_go_main github.com/coredns/coredns "v$COREDNS_VERSION" github.com/coredns/coredns coredns ;;
+    kubelet|kube-proxy|kube-controller-manager|kube-scheduler)
+                    run_with_progress "$name" build_go_main k8s.io/kubernetes "v$K8S_VERSION" "k8s.io/kubernetes/cmd/$name" "$name" "$(k8s_ldflags)" ;;
+    *)              die "unknown binary $name" ;;
   esac
 }
 
-for b in etcd kube-apiserver kubectl coredns; do provide "$b"; done
-for b in etcd kube-apiserver kubectl coredns; do
+wanted=(etcd kube-apiserver kubectl coredns)
+case "${1:-}" in
+  "") ;;
+  --nodes) wanted+=(kubelet kube-proxy kube-controller-manager kube-scheduler) ;;
+  *) die "unknown argument ${1}; usage: control-plane.sh [--nodes]" ;;
+esac
+
+for b in "${wanted[@]}"; do provide "$b"; done
+for b in "${wanted[@]}"; do
   [ -x "$bin_dir/$b" ] || die "$b missing from $bin_dir after provisioning"
 done
 log "ready: $bin_dir"

@@ -11,6 +11,12 @@ import { waitFor } from './wait-for.ts';
 export interface ApiServerOptions {
   readonly clusterName: string;
   readonly binary: string;
+  /** Address to listen on and advertise; default 127.0.0.1 (a lab node's address with nodes). */
+  readonly host?: string;
+  /** Network namespace to run in (the real-node lab). */
+  readonly netns?: string;
+  /** The cluster has a real node: the client certificate to present to its kubelet. */
+  readonly kubeletClient?: { readonly cert: string; readonly key: string };
   readonly port: number;
   readonly etcdEndpoint: string;
   readonly etcdPrefix: string;
@@ -28,10 +34,11 @@ export interface ApiServerOptions {
 }
 
 function apiServerArgs(o: ApiServerOptions): string[] {
-  const url = `https://127.0.0.1:${o.port}`;
+  const host = o.host ?? '127.0.0.1';
+  const url = `https://${host}:${o.port}`;
   return [
-    '--bind-address=127.0.0.1',
-    '--advertise-address=127.0.0.1',
+    `--bind-address=${host}`,
+    `--advertise-address=${host}`,
     `--secure-port=${o.port}`,
     `--cert-dir=${o.certDir}`,
     `--tls-cert-file=${o.files.servingCert}`,
@@ -43,21 +50,31 @@ function apiServerArgs(o: ApiServerOptions): string[] {
     `--service-account-issuer=${url}`,
     `--service-account-key-file=${o.files.serviceAccountPublicKey}`,
     `--service-account-signing-key-file=${o.files.serviceAccountKey}`,
-    '--authorization-mode=RBAC',
-    // No controller-manager creates default ServiceAccounts, so (as envtest does) do not
-    // make pods wait for them.
-    '--disable-admission-plugins=ServiceAccount',
+    ...(o.kubeletClient ? [
+      // A real node: its kubelet is authorized as a node, and a controller-manager creates
+      // the default ServiceAccounts, so the ServiceAccount admission plugin stays on.
+      '--authorization-mode=Node,RBAC',
+      '--enable-admission-plugins=NodeRestriction',
+      `--kubelet-client-certificate=${o.kubeletClient.cert}`,
+      `--kubelet-client-key=${o.kubeletClient.key}`,
+      '--kubelet-preferred-address-types=InternalIP',   // node names resolve nowhere
+    ] : [
+      '--authorization-mode=RBAC',
+      // No controller-manager creates default ServiceAccounts, so (as envtest does) do not
+      // make pods wait for them.
+      '--disable-admission-plugins=ServiceAccount',
+    ]),
     '--allow-privileged=true',
     '--profiling=false',
     ...o.extraArgs,
   ];
 }
 
-/** GET https://127.0.0.1:<port><path> with client credentials; resolves the status code. */
-function probe(port: number, urlPath: string, creds: ApiServerOptions['probe']): Promise<number> {
+/** GET https://<host>:<port><path> with client credentials; resolves the status code. */
+function probe(host: string, port: number, urlPath: string, creds: ApiServerOptions['probe']): Promise<number> {
   return new Promise((resolve, reject) => {
     const req = https.get({
-      host: '127.0.0.1', port, path: urlPath, ca: creds.caPem, cert: creds.certPem, key: creds.keyPem,
+      host, port, path: urlPath, ca: creds.caPem, cert: creds.certPem, key: creds.keyPem,
       agent: false, timeout: 2000,
     }, (res) => {
       res.resume();
@@ -75,13 +92,14 @@ export class ApiServer {
 
   constructor(o: ApiServerOptions) {
     this.options = o;
-    this.url = `https://127.0.0.1:${o.port}`;
+    this.url = `https://${o.host ?? '127.0.0.1'}:${o.port}`;
     this.component = new Component({
       name: `kube-apiserver-${o.clusterName}`,
       command: o.binary,
       args: apiServerArgs(o),
       logFile: path.join(o.logsDir, `kube-apiserver-${o.clusterName}.log`),
       pidFile: path.join(o.runDir, `kube-apiserver-${o.clusterName}.pid`),
+      netns: o.netns,
     });
   }
 
@@ -100,7 +118,7 @@ export class ApiServer {
   }
 
   async #waitReady(): Promise<void> {
-    await waitFor(async () => ((await probe(this.options.port, '/readyz', this.options.probe)) === 200 ? true : undefined), {
+    await waitFor(async () => ((await probe(this.options.host ?? '127.0.0.1', this.options.port, '/readyz', this.options.probe)) === 200 ? true : undefined), {
       what: `${this.component.name} /readyz`,
       timeoutMs: this.options.startTimeoutMs,
       failFast: () => this.component.notRunningError(),

@@ -61,3 +61,31 @@ export function resolveBinaries(env: NodeJS.ProcessEnv = process.env): Binaries 
   }
   return bins;
 }
+
+export interface NodeBinaries extends Binaries {
+  readonly kubelet: string;
+  readonly kubeProxy: string;
+  readonly kubeControllerManager: string;
+  readonly kubeScheduler: string;
+  readonly coredns: string;
+  readonly cacheRoot: string;
+  readonly versions: Record<string, string>;
+}
+
+/** The control-plane binaries plus the real-node lab's (scripts/real-nodes.sh builds them). */
+export function resolveNodeBinaries(env: NodeJS.ProcessEnv = process.env): NodeBinaries {
+  const bins = resolveBinaries(env);
+  const nodeBins = {
+    kubelet: path.join(bins.dir, 'kubelet'),
+    kubeProxy: path.join(bins.dir, 'kube-proxy'),
+    kubeControllerManager: path.join(bins.dir, 'kube-controller-manager'),
+    kubeScheduler: path.join(bins.dir, 'kube-scheduler'),
+  };
+  const missing = [...Object.values(nodeBins), bins.coredns].filter((f) => !isExecutable(f));
+  if (missing.length) {
+    throw new HarnessError('PLX_HARNESS_BINARIES_MISSING',
+      `real-node binaries missing: ${missing.map((f) => path.basename(f)).join(', ')} (looked in ${bins.dir}); ` +
+      'run `npm run nodes:install` to build them and the lab images');
+  }
+  return { ...bins, ...nodeBins, cacheRoot: env.PLEXUS_CACHE_DIR || path.join(os.homedir(), '.cache', 'plexus'), versions: pinnedVersions() };
+}

@@ -33,6 +33,7 @@ export interface ClusterPkiOptions {
   readonly clusterName: string;
   readonly dir: string;                  // written: ca.crt, apiserver.{crt,key}, sa.{key,pub}, admin.{crt,key}
   readonly serviceIp: string;            // first IP of the service CIDR ("kubernetes" Service)
+  readonly extraIps?: readonly string[]; // more serving-certificate IPs (a lab node's address)
   readonly now: Date;
   readonly lifetimeSeconds: number;
 }
@@ -72,7 +73,7 @@ export async function createClusterPki(o: ClusterPkiOptions): Promise<ClusterPki
   const servingKeys = await generateKeyPair();
   const serving = await issueCertificate({
     ca, publicKey: servingKeys.publicKey, commonName: 'kube-apiserver',
-    dnsNames: SERVING_DNS_NAMES, ipAddresses: ['127.0.0.1', o.serviceIp],
+    dnsNames: SERVING_DNS_NAMES, ipAddresses: ['127.0.0.1', o.serviceIp, ...(o.extraIps ?? [])],
     usages: ['serverAuth'], lifetimeSeconds: o.lifetimeSeconds, now: o.now,
   });
   writeFileSync(files.servingCert, serving.certPem);

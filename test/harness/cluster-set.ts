@@ -4,6 +4,7 @@ import { cpSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import type { Cluster } from './cluster.ts';
 import type { Component } from './component.ts';
 import { HarnessError } from './errors.ts';
+import type { NodeLab } from './node-lab.ts';
 import type { Reaper } from './reaper.ts';
 
 export interface ClusterSetParts {
@@ -16,6 +17,8 @@ export interface ClusterSetParts {
   readonly apiServers: readonly Component[];
   readonly reaper: Reaper;
   readonly unregisterExitHook: () => void;
+  /** Set when the clusters have real nodes. */
+  readonly lab?: NodeLab;
 }
 
 /** What a set holds on the machine; teardown tests check that none of it remains. */
@@ -56,8 +59,11 @@ export class ClusterSet {
   }
 
   components(): Component[] {
-    return [this.#parts.etcd, ...this.#parts.apiServers];
+    return [...(this.#parts.lab?.components() ?? []), this.#parts.etcd, ...this.#parts.apiServers];
   }
+
+  /** The real-node lab, when started with `nodes` (addresses, slot, images). */
+  get lab(): NodeLab | undefined { return this.#parts.lab; }
 
   resources(): SetResources {
     const pids: number[] = [];
@@ -91,6 +97,7 @@ export class ClusterSet {
 
   async #stop(o: StopOptions): Promise<void> {
     try {
+      await this.#parts.lab?.stopNodes();
       await Promise.all(this.#parts.apiServers.map((c) => c.stop()));
       await this.#parts.etcd.stop();
       if (o.saveLogsTo) this.saveLogs(o.saveLogsTo);
@@ -98,6 +105,7 @@ export class ClusterSet {
       for (const c of this.components()) c.killNow();
       this.#parts.reaper.dismiss();
       await this.#parts.reaper.exited();
+      this.#parts.lab?.release();        // containers, mounts, namespaces, cgroups, host settings
       rmSync(this.dir, { recursive: true, force: true, maxRetries: 3 });
       this.#parts.unregisterExitHook();
     }
@@ -107,6 +115,7 @@ export class ClusterSet {
   killNow(): void {
     for (const c of this.components()) c.killNow();
     this.#parts.reaper.dismiss();
+    this.#parts.lab?.killNow();
     rmSync(this.dir, { recursive: true, force: true, maxRetries: 3 });
   }
 }

@@ -1,5 +1,6 @@
-// `npm run cluster:up -- --clusters 3`: a local lab of N control planes that stays up
-// until Ctrl-C or SIGTERM, then cleans up everything it started.
+// `npm run cluster:up -- --clusters 3 [--nodes]`: a local lab of N control planes (with
+// --nodes: N clusters with a real node each) that stays up until Ctrl-C or SIGTERM, then
+// cleans up everything it started.
 import '../../certs/setup.ts';
 import { Command, InvalidArgumentError } from 'commander';
 import { resolveBinaries } from './binaries.ts';
@@ -14,6 +15,7 @@ interface CliOptions {
   serviceCidr: string;
   crds: boolean;
   json: boolean;
+  nodes: boolean;
 }
 
 function positiveInt(v: string): number {
@@ -30,6 +32,7 @@ function parseArgs(argv: string[]): CliOptions {
     .option('--service-cidr <cidr>', 'service CIDR of every cluster', '10.96.0.0/16')
     .option('--no-crds', 'do not install crds/*.yaml')
     .option('--json', 'print one JSON line describing the lab instead of the text summary', false)
+    .option('--nodes', 'a real node per cluster (containerd, kubelet, kube-proxy, CoreDNS) in its own network namespace; needs root and `npm run nodes:install`', false)
     .showHelpAfterError()
     .parse(argv)
     .opts<CliOptions>();
@@ -38,7 +41,9 @@ function parseArgs(argv: string[]): CliOptions {
 function describeText(set: ClusterSet, kubectl: string): string {
   const lines = [`${set.clusters.length} cluster(s) ready (etcd ${set.etcdEndpoint}):`, ''];
   for (const c of set.clusters) {
-    lines.push(`${c.name}  ${c.server}`, `  kubeconfig: ${c.kubeconfigPath}`, `  ${kubectl} --kubeconfig ${c.kubeconfigPath} get ns`, '');
+    lines.push(`${c.name}  ${c.server}`, `  kubeconfig: ${c.kubeconfigPath}`, `  ${kubectl} --kubeconfig ${c.kubeconfigPath} get ns`);
+    if (c.node) lines.push(`  node ${c.node.name} ${c.node.ip} (netns ${c.node.netns}), pods ${c.node.podCidr}`);
+    lines.push('');
   }
   lines.push(`Stop with Ctrl-C or \`kill -TERM ${process.pid}\`; every process and ${set.dir} are removed.`);
   return lines.join('\n');
@@ -48,7 +53,8 @@ function describeJson(set: ClusterSet): string {
   return JSON.stringify({
     pid: process.pid,
     dir: set.dir,
-    clusters: set.clusters.map((c) => ({ name: c.name, server: c.server, kubeconfigPath: c.kubeconfigPath })),
+    clusters: set.clusters.map((c) => ({ name: c.name, server: c.server, kubeconfigPath: c.kubeconfigPath, node: c.node })),
+    ...(set.lab ? { lab: { slot: set.lab.host.slot, wireNetns: set.lab.addressing.wireNetns, hostIp: set.lab.addressing.hostIp } } : {}),
     resources: set.resources(),
   });
 }
@@ -77,12 +83,12 @@ function stopOnSignals(set: ClusterSet): void {
 async function main(): Promise<void> {
   const o = parseArgs(process.argv);
   const bins = resolveBinaries();
-  if (!o.json) process.stderr.write(`starting ${o.clusters} cluster(s) with Kubernetes v${bins.k8sVersion}…\n`);
+  if (!o.json) process.stderr.write(`starting ${o.clusters} cluster(s)${o.nodes ? ' with real nodes' : ''} with Kubernetes v${bins.k8sVersion}…\n`);
   const started = Date.now();
   // Interrupted while starting: exit at once; the harness's exit hook kills what started.
   const early = (): never => process.exit(130);
   for (const s of SIGNALS) process.once(s, early);
-  const set = await startClusters(o.clusters, { names: o.names, serviceCidrs: o.serviceCidr, installCrds: o.crds });
+  const set = await startClusters(o.clusters, { names: o.names, serviceCidrs: o.serviceCidr, installCrds: o.crds, nodes: o.nodes });
   for (const s of SIGNALS) process.off(s, early);
   stopOnSignals(set);
   if (o.json) process.stdout.write(describeJson(set) + '\n');

@@ -6,6 +6,7 @@ import type { ApiServer } from './api-server.ts';
 import { HarnessError } from './errors.ts';
 import { issueClientCredentials } from './cluster-pki.ts';
 import type { ClientCredentials, ClusterPki } from './cluster-pki.ts';
+import type { NodeInfo } from './node-lab.ts';
 
 export interface KubectlResult {
   readonly stdout: string;
@@ -29,11 +30,12 @@ export interface ClusterParts {
   readonly kubectlBinary: string;
   readonly kubectlCacheDir: string;
   readonly certLifetimeSeconds: number;
+  readonly node?: NodeInfo;
 }
 
 export class Cluster {
   readonly name: string;
-  /** https://127.0.0.1:<port>; stable across restarts of the kube-apiserver. */
+  /** https://127.0.0.1:<port> (https://<node IP>:6443 with real nodes); stable across restarts of the kube-apiserver. */
   readonly server: string;
   readonly port: number;
   readonly kubeconfigPath: string;
@@ -42,6 +44,8 @@ export class Cluster {
   readonly etcdPrefix: string;
   /** PEM of the cluster CA (trust anchor for the serving certificate, client CA). */
   readonly caPem: string;
+  /** The cluster's real node (startClusters with `nodes`); undefined for API-server-only clusters. */
+  readonly node: NodeInfo | undefined;
   readonly #parts: ClusterParts;
 
   constructor(parts: ClusterParts) {
@@ -54,6 +58,7 @@ export class Cluster {
     this.serviceCidr = parts.serviceCidr;
     this.etcdPrefix = parts.etcdPrefix;
     this.caPem = parts.pki.caPem;
+    this.node = parts.node;
   }
 
   /** A typed client authenticated as the cluster admin, e.g. `client(CoreV1Api)`. */

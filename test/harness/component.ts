@@ -13,6 +13,9 @@ export interface ComponentSpec {
   readonly logFile: string;
   readonly pidFile: string;
   readonly graceSeconds?: number;     // SIGTERM → SIGKILL when the harness died; default 5
+  /** Run inside this named network namespace (/run/netns/<netns>); the real-node lab's nodes. */
+  readonly netns?: string;
+  readonly env?: NodeJS.ProcessEnv;
 }
 
 export interface ExitInfo { readonly code: number | null; readonly signal: NodeJS.Signals | null }
@@ -46,8 +49,14 @@ export class Component {
       writeSync(fd, `\n# ${new Date().toISOString()} starting ${this.spec.command} ${this.spec.args.join(' ')}\n`);
       // detached: own process group, so Ctrl-C in a terminal reaches only the harness,
       // which then stops the components in order; and so one kill(-pgid) reaches all.
-      const child = spawn('bash', [watchdogScript, 'run', String(this.spec.graceSeconds ?? 5), this.spec.pidFile,
-        this.spec.command, ...this.spec.args], { stdio: ['pipe', fd, fd], detached: true });
+      // nsenter switches only the network namespace and then execs the command, so the
+      // recorded pid is the component's and its mounts land in the host's mount namespace
+      // (the kubelet's volume mounts must be seen by containerd).
+      const argv = this.spec.netns
+        ? ['nsenter', `--net=/run/netns/${this.spec.netns}`, '--', this.spec.command, ...this.spec.args]
+        : [this.spec.command, ...this.spec.args];
+      const child = spawn('bash', [watchdogScript, 'run', String(this.spec.graceSeconds ?? 5), this.spec.pidFile, ...argv],
+        { stdio: ['pipe', fd, fd], detached: true, env: this.spec.env ?? process.env });
       child.stdin?.on('error', () => {}); // the pipe is never written; it only signals our death
       this.#child = child;
       this.#exit = undefined;

@@ -12,6 +12,8 @@ export interface EtcdOptions {
   readonly clientPort: number;
   readonly peerPort: number;
   readonly startTimeoutMs: number;
+  /** Client address; default 127.0.0.1 (the lab's host address when API servers run in namespaces). */
+  readonly host?: string;
 }
 
 export interface Etcd {
@@ -20,7 +22,7 @@ export interface Etcd {
 }
 
 export async function startEtcd(o: EtcdOptions): Promise<Etcd> {
-  const endpoint = `http://127.0.0.1:${o.clientPort}`;
+  const endpoint = `http://${o.host ?? '127.0.0.1'}:${o.clientPort}`;
   const peer = `http://127.0.0.1:${o.peerPort}`;
   const component = new Component({
     name: 'etcd',

@@ -8,8 +8,10 @@ import path from 'node:path';
 export class Reaper {
   readonly #child: ChildProcess;
 
-  constructor(dir: string, graceSeconds = 5) {
-    this.#child = spawn('bash', [path.join(import.meta.dirname, 'watchdog.sh'), 'reap', String(graceSeconds), dir], {
+  /** `lab`: the set has real nodes; undo every lab whose driver is gone (lab-host.sh sweep) first. */
+  constructor(dir: string, graceSeconds = 5, lab = false) {
+    const args = [path.join(import.meta.dirname, 'watchdog.sh'), 'reap', String(graceSeconds), dir, ...(lab ? ['lab'] : [])];
+    this.#child = spawn('bash', args, {
       stdio: ['pipe', 'ignore', 'ignore'], detached: true, cwd: '/',
     });
     this.#child.stdin?.on('error', () => {});

@@ -1,15 +1,15 @@
 // startClusters(n): N independent Kubernetes control planes on loopback for tests. One
 // etcd per call (a distinct --etcd-prefix per cluster), one kube-apiserver per cluster,
 // the project's CRDs installed and Established before it resolves.
-import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { V1CustomResourceDefinition } from '@kubernetes/client-node';
 import { ApiServer } from './api-server.ts';
-import { resolveBinaries } from './binaries.ts';
+import { resolveBinaries, resolveNodeBinaries } from './binaries.ts';
 import type { Binaries } from './binaries.ts';
 import { Cluster } from './cluster.ts';
-import { createClusterPki } from './cluster-pki.ts';
+import { createClusterPki, issueClientCredentials } from './cluster-pki.ts';
 import type { ClusterPki } from './cluster-pki.ts';
 import { ClusterSet } from './cluster-set.ts';
 import type { Component } from './component.ts';
@@ -20,6 +20,8 @@ import { onProcessExit } from './exit-guard.ts';
 import { freePorts } from './free-ports.ts';
 import { installCrds, readCrds } from './install-crds.ts';
 import { writeKubeconfig } from './kubeconfig.ts';
+import { NodeLab } from './node-lab.ts';
+import type { NodeLabOptions } from './node-lab.ts';
 import { Reaper } from './reaper.ts';
 
 export interface StartOptions {
@@ -39,7 +41,14 @@ export interface StartOptions {
   /** If starting fails, copy the component logs here before cleaning up. */
   readonly logsOnFailure?: string;
   readonly certLifetimeSeconds?: number;   // default 7 days
+  /**
+   * Real nodes: each cluster in its own network namespace with kube-controller-manager,
+   * kube-scheduler, containerd, a kubelet, kube-proxy and CoreDNS (needs root and
+   * `npm run nodes:install`). The kube-apiservers then listen on their node's address.
+   */
+  readonly nodes?: boolean | NodeLabOptions;
 }
+
 
 interface Plan {
   readonly names: string[];
@@ -90,20 +99,26 @@ interface Started {
   etcd?: Etcd;
   etcdPorts: number[];
   readonly apiServers: ApiServer[];
+  lab?: NodeLab;
 }
 
 function components(s: Started): Component[] {
-  return [...(s.etcd ? [s.etcd.component] : []), ...s.apiServers.map((a) => a.component)];
+  return [...(s.lab?.components() ?? []), ...(s.etcd ? [s.etcd.component] : []), ...s.apiServers.map((a) => a.component)];
 }
 
 function buildCluster(p: Plan, bins: Binaries, s: Started, i: number, port: number, pki: ClusterPki, extraArgs: readonly string[]): Cluster {
   const name = p.names[i]!;
   const clusterDir = path.join(s.dir, 'clusters', name);
   const etcdPrefix = `/plexus-harness/${name}`;
+  const node = s.lab?.node(i);
+  const kubeletClient = node
+    ? { cert: path.join(clusterDir, 'apiserver-kubelet-client.crt'), key: path.join(clusterDir, 'apiserver-kubelet-client.key') }
+    : undefined;
   const api = new ApiServer({
-    clusterName: name, binary: bins.kubeApiServer, port, etcdEndpoint: s.etcd!.endpoint, etcdPrefix,
+    clusterName: name, binary: bins.kubeApiServer, port: node ? 6443 : port, etcdEndpoint: s.etcd!.endpoint, etcdPrefix,
     serviceCidr: p.cidrs[i]!, certDir: clusterDir, files: pki.files, logsDir: s.logsDir, runDir: s.runDir,
-    startTimeoutMs: p.timeoutMs, extraArgs, probe: { caPem: pki.caPem, ...pki.admin },
+    startTimeoutMs: p.timeoutMs, extraArgs, kubeletClient, probe: { caPem: pki.caPem, ...pki.admin },
+    host: node?.nodeIp, netns: node?.netns,
   });
   s.apiServers.push(api);
   const kubeconfigPath = path.join(clusterDir, 'kubeconfig');
@@ -111,6 +126,7 @@ function buildCluster(p: Plan, bins: Binaries, s: Started, i: number, port: numb
   return new Cluster({
     name, kubeconfigPath, kubeConfig, serviceCidr: p.cidrs[i]!, etcdPrefix, apiServer: api, pki,
     kubectlBinary: bins.kubectl, kubectlCacheDir: path.join(s.dir, 'kubectl-cache'), certLifetimeSeconds: p.lifetime,
+    node: s.lab?.info(i, name),
   });
 }
 
@@ -129,11 +145,17 @@ async function startAll(p: Plan, bins: Binaries, s: Started, extraArgs: readonly
   const pkiWork = settleAll(p.names.map((name, i) => {
     const dir = path.join(s.dir, 'clusters', name);
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    return createClusterPki({ clusterName: name, dir, serviceIp: firstServiceIp(p.cidrs[i]!), now, lifetimeSeconds: p.lifetime });
+    const nodeIp = s.lab?.node(i).nodeIp;
+    return createClusterPki({
+      clusterName: name, dir, serviceIp: firstServiceIp(p.cidrs[i]!), now, lifetimeSeconds: p.lifetime, extraIps: nodeIp ? [nodeIp] : [],
+    }).then(async (pki) => {
+      if (nodeIp) await writeKubeletClient(pki, dir, now, p.lifetime);
+      return pki;
+    });
   }));
   const etcdWork = startEtcd({
     binary: bins.etcd, dataDir: path.join(s.dir, 'etcd'), logsDir: s.logsDir, runDir: s.runDir,
-    clientPort: ports[0]!, peerPort: ports[1]!, startTimeoutMs: p.timeoutMs,
+    clientPort: ports[0]!, peerPort: ports[1]!, startTimeoutMs: p.timeoutMs, host: s.lab?.addressing.hostIp,
   }).then((etcd) => { s.etcd = etcd; });
   const [pkis] = await settleAll<unknown>([pkiWork, etcdWork]) as [ClusterPki[], void];
   const clusters = pkis.map((pki, i) => buildCluster(p, bins, s, i, ports[i + 2]!, pki, extraArgs));
@@ -141,15 +163,27 @@ async function startAll(p: Plan, bins: Binaries, s: Started, extraArgs: readonly
     await s.apiServers[i]!.start();
     if (p.crds.length) await installCrds(cluster.kubeConfig, { crds: p.crds, timeoutMs: p.timeoutMs });
   }));
+  await s.lab?.startNodes(clusters, pkis, s, { timeoutMs: p.timeoutMs, lifetimeSeconds: p.lifetime });
   return clusters;
+}
+
+/** The client certificate kube-apiserver presents to the kubelet (exec, logs, port-forward). */
+async function writeKubeletClient(pki: ClusterPki, dir: string, now: Date, lifetimeSeconds: number): Promise<void> {
+  const creds = await issueClientCredentials(pki.ca, {
+    commonName: 'kube-apiserver-kubelet-client', organizations: ['system:masters'], now, lifetimeSeconds,
+  });
+  writeFileSync(path.join(dir, 'apiserver-kubelet-client.crt'), creds.certPem);
+  writeFileSync(path.join(dir, 'apiserver-kubelet-client.key'), creds.keyPem, { mode: 0o600 });
 }
 
 function removeDir(s: Started): void {
   s.reaper.dismiss();
+  s.lab?.release();                   // unmounts below the dir before it is removed
   rmSync(s.dir, { recursive: true, force: true, maxRetries: 3 });
 }
 
 async function abandon(s: Started, logsOnFailure: string | undefined): Promise<void> {
+  await s.lab?.stopNodes();
   // kube-apiservers first: they flush to etcd while shutting down.
   await Promise.all(s.apiServers.map((a) => a.stop()));
   await s.etcd?.component.stop();
@@ -164,10 +198,12 @@ async function abandon(s: Started, logsOnFailure: string | undefined): Promise<v
 /** Starts N control planes; on failure stops whatever started and rethrows (logs kept if asked). */
 export async function startClusters(n: number, o: StartOptions = {}): Promise<ClusterSet> {
   const p = plan(n, o);
-  const bins = resolveBinaries();
+  const nodeBins = o.nodes ? resolveNodeBinaries() : undefined;
+  const bins = nodeBins ?? resolveBinaries();
   const dir = mkdtempSync(path.join(o.tmpDir ?? os.tmpdir(), 'plexus-harness-'));
   const s: Started = {
-    dir, logsDir: path.join(dir, 'logs'), runDir: path.join(dir, 'run'), reaper: new Reaper(dir), etcdPorts: [], apiServers: [],
+    dir, logsDir: path.join(dir, 'logs'), runDir: path.join(dir, 'run'), reaper: new Reaper(dir, 5, nodeBins !== undefined),
+    etcdPorts: [], apiServers: [],
   };
   mkdirSync(s.logsDir);
   mkdirSync(s.runDir);
@@ -176,10 +212,11 @@ export async function startClusters(n: number, o: StartOptions = {}): Promise<Cl
     removeDir(s);
   });
   try {
+    if (nodeBins) s.lab = NodeLab.create(dir, n, nodeBins, typeof o.nodes === 'object' ? o.nodes : {});
     const clusters = await startAll(p, bins, s, o.apiServerArgs ?? []);
     return new ClusterSet({
       dir, logsDir: s.logsDir, etcd: s.etcd!.component, etcdEndpoint: s.etcd!.endpoint, etcdPorts: s.etcdPorts,
-      clusters, apiServers: s.apiServers.map((a) => a.component), reaper: s.reaper, unregisterExitHook: unregister,
+      clusters, apiServers: s.apiServers.map((a) => a.component), reaper: s.reaper, unregisterExitHook: unregister, lab: s.lab,
     });
   } catch (err) {
     await abandon(s, o.logsOnFailure);

@@ -7,9 +7,12 @@
 #   watchdog.sh run  <grace-seconds> <pid-file> <command> [args...]
 #       Runs <command>, writes its pid to <pid-file>, forwards SIGTERM/SIGINT to it and
 #       exits with its status.
-#   watchdog.sh reap <grace-seconds> <dir>
+#   watchdog.sh reap <grace-seconds> <dir> [lab]
 #       Removes <dir> (the harness's temp dir) once the harness is gone and the components
 #       had time to stop. The harness SIGKILLs this mode when it cleans up by itself.
+#       With `lab` (a set with real nodes) it first runs lab-host.sh sweep, which kills the
+#       containers and shims, unmounts, and removes the namespaces, veths and cgroups of
+#       every lab whose driver is gone, and restores the host settings.
 set -u
 mode=$1 grace=$2
 shift 2
@@ -21,7 +24,12 @@ case "$mode" in
   reap)
     await_harness_exit
     sleep $((grace + 1))
-    rm -rf -- "$1"
+    if [ "${2:-}" = lab ]; then
+      bash "$(dirname "${BASH_SOURCE[0]}")/lab-host.sh" sweep
+      rm -rf --one-file-system -- "$1"
+    else
+      rm -rf -- "$1"
+    fi
     exit 0
     ;;
   run)

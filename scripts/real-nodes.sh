@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# Provisions everything the real-node lab (`npm run cluster:up -- --nodes`,
+# startClusters(n, { nodes: true })) needs beyond the API-server-only harness:
+#   1. Debian packages: containerd, runc, CNI plugins, iptables, conntrack (apt-get; idempotent)
+#   2. kubelet, kube-proxy, kube-controller-manager, kube-scheduler (scripts/control-plane.sh --nodes:
+#      same cache, same PLEXUS_K8S_BIN / KUBEBUILDER_ASSETS rules as kube-apiserver)
+#   3. images, built locally because no registry is reachable, as docker-archive tars in
+#      ${PLEXUS_CACHE_DIR:-~/.cache/plexus}/images/ (imported into each node's containerd):
+#        plexus.local/pause       a static build of scripts/lab-images/pause.c
+#        plexus.local/coredns     the cached coredns binary (the cluster DNS)
+#        plexus.local/lab-tools   dash, curl, dig/nslookup, OpenBSD nc, busybox httpd and coreutils
+# Prints progress to stderr and, on success, the images directory on stdout (last line).
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=control-plane.versions
+source "$here/control-plane.versions"
+cache_root="${PLEXUS_CACHE_DIR:-$HOME/.cache/plexus}"
+images_dir="$cache_root/images"
+
+log() { printf '[real-nodes] %s\n' "$*" >&2; }
+die() { printf '[real-nodes] error: %s\n' "$*" >&2; exit 1; }
+
+[ "$(id -u)" = 0 ] || die "the real-node lab needs root (network namespaces, cgroups, mounts)"
+
+# --- 1. Debian packages ---------------------------------------------------------------
+packages=(containerd runc containernetworking-plugins iptables conntrack busybox-static dnsutils netcat-openbsd curl gcc libc6-dev)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  log "installing Debian packages: ${missing[*]}"
+  apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+fi
+
+# --- 2. node binaries -------------------------------------------------------------------
+bin_dir="$(bash "$here/control-plane.sh" --nodes | tail -n 1)"
+
+# --- 3. images --------------------------------------------------------------------------
+mkdir -p "$images_dir"
+
+# write_image <rootfs> <ref> <out.tar> <config fields JSON, e.g. "Entrypoint":["/pause"]> [user]
+# A docker-archive (what `docker save` writes) of one layer: manifest.json, the config and
+# the layer tar, all with fixed timestamps so the same inputs give the same image ID.
+write_image() {
+  local rootfs="$1" ref="$2" out="$3" fields="$4" user="${5:-0}"
+  local stage
+  stage="$(mktemp -d "$images_dir/.stage.XXXXXX")"
+  tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -C "$rootfs" -cf "$stage/layer.tar" .
+  local diff_id
+  diff_id="$(sha256sum "$stage/layer.tar" | cut -d' ' -f1)"
+  printf '{"architecture":"amd64","os":"linux","created":"1970-01-01T00:00:00Z","config":{%s,"User":"%s","Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]},"rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}' \
+    "$fields" "$user" "$diff_id" >"$stage/config.json"
+  local config_id
+  config_id="$(sha256sum "$stage/config.json" | cut -d' ' -f1)"
+  mv "$stage/config.json" "$stage/$config_id.json"
+  printf '[{"Config":"%s.json","RepoTags":["%s"],"Layers":["layer.tar"]}]' "$config_id" "$ref" >"$stage/manifest.json"
+  tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -C "$stage" -cf "$out.tmp" .
+  mv -f "$out.tmp" "$out"
+  rm -rf "$stage"
+  log "image $ref: $out"
+}
+
+# Copies binaries and every shared library they link into <rootfs> at the same paths
+# (Debian is merged-/usr, so /bin, /lib, /lib64 and /sbin are links into /usr).
+copy_with_libs() {
+  local rootfs="$1"; shift
+  local f lib
+  for f in "$@"; do
+    cp -L --parents "$f" "$rootfs"
+    for lib in $(ldd "$f" 2>/dev/null | grep -oE '/[^ ]+' | sort -u); do
+      [ -e "$rootfs$lib" ] || cp -L --parents "$lib" "$rootfs"
+    done
+  done
+}
+
+new_rootfs() {
+  local d
+  d="$(mktemp -d "$images_dir/.rootfs.XXXXXX")"
+  mkdir -p "$d/usr/bin" "$d/usr/lib" "$d/usr/lib64" "$d/usr/sbin" "$d/etc" "$d/tmp" "$d/proc" "$d/sys" "$d/dev"
+  chmod 1777 "$d/tmp"
+  ln -s usr/bin "$d/bin"; ln -s usr/lib "$d/lib"; ln -s usr/lib64 "$d/lib64"; ln -s usr/sbin "$d/sbin"
+  printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n' >"$d/etc/passwd"
+  printf 'root:x:0:\nnogroup:x:65534:\n' >"$d/etc/group"
+  printf 'hosts: files dns\n' >"$d/etc/nsswitch.conf"
+  echo "$d"
+}
+
+image_tar() { echo "$images_dir/$1-$2.tar"; }
+
+pause_tar="$(image_tar pause "$LAB_PAUSE_TAG")"
+if [ ! -f "$pause_tar" ]; then
+  root="$(new_rootfs)"
+  gcc -static -O2 -o "$root/pause" "$here/lab-images/pause.c"
+  strip "$root/pause"
+  write_image "$root" "plexus.local/pause:$LAB_PAUSE_TAG" "$pause_tar" '"Entrypoint":["/pause"]' 65535
+  rm -rf "$root"
+fi
+
+coredns_tar="$(image_tar coredns "$COREDNS_VERSION")"
+if [ ! -f "$coredns_tar" ]; then
+  root="$(new_rootfs)"
+  cp -L "$bin_dir/coredns" "$root/coredns"
+  write_image "$root" "plexus.local/coredns:$COREDNS_VERSION" "$coredns_tar" '"Entrypoint":["/coredns"]' 65534
+  rm -rf "$root"
+fi
+
+tools_tar="$(image_tar lab-tools "$LAB_TOOLS_TAG")"
+if [ ! -f "$tools_tar" ]; then
+  root="$(new_rootfs)"
+  copy_with_libs "$root" /usr/bin/dash /usr/bin/curl /usr/bin/dig /usr/bin/nslookup /usr/bin/nc.openbsd /usr/bin/busybox
+  ln -s dash "$root/usr/bin/sh"
+  ln -s nc.openbsd "$root/usr/bin/nc"
+  # busybox for the everyday tools and a static-file HTTP server; never its wget or nc
+  # (Debian's busybox-static wget segfaults; its nc lacks -v and -4).
+  for a in cat cp date echo env false grep head hostname httpd id ip kill ls mkdir mv printf ps rm sed seq sleep sort tail timeout touch tr true uname wc; do
+    ln -s busybox "$root/usr/bin/$a"
+  done
+  [ -f /etc/ssl/certs/ca-certificates.crt ] && cp -L --parents /etc/ssl/certs/ca-certificates.crt "$root"
+  # Cmd, not Entrypoint: `kubectl run … -- httpd -f -p 8080` replaces it whole.
+  write_image "$root" "plexus.local/lab-tools:$LAB_TOOLS_TAG" "$tools_tar" '"Cmd":["/bin/sh"]' 0
+  rm -rf "$root"
+fi
+
+log "ready: $images_dir"
+echo "$images_dir"
