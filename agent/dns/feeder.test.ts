@@ -22,7 +22,7 @@ const exported = (cluster: string, name: string, addresses: string[]): ExportRec
   endpoints: addresses.map((a, i) => ({ addresses: [a], hostname: `${name}-${i}` })), annotations: {}, revision: 1,
 });
 const si = (name: string, type: 'ClusterSetIP' | 'Headless', ips?: string[]): ServiceImport => ({
-  apiVersion: 'multicluster.x-k8s.io/v1alpha1', kind: 'ServiceImport', metadata: { name, namespace: 'shop' },
+  apiVersion: 'multicluster.x-k8s.io/v1beta1', kind: 'ServiceImport', metadata: { name, namespace: 'shop' },
   spec: { type, ports: [{ name: 'http', protocol: 'TCP', port: 80 }], ...(ips ? { ips } : {}) },
 });
 const addresses = (r: Resolution) => (r.kind === 'answer' ? r.answers.map((a) => a.data) : r.kind);

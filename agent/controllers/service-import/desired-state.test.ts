@@ -54,7 +54,7 @@ describe('desiredServiceImport', () => {
     const s = merged({ sessionAffinity: 'ClientIP', sessionAffinityConfig: { clientIP: { timeoutSeconds: 60 } } });
     const si = desiredServiceImport(s, ['10.96.0.10']);
     expect(si).toMatchObject({
-      apiVersion: 'multicluster.x-k8s.io/v1alpha1', kind: 'ServiceImport',
+      apiVersion: 'multicluster.x-k8s.io/v1beta1', kind: 'ServiceImport',
       metadata: { name: 'web', namespace: 'shop', labels: { 'app.kubernetes.io/managed-by': 'plexus', 'multicluster.kubernetes.io/service-name': 'web' } },
       spec: { type: 'ClusterSetIP', ports: [{ name: 'http', protocol: 'TCP', port: 80 }], ips: ['10.96.0.10'], sessionAffinity: 'ClientIP', sessionAffinityConfig: { clientIP: { timeoutSeconds: 60 } } },
     });
@@ -74,7 +74,7 @@ describe('desiredDerivedService', () => {
     expect(svc.spec!.type).toBe('ClusterIP');
     expect(svc.spec!.ports).toEqual([{ name: 'http', protocol: 'TCP', port: 80, appProtocol: 'http' }, { name: 'dns', protocol: 'UDP', port: 53 }]);
     expect(svc.metadata!.labels).toEqual({ 'app.kubernetes.io/managed-by': 'plexus', 'multicluster.kubernetes.io/service-name': 'web' });
-    expect(svc.metadata!.ownerReferences).toEqual([{ apiVersion: 'multicluster.x-k8s.io/v1alpha1', kind: 'ServiceImport', name: 'web', uid: 'uid-1', controller: true, blockOwnerDeletion: false }]);
+    expect(svc.metadata!.ownerReferences).toEqual([{ apiVersion: 'multicluster.x-k8s.io/v1beta1', kind: 'ServiceImport', name: 'web', uid: 'uid-1', controller: true, blockOwnerDeletion: false }]);
   });
 
   it('does not exist for Headless imports', () => {
