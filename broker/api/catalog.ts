@@ -108,13 +108,19 @@ export const conflictReasonSchema = z.enum([
   'AnnotationsConflict', 'InternalTrafficPolicyConflict', 'TrafficDistributionConflict', 'IPFamilyConflict',
 ]);
 export type ConflictReason = z.infer<typeof conflictReasonSchema>;
+/**
+ * A conflict reason as read off the wire: any CamelCase word, not only the known ones, so a
+ * reason a newer broker adds does not break an older reader's stream. (Agents from before
+ * the mcs-api v1beta1 reasons refuse them: upgrade agents before the broker.)
+ */
+export const conflictReasonWireSchema = z.union([conflictReasonSchema, z.string().regex(/^[A-Z][A-Za-z]{0,63}$/)]);
 
 /** How one exporting cluster stands in the merged service. */
 export const memberStatusSchema = z.object({
   cluster: clusterIdSchema,
   createdAt: rfc3339,
   /** Empty when this export merged cleanly; a reason is set on every export involved, the oldest included. */
-  conflicts: z.array(conflictReasonSchema),
+  conflicts: z.array(conflictReasonWireSchema),
   /** True when a type conflict keeps this cluster's endpoints out of the import. */
   excluded: z.boolean(),
 });

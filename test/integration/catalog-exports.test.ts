@@ -26,7 +26,7 @@ describe('catalog exports', () => {
     await b.stop();
   });
 
-  it('merges the same service from two clusters without conflicts', async () => {
+  it('merges the same service from two clusters: the union of their ports, and PortConflict on both since the ports differ', async () => {
     const w = watch(b, east, (await snapshot()).revision);
     const r1 = await putExport(b, east, exportSpec('east', 'shop', 'cart', { createdAt: '2026-01-01T00:00:00Z' }));
     expect(r1.status).toBe(200);
@@ -37,7 +37,7 @@ describe('catalog exports', () => {
     expect(res.service).toMatchObject({
       type: 'ClusterSetIP',
       ports: [{ name: 'http', protocol: 'TCP', port: 80 }, { name: 'grpc', protocol: 'TCP', port: 9090 }],
-      members: [{ cluster: 'east', conflicts: [], excluded: false }, { cluster: 'west', conflicts: [], excluded: false }],
+      members: [{ cluster: 'east', conflicts: ['PortConflict'], excluded: false }, { cluster: 'west', conflicts: ['PortConflict'], excluded: false }],
     });
     await w.waitForRevision(res.revision);
     const last = w.changes.filter((e): e is Extract<WatchEvent, { type: 'service' }> => e.type === 'service').at(-1)!;
