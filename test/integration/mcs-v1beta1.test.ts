@@ -163,6 +163,9 @@ describe('MCS API v1beta1 (conformance-shaped, two clusters with real agents)', 
     const single = await until('IPv4 import in east', async () => (await serviceImport('east', ns))?.spec.ips?.length === 1 && serviceImport('east', ns));
     expect(single!.spec.ipFamilies).toEqual(['IPv4']);
     // East exporting the same service single-stack: IPFamilyConflict on both, the oldest (west, dual-stack) decides.
+    // Creation timestamps have seconds precision and ties go to the lower cluster ID (east): export a second later.
+    const westExport = await custom('west').getNamespacedCustomObject({ group: MCS_GROUP, version: MCS_VERSION, namespace: ns, plural: 'serviceexports', name: 'hello' }) as { metadata: { creationTimestamp: string } };
+    await until('a second past west\'s export', async () => Date.now() >= Date.parse(westExport.metadata.creationTimestamp) + 1_000);
     await createService('east', ns, hello());
     await createExport('east', ns);
     for (const cluster of ['east', 'west'] as const) expect((await conflictOn(cluster, ns)).reason).toBe('IPFamilyConflict');
@@ -251,6 +254,20 @@ describe('MCS API v1beta1 (conformance-shaped, two clusters with real agents)', 
       const si = (await serviceImport(cluster, ns))!;
       expect(si.spec).toMatchObject({ type: 'ClusterSetIP', internalTrafficPolicy: 'Cluster' });
     }
+  });
+
+  it('selector-less Services, ClusterIP first then headless: TypeConflict alone on each export', async () => {
+    const ns = await namespace();
+    // West is dual-stack: a selector-less headless Service there defaults to both families (then IPFamilyConflict too), so pin IPv4.
+    const bare = (clusterIP?: string): V1Service => ({ metadata: { name: 'pay' }, spec: {
+      ports: [{ name: 'http', port: 80, protocol: 'TCP', targetPort: 8080 as never }], ipFamilyPolicy: 'SingleStack', ipFamilies: ['IPv4'], ...(clusterIP ? { clusterIP } : {}),
+    } });
+    await createService('east', ns, bare());
+    await createExport('east', ns, {}, 'pay');
+    await until('import of pay in west', async () => (await serviceImport('west', ns, 'pay'))?.spec.ips?.length);
+    await createService('west', ns, bare('None'));
+    await createExport('west', ns, {}, 'pay');
+    for (const cluster of ['west', 'east'] as const) expect((await conflictOn(cluster, ns, 'pay')).reason).toBe('TypeConflict');
   });
 
   it('a headless import carries the exporters\' IP families and no IPs', async () => {
