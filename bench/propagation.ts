@@ -11,6 +11,7 @@ import type { Cluster } from '../test/harness/cluster.ts';
 import { Mesh } from '../test/e2e/support/mesh.ts';
 import { createService, ensureNamespace, exportService, setEndpoints, until } from '../test/e2e/support/objects.ts';
 import { formatRun, percentile, recordBenchmark, type BenchmarkRun } from './record.ts';
+import { MCS_GROUP, MCS_VERSION } from '../crds/types.ts';
 
 const SLICE_CHANGES = Number(process.env.PLEXUS_BENCH_SLICE_CHANGES ?? 180);
 const EXPORT_CHANGES = Number(process.env.PLEXUS_BENCH_EXPORT_CHANGES ?? 20);
@@ -68,7 +69,7 @@ async function main(): Promise<void> {
       const now = performance.now();
       for (const e of obj.endpoints ?? []) for (const addr of e.addresses) if (!arrivals.has(addr)) arrivals.set(addr, now);
     });
-    const stopImports = await watchAll(b.kubeConfig, `/apis/multicluster.x-k8s.io/v1alpha1/namespaces/${NS}/serviceimports`, (obj) => {
+    const stopImports = await watchAll(b.kubeConfig, `/apis/${MCS_GROUP}/${MCS_VERSION}/namespaces/${NS}/serviceimports`, (obj) => {
       const name = obj.metadata?.name;
       if (name && !arrivals.has(`import:${name}`)) arrivals.set(`import:${name}`, performance.now());
     });

@@ -4,7 +4,7 @@ import { loadAllYaml } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import {
   ALL_CRDS, CLUSTER_PROPERTY, CLUSTER_PROPERTY_VALUE_MAX_LENGTH, SERVICE_EXPORT, SERVICE_EXPORT_REASONS,
-  SERVICE_IMPORT, crdNameOf,
+  SERVICE_IMPORT, SERVICE_IMPORT_REASONS, crdNameOf,
 } from './types.ts';
 import type { CrdDescriptor } from './types.ts';
 import type {
@@ -41,9 +41,11 @@ function at(schema: Schema, ...keys: string[]): Schema {
   return s;
 }
 
-function onlyVersion(crd: Crd): CrdVersion {
-  expect(crd.spec.versions).toHaveLength(1);
-  return crd.spec.versions[0]!;
+/** The stored version's entry (the one Plexus reads and writes). */
+function storedVersion(crd: Crd): CrdVersion {
+  const stored = crd.spec.versions.filter((v) => v.storage);
+  expect(stored).toHaveLength(1);
+  return stored[0]!;
 }
 
 describe('crds/*.yaml', () => {
@@ -66,10 +68,17 @@ describe('crds/*.yaml', () => {
       });
     });
 
-    it('serves and stores exactly the version in types.ts', () => {
-      const v = onlyVersion(crd);
+    it('stores the version in types.ts and serves exactly it plus alsoServed', () => {
+      const v = storedVersion(crd);
       expect({ name: v.name, served: v.served, storage: v.storage }).toEqual({ name: desc.version, served: true, storage: true });
       expect(v.schema!.openAPIV3Schema!.type).toBe('object');
+      expect(crd.spec.versions.filter((x) => x.served).map((x) => x.name).sort()).toEqual([desc.version, ...desc.alsoServed].sort());
+    });
+
+    it('gives every served version the same schema, columns and subresources (no conversion webhook needed)', () => {
+      const shape = (x: CrdVersion) => ({ schema: x.schema, columns: x.additionalPrinterColumns, subresources: x.subresources });
+      for (const x of crd.spec.versions) expect(shape(x)).toEqual(shape(storedVersion(crd)));
+      expect(crd.spec.conversion?.strategy ?? 'None').toBe('None');
     });
 
     it('carries the API approval annotation when its group is protected (*.k8s.io, *.kubernetes.io)', () => {
@@ -80,14 +89,14 @@ describe('crds/*.yaml', () => {
     });
 
     it('prints an Age column', () => {
-      const cols = onlyVersion(crd).additionalPrinterColumns ?? [];
+      const cols = storedVersion(crd).additionalPrinterColumns ?? [];
       expect(cols.find((c) => c.name === 'Age')?.jsonPath).toBe('.metadata.creationTimestamp');
     });
   });
 });
 
 describe('ServiceExport schema', () => {
-  const v = onlyVersion(load(SERVICE_EXPORT.file));
+  const v = storedVersion(load(SERVICE_EXPORT.file));
   const condition = at(v.schema!.openAPIV3Schema!, 'status', 'conditions', '[]');
 
   it('has a status subresource and Valid/Ready/Conflict columns', () => {
@@ -108,22 +117,39 @@ describe('ServiceExport schema', () => {
     const reasons = Object.values(SERVICE_EXPORT_REASONS).flat();
     for (const r of [...reasons, 'PortConflict,TypeConflict']) expect(r).toMatch(pattern);
   });
+
+  it('has spec.exportedLabels and spec.exportedAnnotations as string maps (mcs-api v1beta1)', () => {
+    const spec = at(v.schema!.openAPIV3Schema!, 'spec');
+    expect(Object.keys(spec.properties ?? {}).sort()).toEqual(['exportedAnnotations', 'exportedLabels']);
+    for (const k of ['exportedAnnotations', 'exportedLabels']) {
+      expect(at(spec, k).type).toBe('object');
+      expect((at(spec, k).additionalProperties as Schema).type).toBe('string');
+    }
+  });
 });
 
 describe('ServiceImport schema', () => {
-  const v = onlyVersion(load(SERVICE_IMPORT.file));
+  const v = storedVersion(load(SERVICE_IMPORT.file));
   const spec = at(v.schema!.openAPIV3Schema!, 'spec');
 
   it('has the upstream spec fields and requires ports and type', () => {
     expect(Object.keys(spec.properties ?? {}).sort())
-      .toEqual(['ips', 'ports', 'sessionAffinity', 'sessionAffinityConfig', 'type']);
+      .toEqual(['internalTrafficPolicy', 'ipFamilies', 'ips', 'ports', 'sessionAffinity', 'sessionAffinityConfig', 'trafficDistribution', 'type']);
     expect(spec.required?.sort()).toEqual(['ports', 'type']);
     expect(Object.keys(at(spec, 'ports', '[]').properties ?? {}).sort()).toEqual(['appProtocol', 'name', 'port', 'protocol']);
     expect(enumOf(at(spec, 'type'))).toEqual(['ClusterSetIP', 'Headless']);
   });
 
-  it('allows at most two IPs (one per family)', () => {
+  it('allows at most two IPs (one per family), each named by ipFamilies', () => {
     expect(at(spec, 'ips').maxItems).toBe(2);
+    expect(at(spec, 'ipFamilies').maxItems).toBe(2);
+    expect(enumOf(at(spec, 'ipFamilies', '[]'))).toEqual(['IPv4', 'IPv6']);
+  });
+
+  it('has status.conditions accepting every Ready reason', () => {
+    const condition = at(v.schema!.openAPIV3Schema!, 'status', 'conditions', '[]');
+    const pattern = new RegExp(at(condition, 'reason').pattern!);
+    for (const r of SERVICE_IMPORT_REASONS.Ready) expect(r).toMatch(pattern);
   });
 
   it('keys status.clusters by cluster', () => {
@@ -133,7 +159,7 @@ describe('ServiceImport schema', () => {
 });
 
 describe('ClusterProperty schema', () => {
-  const v = onlyVersion(load(CLUSTER_PROPERTY.file));
+  const v = storedVersion(load(CLUSTER_PROPERTY.file));
 
   it('requires spec.value of at most 128 KiB', () => {
     const spec = at(v.schema!.openAPIV3Schema!, 'spec');

@@ -5,7 +5,8 @@ import type { V1Condition, V1ObjectMeta } from '@kubernetes/client-node';
 export interface CrdDescriptor {
   readonly file: string;            // file name in crds/
   readonly group: string;
-  readonly version: string;         // the served and stored version
+  readonly version: string;         // the stored version (the one Plexus reads and writes)
+  readonly alsoServed: readonly string[]; // older versions still served, same schema, no conversion
   readonly kind: string;
   readonly listKind: string;
   readonly plural: string;
@@ -15,7 +16,10 @@ export interface CrdDescriptor {
 }
 
 export const MCS_GROUP = 'multicluster.x-k8s.io';
-export const MCS_VERSION = 'v1alpha1';
+/** Stored, and what Plexus reads and writes (mcs-api v0.4.0+, the conformance suite, Cilium, Submariner). */
+export const MCS_VERSION = 'v1beta1';
+/** Still served with the v1beta1 schema, so installs from before the upgrade keep working. */
+export const MCS_LEGACY_VERSION = 'v1alpha1';
 export const ABOUT_GROUP = 'about.k8s.io';
 export const ABOUT_VERSION = 'v1alpha1';
 
@@ -23,11 +27,12 @@ export const SERVICE_EXPORT = {
   file: 'serviceexport.yaml',
   group: MCS_GROUP,
   version: MCS_VERSION,
+  alsoServed: [MCS_LEGACY_VERSION],
   kind: 'ServiceExport',
   listKind: 'ServiceExportList',
   plural: 'serviceexports',
   singular: 'serviceexport',
-  shortNames: ['svcex'],
+  shortNames: ['svcex', 'svcexport'],
   scope: 'Namespaced',
 } as const satisfies CrdDescriptor;
 
@@ -35,11 +40,12 @@ export const SERVICE_IMPORT = {
   file: 'serviceimport.yaml',
   group: MCS_GROUP,
   version: MCS_VERSION,
+  alsoServed: [MCS_LEGACY_VERSION],
   kind: 'ServiceImport',
   listKind: 'ServiceImportList',
   plural: 'serviceimports',
   singular: 'serviceimport',
-  shortNames: ['svcim'],
+  shortNames: ['svcim', 'svcimport'],
   scope: 'Namespaced',
 } as const satisfies CrdDescriptor;
 
@@ -47,6 +53,7 @@ export const CLUSTER_PROPERTY = {
   file: 'clusterproperty.yaml',
   group: ABOUT_GROUP,
   version: ABOUT_VERSION,
+  alsoServed: [],
   kind: 'ClusterProperty',
   listKind: 'ClusterPropertyList',
   plural: 'clusterproperties',
@@ -75,17 +82,30 @@ export type ServiceExportConditionType = 'Valid' | 'Ready' | 'Conflict';
 export const SERVICE_EXPORT_REASONS = {
   Valid: ['Valid', 'NoService', 'InvalidServiceType'],
   Ready: ['Exported', 'Pending', 'Failed'],
-  Conflict: ['NoConflicts', 'PortConflict', 'TypeConflict', 'SessionAffinityConflict'],
+  Conflict: [
+    'NoConflicts', 'PortConflict', 'TypeConflict', 'SessionAffinityConflict', 'SessionAffinityConfigConflict',
+    'LabelsConflict', 'AnnotationsConflict', 'InternalTrafficPolicyConflict', 'TrafficDistributionConflict', 'IPFamilyConflict',
+  ],
 } as const satisfies Record<ServiceExportConditionType, readonly string[]>;
+
+export interface ServiceExportSpec {
+  /** Copied onto the ServiceImport (the oldest export's, when exports differ: LabelsConflict). */
+  exportedLabels?: Record<string, string>;
+  /** Copied onto the ServiceImport (the oldest export's, when exports differ: AnnotationsConflict). */
+  exportedAnnotations?: Record<string, string>;
+}
 
 export interface ServiceExportStatus {
   conditions?: V1Condition[];
 }
 
+type McsApiVersion = `${typeof MCS_GROUP}/${typeof MCS_VERSION | typeof MCS_LEGACY_VERSION}`;
+
 export interface ServiceExport {
-  apiVersion?: `${typeof MCS_GROUP}/${typeof MCS_VERSION}`;
+  apiVersion?: McsApiVersion;
   kind?: 'ServiceExport';
   metadata?: V1ObjectMeta;
+  spec?: ServiceExportSpec;
   status?: ServiceExportStatus;
 }
 
@@ -103,20 +123,31 @@ export interface SessionAffinityConfig {
   clientIP?: { timeoutSeconds?: number };
 }
 
+export type IPFamily = 'IPv4' | 'IPv6';
+
 export interface ServiceImportSpec {
   ports: ServiceImportPort[];
   ips?: string[];                       // at most 2: one per IP family
+  ipFamilies?: IPFamily[];              // the family of each entry of ips, same order
   type: ServiceImportType;
   sessionAffinity?: 'ClientIP' | 'None';
   sessionAffinityConfig?: SessionAffinityConfig;
+  internalTrafficPolicy?: 'Cluster' | 'Local';
+  trafficDistribution?: string;
 }
+
+/** ServiceImport condition reasons (mcs-api v1beta1): one `Ready` condition. */
+export const SERVICE_IMPORT_REASONS = {
+  Ready: ['Ready', 'Pending', 'IPFamilyNotSupported'],
+} as const;
 
 export interface ServiceImportStatus {
   clusters?: { cluster: string }[];
+  conditions?: V1Condition[];
 }
 
 export interface ServiceImport {
-  apiVersion?: `${typeof MCS_GROUP}/${typeof MCS_VERSION}`;
+  apiVersion?: McsApiVersion;
   kind?: 'ServiceImport';
   metadata?: V1ObjectMeta;
   spec: ServiceImportSpec;

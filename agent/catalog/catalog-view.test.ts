@@ -4,7 +4,7 @@ import { CatalogView } from './catalog-view.ts';
 
 function svc(name: string, clusters: string[], o: Partial<MergedService> = {}): MergedService {
   return {
-    namespace: 'shop', name, type: 'ClusterSetIP', ports: [{ protocol: 'TCP', port: 80 }], sessionAffinity: 'None',
+    namespace: 'shop', name, type: 'ClusterSetIP', ports: [{ protocol: 'TCP', port: 80 }], sessionAffinity: 'None', exportedLabels: {}, exportedAnnotations: {}, ipFamilies: [], 
     members: clusters.map((cluster) => ({ cluster, createdAt: '2026-01-01T00:00:00Z', conflicts: [], excluded: false })),
     ...o,
   };
@@ -13,7 +13,7 @@ function svc(name: string, clusters: string[], o: Partial<MergedService> = {}): 
 function exp(name: string, cluster: string, revision = 1): ExportRecord {
   return {
     cluster, namespace: 'shop', name, createdAt: '2026-01-01T00:00:00Z', type: 'ClusterSetIP', ports: [{ protocol: 'TCP', port: 80 }],
-    clusterIPs: [], sessionAffinity: 'None', endpointPorts: [], endpoints: [{ addresses: ['10.0.0.1'] }], annotations: {}, revision,
+    clusterIPs: [], sessionAffinity: 'None', endpointPorts: [], endpoints: [{ addresses: ['10.0.0.1'] }], annotations: {}, exportedLabels: {}, exportedAnnotations: {}, ipFamilies: [], revision,
   };
 }
 

@@ -14,15 +14,15 @@ import { Resolver, type Resolution } from './resolver.ts';
 const log = pino({ level: 'silent' });
 const member = (cluster: string, excluded = false) => ({ cluster, createdAt: '2026-01-01T00:00:00Z', conflicts: [], excluded });
 const merged = (name: string, type: 'ClusterSetIP' | 'Headless', members = [member('east'), member('west')]): MergedService => ({
-  namespace: 'shop', name, type, ports: [{ name: 'http', protocol: 'TCP', port: 80 }], sessionAffinity: 'None', members,
+  namespace: 'shop', name, type, ports: [{ name: 'http', protocol: 'TCP', port: 80 }], sessionAffinity: 'None', exportedLabels: {}, exportedAnnotations: {}, ipFamilies: [], members,
 });
 const exported = (cluster: string, name: string, addresses: string[]): ExportRecord => ({
   cluster, namespace: 'shop', name, createdAt: '2026-01-01T00:00:00Z', type: 'Headless', ports: [{ name: 'http', protocol: 'TCP', port: 80 }],
   clusterIPs: [], sessionAffinity: 'None', endpointPorts: [{ name: 'http', protocol: 'TCP', port: 8080 }],
-  endpoints: addresses.map((a, i) => ({ addresses: [a], hostname: `${name}-${i}` })), annotations: {}, revision: 1,
+  endpoints: addresses.map((a, i) => ({ addresses: [a], hostname: `${name}-${i}` })), annotations: {}, exportedLabels: {}, exportedAnnotations: {}, ipFamilies: [], revision: 1,
 });
 const si = (name: string, type: 'ClusterSetIP' | 'Headless', ips?: string[]): ServiceImport => ({
-  apiVersion: 'multicluster.x-k8s.io/v1alpha1', kind: 'ServiceImport', metadata: { name, namespace: 'shop' },
+  apiVersion: 'multicluster.x-k8s.io/v1beta1', kind: 'ServiceImport', metadata: { name, namespace: 'shop' },
   spec: { type, ports: [{ name: 'http', protocol: 'TCP', port: 80 }], ...(ips ? { ips } : {}) },
 });
 const addresses = (r: Resolution) => (r.kind === 'answer' ? r.answers.map((a) => a.data) : r.kind);

@@ -55,6 +55,25 @@ export type ExportedEndpoint = z.infer<typeof exportedEndpointSchema>;
 export const serviceTypeSchema = z.enum(['ClusterSetIP', 'Headless']);
 export type ServiceImportType = z.infer<typeof serviceTypeSchema>;
 
+/** A label key or annotation key: an optional DNS-subdomain prefix and a name (Kubernetes' qualified name). */
+const qualifiedNameSchema = z.string().max(317).regex(
+  /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9]$/,
+  'must be a qualified name ([prefix/]name)',
+).refine((k) => !k.includes('/') || k.indexOf('/') <= 253, 'prefix must be at most 253 characters');
+const labelValueSchema = z.string().max(63).regex(/^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/, 'must be a label value');
+/** ServiceExport spec.exportedLabels: copied onto the ServiceImport. */
+export const exportedLabelsSchema = z.record(qualifiedNameSchema, labelValueSchema)
+  .refine((m) => Object.keys(m).length <= 64, 'at most 64 labels');
+/** ServiceExport spec.exportedAnnotations: copied onto the ServiceImport. */
+export const exportedAnnotationsSchema = z.record(qualifiedNameSchema, z.string().max(4096))
+  .refine((m) => Object.keys(m).length <= 64, 'at most 64 annotations');
+
+export const ipFamilySchema = z.enum(['IPv4', 'IPv6']);
+export type IPFamily = z.infer<typeof ipFamilySchema>;
+export const internalTrafficPolicySchema = z.enum(['Cluster', 'Local']);
+/** Service spec.trafficDistribution (PreferClose, PreferSameZone, PreferSameNode, ...): passed through as the exporter wrote it. */
+export const trafficDistributionSchema = z.string().regex(/^[A-Za-z][A-Za-z0-9]{0,62}$/);
+
 export const sessionAffinityConfigSchema = z.object({
   clientIP: z.object({ timeoutSeconds: z.number().int().min(1).max(86400).optional() }).strict().optional(),
 }).strict();
@@ -75,19 +94,36 @@ export const exportSpecSchema = z.object({
   endpoints: z.array(exportedEndpointSchema).max(10_000),
   /** Opaque per-service settings from ServiceExport annotations (e.g. DNS policy). */
   annotations: z.record(z.string().max(253), z.string().max(4096)).default({}),
+  /** ServiceExport spec.exportedLabels / spec.exportedAnnotations (absent from older agents). */
+  exportedLabels: exportedLabelsSchema.default({}),
+  exportedAnnotations: exportedAnnotationsSchema.default({}),
+  /** The exported Service's spec.ipFamilies (empty from older agents: unknown). */
+  ipFamilies: z.array(ipFamilySchema).max(2).default([]),
+  internalTrafficPolicy: internalTrafficPolicySchema.optional(),
+  trafficDistribution: trafficDistributionSchema.optional(),
 }).strict();
 export type ExportSpec = z.infer<typeof exportSpecSchema>;
 export type ExportSpecInput = z.input<typeof exportSpecSchema>;
 
-export const conflictReasonSchema = z.enum(['PortConflict', 'TypeConflict', 'SessionAffinityConflict']);
+/** KEP-1645 / mcs-api v1beta1 conflict reasons, in the order they are reported. */
+export const conflictReasonSchema = z.enum([
+  'PortConflict', 'TypeConflict', 'SessionAffinityConflict', 'SessionAffinityConfigConflict', 'LabelsConflict',
+  'AnnotationsConflict', 'InternalTrafficPolicyConflict', 'TrafficDistributionConflict', 'IPFamilyConflict',
+]);
 export type ConflictReason = z.infer<typeof conflictReasonSchema>;
+/**
+ * A conflict reason as read off the wire: any CamelCase word, not only the known ones, so a
+ * reason a newer broker adds does not break an older reader's stream. (Agents from before
+ * the mcs-api v1beta1 reasons refuse them: upgrade agents before the broker.)
+ */
+export const conflictReasonWireSchema = z.union([conflictReasonSchema, z.string().regex(/^[A-Z][A-Za-z]{0,63}$/)]);
 
 /** How one exporting cluster stands in the merged service. */
 export const memberStatusSchema = z.object({
   cluster: clusterIdSchema,
   createdAt: rfc3339,
-  /** Empty when this export merged cleanly. */
-  conflicts: z.array(conflictReasonSchema),
+  /** Empty when this export merged cleanly; a reason is set on every export involved, the oldest included. */
+  conflicts: z.array(conflictReasonWireSchema),
   /** True when a type conflict keeps this cluster's endpoints out of the import. */
   excluded: z.boolean(),
 });
@@ -101,7 +137,13 @@ export const mergedServiceSchema = z.object({
   ports: z.array(servicePortSchema),
   sessionAffinity: z.enum(['None', 'ClientIP']),
   sessionAffinityConfig: sessionAffinityConfigSchema.optional(),
-  /** Oldest first: the first entry decided type and session affinity. */
+  /** The oldest export's: every property below follows it (absent from older brokers). */
+  exportedLabels: exportedLabelsSchema.default({}),
+  exportedAnnotations: exportedAnnotationsSchema.default({}),
+  ipFamilies: z.array(ipFamilySchema).max(2).default([]),
+  internalTrafficPolicy: internalTrafficPolicySchema.optional(),
+  trafficDistribution: trafficDistributionSchema.optional(),
+  /** Oldest first: the first entry decided type, session affinity and the properties above. */
   members: z.array(memberStatusSchema).min(1),
 });
 export type MergedService = z.infer<typeof mergedServiceSchema>;

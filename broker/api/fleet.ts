@@ -7,7 +7,7 @@
 // Both admin views are computed from what the broker already holds (membership,
 // certificates, leases, advertisements, RBAC reports, catalog) plus the last lease report.
 import { z } from 'zod';
-import { namespaceSchema, serviceNameSchema, serviceTypeSchema, conflictReasonSchema } from './catalog.ts';
+import { namespaceSchema, serviceNameSchema, serviceTypeSchema, conflictReasonWireSchema } from './catalog.ts';
 import { rbacComplianceSchema } from './rbac.ts';
 import { clusterIdSchema } from './types.ts';
 
@@ -76,7 +76,7 @@ export const fleetServiceSchema = z.object({
   exportedBy: z.array(clusterIdSchema),
   /** Clusters that reported a ServiceImport for it. */
   importedBy: z.array(clusterIdSchema),
-  conflicts: z.array(z.object({ cluster: clusterIdSchema, reasons: z.array(conflictReasonSchema), excluded: z.boolean() })),
+  conflicts: z.array(z.object({ cluster: clusterIdSchema, reasons: z.array(conflictReasonWireSchema), excluded: z.boolean() })),
 });
 export type FleetService = z.infer<typeof fleetServiceSchema>;
 

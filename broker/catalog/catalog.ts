@@ -46,15 +46,22 @@ export interface SyncResult {
   readonly refused?: RefusedExport[];
 }
 
-/** The canonical form of a validated spec: fixed key order, annotations sorted. */
+function sortedKeys(m: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k of Object.keys(m).sort()) out[k] = m[k]!;
+  return out;
+}
+
+/** The canonical form of a validated spec: fixed key order, maps sorted by key. */
 export function canonicalSpec(s: ExportSpec): ExportSpec {
-  const annotations: Record<string, string> = {};
-  for (const k of Object.keys(s.annotations).sort()) annotations[k] = s.annotations[k]!;
   return {
     cluster: s.cluster, namespace: s.namespace, name: s.name, createdAt: s.createdAt, type: s.type, ports: s.ports,
     clusterIPs: s.clusterIPs, sessionAffinity: s.sessionAffinity,
     ...(s.sessionAffinityConfig ? { sessionAffinityConfig: s.sessionAffinityConfig } : {}),
-    endpointPorts: s.endpointPorts, endpoints: s.endpoints, annotations,
+    endpointPorts: s.endpointPorts, endpoints: s.endpoints, annotations: sortedKeys(s.annotations),
+    exportedLabels: sortedKeys(s.exportedLabels), exportedAnnotations: sortedKeys(s.exportedAnnotations), ipFamilies: s.ipFamilies,
+    ...(s.internalTrafficPolicy ? { internalTrafficPolicy: s.internalTrafficPolicy } : {}),
+    ...(s.trafficDistribution ? { trafficDistribution: s.trafficDistribution } : {}),
   };
 }
 

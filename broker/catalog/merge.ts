@@ -2,24 +2,33 @@
 // no clock, no logging; the same exports in any order give the same MergedService.
 //
 // Rules (oldest = earliest ServiceExport createdAt, ties broken by cluster ID):
-// - the oldest export decides `type` and `sessionAffinity` (+ config);
+// - the oldest export decides `type`, `sessionAffinity` (+ config), `internalTrafficPolicy`,
+//   `trafficDistribution`, `ipFamilies`, `exportedLabels` and `exportedAnnotations`;
 // - an export of another type is excluded (TypeConflict): its ports stay out of the union
 //   and its endpoints out of the import;
-// - a differing session affinity is a SessionAffinityConflict, not an exclusion;
-// - ports are the union, merged by name (named ports) and by protocol+port (unnamed ports);
-//   a port that clashes with one already in the union (same name but another protocol,
-//   port or appProtocol, or the same protocol+port under another name, or an unnamed port
-//   next to any other port, which no Service may have) stays out: the oldest definition
-//   wins, and both exports involved get a PortConflict.
+// - ports must match exactly (name, protocol, port, appProtocol): exports whose port lists
+//   differ are a PortConflict. The import still gets the union, built oldest first: a port
+//   joins unless it clashes with one already in it (same name but another protocol, port
+//   or appProtocol; the same protocol+port under another name; or an unnamed port beside
+//   any other, which no Service could hold), so the oldest definition wins and the
+//   derived Service is always valid;
+// - a property on which the exports disagree is a conflict on EVERY export involved, the
+//   oldest included (the conformance suite expects Conflict=True on each): for properties
+//   the oldest decides that is every export, since each differs from some other. Only the
+//   type conflict excludes; the other reasons are reported and the oldest value is used.
 import type {
-  ConflictReason, ExportSpec, MemberStatus, MergedService, ServicePort,
+  ConflictReason, ExportSpec, IPFamily, MemberStatus, MergedService, ServicePort,
 } from '../api/catalog.ts';
 
-/** What the merge reads from an export (ExportSpec has more). */
+/** What the merge reads from an export (ExportSpec has more). Fields added after v1alpha1 may be absent (older agents). */
 export type MergeInput = Pick<ExportSpec,
-  'cluster' | 'namespace' | 'name' | 'createdAt' | 'type' | 'ports' | 'sessionAffinity' | 'sessionAffinityConfig'>;
+  'cluster' | 'namespace' | 'name' | 'createdAt' | 'type' | 'ports' | 'sessionAffinity' | 'sessionAffinityConfig'>
+  & Partial<Pick<ExportSpec, 'exportedLabels' | 'exportedAnnotations' | 'ipFamilies' | 'internalTrafficPolicy' | 'trafficDistribution'>>;
 
-const REASON_ORDER: readonly ConflictReason[] = ['PortConflict', 'TypeConflict', 'SessionAffinityConflict'];
+const REASON_ORDER: readonly ConflictReason[] = [
+  'PortConflict', 'TypeConflict', 'SessionAffinityConflict', 'SessionAffinityConfigConflict', 'LabelsConflict',
+  'AnnotationsConflict', 'InternalTrafficPolicyConflict', 'TrafficDistributionConflict', 'IPFamilyConflict',
+];
 
 /** Oldest first; equal timestamps fall back to the cluster ID (code-point order). */
 export function compareExports(a: Pick<ExportSpec, 'createdAt' | 'cluster'>, b: Pick<ExportSpec, 'createdAt' | 'cluster'>): number {
@@ -36,53 +45,68 @@ export function comparePorts(a: ServicePort, b: ServicePort): number {
   return an < bn ? -1 : an > bn ? 1 : 0;
 }
 
-function sameAffinity(a: MergeInput, b: MergeInput): boolean {
-  if (a.sessionAffinity !== b.sessionAffinity) return false;
-  // The timeout only matters for ClientIP affinity.
-  if (a.sessionAffinity !== 'ClientIP') return true;
-  return (a.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? null) === (b.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? null);
+function samePort(a: ServicePort, b: ServicePort): boolean {
+  return a.name === b.name && a.protocol === b.protocol && a.port === b.port && a.appProtocol === b.appProtocol;
 }
 
-/**
- * The union of ports built oldest first; `add` says whether a port joined, or which
- * clusters' ports it clashed with. A Service with more than one port needs every port
- * named (the API server refuses `spec.ports[i].name: Required value`), so an unnamed port
- * merges only with itself: an unnamed port next to any other, or a new port next to an
- * unnamed one, is a clash too.
- */
-class PortUnion {
-  readonly #byName = new Map<string, ServicePort>();
-  readonly #byProtocolPort = new Map<string, ServicePort>();
-  readonly #owner = new Map<ServicePort, string>();
+/** Canonical text of a value, object keys sorted, for "do these exports agree" checks. */
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (v && typeof v === 'object') {
+    const entries = Object.entries(v as Record<string, unknown>).filter(([, x]) => x !== undefined).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0));
+    return `{${entries.map(([k, x]) => `${JSON.stringify(k)}:${canonical(x)}`).join(',')}}`;
+  }
+  return JSON.stringify(v ?? null);
+}
 
-  /** undefined when the port merged (new or identical); else the clusters whose ports it clashed with. */
-  add(p: ServicePort, cluster: string): string[] | undefined {
-    const pp = `${p.protocol}/${p.port}`;
-    const named = p.name === undefined ? undefined : this.#byName.get(p.name);
-    const sameNumber = this.#byProtocolPort.get(pp);
-    const existing = named ?? sameNumber;
-    if (existing) {
-      const same = existing.name === p.name && existing.protocol === p.protocol && existing.port === p.port
-        && existing.appProtocol === p.appProtocol;
-      return same ? undefined : [this.#owner.get(existing)!];
+/** The per-export values compared for each "the oldest decides" property, and the reason a disagreement raises. */
+const AGREEMENT: readonly [ConflictReason, (e: MergeInput) => unknown][] = [
+  ['SessionAffinityConflict', (e) => e.sessionAffinity],
+  // The timeout only matters between exports that both use ClientIP affinity.
+  ['SessionAffinityConfigConflict', (e) => (e.sessionAffinity === 'ClientIP' ? e.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? null : undefined)],
+  ['LabelsConflict', (e) => e.exportedLabels ?? {}],
+  ['AnnotationsConflict', (e) => e.exportedAnnotations ?? {}],
+  // The API server defaults internalTrafficPolicy to Cluster; an older agent that sent nothing agrees with it.
+  ['InternalTrafficPolicyConflict', (e) => e.internalTrafficPolicy ?? 'Cluster'],
+  ['TrafficDistributionConflict', (e) => e.trafficDistribution ?? null],
+  // Families as a set (a v6-primary and a v4-primary dual-stack cluster agree); unknown (older agents) agrees with anything.
+  ['IPFamilyConflict', (e) => (e.ipFamilies?.length ? [...e.ipFamilies].sort() : undefined)],
+];
+
+/** Reasons raised on every export in `exports` because they do not all agree. */
+function disagreements(exports: readonly MergeInput[]): Set<ConflictReason> {
+  const out = new Set<ConflictReason>();
+  for (const [reason, valueOf] of AGREEMENT) {
+    const seen = new Set<string>();
+    for (const e of exports) {
+      const v = valueOf(e);
+      if (v !== undefined) seen.add(canonical(v));
     }
-    const all = [...this.#byProtocolPort.values()];
-    const blocking = p.name === undefined ? all : all.filter((q) => q.name === undefined);
-    if (blocking.length > 0) return blocking.map((q) => this.#owner.get(q)!);
-    const port: ServicePort = { ...p };
-    if (p.name !== undefined) this.#byName.set(p.name, port);
-    this.#byProtocolPort.set(pp, port);
-    this.#owner.set(port, cluster);
-    return undefined;
+    if (seen.size > 1) out.add(reason);
+  }
+  return out;
+}
+
+/** The union of ports built oldest first; `add` says whether a port joined (or was already there) or clashed. */
+class PortUnion {
+  readonly #ports: ServicePort[] = [];
+
+  add(p: ServicePort): boolean {
+    if (this.#ports.some((x) => samePort(x, p))) return true;
+    // A Service with more than one port needs every port named: an unnamed port can only stand alone.
+    if (this.#ports.length > 0 && (p.name === undefined || this.#ports.some((x) => x.name === undefined))) return false;
+    if (this.#ports.some((x) => x.name === p.name || (x.protocol === p.protocol && x.port === p.port))) return false;
+    this.#ports.push({ ...p });
+    return true;
   }
 
   sorted(): ServicePort[] {
-    return [...this.#byProtocolPort.values()].sort(comparePorts);
+    return [...this.#ports].sort(comparePorts);
   }
 }
 
-function memberOf(e: MergeInput, reasons: Set<ConflictReason>, excluded: boolean): MemberStatus {
-  return { cluster: e.cluster, createdAt: e.createdAt, conflicts: REASON_ORDER.filter((r) => reasons.has(r)), excluded };
+function portSet(e: MergeInput): string {
+  return canonical([...e.ports].sort(comparePorts));
 }
 
 /** Merges every export of one namespace/name; null when there is none. */
@@ -90,34 +114,35 @@ export function mergeService(exports: readonly MergeInput[]): MergedService | nu
   if (exports.length === 0) return null;
   const ordered = [...exports].sort(compareExports);
   const oldest = ordered[0]!;
+  const included = ordered.filter((e) => e.type === oldest.type);
   const union = new PortUnion();
-  const reasonsOf = new Map<string, Set<ConflictReason>>(ordered.map((e) => [e.cluster, new Set()]));
-  for (const e of ordered) {
-    const reasons = reasonsOf.get(e.cluster)!;
-    if (e.type !== oldest.type) {
-      reasons.add('TypeConflict');
-      if (!sameAffinity(e, oldest)) reasons.add('SessionAffinityConflict');
-      continue;
-    }
-    if (!sameAffinity(e, oldest)) reasons.add('SessionAffinityConflict');
-    for (const p of e.ports) {
-      const clashed = union.add(p, e.cluster);
-      if (!clashed) continue;
-      // Every export involved gets the PortConflict (what the conformance suite expects),
-      // the one whose port stayed in the union as well as the newer one left out.
-      reasons.add('PortConflict');
-      for (const c of clashed) reasonsOf.get(c)?.add('PortConflict');
-    }
-  }
-  const members = ordered.map((e) => memberOf(e, reasonsOf.get(e.cluster)!, e.type !== oldest.type));
+  for (const e of included) for (const p of e.ports) union.add(p);
+
+  const shared = disagreements(ordered);
+  if (included.length < ordered.length) shared.add('TypeConflict');
+  const portsDiffer = new Set(included.map(portSet)).size > 1;
+  const members: MemberStatus[] = ordered.map((e) => {
+    const excluded = e.type !== oldest.type;
+    const reasons = new Set(shared);
+    // Excluded exports take no part in the port union, so they are not part of a port conflict.
+    if (portsDiffer && !excluded) reasons.add('PortConflict');
+    return { cluster: e.cluster, createdAt: e.createdAt, conflicts: REASON_ORDER.filter((r) => reasons.has(r)), excluded };
+  });
+
   const merged: MergedService = {
     namespace: oldest.namespace,
     name: oldest.name,
     type: oldest.type,
     ports: union.sorted(),
     sessionAffinity: oldest.sessionAffinity,
+    exportedLabels: { ...oldest.exportedLabels },
+    exportedAnnotations: { ...oldest.exportedAnnotations },
+    // An older agent sends no families: the oldest export that names them decides.
+    ipFamilies: [...(ordered.find((e) => e.ipFamilies?.length)?.ipFamilies ?? [])] as IPFamily[],
     members,
   };
   if (oldest.sessionAffinity === 'ClientIP' && oldest.sessionAffinityConfig) merged.sessionAffinityConfig = oldest.sessionAffinityConfig;
+  if (oldest.internalTrafficPolicy) merged.internalTrafficPolicy = oldest.internalTrafficPolicy;
+  if (oldest.trafficDistribution) merged.trafficDistribution = oldest.trafficDistribution;
   return merged;
 }

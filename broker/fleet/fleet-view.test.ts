@@ -25,13 +25,13 @@ function fakeStore(clusters: ClusterRecord[]): Store {
 
 const exportOf = (cluster: string, name: string) => ({
   cluster, namespace: 'shop', name, createdAt: t0.toISOString(), type: 'ClusterSetIP' as const, ports: [], clusterIPs: [],
-  sessionAffinity: 'None' as const, endpointPorts: [], endpoints: [], annotations: {}, revision: 3,
+  sessionAffinity: 'None' as const, endpointPorts: [], endpoints: [], annotations: {}, exportedLabels: {}, exportedAnnotations: {}, ipFamilies: [], revision: 3,
 });
 
 const snapshot: CatalogSnapshot = {
   revision: 7,
   services: [{
-    namespace: 'shop', name: 'cart', type: 'ClusterSetIP', sessionAffinity: 'None', ports: [{ name: 'http', protocol: 'TCP', port: 80 }],
+    namespace: 'shop', name: 'cart', type: 'ClusterSetIP', sessionAffinity: 'None', ports: [{ name: 'http', protocol: 'TCP', port: 80 }], exportedLabels: {}, exportedAnnotations: {}, ipFamilies: [],
     members: [
       { cluster: 'east', createdAt: t0.toISOString(), conflicts: [], excluded: false },
       { cluster: 'west', createdAt: t0.toISOString(), conflicts: ['TypeConflict'], excluded: true },

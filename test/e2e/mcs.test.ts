@@ -91,7 +91,8 @@ describe('MCS export and import across three clusters', () => {
       return x?.status === 'True' ? x : undefined;
     });
     expect(conflict.reason).toContain('TypeConflict');
-    expect(cond(await exportConditions(c(0), 'shop', 'pay'), 'Conflict')?.status).toBe('False');
+    // Conflict=True on every export involved, the oldest (which decides) too.
+    await until('TypeConflict on the older export as well', async () => cond(await exportConditions(c(0), 'shop', 'pay'), 'Conflict')?.reason.includes('TypeConflict'));
     // The loser is excluded: its endpoints never reach the import.
     const si2 = await serviceImport(c(2), 'shop', 'pay');
     expect(si2?.spec.type).toBe('ClusterSetIP');

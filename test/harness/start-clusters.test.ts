@@ -16,6 +16,7 @@ describe('firstServiceIp', () => {
     ['10.96.0.0/16', '10.96.0.1'],
     ['10.96.5.7/16', '10.96.0.1'],
     ['192.168.7.0/24', '192.168.7.1'],
+    ['10.97.0.0/16,fd00:10:97::/108', '10.97.0.1'],
   ])('%s → %s', (cidr, ip) => {
     expect(firstServiceIp(cidr)).toBe(ip);
   });
@@ -32,6 +33,8 @@ describe('startClusters option checks (before anything starts)', () => {
     ['duplicate names', 2, { names: ['a', 'a'] }],
     ['a name that is not an RFC-1123 label', 1, { names: ['Cluster_1'] }],
     ['a CIDR count that does not match', 2, { serviceCidrs: ['10.96.0.0/16'] }],
+    ['an IPv6 service range wider than /108', 1, { serviceCidrs: '10.96.0.0/16,fd00::/64' }],
+    ['three service ranges', 1, { serviceCidrs: '10.96.0.0/16,fd00::/108,fd01::/108' }],
   ])('refuses %s', async (_what, n, opts) => {
     expect(await codeOf(startClusters(n, opts))).toBe('PLX_HARNESS_BAD_OPTION');
   });

@@ -27,7 +27,7 @@ import { Reaper } from './reaper.ts';
 export interface StartOptions {
   /** Cluster names (RFC-1123 labels); default cluster-1 … cluster-N. */
   readonly names?: readonly string[];
-  /** One CIDR for all clusters, or one per cluster; default 10.96.0.0/16. */
+  /** One CIDR for all clusters, or one per cluster; default 10.96.0.0/16. `<IPv4 CIDR>,<IPv6 CIDR>` makes a dual-stack cluster. */
   readonly serviceCidrs?: string | readonly string[];
   /** Directory of CRD YAML to install; default crds/. Set installCrds: false to skip. */
   readonly crdDir?: string;
@@ -60,8 +60,15 @@ interface Plan {
 
 const LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
-/** The first address of an IPv4 CIDR: the ClusterIP of the "kubernetes" Service. */
-export function firstServiceIp(cidr: string): string {
+/**
+ * The first address of the (primary, IPv4) service CIDR: the ClusterIP of the "kubernetes"
+ * Service. A dual-stack `<IPv4>,<IPv6>` pair needs an IPv6 CIDR of /108 or longer (the
+ * API server's limit on service ranges).
+ */
+export function firstServiceIp(cidrs: string): string {
+  const [cidr = '', v6, ...more] = cidrs.split(',');
+  const v6ok = v6 === undefined || /^[0-9a-f:]+\/(10[89]|11\d|12[0-6])$/i.test(v6);
+  if (!v6ok || more.length > 0) throw new HarnessError('PLX_HARNESS_BAD_OPTION', `service CIDRs ${cidrs} are not "<IPv4 CIDR>[,<IPv6 CIDR /108–/126>]"`);
   const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(cidr);
   const octets = m ? m.slice(1, 5).map(Number) : [];
   const bits = m ? Number(m[5]) : -1;

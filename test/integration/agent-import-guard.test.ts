@@ -22,6 +22,7 @@ const T0 = '2026-01-01T00:00:00Z';
 function merged(namespace: string, name: string): MergedService {
   return {
     namespace, name, type: 'ClusterSetIP', ports: [{ name: 'dns', protocol: 'UDP', port: 53 }], sessionAffinity: 'None',
+    exportedLabels: {}, exportedAnnotations: {}, ipFamilies: [],
     members: [{ cluster: 'evil', createdAt: T0, conflicts: [], excluded: false }],
   };
 }
@@ -31,6 +32,7 @@ function record(namespace: string, name: string, endpoints: string[][]): ExportR
     cluster: 'evil', namespace, name, createdAt: T0, type: 'ClusterSetIP', ports: [{ name: 'dns', protocol: 'UDP', port: 53 }],
     clusterIPs: [], sessionAffinity: 'None', endpointPorts: [{ name: 'dns', protocol: 'UDP', port: 53 }],
     endpoints: endpoints.map((addresses) => ({ addresses })), annotations: {}, revision: 1,
+    exportedLabels: {}, exportedAnnotations: {}, ipFamilies: [],
   };
 }
 

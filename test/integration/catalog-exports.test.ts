@@ -26,7 +26,7 @@ describe('catalog exports', () => {
     await b.stop();
   });
 
-  it('merges the same service from two clusters without conflicts', async () => {
+  it('merges the same service from two clusters: the union of their ports, and PortConflict on both since the ports differ', async () => {
     const w = watch(b, east, (await snapshot()).revision);
     const r1 = await putExport(b, east, exportSpec('east', 'shop', 'cart', { createdAt: '2026-01-01T00:00:00Z' }));
     expect(r1.status).toBe(200);
@@ -37,7 +37,7 @@ describe('catalog exports', () => {
     expect(res.service).toMatchObject({
       type: 'ClusterSetIP',
       ports: [{ name: 'http', protocol: 'TCP', port: 80 }, { name: 'grpc', protocol: 'TCP', port: 9090 }],
-      members: [{ cluster: 'east', conflicts: [], excluded: false }, { cluster: 'west', conflicts: [], excluded: false }],
+      members: [{ cluster: 'east', conflicts: ['PortConflict'], excluded: false }, { cluster: 'west', conflicts: ['PortConflict'], excluded: false }],
     });
     await w.waitForRevision(res.revision);
     const last = w.changes.filter((e): e is Extract<WatchEvent, { type: 'service' }> => e.type === 'service').at(-1)!;
@@ -46,7 +46,7 @@ describe('catalog exports', () => {
     await w.close();
   });
 
-  it('reports type and port conflicts on the newer export, in the response and on the stream', async () => {
+  it('reports type and port conflicts on every export involved (the oldest too), in the response and on the stream', async () => {
     const w = watch(b, west, (await snapshot()).revision);
     await putExport(b, east, exportSpec('east', 'shop', 'pay', { createdAt: '2026-01-01T00:00:00Z' }));
     const typed = exportWriteResponseSchema.parse((await putExport(b, west, exportSpec('west', 'shop', 'pay', {
@@ -54,11 +54,13 @@ describe('catalog exports', () => {
     }))).body);
     expect(typed.service!.type).toBe('ClusterSetIP');
     expect(typed.service!.ports).toEqual([{ name: 'http', protocol: 'TCP', port: 80 }]);
+    expect(typed.service!.members[0]).toMatchObject({ cluster: 'east', conflicts: ['TypeConflict'], excluded: false });
     expect(typed.service!.members[1]).toMatchObject({ cluster: 'west', conflicts: ['TypeConflict'], excluded: true });
 
     const ported = exportWriteResponseSchema.parse((await putExport(b, west, exportSpec('west', 'shop', 'pay', {
       createdAt: '2026-01-03T00:00:00Z', ports: [{ name: 'http', protocol: 'TCP', port: 8080 }], sessionAffinity: 'ClientIP',
     }))).body);
+    expect(ported.service!.members[0]).toMatchObject({ cluster: 'east', conflicts: ['PortConflict', 'SessionAffinityConflict'], excluded: false });
     expect(ported.service!.members[1]).toMatchObject({ cluster: 'west', conflicts: ['PortConflict', 'SessionAffinityConflict'], excluded: false });
     await w.waitForRevision(ported.revision);
     const seen = w.changes.filter((e) => e.type === 'service').map((e) => (e as Extract<WatchEvent, { type: 'service' }>).service?.members[1]?.conflicts);

@@ -47,8 +47,9 @@ export function conflictCondition(merged: MergedService | null | undefined, clus
   const oldest = merged.members[0]?.cluster ?? 'unknown';
   const reasons = [...new Set(member.conflicts)];
   const excluded = member.excluded ? '; this cluster\'s endpoints are left out of the import' : '';
+  const decides = oldest === clusterId ? 'this export is the oldest and decides' : `the oldest export (cluster ${oldest}) decides`;
   return {
     type: 'Conflict', status: 'True', reason: reasons.join(','),
-    message: `${reasons.join(', ')}: the oldest export (cluster ${oldest}) decides${excluded}`, ...gen,
+    message: `${reasons.join(', ')}: other exports of this service differ; ${decides}${excluded}`, ...gen,
   };
 }

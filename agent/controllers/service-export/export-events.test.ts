@@ -21,7 +21,7 @@ describe('ServiceExport events', () => {
     const e = exportEvent(se, c('Conflict', 'True', 'PortConflict,TypeConflict'), now, 'east') as KubeObject & Record<string, unknown>;
     expect(e.metadata?.name).toBe('cart.01234567.conflict-portconflict-typeconflict');
     expect(e).toMatchObject({ type: 'Warning', reason: 'PortConflict,TypeConflict', firstTimestamp: '2030-01-01T00:00:00Z', reportingInstance: 'east' });
-    expect(e.involvedObject).toEqual({ apiVersion: 'multicluster.x-k8s.io/v1alpha1', kind: 'ServiceExport', namespace: 'shop', name: 'cart', uid: '0123456789abcdef' });
+    expect(e.involvedObject).toEqual({ apiVersion: 'multicluster.x-k8s.io/v1beta1', kind: 'ServiceExport', namespace: 'shop', name: 'cart', uid: '0123456789abcdef' });
     expect((exportEvent(se, c('Ready', 'True', 'Exported'), now, 'east') as { type: string }).type).toBe('Normal');
     expect((exportEvent(se, c('Valid', 'False', 'NoService'), now, 'east') as { type: string }).type).toBe('Warning');
   });

@@ -74,6 +74,39 @@ describe('buildExportSpec', () => {
     expect(spec.endpointPorts).toEqual([]);
   });
 
+  it('carries spec.exportedLabels/exportedAnnotations, ipFamilies, internalTrafficPolicy and trafficDistribution (mcs-api v1beta1)', () => {
+    const spec = build(
+      svc({ clusterIP: '10.0.0.1', clusterIPs: ['10.0.0.1', 'fd00::1'], ipFamilies: ['IPv4', 'IPv6'], ports: [{ port: 80 }], internalTrafficPolicy: 'Cluster', trafficDistribution: 'PreferClose' }),
+      [],
+      { ...se({ 'plexus.io/dns-policy': 'nearest' }), spec: { exportedLabels: { 'dummy-label': 'true' }, exportedAnnotations: { 'dummy-annotation': 'true' } } },
+    );
+    expect(spec).toMatchObject({
+      exportedLabels: { 'dummy-label': 'true' }, exportedAnnotations: { 'dummy-annotation': 'true' },
+      ipFamilies: ['IPv4', 'IPv6'], internalTrafficPolicy: 'Cluster', trafficDistribution: 'PreferClose',
+      // Plexus's own policy annotations stay a separate channel: never exported as ServiceImport annotations.
+      annotations: { 'plexus.io/dns-policy': 'nearest' },
+    });
+  });
+
+  it('does not carry the Service\'s or ServiceExport\'s own labels and annotations, only the exported ones', () => {
+    const serviceExport: ServiceExport = { metadata: { ...se().metadata, labels: { 'dummy-svcexport': 'dummy' }, annotations: { 'dummy-svcexport': 'dummy' } } };
+    const spec = build({ ...svc({ clusterIP: '10.0.0.1', ports: [{ port: 80 }] }), metadata: { namespace: 'shop', name: 'cart', labels: { 'dummy-svc': 'dummy' } } }, [], serviceExport);
+    expect(spec.exportedLabels).toEqual({});
+    expect(spec.exportedAnnotations).toEqual({});
+  });
+
+  it('derives ipFamilies from the ClusterIPs when the Service does not list them, and leaves them empty for a headless Service without', () => {
+    expect(build(svc({ clusterIP: 'fd00::1', clusterIPs: ['fd00::1'], ports: [{ port: 80 }] })).ipFamilies).toEqual(['IPv6']);
+    expect(build(svc({ clusterIP: 'None', ports: [{ port: 80 }] })).ipFamilies).toEqual([]);
+  });
+
+  it('refuses an exported label the ServiceImport could not carry, naming it', () => {
+    const r = buildExportSpec({
+      clusterId: 'east', serviceExport: { ...se(), spec: { exportedLabels: { 'bad key!': 'x' } } }, service: svc({ clusterIP: '10.0.0.1', ports: [{ port: 80 }] }), slices: [],
+    });
+    expect(!r.ok && r.problem).toContain('exportedLabels');
+  });
+
   it('reports input the broker would refuse instead of throwing', () => {
     const r = buildExportSpec({
       clusterId: 'east', serviceExport: se(), service: svc({ clusterIP: 'None', ports: [{ port: 80 }] }),

@@ -3,6 +3,7 @@
 // the reconciler can skip the broker write. Validated with the contract's own schema:
 // input the broker would refuse is caught here, with the offending field named.
 import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
+import { isIPv4 } from 'node:net';
 import { exportSpecSchema, type EndpointPort, type ExportSpec, type ExportedEndpoint, type ServicePort } from '../../../broker/api/catalog.ts';
 import type { ServiceExport } from '../../../crds/types.ts';
 
@@ -37,6 +38,11 @@ export function buildExportSpec(i: ExportInputs): BuildResult {
     endpointPorts: endpointPorts(i.slices),
     endpoints: readyEndpoints(i.slices),
     annotations: exportedAnnotations(i.serviceExport),
+    exportedLabels: sortedMap(i.serviceExport.spec?.exportedLabels),
+    exportedAnnotations: sortedMap(i.serviceExport.spec?.exportedAnnotations),
+    ipFamilies: ipFamilies(i.service),
+    ...(spec.internalTrafficPolicy ? { internalTrafficPolicy: spec.internalTrafficPolicy } : {}),
+    ...(spec.trafficDistribution ? { trafficDistribution: spec.trafficDistribution } : {}),
   };
   const parsed = exportSpecSchema.safeParse(candidate);
   if (parsed.success) return { ok: true, spec: parsed.data };
@@ -56,6 +62,17 @@ function servicePort(p: NonNullable<NonNullable<V1Service['spec']>['ports']>[num
 function clusterIPs(svc: V1Service): string[] {
   const ips = svc.spec?.clusterIPs?.length ? svc.spec.clusterIPs : svc.spec?.clusterIP ? [svc.spec.clusterIP] : [];
   return ips.filter((ip) => ip && ip !== 'None').slice(0, 2);
+}
+
+/** The Service's spec.ipFamilies (set by the API server), else the families of its ClusterIPs. */
+function ipFamilies(svc: V1Service): string[] {
+  const given = svc.spec?.ipFamilies ?? [];
+  if (given.length > 0) return given.slice(0, 2);
+  return clusterIPs(svc).map((ip) => (isIPv4(ip) ? 'IPv4' : 'IPv6'));
+}
+
+function sortedMap(m: Record<string, string> | undefined): Record<string, string> {
+  return Object.fromEntries(Object.entries(m ?? {}).sort(([a], [b]) => compare(a, b)));
 }
 
 function endpointPorts(slices: readonly V1EndpointSlice[]): EndpointPort[] {

@@ -40,7 +40,7 @@ class FakeBroker implements ExportPublisher {
 
 function merged(conflicts: MergedService['members'][number]['conflicts'], excluded = false): MergedService {
   return {
-    namespace: 'shop', name: 'cart', type: 'ClusterSetIP', ports: [], sessionAffinity: 'None',
+    namespace: 'shop', name: 'cart', type: 'ClusterSetIP', ports: [], sessionAffinity: 'None', exportedLabels: {}, exportedAnnotations: {}, ipFamilies: [], 
     members: [
       { cluster: 'west', createdAt: '2025-01-01T00:00:00Z', conflicts: [], excluded: false },
       { cluster: 'east', createdAt: '2026-01-01T00:00:00Z', conflicts, excluded },

@@ -5,19 +5,19 @@ import { describe, expect, it } from 'vitest';
 import type { ExportRecord, MergedService } from '../../../broker/api/catalog.ts';
 import type { ClusterView, RankingContext } from '../../topology/ranking.ts';
 import { STANDBY_ZONE } from '../../topology/zone-hints.ts';
-import { desiredDerivedService, desiredEndpointSlices, desiredRankingAnnotations, type ImportInputs } from './desired-state.ts';
+import { desiredDerivedService, desiredServiceImport, effectiveTrafficDistribution, desiredEndpointSlices, desiredRankingAnnotations, type ImportInputs } from './desired-state.ts';
 
 const owner = { name: 'web', uid: 'uid-1' };
 const member = (cluster: string, day: number) => ({ cluster, createdAt: `2026-01-0${day}T00:00:00Z`, conflicts: [], excluded: false });
 const service = (type: MergedService['type'] = 'ClusterSetIP'): MergedService => ({
-  namespace: 'shop', name: 'web', type, ports: [{ name: 'http', protocol: 'TCP', port: 80 }], sessionAffinity: 'None',
+  namespace: 'shop', name: 'web', type, ports: [{ name: 'http', protocol: 'TCP', port: 80 }], sessionAffinity: 'None', exportedLabels: {}, exportedAnnotations: {}, ipFamilies: [], 
   members: [member('east', 1), member('home', 2), member('west', 3)],
 });
 const record = (cluster: string, endpoints: { ip: string; zone?: string }[], annotations: Record<string, string> = {}): ExportRecord => ({
   cluster, namespace: 'shop', name: 'web', createdAt: '2026-01-01T00:00:00Z', type: 'ClusterSetIP',
   ports: [{ name: 'http', protocol: 'TCP', port: 80 }], clusterIPs: [], sessionAffinity: 'None',
   endpointPorts: [{ name: 'http', protocol: 'TCP', port: 8080 }],
-  endpoints: endpoints.map((e) => ({ addresses: [e.ip], ...(e.zone ? { zone: e.zone } : {}) })), annotations, revision: 1,
+  endpoints: endpoints.map((e) => ({ addresses: [e.ip], ...(e.zone ? { zone: e.zone } : {}) })), annotations, exportedLabels: {}, exportedAnnotations: {}, ipFamilies: [], revision: 1,
 });
 
 function ctx(views: Record<string, ClusterView>): RankingContext {
@@ -76,8 +76,21 @@ describe('imported slices with topology', () => {
 });
 
 describe('derived Service and ranking annotation', () => {
-  it('sets PreferClose when topology is known', () => {
-    expect(desiredDerivedService(service(), owner, { preferClose: true })?.spec?.trafficDistribution).toBe('PreferClose');
+  it('sets PreferClose when topology is known and the exporters set no trafficDistribution; the ServiceImport says the same', () => {
+    const td = effectiveTrafficDistribution(service(), true);
+    expect(td).toBe('PreferClose');
+    expect(desiredDerivedService(service(), owner, { trafficDistribution: td })?.spec?.trafficDistribution).toBe('PreferClose');
+    expect(desiredServiceImport(service(), { trafficDistribution: td }).spec.trafficDistribution).toBe('PreferClose');
+    expect(effectiveTrafficDistribution(service(), false)).toBeUndefined();
+  });
+
+  it('keeps the exporters\' trafficDistribution on both the ServiceImport and the derived Service, topology or not', () => {
+    const s = { ...service(), trafficDistribution: 'PreferSameNode' };
+    for (const known of [true, false]) {
+      const td = effectiveTrafficDistribution(s, known);
+      expect(td).toBe('PreferSameNode');
+      expect(desiredDerivedService(s, owner, { trafficDistribution: td })?.spec?.trafficDistribution).toBe('PreferSameNode');
+    }
   });
 
   it('names the policy, the clusters nearest first, and the unhealthy ones', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ExportRecord, MergedService } from '../../../broker/api/catalog.ts';
 import {
-  MAX_ENDPOINTS_PER_SLICE, desiredDerivedService, desiredEndpointSlices, desiredImportStatus, desiredServiceImport, sourceClusters,
+  MAX_ENDPOINTS_PER_SLICE, NO_ADDRESSING, importAddressing, readyCondition, desiredDerivedService, desiredEndpointSlices, desiredImportStatus, desiredServiceImport, sourceClusters,
   type ImportInputs,
 } from './desired-state.ts';
 import { derivedServiceName, endpointSliceName } from './import-names.ts';
@@ -12,7 +12,7 @@ function merged(o: Partial<MergedService> = {}): MergedService {
   return {
     namespace: 'shop', name: 'web', type: 'ClusterSetIP',
     ports: [{ name: 'http', protocol: 'TCP', port: 80 }],
-    sessionAffinity: 'None',
+    sessionAffinity: 'None', exportedLabels: {}, exportedAnnotations: {}, ipFamilies: [], 
     members: [
       { cluster: 'east', createdAt: '2026-01-01T00:00:00Z', conflicts: [], excluded: false },
       { cluster: 'west', createdAt: '2026-01-02T00:00:00Z', conflicts: [], excluded: false },
@@ -27,7 +27,7 @@ function record(cluster: string, addresses: string[][], o: Partial<ExportRecord>
     ports: [{ name: 'http', protocol: 'TCP', port: 80 }], clusterIPs: [], sessionAffinity: 'None',
     endpointPorts: [{ name: 'http', protocol: 'TCP', port: 8080 }],
     endpoints: addresses.map((a, i) => ({ addresses: a, hostname: `pod-${i}`, zone: 'z1', nodeName: 'node-1' })),
-    annotations: {}, revision: 1, ...o,
+    annotations: {}, exportedLabels: {}, exportedAnnotations: {}, ipFamilies: [], revision: 1, ...o,
   };
 }
 
@@ -52,17 +52,77 @@ describe('sourceClusters', () => {
 describe('desiredServiceImport', () => {
   it('carries type, ports, session affinity and the derived ClusterIPs', () => {
     const s = merged({ sessionAffinity: 'ClientIP', sessionAffinityConfig: { clientIP: { timeoutSeconds: 60 } } });
-    const si = desiredServiceImport(s, ['10.96.0.10']);
+    const si = desiredServiceImport(s, { addressing: { ips: ['10.96.0.10'], ipFamilies: ['IPv4'], unsupported: false } });
     expect(si).toMatchObject({
-      apiVersion: 'multicluster.x-k8s.io/v1alpha1', kind: 'ServiceImport',
+      apiVersion: 'multicluster.x-k8s.io/v1beta1', kind: 'ServiceImport',
       metadata: { name: 'web', namespace: 'shop', labels: { 'app.kubernetes.io/managed-by': 'plexus', 'multicluster.kubernetes.io/service-name': 'web' } },
-      spec: { type: 'ClusterSetIP', ports: [{ name: 'http', protocol: 'TCP', port: 80 }], ips: ['10.96.0.10'], sessionAffinity: 'ClientIP', sessionAffinityConfig: { clientIP: { timeoutSeconds: 60 } } },
+      spec: { type: 'ClusterSetIP', ports: [{ name: 'http', protocol: 'TCP', port: 80 }], ips: ['10.96.0.10'], ipFamilies: ['IPv4'], sessionAffinity: 'ClientIP', sessionAffinityConfig: { clientIP: { timeoutSeconds: 60 } } },
     });
   });
 
   it('has no ips for a Headless import or before the derived Service has one', () => {
-    expect(desiredServiceImport(merged({ type: 'Headless' }), ['10.96.0.10']).spec.ips).toBeUndefined();
-    expect(desiredServiceImport(merged(), []).spec.ips).toBeUndefined();
+    const v4 = { ips: ['10.96.0.10'], ipFamilies: ['IPv4'] as const, unsupported: false };
+    expect(desiredServiceImport(merged({ type: 'Headless' }), { addressing: { ...v4, ipFamilies: [...v4.ipFamilies] } }).spec.ips).toBeUndefined();
+    expect(desiredServiceImport(merged()).spec.ips).toBeUndefined();
+  });
+
+  it('carries internalTrafficPolicy and the given trafficDistribution (mcs-api v1beta1)', () => {
+    const si = desiredServiceImport(merged({ internalTrafficPolicy: 'Cluster', trafficDistribution: 'PreferClose' }), { trafficDistribution: 'PreferClose' });
+    expect(si.spec).toMatchObject({ internalTrafficPolicy: 'Cluster', trafficDistribution: 'PreferClose' });
+    expect(desiredServiceImport(merged()).spec.internalTrafficPolicy).toBeUndefined();
+  });
+
+  it('puts the exported labels and annotations on the ServiceImport; Plexus\'s own keys win', () => {
+    const si = desiredServiceImport(merged({
+      exportedLabels: { 'dummy-label': 'true', 'app.kubernetes.io/managed-by': 'someone-else' },
+      exportedAnnotations: { 'dummy-annotation': 'true', 'plexus.io/ranking': 'forged' },
+    }), { annotations: { 'plexus.io/ranking': '{"policy":"nearest"}' } });
+    expect(si.metadata.labels).toEqual({ 'dummy-label': 'true', 'app.kubernetes.io/managed-by': 'plexus', 'multicluster.kubernetes.io/service-name': 'web' });
+    expect(si.metadata.annotations).toEqual({ 'dummy-annotation': 'true', 'plexus.io/ranking': '{"policy":"nearest"}' });
+    expect(desiredServiceImport(merged()).metadata.annotations).toBeUndefined();
+  });
+});
+
+describe('importAddressing (ipFamilies, one per entry of ips)', () => {
+  const derived = (clusterIPs: string[]) => ({ spec: { clusterIP: clusterIPs[0], clusterIPs } });
+
+  it('dual-stack cluster, dual-stack exporters: both IPs, families in the Service\'s order', () => {
+    const a = importAddressing(inputs(merged({ ipFamilies: ['IPv4', 'IPv6'] }), []), derived(['fd00::10', '10.96.0.10']));
+    expect(a).toEqual({ ips: ['fd00::10', '10.96.0.10'], ipFamilies: ['IPv6', 'IPv4'], unsupported: false });
+  });
+
+  it('dual-stack cluster, IPv4-only exporters: only the IPv4 clusterset IP', () => {
+    expect(importAddressing(inputs(merged({ ipFamilies: ['IPv4'] }), []), derived(['10.96.0.10', 'fd00::10'])))
+      .toEqual({ ips: ['10.96.0.10'], ipFamilies: ['IPv4'], unsupported: false });
+  });
+
+  it('an IPv4-only cluster cannot serve IPv6-only exporters: unsupported, Ready=False IPFamilyNotSupported', () => {
+    const i = inputs(merged({ ipFamilies: ['IPv6'] }), [record('east', [['fd00::1']])]);
+    const a = importAddressing(i, derived(['10.96.0.10']));
+    expect(a).toEqual({ ips: [], ipFamilies: [], unsupported: true });
+    expect(readyCondition(i, a)).toMatchObject({ type: 'Ready', status: 'False', reason: 'IPFamilyNotSupported' });
+  });
+
+  it('exporters that name no family (older agents) accept every family the cluster serves', () => {
+    expect(importAddressing(inputs(merged(), []), derived(['10.96.0.10'])).ipFamilies).toEqual(['IPv4']);
+  });
+
+  it('Headless: no IPs, the exporters\' families, else the families of their endpoints', () => {
+    expect(importAddressing(inputs(merged({ type: 'Headless', ipFamilies: ['IPv4'] }), []), undefined)).toEqual({ ips: [], ipFamilies: ['IPv4'], unsupported: false });
+    const old = inputs(merged({ type: 'Headless' }), [record('east', [['fd00::1'], ['10.1.0.1']])]);
+    expect(importAddressing(old, undefined).ipFamilies).toEqual(['IPv4', 'IPv6']);
+  });
+});
+
+describe('readyCondition', () => {
+  const v4 = { ips: ['10.96.0.10'], ipFamilies: ['IPv4' as const], unsupported: false };
+  it('is Ready once the import has its clusterset IP and an available exporter', () => {
+    expect(readyCondition(inputs(merged(), [record('east', [['10.1.0.1']])]), v4)).toMatchObject({ status: 'True', reason: 'Ready' });
+  });
+
+  it('is Pending without a clusterset IP, or while no exporting cluster is available', () => {
+    expect(readyCondition(inputs(merged(), [record('east', [['10.1.0.1']])]), NO_ADDRESSING)).toMatchObject({ status: 'False', reason: 'Pending' });
+    expect(readyCondition(inputs(merged(), [record('east', [['10.1.0.1']])], ['east', 'west']), v4)).toMatchObject({ status: 'False', reason: 'Pending' });
   });
 });
 
@@ -74,7 +134,7 @@ describe('desiredDerivedService', () => {
     expect(svc.spec!.type).toBe('ClusterIP');
     expect(svc.spec!.ports).toEqual([{ name: 'http', protocol: 'TCP', port: 80, appProtocol: 'http' }, { name: 'dns', protocol: 'UDP', port: 53 }]);
     expect(svc.metadata!.labels).toEqual({ 'app.kubernetes.io/managed-by': 'plexus', 'multicluster.kubernetes.io/service-name': 'web' });
-    expect(svc.metadata!.ownerReferences).toEqual([{ apiVersion: 'multicluster.x-k8s.io/v1alpha1', kind: 'ServiceImport', name: 'web', uid: 'uid-1', controller: true, blockOwnerDeletion: false }]);
+    expect(svc.metadata!.ownerReferences).toEqual([{ apiVersion: 'multicluster.x-k8s.io/v1beta1', kind: 'ServiceImport', name: 'web', uid: 'uid-1', controller: true, blockOwnerDeletion: false }]);
   });
 
   it('does not exist for Headless imports', () => {
@@ -169,5 +229,35 @@ describe('desiredEndpointSlices', () => {
     const a = desiredEndpointSlices(inputs(merged(), [record('east', [['10.0.0.1']]), record('west', [['10.1.0.1']])]), owner);
     const b = desiredEndpointSlices(inputs(merged(), [record('west', [['10.1.0.1']]), record('east', [['10.0.0.1']])]), owner);
     expect(a).toEqual(b);
+  });
+});
+
+describe('desiredEndpointSlices with conflicting ports (strict port match)', () => {
+  const tcp42 = { name: 'tcp', protocol: 'TCP' as const, port: 42 };
+  it('a source cluster whose port lost a PortConflict contributes no endpoints to that port', () => {
+    // Conformance "same port name but different port numbers": c2 exports "tcp" as 4242 (target 42), the oldest c1 as 42.
+    const s = merged({ ports: [tcp42], members: [
+      { cluster: 'c1', createdAt: '2026-01-01T00:00:00Z', conflicts: ['PortConflict'], excluded: false },
+      { cluster: 'c2', createdAt: '2026-01-02T00:00:00Z', conflicts: ['PortConflict'], excluded: false },
+    ] });
+    const endpointPorts = [{ name: 'tcp', protocol: 'TCP' as const, port: 42 }];
+    const slices = desiredEndpointSlices(inputs(s, [
+      record('c1', [['10.1.0.1']], { ports: [tcp42], endpointPorts }),
+      record('c2', [['10.2.0.1']], { ports: [{ ...tcp42, port: 4242 }], endpointPorts }),
+    ]), owner);
+    const portsOf = (c: string) => slices.find((x) => x.metadata!.labels!['multicluster.kubernetes.io/source-cluster'] === c)!.ports;
+    expect(portsOf('c1')).toEqual(endpointPorts);
+    expect(portsOf('c2')).toEqual([]);
+  });
+
+  it('ports named differently in each cluster each reach only their own cluster', () => {
+    const tcp2 = { name: 'tcp2', protocol: 'TCP' as const, port: 4242 };
+    const s = merged({ ports: [tcp42, tcp2] });
+    const slices = desiredEndpointSlices(inputs(s, [
+      record('east', [['10.1.0.1']], { ports: [tcp42], endpointPorts: [{ name: 'tcp', protocol: 'TCP', port: 42 }] }),
+      record('west', [['10.2.0.1']], { ports: [tcp2], endpointPorts: [{ name: 'tcp2', protocol: 'TCP', port: 42 }] }),
+    ]), owner);
+    expect(slices.map((x) => [x.metadata!.labels!['multicluster.kubernetes.io/source-cluster'], x.ports!.map((p) => p.name)]))
+      .toEqual([['east', ['tcp']], ['west', ['tcp2']]]);
   });
 });

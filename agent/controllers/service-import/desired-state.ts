@@ -4,11 +4,12 @@
 // these against the API server and the unit tests pin them down.
 import type { V1EndpointSlice, V1OwnerReference, V1Service } from '@kubernetes/client-node';
 import { isIPv4 } from 'node:net';
-import type { ExportRecord, ExportedEndpoint, MergedService } from '../../../broker/api/catalog.ts';
+import type { ExportRecord, ExportedEndpoint, IPFamily, MergedService, ServicePort } from '../../../broker/api/catalog.ts';
 import {
   LABEL_SERVICE_NAME, LABEL_SOURCE_CLUSTER, SERVICE_IMPORT, apiVersionOf,
   type ServiceImport, type ServiceImportStatus,
 } from '../../../crds/types.ts';
+import type { DesiredCondition } from '../../kube/conditions.ts';
 import {
   ENDPOINTSLICE_MANAGER, LABEL_ENDPOINTSLICE_MANAGED_BY, LABEL_KUBE_SERVICE_NAME, LABEL_MANAGED_BY, MANAGED_BY_PLEXUS,
   derivedServiceName, endpointSliceName, type AddressFamily,
@@ -56,23 +57,102 @@ export function desiredRankingAnnotations(inputs: ImportInputs): Record<string, 
   return { [ANNOTATION_RANKING]: rankingAnnotation(ctx, importPolicy(inputs.service, (c) => inputs.exports.find((e) => e.cluster === c)), clusters) };
 }
 
-/** The ServiceImport to apply. `ips` are the derived Service's ClusterIPs (empty for Headless). */
+/**
+ * The ServiceImport's traffic distribution, which the derived Service carries too: the
+ * exporters' (oldest export's) value, else PreferClose when this agent ranks endpoints
+ * nearest first (topology known), so kube-proxy follows the zone hints on the slices.
+ */
+export function effectiveTrafficDistribution(service: MergedService, topologyKnown: boolean): string | undefined {
+  return service.trafficDistribution ?? (topologyKnown ? 'PreferClose' : undefined);
+}
+
+/** Addresses of the import in this cluster: `ips[i]` is of family `ipFamilies[i]`. */
+export interface ImportAddressing {
+  readonly ips: readonly string[];
+  readonly ipFamilies: readonly IPFamily[];
+  /** The exporters use only families this cluster cannot serve (ClusterSetIP: none of them got a ClusterIP here). */
+  readonly unsupported: boolean;
+}
+
+/**
+ * ClusterSetIP: the derived Service's ClusterIPs (PreferDualStack: every family this
+ * cluster serves) restricted to the exporters' families, in the Service's order. Headless:
+ * no IPs, the exporters' families (else those of the exported endpoints).
+ */
+export function importAddressing(inputs: ImportInputs, derived: { spec?: { clusterIPs?: string[]; clusterIP?: string; ipFamilies?: string[] } } | undefined): ImportAddressing {
+  const wanted = inputs.service.ipFamilies;
+  if (inputs.service.type !== 'ClusterSetIP') {
+    if (wanted.length > 0) return { ips: [], ipFamilies: [...wanted], unsupported: false };
+    const seen = new Set<IPFamily>();
+    for (const e of inputs.exports) for (const ep of e.endpoints) for (const a of ep.addresses) seen.add(familyOf(a));
+    return { ips: [], ipFamilies: (['IPv4', 'IPv6'] as const).filter((f) => seen.has(f)), unsupported: false };
+  }
+  const clusterIps = (derived?.spec?.clusterIPs ?? (derived?.spec?.clusterIP ? [derived.spec.clusterIP] : []))
+    .filter((ip) => ip && ip !== 'None').slice(0, 2);
+  const ips: string[] = [];
+  const ipFamilies: IPFamily[] = [];
+  for (const ip of clusterIps) {
+    const family = familyOf(ip);
+    if (wanted.length > 0 && !wanted.includes(family)) continue;
+    ips.push(ip);
+    ipFamilies.push(family);
+  }
+  return { ips, ipFamilies, unsupported: clusterIps.length > 0 && ips.length === 0 };
+}
+
+export const NO_ADDRESSING: ImportAddressing = { ips: [], ipFamilies: [], unsupported: false };
+
+/** Keys Plexus sets itself on the ServiceImport; an exported label or annotation cannot replace them. */
+function withoutKeys(m: Record<string, string>, reserved: Record<string, string> | undefined): Record<string, string> {
+  return Object.fromEntries(Object.entries(m).filter(([k]) => !(reserved && k in reserved)));
+}
+
+/**
+ * The ServiceImport to apply: the merged service's spec, this cluster's addressing, and
+ * the exporters' `exportedLabels`/`exportedAnnotations` (Plexus's own keys win).
+ */
 export function desiredServiceImport(
-  service: MergedService, ips: readonly string[], annotations?: Record<string, string>,
+  service: MergedService,
+  o: { addressing?: ImportAddressing; annotations?: Record<string, string> | undefined; trafficDistribution?: string | undefined } = {},
 ): ServiceImport & { metadata: { name: string; namespace: string } } {
+  const addressing = o.addressing ?? NO_ADDRESSING;
   const spec: ServiceImport['spec'] = {
     type: service.type,
     ports: service.ports.map((p) => ({ ...p })),
     sessionAffinity: service.sessionAffinity,
   };
   if (service.sessionAffinityConfig) spec.sessionAffinityConfig = structuredClone(service.sessionAffinityConfig);
-  if (service.type === 'ClusterSetIP' && ips.length > 0) spec.ips = ips.slice(0, 2);
+  if (service.type === 'ClusterSetIP' && addressing.ips.length > 0) spec.ips = addressing.ips.slice(0, 2);
+  if (addressing.ipFamilies.length > 0) spec.ipFamilies = addressing.ipFamilies.slice(0, 2);
+  if (service.internalTrafficPolicy) spec.internalTrafficPolicy = service.internalTrafficPolicy;
+  if (o.trafficDistribution) spec.trafficDistribution = o.trafficDistribution;
+  const own = plexusLabels(service.name);
+  const labels = { ...withoutKeys(service.exportedLabels ?? {}, own), ...own };
+  const annotations = { ...withoutKeys(service.exportedAnnotations ?? {}, o.annotations), ...o.annotations };
   return {
     apiVersion: apiVersionOf(SERVICE_IMPORT) as ServiceImport['apiVersion'],
     kind: 'ServiceImport',
-    metadata: { name: service.name, namespace: service.namespace, labels: plexusLabels(service.name), ...(annotations ? { annotations } : {}) },
+    metadata: { name: service.name, namespace: service.namespace, labels, ...(Object.keys(annotations).length ? { annotations } : {}) },
     spec,
   };
+}
+
+/** The import's `Ready` condition (mcs-api v1beta1 reasons Ready, Pending, IPFamilyNotSupported). */
+export function readyCondition(inputs: ImportInputs, addressing: ImportAddressing): DesiredCondition {
+  const { service } = inputs;
+  if (addressing.unsupported) {
+    return {
+      type: 'Ready', status: 'False', reason: 'IPFamilyNotSupported',
+      message: `the exporters use ${service.ipFamilies.join(', ')}, which this cluster does not serve`,
+    };
+  }
+  if (service.type === 'ClusterSetIP' && addressing.ips.length === 0) {
+    return { type: 'Ready', status: 'False', reason: 'Pending', message: 'waiting for the clusterset IP (the derived Service\'s ClusterIP)' };
+  }
+  if (sourceClusters(inputs).length === 0) {
+    return { type: 'Ready', status: 'False', reason: 'Pending', message: 'no exporting cluster is available' };
+  }
+  return { type: 'Ready', status: 'True', reason: 'Ready', message: 'the service is imported from the exporting clusters' };
 }
 
 export function desiredImportStatus(inputs: ImportInputs): ServiceImportStatus {
@@ -84,10 +164,13 @@ function ownerReference(owner: ImportOwner): V1OwnerReference {
 }
 
 /**
- * The selector-less Service that holds the ClusterSetIP; null for Headless imports. With
- * `preferClose` (topology known), kube-proxy follows the slices' zone hints.
+ * The selector-less Service that holds the ClusterSetIP; null for Headless imports. Its
+ * trafficDistribution is the ServiceImport's (effectiveTrafficDistribution): with
+ * PreferClose, kube-proxy follows the slices' zone hints. internalTrafficPolicy stays the
+ * default Cluster: imported endpoints are on no node of this cluster, so Local would drop
+ * all traffic; the ServiceImport reports the exporters' value.
  */
-export function desiredDerivedService(service: MergedService, owner: ImportOwner, o: { preferClose?: boolean } = {}): V1Service | null {
+export function desiredDerivedService(service: MergedService, owner: ImportOwner, o: { trafficDistribution?: string | undefined } = {}): V1Service | null {
   if (service.type !== 'ClusterSetIP') return null;
   const spec: NonNullable<V1Service['spec']> = {
     type: 'ClusterIP',
@@ -101,7 +184,7 @@ export function desiredDerivedService(service: MergedService, owner: ImportOwner
     sessionAffinity: service.sessionAffinity,
   };
   if (service.sessionAffinityConfig?.clientIP) spec.sessionAffinityConfig = { clientIP: { ...service.sessionAffinityConfig.clientIP } };
-  if (o.preferClose) spec.trafficDistribution = 'PreferClose';
+  if (o.trafficDistribution) spec.trafficDistribution = o.trafficDistribution;
   return {
     apiVersion: 'v1',
     kind: 'Service',
@@ -117,6 +200,26 @@ export function desiredDerivedService(service: MergedService, owner: ImportOwner
 
 function familyOf(address: string): AddressFamily {
   return isIPv4(address) ? 'IPv4' : 'IPv6';
+}
+
+function samePort(a: ServicePort, b: ServicePort): boolean {
+  return a.name === b.name && a.protocol === b.protocol && a.port === b.port && a.appProtocol === b.appProtocol;
+}
+
+/**
+ * The target ports of one source cluster that serve a port of the import: those whose
+ * Service port (same name) is exactly the merged one. A port that lost a PortConflict
+ * (e.g. "tcp" 4242 against the oldest export's "tcp" 42) keeps that cluster's endpoints
+ * out of the import's port, so traffic to it reaches only the clusters that expose it.
+ */
+function acceptedEndpointPorts(service: MergedService, record: ExportRecord): ExportRecord['endpointPorts'] {
+  return record.endpointPorts
+    .filter((ep) => {
+      const own = record.ports.find((p) => p.name === ep.name);
+      const merged = service.ports.find((p) => p.name === ep.name);
+      return own !== undefined && merged !== undefined && samePort(own, merged);
+    })
+    .map((p) => ({ ...p }));
 }
 
 type SliceEndpoint = NonNullable<V1EndpointSlice['endpoints']>[number];
@@ -153,7 +256,7 @@ export function desiredEndpointSlices(inputs: ImportInputs, owner: ImportOwner):
   // Zone hints steer ClusterSetIP traffic (kube-proxy); headless answers are ordered by DNS.
   const hints = ctx && service.type === 'ClusterSetIP' ? endpointHints(ctx, policy, records) : null;
   for (const record of records) {
-    const ports = record.endpointPorts.map((p) => ({ ...p }));
+    const ports = acceptedEndpointPorts(service, record);
     for (const [family, endpoints] of endpointsByFamily(record, hints)) {
       for (let i = 0; i * MAX_ENDPOINTS_PER_SLICE < endpoints.length; i++) {
         const labels: Record<string, string> = {

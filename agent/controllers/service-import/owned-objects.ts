@@ -11,7 +11,7 @@ import {
 } from '../../kube/index.ts';
 import { LABEL_SERVICE_NAME } from '../../../crds/types.ts';
 import type { ServiceImport } from '../../../crds/types.ts';
-import { ENDPOINTSLICE_MANAGER, LABEL_ENDPOINTSLICE_MANAGED_BY, LABEL_MANAGED_BY, MANAGED_BY_PLEXUS } from './import-names.ts';
+import { ENDPOINTSLICE_MANAGER, FIELD_MANAGER, LABEL_ENDPOINTSLICE_MANAGED_BY, LABEL_MANAGED_BY, MANAGED_BY_PLEXUS } from './import-names.ts';
 
 export function isPlexusOwned(obj: KubeObject | undefined): boolean {
   return obj?.metadata?.labels?.[LABEL_MANAGED_BY] === MANAGED_BY_PLEXUS;
@@ -31,10 +31,28 @@ function sameOwners(live: KubeObject | undefined, desired: KubeObject): boolean 
   return jsonEqual(pick(live), pick(desired));
 }
 
-/** Only the annotations Plexus sets (plexus.io/*) are compared; others belong to someone else. */
-function samePlexusAnnotations(live: KubeObject | undefined, desired: KubeObject): boolean {
-  const ours = (o: KubeObject | undefined) => Object.entries(o?.metadata?.annotations ?? {}).filter(([k]) => k.startsWith('plexus.io/')).sort();
-  return jsonEqual(ours(live), ours(desired));
+/**
+ * Annotation keys Plexus's field manager applied last time (managedFields), plus any
+ * plexus.io/* key: exported annotations come and go with the ServiceExports, and one
+ * dropped from the desired set must be noticed so the next apply removes it.
+ */
+function appliedAnnotationKeys(live: KubeObject | undefined): string[] {
+  const keys = Object.keys(live?.metadata?.annotations ?? {}).filter((k) => k.startsWith('plexus.io/'));
+  for (const mf of live?.metadata?.managedFields ?? []) {
+    if (mf.manager !== FIELD_MANAGER || mf.operation !== 'Apply' || mf.subresource) continue;
+    const owned = (mf.fieldsV1 as { 'f:metadata'?: { 'f:annotations'?: Record<string, unknown> } } | undefined)?.['f:metadata']?.['f:annotations'];
+    for (const f of Object.keys(owned ?? {})) if (f.startsWith('f:')) keys.push(f.slice(2));
+  }
+  return keys;
+}
+
+/** The annotations Plexus sets match; others belong to someone else and are not compared. */
+function sameOwnAnnotations(live: KubeObject | undefined, desired: KubeObject): boolean {
+  const want = desired.metadata?.annotations ?? {};
+  const have = live?.metadata?.annotations ?? {};
+  const keys = new Set([...Object.keys(want), ...appliedAnnotationKeys(live)]);
+  for (const k of keys) if (have[k] !== want[k]) return false;
+  return true;
 }
 
 const servicePorts = (s: V1Service | undefined) =>
@@ -62,7 +80,7 @@ export class OwnedObjects {
   /** Applies the ServiceImport unless the cache already holds it; returns the live object. */
   async applyServiceImport(desired: ServiceImport & { metadata: { name: string; namespace: string } }): Promise<ServiceImport> {
     const live = this.serviceImport(desired.metadata.namespace, desired.metadata.name);
-    if (live?.metadata?.uid && sameLabels(live, desired) && jsonEqual(live.spec, desired.spec) && samePlexusAnnotations(live, desired)) return live;
+    if (live?.metadata?.uid && sameLabels(live, desired) && jsonEqual(live.spec, desired.spec) && sameOwnAnnotations(live, desired)) return live;
     return this.#api.apply(SERVICE_IMPORTS, desired);
   }
 

@@ -18,7 +18,7 @@ const ctx = { log };
 
 function merged(o: Partial<MergedService> = {}, clusters = ['east', 'west']): MergedService {
   return {
-    namespace: 'shop', name: 'web', type: 'ClusterSetIP', ports: [{ name: 'http', protocol: 'TCP', port: 80 }], sessionAffinity: 'None',
+    namespace: 'shop', name: 'web', type: 'ClusterSetIP', ports: [{ name: 'http', protocol: 'TCP', port: 80 }], sessionAffinity: 'None', exportedLabels: {}, exportedAnnotations: {}, ipFamilies: [], 
     members: clusters.map((cluster) => ({ cluster, createdAt: '2026-01-01T00:00:00Z', conflicts: [], excluded: false })),
     ...o,
   };
@@ -29,7 +29,7 @@ function record(cluster: string, addresses: string[]): ExportRecord {
     cluster, namespace: 'shop', name: 'web', createdAt: '2026-01-01T00:00:00Z', type: 'ClusterSetIP',
     ports: [{ name: 'http', protocol: 'TCP', port: 80 }], clusterIPs: [], sessionAffinity: 'None',
     endpointPorts: [{ name: 'http', protocol: 'TCP', port: 8080 }],
-    endpoints: addresses.map((a) => ({ addresses: [a] })), annotations: {}, revision: 1,
+    endpoints: addresses.map((a) => ({ addresses: [a] })), annotations: {}, exportedLabels: {}, exportedAnnotations: {}, ipFamilies: [], revision: 1,
   };
 }
 
@@ -67,8 +67,8 @@ describe('ServiceImportReconciler', () => {
     const svc = kube.objects(SERVICES, 'shop');
     expect(svc.map((s) => s.metadata!.name)).toEqual([derivedServiceName('shop', 'web')]);
     const imp = si()!;
-    expect(imp.spec).toEqual({ type: 'ClusterSetIP', ports: [{ name: 'http', protocol: 'TCP', port: 80 }], sessionAffinity: 'None', ips: [svc[0]!.spec!.clusterIP] });
-    expect(imp.status).toEqual({ clusters: [{ cluster: 'east' }, { cluster: 'west' }] });
+    expect(imp.spec).toEqual({ type: 'ClusterSetIP', ports: [{ name: 'http', protocol: 'TCP', port: 80 }], sessionAffinity: 'None', ips: [svc[0]!.spec!.clusterIP], ipFamilies: ['IPv4'] });
+    expect(imp.status).toMatchObject({ clusters: [{ cluster: 'east' }, { cluster: 'west' }], conditions: [{ type: 'Ready', status: 'True', reason: 'Ready' }] });
     expect(svc[0]!.metadata!.ownerReferences![0]!.uid).toBe(imp.metadata!.uid);
     expect(sliceNames()).toEqual([endpointSliceName('shop', 'web', 'east', 'IPv4', 0), endpointSliceName('shop', 'web', 'west', 'IPv4', 0)].sort());
     const west = kube.objects(ENDPOINT_SLICES, 'shop').find((s) => s.metadata!.labels!['multicluster.kubernetes.io/source-cluster'] === 'west')!;
@@ -108,11 +108,25 @@ describe('ServiceImportReconciler', () => {
     publish(merged(), exports, ['west']);
     await reconciler.reconcile('shop/web', ctx);
     expect(sliceNames()).toEqual([endpointSliceName('shop', 'web', 'east', 'IPv4', 0)]);
-    expect(si()!.status).toEqual({ clusters: [{ cluster: 'east' }] });
+    expect(si()!.status?.clusters).toEqual([{ cluster: 'east' }]);
     publish(merged(), exports);
     await reconciler.reconcile('shop/web', ctx);
     expect(sliceNames()).toHaveLength(2);
-    expect(si()!.status).toEqual({ clusters: [{ cluster: 'east' }, { cluster: 'west' }] });
+    expect(si()!.status?.clusters).toEqual([{ cluster: 'east' }, { cluster: 'west' }]);
+  });
+
+  it('reports Ready=False Pending while no exporting cluster is available, and keeps the lastTransitionTime of an unchanged condition', async () => {
+    nsShop();
+    const exports = [record('east', ['10.0.0.1'])];
+    publish(merged(), exports, ['east']);
+    await reconciler.reconcile('shop/web', ctx);
+    expect(si()!.status?.conditions).toMatchObject([{ type: 'Ready', status: 'False', reason: 'Pending' }]);
+    publish(merged(), exports);
+    await reconciler.reconcile('shop/web', ctx);
+    const ready = si()!.status!.conditions![0]!;
+    expect(ready).toMatchObject({ type: 'Ready', status: 'True', reason: 'Ready' });
+    await reconciler.reconcile('shop/web', ctx);
+    expect(si()!.status!.conditions![0]!.lastTransitionTime).toEqual(ready.lastTransitionTime);
   });
 
   it('drops the derived Service and ips when the type flips to Headless', async () => {

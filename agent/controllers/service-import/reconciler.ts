@@ -11,12 +11,15 @@ import {
   type ComponentInformers, type KubeApi, type ReconcileContext, type Reconciler, type ResourceType, type StatusWriter, type WithStatus,
 } from '../../kube/index.ts';
 import {
-  desiredDerivedService, desiredEndpointSlices, desiredImportStatus, desiredRankingAnnotations, desiredServiceImport, type ImportInputs,
+  NO_ADDRESSING, desiredDerivedService, desiredEndpointSlices, desiredImportStatus, desiredRankingAnnotations, desiredServiceImport,
+  effectiveTrafficDistribution, importAddressing, readyCondition, type ImportAddressing, type ImportInputs,
 } from './desired-state.ts';
 import { derivedServiceName } from './import-names.ts';
 import { OwnedObjects, isPlexusOwned } from './owned-objects.ts';
 import type { ImportTopology } from '../../topology/import-ranking.ts';
 import type { AgentMetrics } from '../../metrics/agent-metrics.ts';
+import { systemClock, type Clock } from '../../kube/clock.ts';
+import { mergeConditions } from '../../kube/conditions.ts';
 
 /** What the reconciler reads of the catalog (agent/catalog/CatalogView provides it). */
 export interface ImportCatalogReader {
@@ -36,6 +39,8 @@ export interface ServiceImportReconcilerDeps {
   topology?: ImportTopology | undefined;
   /** ServiceImports maintained, as a gauge. */
   metrics?: Pick<AgentMetrics, 'imports'> | undefined;
+  /** lastTransitionTime of the Ready condition (default: the system clock). */
+  clock?: Clock | undefined;
 }
 
 export class ServiceImportReconciler implements Reconciler {
@@ -85,19 +90,22 @@ export class ServiceImportReconciler implements Reconciler {
     const { namespace, name } = service;
     const serviceName = derivedServiceName(namespace, name);
     const existing = objects.service(namespace, serviceName);
-    const knownIps = service.type === 'ClusterSetIP' && isPlexusOwned(existing) ? clusterIpsOf(existing) : [];
+    const known = service.type === 'ClusterSetIP' && !isPlexusOwned(existing) ? NO_ADDRESSING : importAddressing(inputs, existing);
     const annotations = desiredRankingAnnotations(inputs);
-    let si = await objects.applyServiceImport(desiredServiceImport(service, knownIps, annotations));
+    const trafficDistribution = effectiveTrafficDistribution(service, inputs.topology !== undefined);
+    const siOf = (addressing: ImportAddressing) => desiredServiceImport(service, { addressing, annotations, trafficDistribution });
+    let si = await objects.applyServiceImport(siOf(known));
     const owner = { name, uid: si.metadata!.uid! };
 
-    const derived = desiredDerivedService(service, owner, { preferClose: inputs.topology !== undefined });
+    const derived = desiredDerivedService(service, owner, { trafficDistribution });
     if (derived && existing && !isPlexusOwned(existing)) {
       throw new TerminalError(`Service ${namespace}/${serviceName} exists without Plexus labels; cannot derive the ClusterSetIP`);
     }
+    let addressing = known;
     if (derived) {
       const applied = await objects.applyService(derived);
-      const ips = clusterIpsOf(applied);
-      if (!jsonEqual(ips, knownIps)) si = await objects.applyServiceImport(desiredServiceImport(service, ips, annotations));
+      addressing = importAddressing(inputs, applied);
+      if (!jsonEqual(addressing, known)) si = await objects.applyServiceImport(siOf(addressing));
     }
 
     const slices = desiredEndpointSlices(inputs, owner);
@@ -106,14 +114,11 @@ export class ServiceImportReconciler implements Reconciler {
       slices: new Set(slices.map((s) => s.metadata!.name!)),
       service: derived ? serviceName : undefined,
     });
-    const statusWritten = await this.#d.status.apply(SERVICE_IMPORTS as ResourceType<WithStatus<ServiceImportStatus>>, si, desiredImportStatus(inputs));
+    const conditions = mergeConditions(si.status?.conditions as unknown[] | undefined, [readyCondition(inputs, addressing)], (this.#d.clock ?? systemClock).now());
+    const status = { ...desiredImportStatus(inputs), conditions } as unknown as ServiceImportStatus;
+    const statusWritten = await this.#d.status.apply(SERVICE_IMPORTS as ResourceType<WithStatus<ServiceImportStatus>>, si, status);
     if (written + deleted > 0 || statusWritten) {
-      ctx.log.info({ kind: SERVICE_IMPORT.kind, type: service.type, slices: slices.length, written, deleted }, 'import reconciled');
+      ctx.log.info({ kind: SERVICE_IMPORT.kind, type: service.type, slices: slices.length, written, deleted, ready: conditions[0]!.reason }, 'import reconciled');
     }
   }
-}
-
-function clusterIpsOf(svc: { spec?: { clusterIP?: string; clusterIPs?: string[] } } | undefined): string[] {
-  const ips = svc?.spec?.clusterIPs ?? (svc?.spec?.clusterIP ? [svc.spec.clusterIP] : []);
-  return ips.filter((ip) => ip && ip !== 'None').slice(0, 2);
 }

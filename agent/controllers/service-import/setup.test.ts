@@ -10,13 +10,13 @@ import { setupServiceImportController, type ServiceImportController } from './se
 const log = pino({ level: 'silent' });
 
 const service = (name: string): MergedService => ({
-  namespace: 'shop', name, type: 'ClusterSetIP', ports: [{ protocol: 'TCP', port: 80 }], sessionAffinity: 'None',
+  namespace: 'shop', name, type: 'ClusterSetIP', ports: [{ protocol: 'TCP', port: 80 }], sessionAffinity: 'None', exportedLabels: {}, exportedAnnotations: {}, ipFamilies: [], 
   members: [{ cluster: 'east', createdAt: '2026-01-01T00:00:00Z', conflicts: [], excluded: false }],
 });
 const exportOf = (name: string, addresses: string[], revision = 1): ExportRecord => ({
   cluster: 'east', namespace: 'shop', name, createdAt: '2026-01-01T00:00:00Z', type: 'ClusterSetIP', ports: [{ protocol: 'TCP', port: 80 }],
   clusterIPs: [], sessionAffinity: 'None', endpointPorts: [{ protocol: 'TCP', port: 8080 }], endpoints: addresses.map((a) => ({ addresses: [a] })),
-  annotations: {}, revision,
+  annotations: {}, exportedLabels: {}, exportedAnnotations: {}, ipFamilies: [], revision,
 });
 
 describe('setupServiceImportController', () => {
