@@ -114,10 +114,14 @@ export class CatalogView implements CatalogSink {
 
   /**
    * Whether `cluster` is a member as far as the broker told us: it holds a lease or an
-   * advertisement. Removal takes both away; before the first snapshot nobody is (fail closed).
+   * advertisement. Removal takes both away. Before the first snapshot (an agent started
+   * while the broker is down) every cluster not announced as removed counts: refusing peers'
+   * probes then made them drop this cluster's endpoints, and a broker outage is not a
+   * deletion. The broker itself refuses a removed cluster throughout.
    */
   isMember(cluster: string): boolean {
-    if (!this.#synced || this.#removed.has(cluster)) return false;
+    if (this.#removed.has(cluster)) return false;
+    if (!this.#synced) return true;
     return this.#state.clusters.has(cluster) || this.#state.advertisements.has(cluster);
   }
 

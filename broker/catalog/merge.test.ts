@@ -260,6 +260,11 @@ describe('mergeService', () => {
     expect(standing(t)).toEqual([['a', ['TypeConflict', 'SessionAffinityConflict'], false], ['b', ['TypeConflict', 'SessionAffinityConflict'], true]]);
   });
 
+  it('a ClusterSetIP and a selector-less headless export are a TypeConflict, not an IPFamilyConflict (headless gets both families on a single-stack cluster)', () => {
+    const m = mergeService([exp('a', T1, { ipFamilies: ['IPv4'] }), exp('b', T2, { type: 'Headless', ipFamilies: ['IPv4', 'IPv6'] })])!;
+    expect(standing(m)).toEqual([['a', ['TypeConflict'], false], ['b', ['TypeConflict'], true]]);
+  });
+
   it('does not alias the input port objects or maps', () => {
     const ports = [tcp(80, 'http')];
     const exportedLabels = { a: 'b' };

@@ -73,12 +73,17 @@ const AGREEMENT: readonly [ConflictReason, (e: MergeInput) => unknown][] = [
   ['IPFamilyConflict', (e) => (e.ipFamilies?.length ? [...e.ipFamilies].sort() : undefined)],
 ];
 
-/** Reasons raised on every export in `exports` because they do not all agree. */
-function disagreements(exports: readonly MergeInput[]): Set<ConflictReason> {
+/**
+ * Reasons raised on every export in `exports` because they do not all agree. IP families are
+ * compared only among `sameType` (the exports of the oldest's type): a selector-less headless
+ * Service gets both families even on a single-stack cluster, so against a ClusterSetIP export
+ * they always differed, and such an export is already excluded with TypeConflict.
+ */
+function disagreements(exports: readonly MergeInput[], sameType: readonly MergeInput[]): Set<ConflictReason> {
   const out = new Set<ConflictReason>();
   for (const [reason, valueOf] of AGREEMENT) {
     const seen = new Set<string>();
-    for (const e of exports) {
+    for (const e of reason === 'IPFamilyConflict' ? sameType : exports) {
       const v = valueOf(e);
       if (v !== undefined) seen.add(canonical(v));
     }
@@ -118,7 +123,7 @@ export function mergeService(exports: readonly MergeInput[]): MergedService | nu
   const union = new PortUnion();
   for (const e of included) for (const p of e.ports) union.add(p);
 
-  const shared = disagreements(ordered);
+  const shared = disagreements(ordered, included);
   if (included.length < ordered.length) shared.add('TypeConflict');
   const portsDiffer = new Set(included.map(portSet)).size > 1;
   const members: MemberStatus[] = ordered.map((e) => {
