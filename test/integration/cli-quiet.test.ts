@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../harness/wait-for.ts';
-import { plexusBin, repoRoot, runPlexus } from '../support/plexus-process.ts';
+import { plexusBin, repoRoot, runCommand, runPlexus } from '../support/plexus-process.ts';
 
 /** The environment of a user's shell on a fresh machine: no npm_* variables and no
  *  node_modules/.bin on PATH (npm scripts, and so this test run, add both), and an empty npm
@@ -20,15 +20,6 @@ function userEnv(npmCache: string): NodeJS.ProcessEnv {
   return env;
 }
 
-async function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(cmd, args, { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-  child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-  const [code] = (await once(child, 'exit')) as [number | null];
-  return { code, stdout, stderr };
-}
 
 describe('only Plexus output', () => {
   let root: string;
@@ -36,7 +27,7 @@ describe('only Plexus output', () => {
   afterAll(() => rmSync(root, { recursive: true, force: true }));
 
   it('npx plexus with the machine npm prints no EBADENGINE warnings (noise in every command)', async () => {
-    const r = await run('npx', ['--no-install', 'plexus', '--version'], userEnv(join(root, 'npm-cache')));
+    const r = await runCommand('npx', ['--no-install', 'plexus', '--version'], userEnv(join(root, 'npm-cache')));
     expect(r.stderr).toBe('');
     expect(r.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
     expect(r.code).toBe(0);

@@ -15,7 +15,12 @@ const cleanEnv = (extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv =>
 
 /** Runs `plexus <args>` to completion; never throws on a non-zero exit. */
 export async function runPlexus(args: readonly string[], o: { env?: NodeJS.ProcessEnv } = {}): Promise<PlexusRun> {
-  const child = spawn(process.execPath, [plexusBin, ...args], { cwd: repoRoot, env: cleanEnv(o.env), stdio: ['ignore', 'pipe', 'pipe'] });
+  return runCommand(process.execPath, [plexusBin, ...args], cleanEnv(o.env));
+}
+
+/** Runs any command from the repository root to completion, collecting its output; never throws on a non-zero exit. */
+export async function runCommand(cmd: string, args: readonly string[], env: NodeJS.ProcessEnv): Promise<PlexusRun> {
+  const child = spawn(cmd, args, { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
