@@ -82,6 +82,7 @@ if [ "$(buildah inspect --type image --format '{{index .ImageAnnotations "io.ple
   buildah config --env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin --env NODE_VERSION="${node_version#v}" \
     --cmd node --annotation "io.plexus.base-hash=$base_hash" "$ctr"
   buildah commit --quiet --rm "$ctr" "$base_ref" >/dev/null
+  buildah rmi --prune >/dev/null 2>&1 || true      # the base it replaced, now untagged
   rm -rf "$root"
   trap - EXIT
 fi

@@ -72,14 +72,21 @@ describe('real nodes: Plexus deployed with kustomize, multi-cluster services wit
   let client: LabPod;
   let failed = false;
 
+  // Generous: on the shared 2-core machine with four other labs running, three clusters plus
+  // the deploy took over 10 minutes once (alone they take about 3).
   beforeAll(async () => {
-    set = await startClusters(3, { nodes: true });
-    plexus = await deployPlexus(set);
-    const [c1, , c3] = set.clusters as [Cluster, Cluster, Cluster];
-    await Promise.all([c1, c3].map((c) => kubectlOk(c, ['apply', '-f', '-'], cartManifests(c.name))));
-    await kubectlOk(c1, ['apply', '-f', '-'], dbManifests(c1.name));
-    client = await runLabPod(set.clusters[1]!, { namespace: NS, name: 'client' });
-  }, 600_000);
+    try {
+      set = await startClusters(3, { nodes: true });
+      plexus = await deployPlexus(set);
+      const [c1, , c3] = set.clusters as [Cluster, Cluster, Cluster];
+      await Promise.all([c1, c3].map((c) => kubectlOk(c, ['apply', '-f', '-'], cartManifests(c.name))));
+      await kubectlOk(c1, ['apply', '-f', '-'], dbManifests(c1.name));
+      client = await runLabPod(set.clusters[1]!, { namespace: NS, name: 'client' });
+    } catch (err) {
+      failed = true;
+      throw err;
+    }
+  }, 1_500_000);
 
   afterAll(async () => {
     if (plexus) {
