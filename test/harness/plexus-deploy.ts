@@ -49,7 +49,7 @@ export interface DeployOptions {
   readonly patchCoreDns?: boolean;
   /** The image to deploy; default scripts/plexus-image.sh's (built when the tree changed). */
   readonly image?: PlexusImage;
-  /** For each wait (image build excluded); default 180 s. */
+  /** For each wait (image build excluded); default 300 s (a 2-core machine shared by several labs is slow). */
   readonly timeoutMs?: number;
 }
 
@@ -340,7 +340,7 @@ async function waitReady(c: Cluster, namespace: string, name: string, timeoutMs:
 export async function deployPlexus(set: ClusterSet, o: DeployOptions = {}): Promise<PlexusDeployment> {
   const lab = set.lab;
   if (!lab) throw new HarnessError('PLX_HARNESS_BAD_OPTION', 'deployPlexus needs real nodes: startClusters(n, { nodes: true })');
-  const timeoutMs = o.timeoutMs ?? 180_000;
+  const timeoutMs = o.timeoutMs ?? 300_000;
   let t = performance.now();
   const lap = (): number => { const now = performance.now(); const d = now - t; t = now; return Math.round(d); };
   const image = o.image ?? await plexusImage();
