@@ -4,11 +4,12 @@
 // a new lab starts, runs and stops, and the host is as it was before either.
 // Needs root and `npm run nodes:install`; runs with `npm run test:nodes`.
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { describe, expect, it } from 'vitest';
-import { startClusters } from '../harness/index.ts';
+import { startClusters, waitFor } from '../harness/index.ts';
 import { labRunDir } from '../harness/lab-host.ts';
 
 const repoRoot = path.resolve(import.meta.dirname, '..', '..');
@@ -99,6 +100,42 @@ describe('real-node lab teardown', () => {
     expect(existsSync(set.dir)).toBe(false);
     expect(hostState()).toEqual(before);
   }, 300_000);
+
+  it('a lab whose driver was sent SIGKILL but had not finished exiting (kill(2) returns first) is swept by the next start, not taken for a live lab that keeps its containers', async () => {
+    // The dying driver is held in that state, deterministically, by a frozen v1 freezer
+    // cgroup: SIGKILL stays pending until the cgroup is thawed. A private run dir keeps
+    // other labs on the machine (and the host settings) out of it.
+    const freezer = path.join('/sys/fs/cgroup/freezer', `plx-teardown-test-${process.pid}`);
+    const runDir = mkdtempSync(path.join(os.tmpdir(), 'plx-lab-run-'));
+    const labDir = mkdtempSync(path.join(os.tmpdir(), 'plx-lab-dir-'));
+    const driver = spawn('sleep', ['600'], { stdio: 'ignore' });
+    const container = spawn(process.execPath, ['-e', 'setInterval(() => {}, 60_000)', `${labDir}/shim`], { stdio: 'ignore' });
+    mkdirSync(freezer);
+    try {
+      writeFileSync(path.join(freezer, 'cgroup.procs'), String(driver.pid));
+      writeFileSync(path.join(freezer, 'freezer.state'), 'FROZEN');
+      await waitFor(async () => (readFileSync(path.join(freezer, 'freezer.state'), 'utf8').trim() === 'FROZEN' ? true : undefined), { what: 'the driver frozen', timeoutMs: 10_000 });
+      const startTime = readFileSync(`/proc/${driver.pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[19];
+      writeFileSync(path.join(runDir, 'slot-0.owner'), `${driver.pid} ${startTime}\n`);
+      writeFileSync(path.join(runDir, 'slot-0.journal'), `dir ${labDir}\n`);
+      await waitFor(async () => (processesNaming(labDir).includes(container.pid!) ? true : undefined), { what: 'a process naming the lab dir', timeoutMs: 10_000 });
+      driver.kill('SIGKILL');
+      expect(readFileSync(`/proc/${driver.pid}/status`, 'utf8')).toMatch(/^ShdPnd:\s*0*100$/m);
+
+      execFileSync('bash', [path.join(repoRoot, 'test/harness/lab-host.sh'), 'sweep'], { env: { ...process.env, PLEXUS_LAB_RUN: runDir }, stdio: 'pipe' });
+
+      expect(readdirSync(runDir).filter((f) => f.startsWith('slot-'))).toEqual([]);
+      expect(processesNaming(labDir)).toEqual([]);
+      expect(existsSync(labDir)).toBe(false);
+    } finally {
+      writeFileSync(path.join(freezer, 'freezer.state'), 'THAWED');
+      for (const p of [driver, container]) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+      await waitFor(async () => (readFileSync(path.join(freezer, 'cgroup.procs'), 'utf8').trim() === '' ? true : undefined), { what: 'the frozen driver gone', timeoutMs: 10_000 });
+      rmdirSync(freezer);
+      rmSync(runDir, { recursive: true, force: true });
+      rmSync(labDir, { recursive: true, force: true });
+    }
+  }, 60_000);
 
   it('stop ends each kube-apiserver with SIGTERM, not the SIGKILL after 15 s (a pod\'s open watch once held it in graceful shutdown)', async () => {
     const set = await startClusters(1, { nodes: true, installCrds: false });
