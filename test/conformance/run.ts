@@ -15,6 +15,7 @@ import { promisify } from 'node:util';
 import { Command, InvalidArgumentError } from 'commander';
 import { resolveBinaries, startClusters } from '../harness/index.ts';
 import type { ClusterSet } from '../harness/index.ts';
+import { deployPlexus } from '../harness/plexus-deploy.ts';
 import { readSuiteOutcome, summarize } from './suite-report.ts';
 import type { OutcomeSummary } from './suite-report.ts';
 
@@ -74,10 +75,6 @@ async function writeMergedKubeconfig(set: ClusterSet, file: string): Promise<voi
   writeFileSync(file, stdout, { mode: 0o600 });
 }
 
-async function deployPlexus(_set: ClusterSet): Promise<void> {
-  throw new Error('deploying Plexus as pods is not available in this tree yet (test/harness/plexus-deploy.ts); use --no-plexus');
-}
-
 function packageVersion(): string {
   return (JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version;
 }
@@ -112,6 +109,8 @@ function resultLine(version: string, n: number, s: OutcomeSummary, seconds: numb
 
 async function main(): Promise<number> {
   const o = parseArgs(process.argv);
+  // Interrupted: exit at once; the harness's exit hook kills the lab and removes it.
+  for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(s, () => process.exit(130));
   const outDir = path.resolve(o.out ?? path.join(repoRoot, 'test-results', o.clusters === 2 ? 'mcs-conformance' : `mcs-conformance-${o.clusters}-clusters`));
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
@@ -134,8 +133,8 @@ async function main(): Promise<number> {
     phase(`${o.clusters} real-node clusters up`, t);
     if (o.plexus) {
       t = Date.now();
-      await deployPlexus(set);
-      phase('Plexus deployed', t);
+      const d = await deployPlexus(set);
+      phase(`Plexus deployed (image ${d.timings.image} ms, broker ${d.timings.broker} ms, agents ${d.timings.agents} ms, CoreDNS ${d.timings.coreDns} ms)`, t);
     }
     const kubeconfig = path.join(outDir, 'kubeconfig');
     await writeMergedKubeconfig(set, kubeconfig);
