@@ -58,7 +58,7 @@ owner_alive() {
 
 # Pids to kill for one journal, never ourselves or our ancestors (the reaper names the dir).
 journal_pids() {
-  local journal="$1" only="${2:-}" kind value p h
+  local journal="$1" only="${2:-}" kind value p h cmdlines
   local -A keep=()
   p=$$
   while [ -n "$p" ] && [ "$p" != 0 ]; do keep[$p]=1; p="$(awk '/^PPid:/ {print $2}' "/proc/$p/status" 2>/dev/null)"; done
@@ -68,9 +68,11 @@ journal_pids() {
       case "$kind" in
         dir)
           [ -n "$value" ] || continue
-          for p in /proc/[0-9]*; do
-            grep -qF -- "$value/" "$p/cmdline" 2>/dev/null && echo "${p#/proc/}"
-          done ;;
+          # One grep over every cmdline, not one per process: at a load of 40 the loop of
+          # ~500 greps took 55 s a pass and `undo` outran its 120 s timeout. The list is
+          # expanded here, before grep starts, so grep (whose argv names the dir) is not in it.
+          cmdlines=(/proc/[0-9]*/cmdline)
+          grep -lsF -- "$value/" "${cmdlines[@]}" | cut -d/ -f3 ;;
         netns) ip netns pids "$value" 2>/dev/null ;;
         cgroup)
           for h in /sys/fs/cgroup /sys/fs/cgroup/*; do
