@@ -151,7 +151,11 @@ async function main(): Promise<number> {
     const filter = filtered ? ` [filtered: ${[o.focus, o.labelFilter].filter(Boolean).join(', ')}]` : '';
     process.stdout.write(`\n${resultLine(p.version, o.clusters, s, seconds, outDir)}${filter}\n`);
   } finally {
-    await set.stop(failed ? { saveLogsTo: path.join(outDir, 'lab-logs') } : {});
+    // A failed stop is reported on its own line, never in place of the error that got us here.
+    await set.stop(failed ? { saveLogsTo: path.join(outDir, 'lab-logs') } : {}).catch((err: unknown) => {
+      failed = true;
+      process.stderr.write(`test:conformance: stopping the lab failed: ${(err as Error).message ?? String(err)}\n`);
+    });
   }
   return failed ? 1 : 0;
 }
