@@ -215,7 +215,7 @@ export class LabNode {
 }
 
 /** The images of scripts/real-nodes.sh, or PLX_HARNESS_BINARIES_MISSING naming it. */
-export function resolveLabImages(cacheRoot: string, versions: Record<string, string>): LabImages {
+export function resolveLabImages(cacheRoot: string, versions: Record<string, string>, extra: readonly string[] = []): LabImages {
   const dir = path.join(cacheRoot, 'images');
   const pause = `plexus.local/pause:${versions.LAB_PAUSE_TAG}`;
   const coredns = `plexus.local/coredns:${versions.COREDNS_VERSION}`;
@@ -230,5 +230,8 @@ export function resolveLabImages(cacheRoot: string, versions: Record<string, str
     throw new HarnessError('PLX_HARNESS_BINARIES_MISSING',
       `lab images missing: ${missing.map((t) => path.basename(t)).join(', ')} (looked in ${dir}); run \`npm run nodes:install\``);
   }
+  const extraMissing = extra.filter((t) => !existsSync(t));
+  if (extraMissing.length) throw new HarnessError('PLX_HARNESS_BINARIES_MISSING', `images to import missing: ${extraMissing.join(', ')}`);
+  tars.push(...extra);
   return { dir, pause, coredns, tools, tars };
 }

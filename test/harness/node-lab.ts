@@ -17,6 +17,8 @@ import type { LabImages } from './lab-node.ts';
 export interface NodeLabOptions {
   /** How pod networks of different clusters reach each other; default (and only one built) routed. */
   readonly podNetwork?: PodNetworkMode;
+  /** More docker-archive tars to import into every node, after the lab's own (e.g. the conformance suite's images). */
+  readonly extraImages?: readonly string[];
 }
 
 /** What a test may want to know about a cluster's node. */
@@ -56,7 +58,7 @@ export class NodeLab {
 
   /** Claims a slot (undoing what crashed runs left) and builds the network; undone on failure. */
   static create(dir: string, clusters: number, bins: NodeBinaries, o: NodeLabOptions = {}): NodeLab {
-    const images = resolveLabImages(bins.cacheRoot, bins.versions);
+    const images = resolveLabImages(bins.cacheRoot, bins.versions, o.extraImages);
     const mode = o.podNetwork ?? 'routed';
     planAddresses(0, clusters, mode);                // validate before touching the host
     const host = LabHost.claim(dir);
