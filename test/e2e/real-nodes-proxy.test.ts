@@ -1,23 +1,24 @@
 // kubectl exec (plain, -i, -it on a real pseudo-terminal), attach, logs -f and port-forward
 // on real pods, through each agent's access proxy as one shared identity, over WebSocket and
-// over SPDY: two real-node clusters (`nodes: true`), a real broker and two `plexus agent
-// run` host processes reaching each API server at its node's address, a person invited and
-// logged in with the real CLI, the real kubectl. The central RBAC baseline grants the
-// person's group exec/attach/port-forward in one namespace and only reading in another.
-// Which wire each session used is read from the proxy's own audit lines (the Upgrade asked
-// for and the subprotocol the API server chose), not assumed from the kubectl switches.
+// over SPDY, on two real-node clusters (`nodes: true`), with a person invited and logged in
+// with the real CLI and the real kubectl. Twice: against Plexus deployed as pods
+// (deployPlexus: the image of this tree, proxies on NodePorts, the agent with its own
+// least-privilege ServiceAccount) and against `plexus agent run` host processes reaching
+// each API server at its node's address. The central RBAC baseline grants the person's
+// group exec/attach/port-forward in one namespace and only reading in another. Which wire
+// each session used is read from the proxy's own audit lines (the Upgrade asked for and the
+// subprotocol the API server chose), not assumed from the kubectl switches.
 // Needs root and `npm run nodes:install`; runs with `npm run test:nodes`.
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Cluster } from '../harness/cluster.ts';
 import { KubectlSession, runKubectl, type KubectlIdentity } from './support/kubectl-session.ts';
+import { deployedAgents, hostAgents, type AuditLine, type ProxyEnv } from './support/access-proxy-env.ts';
 import { until } from './support/objects.ts';
-import { loginPerson } from './support/people.ts';
-import { applyBaseline, compliance, groupRoleBinding, namespace } from './support/rbac.ts';
-import { useMesh } from './support/use-mesh.ts';
+import { groupRoleBinding, namespace } from './support/rbac.ts';
 
 const TOOLS = 'plexus.local/lab-tools:1';
 const ALLOWED = 'workbench';
@@ -59,29 +60,28 @@ const wireEnv = (w: Wire): Record<string, string> => (w === 'spdy'
   ? { KUBECTL_REMOTE_COMMAND_WEBSOCKETS: 'false', KUBECTL_PORT_FORWARD_WEBSOCKETS: 'false' }
   : { KUBECTL_REMOTE_COMMAND_WEBSOCKETS: 'true', KUBECTL_PORT_FORWARD_WEBSOCKETS: 'true' });
 
-interface AuditLine { audit?: boolean; subresource?: string; namespace?: string; status: number; protocol?: string; subprotocol?: string; user?: string; decision: string }
-
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-describe('kubectl exec, attach, logs -f and port-forward on real pods through each access proxy', () => {
-  const fixture = useMesh({ clusters: 2, nodes: true });
+function proxySuite(makeEnv: () => ProxyEnv): void {
+  const env0 = makeEnv();
   const home = mkdtempSync(path.join(os.tmpdir(), 'plexus-real-proxy-'));
   let dana: KubectlIdentity;
   const figures: string[] = [];
-  const clusters = () => fixture.mesh.clusters;
+  const clusters = () => env0.clusters();
   const ctx = (c: Cluster) => ['--context', `plexus-${c.name}`, '--request-timeout', '30s'];
   const admin = (c: Cluster): KubectlIdentity => ({ kubeconfig: c.kubeconfigPath, cacheDir: path.join(home, `admin-${c.name}`) });
-  const agentLog = (c: Cluster) => path.join(fixture.mesh.dir, `agent-${c.name}.log`);
 
-  /** Runs `fn`, then returns the proxy audit lines of cluster `c` written meanwhile for upgrade/connect subresources. */
+  /** Runs `fn`, then returns the proxy audit lines of cluster `c` written meanwhile for exec, attach and port-forward. */
   async function audited<T>(c: Cluster, fn: () => Promise<T>): Promise<{ result: T; lines: AuditLine[] }> {
-    const from = statSync(agentLog(c)).size;
+    const since = Date.now();
     const result = await fn();
-    const lines = () => readFileSync(agentLog(c)).subarray(from).toString().split('\n').filter((l) => l.includes('"audit":true'))
-      .map((l) => JSON.parse(l) as AuditLine).filter((l) => ['exec', 'attach', 'portforward', 'log'].includes(l.subresource ?? ''));
+    const lines = async () => (await env0.audit(c, since)).filter((l) => ['exec', 'attach', 'portforward'].includes(l.subresource ?? ''));
     // An upgrade's audit line is written at 101; a refused one when its answer went out.
-    return { result, lines: await until(`the proxy of ${c.name} audited the session`, async () => (lines().length > 0 ? lines() : undefined), 10_000) };
+    return { result, lines: await until(`the proxy of ${c.name} audited the session`, async () => {
+      const got = await lines();
+      return got.length > 0 ? got : undefined;
+    }, 15_000) };
   }
 
   /** The wire every session in `lines` used: status 101 over exactly the protocol asked for. */
@@ -96,30 +96,24 @@ describe('kubectl exec, attach, logs -f and port-forward on real pods through ea
   }
 
   beforeAll(async () => {
-    const mesh = fixture.mesh;
-    const rev = await applyBaseline(mesh, baseline);
-    await until(`every cluster applied baseline revision ${rev}`, async () => {
-      const s = await compliance(mesh);
-      return s.clusters.length === 2 && s.clusters.every((c) => c.compliant && c.appliedRevision === rev) ? s : undefined;
-    }, 90_000);
-    for (const c of mesh.clusters) {
+    await env0.applyBaseline(baseline);
+    for (const c of clusters()) {
       for (const ns of [ALLOWED, DENIED]) {
         // The namespace's default ServiceAccount comes from kube-controller-manager a moment after the namespace.
         await until(`pod tools in ${c.name}/${ns} created`, async () => (await c.kubectl(['apply', '-f', '-'], { input: toolsPod(ns, c.name) })).code === 0, 30_000);
       }
     }
-    for (const c of mesh.clusters) {
+    for (const c of clusters()) {
       for (const ns of [ALLOWED, DENIED]) {
         const r = await c.kubectl(['wait', '-n', ns, '--for=condition=Ready', 'pod/tools', '--timeout=90s'], { timeoutMs: 100_000 });
         expect(r.code, r.stderr).toBe(0);
       }
     }
-    const p = await loginPerson(mesh, 'dana', ['dev'], path.join(home, 'dana'));
-    dana = { kubeconfig: p.kubeconfig, cacheDir: path.join(p.dir, 'kube-cache') };
-  }, 300_000);
+    dana = await env0.login('dana', ['dev'], path.join(home, 'dana'));
+  }, 900_000);
 
   afterAll(() => {
-    if (figures.length) console.log(`[e2e] real-nodes proxy figures:\n  ${figures.join('\n  ')}`);
+    if (figures.length) console.log(`[e2e] real-nodes proxy figures (${env0.kind}):\n  ${figures.join('\n  ')}`);
     rmSync(home, { recursive: true, force: true });
   });
 
@@ -279,4 +273,12 @@ describe('kubectl exec, attach, logs -f and port-forward on real pods through ea
       figures.push(`exec time to first byte over ${wire} (median of 5, kubectl start included): proxy ${proxied} ms, direct ${direct} ms`);
     }
   });
+}
+
+describe('kubectl exec, attach, logs -f and port-forward on real pods through each access proxy, Plexus deployed as pods', () => {
+  proxySuite(() => deployedAgents(2));
+});
+
+describe('kubectl exec, attach, logs -f and port-forward on real pods through each access proxy, agents as host processes', () => {
+  proxySuite(() => hostAgents(2));
 });
