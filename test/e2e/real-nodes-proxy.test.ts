@@ -211,6 +211,7 @@ function proxySuite(makeEnv: () => ProxyEnv): void {
           expect(r.stderr).toMatch(new RegExp(`Forbidden.*User "plexus:dana" cannot (create|get) resource "${resource.replace('/', '\\/')}"`, 's'));
           expect(lines.every((l) => l.status === 403 && l.decision === 'forwarded'), JSON.stringify(lines)).toBe(true);
           expect(lines.map((l) => l.protocol?.toLowerCase())).toContain(wire === 'spdy' ? 'spdy/3.1' : 'websocket');
+          figures.push(`${c.name} ${resource} refused over ${wire}: ${lines.map((l) => `${l.protocol} ${l.status}`).join(', ')}`);
         }
         // port-forward listens first and is refused on the first connection through it.
         const { lines } = await audited(c, async () => {
