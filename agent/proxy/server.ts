@@ -218,19 +218,23 @@ export class AccessProxy {
       return;
     }
     const { identity, headers } = auth;
+    // What was asked for (websocket, SPDY/3.1) and what the API server chose (the
+    // WebSocket subprotocol or SPDY stream version): which wire a session really used.
+    const protocol = req.headers.upgrade;
     const up = this.#o.upstream.request({ method: req.method ?? 'GET', path: req.url ?? '/', headers });
     up.on('upgrade', (upRes, upSocket, upHead) => {
       socket.write(rawHead(upRes));
       if (upHead.length > 0) socket.write(upHead);
       if (head.length > 0) upSocket.write(head);
       this.#relay(socket, upSocket);
-      this.#audit(req, identity, 'forwarded', upRes.statusCode ?? 101, { upgrade: true });
+      const subprotocol = upRes.headers['sec-websocket-protocol'] ?? upRes.headers['x-stream-protocol-version'];
+      this.#audit(req, identity, 'forwarded', upRes.statusCode ?? 101, { upgrade: true, protocol, subprotocol });
     });
     up.on('response', (upRes) => {
       // The API server refused to switch protocols (e.g. 403): pass its answer through.
       socket.write(rawHead(upRes, true));
       upRes.pipe(socket);
-      this.#audit(req, identity, 'forwarded', upRes.statusCode ?? 0, { upgrade: true });
+      this.#audit(req, identity, 'forwarded', upRes.statusCode ?? 0, { upgrade: true, protocol });
     });
     up.on('error', () => socket.destroy());
     socket.on('close', () => up.destroy());

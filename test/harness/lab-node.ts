@@ -125,7 +125,7 @@ export class LabNode {
   async #writeFiles(): Promise<void> {
     const o = this.options;
     const p = nodePaths(o.dir);
-    for (const d of [o.dir, p.cniConfDir, path.dirname(p.containerdSocket), p.kubeletRoot, p.kubeletCertDir]) mkdirSync(d, { recursive: true, mode: 0o700 });
+    for (const d of [o.dir, p.cniConfDir, path.dirname(p.containerdSocket), p.kubeletRoot, p.kubeletCertDir, p.podLogsDir]) mkdirSync(d, { recursive: true, mode: 0o700 });
     const identities: Record<string, { commonName: string; organizations?: string[] }> = {
       kubelet: { commonName: `system:node:${o.nodeName}`, organizations: ['system:nodes'] },
       'kube-proxy': { commonName: 'system:kube-proxy' },

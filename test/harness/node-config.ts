@@ -25,6 +25,8 @@ export interface NodePaths {
   readonly kubeletConfig: string;
   readonly kubeletRoot: string;
   readonly kubeletCertDir: string;
+  /** The kubelet's podLogsDir: its own, not the host's /var/log/pods (see kubeletYaml). */
+  readonly podLogsDir: string;
   readonly kubeProxyConfig: string;
   readonly resolvConf: string;
 }
@@ -37,6 +39,7 @@ export function nodePaths(dir: string): NodePaths {
     kubeletConfig: path.join(dir, 'kubelet.yaml'),
     kubeletRoot: path.join(dir, 'kubelet'),
     kubeletCertDir: path.join(dir, 'kubelet-pki'),
+    podLogsDir: path.join(dir, 'pod-logs'),
     kubeProxyConfig: path.join(dir, 'kube-proxy.yaml'),
     resolvConf: path.join(dir, 'resolv.conf'),
   };
@@ -120,6 +123,10 @@ clusterDNS: [${o.clusterDns}]
 clusterDomain: cluster.local
 containerRuntimeEndpoint: unix://${p.containerdSocket}
 resolvConf: ${p.resolvConf}
+# Not the default /var/log/pods: every kubelet's container GC deletes the log dirs of pods
+# it does not know, so kubelets sharing that dir (two clusters, or two labs) erased each
+# other's container logs within a minute and \`kubectl logs\` came back empty.
+podLogsDir: ${p.podLogsDir}
 failSwapOn: false
 failCgroupV1: false
 rotateCertificates: false

@@ -24,6 +24,8 @@ export interface MeshOptions {
   agentArgs?: (cluster: string) => string[];
   /** Extra `plexus broker start` flags (e.g. --cluster-cert-lifetime 20s). */
   brokerArgs?: string[];
+  /** Real nodes (`startClusters(n, { nodes: true })`): pods run; agents stay host processes reaching each API server at its node's address. */
+  nodes?: boolean;
 }
 
 
@@ -48,7 +50,7 @@ export class Mesh {
   }
 
   static async start(o: MeshOptions): Promise<Mesh> {
-    const set = await startClusters(o.clusters);
+    const set = await startClusters(o.clusters, o.nodes ? { nodes: true } : {});
     const mesh = new Mesh(set, mkdtempSync(path.join(os.tmpdir(), 'plexus-e2e-')), o.leaseDuration ?? '3s');
     if (o.agentArgs) mesh.#agentArgs = o.agentArgs;
     if (o.brokerArgs) mesh.#brokerArgs = o.brokerArgs;

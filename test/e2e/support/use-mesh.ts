@@ -5,14 +5,14 @@ import { afterAll, beforeAll } from 'vitest';
 import { anyFailed, resultsDirFor, type SuiteLike } from '../../harness/use-clusters.ts';
 import { Mesh, type MeshOptions } from './mesh.ts';
 
-export function useMesh(o: MeshOptions): { readonly mesh: Mesh } {
+export function useMesh(o: MeshOptions, hooks: { startTimeoutMs?: number } = {}): { readonly mesh: Mesh } {
   let mesh: Mesh | undefined;
   let resultsDir = '';
   beforeAll(async (suite) => {
     resultsDir = resultsDirFor(suite as SuiteLike);
     rmSync(resultsDir, { recursive: true, force: true });
     mesh = await Mesh.start(o);
-  }, 240_000);
+  }, hooks.startTimeoutMs ?? 240_000);
   afterAll(async (suite) => {
     if (!mesh) return;
     const failed = anyFailed(suite as SuiteLike);
