@@ -16,7 +16,6 @@ import { brokerConfigDefaults, parseBrokerConfig } from './config.ts';
 import { DEFAULT_PROTECTED_NAMESPACES } from './api/export-guard.ts';
 import { parseDurationSeconds } from './duration.ts';
 import { initBroker } from './init.ts';
-import { runBroker } from './main.ts';
 
 interface InitFlags { dataDir: string; clusterset: string; keyAlgorithm: 'P-256' | 'RSA-2048'; output: OutputFormat }
 
@@ -69,6 +68,9 @@ function startCommand(broker: Command): void {
         protectedNamespaces: flags.protectedNamespaces.split(',').map((s) => s.trim()).filter((s) => s !== ''),
         logLevel: flags.logLevel,
       });
+      // Loaded only here: the broker's server (fastify, pino, prom-client, sqlite) is not
+      // something an agent or an admin command should pay for in memory (bench:footprint).
+      const { runBroker } = await import('./main.ts');
       await runBroker(config);
     });
 }

@@ -3,7 +3,6 @@
 // *.yaml|*.yml|*.json in a directory); the broker validates and stores.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { loadAllYaml } from '@kubernetes/client-node';
 import type { Command } from 'commander';
 import { printData } from '../../cli/output.ts';
 import {
@@ -28,8 +27,13 @@ function manifestFiles(p: string): string[] {
   return readdirSync(p).filter((f) => MANIFEST.test(f)).sort().map((f) => path.join(p, f));
 }
 
-/** Every object in the files; `List` documents are flattened, empty documents skipped. */
-export function loadManifests(p: string): unknown[] {
+/**
+ * Every object in the files; `List` documents are flattened, empty documents skipped. The
+ * Kubernetes client (its YAML loader) is imported here, not at module load: it costs the
+ * broker process about 50 MiB resident, and only these commands need it (bench:footprint).
+ */
+export async function loadManifests(p: string): Promise<unknown[]> {
+  const { loadAllYaml } = await import('@kubernetes/client-node');
   const out: unknown[] = [];
   for (const file of manifestFiles(p)) {
     let docs: unknown[];
@@ -50,10 +54,10 @@ export function loadManifests(p: string): unknown[] {
 
 interface ApplyFlags extends AdminFlags { file?: string; target: string; allowKubeSystem?: boolean }
 
-function requestOf(flags: ApplyFlags, file: string): RbacApplyRequest {
+async function requestOf(flags: ApplyFlags, file: string): Promise<RbacApplyRequest> {
   const target: RbacTarget | undefined = parseTarget(flags.target);
   if (!target) throw new BrokerError('PLX_BROKER_VALIDATION', `--target must be "all" or key=value[,key=value…], not "${flags.target}"`);
-  return { objects: loadManifests(file), target, allowKubeSystem: flags.allowKubeSystem === true };
+  return { objects: await loadManifests(file), target, allowKubeSystem: flags.allowKubeSystem === true };
 }
 
 function withApplyOptions(c: Command, fileRequired: boolean): Command {
@@ -69,7 +73,7 @@ function rbacCommands(broker: Command): void {
     + 'Rejected content (wildcards, escalate/bind/impersonate, cluster-admin to broad groups, kube-system) stores nothing.',
   'plexus broker rbac apply -f rbac/ --target env=prod --data-dir ./broker'), true)
     .action(async (flags: ApplyFlags) => withAdmin(flags, async (client) => {
-      const res = await client.request('PUT', rbacPaths.admin, requestOf(flags, flags.file!), rbacApplyResponseSchema);
+      const res = await client.request('PUT', rbacPaths.admin, await requestOf(flags, flags.file!), rbacApplyResponseSchema);
       printData(flags.output, res, [res], [
         { header: 'revision', value: (r) => r.revision }, { header: 'created', value: (r) => String(r.created) },
         { header: 'objects', value: (r) => r.objects }, { header: 'hash', value: (r) => r.hash.slice(0, 12) },
@@ -79,7 +83,7 @@ function rbacCommands(broker: Command): void {
     + 'Computed from what each agent last reported it applied; stores nothing.',
   'plexus broker rbac diff -f rbac/ --data-dir ./broker'), false)
     .action(async (flags: ApplyFlags) => withAdmin(flags, async (client) => {
-      const body = flags.file ? requestOf(flags, flags.file) : undefined;
+      const body = flags.file ? await requestOf(flags, flags.file) : undefined;
       const res = await client.request('POST', rbacPaths.adminDiff, body ?? null, rbacDiffResponseSchema);
       const rows = res.clusters.flatMap((c) => c.changes.map((ch) => ({ cluster: c.cluster, known: c.known, ...ch })));
       printData(flags.output, res, rows, [

@@ -26,6 +26,8 @@ export interface MeshOptions {
   brokerArgs?: string[];
   /** Real nodes (`startClusters(n, { nodes: true })`): pods run; agents stay host processes reaching each API server at its node's address. */
   nodes?: boolean;
+  /** How long the broker may take to write broker.json (default 30 s); benchmarks on a busy machine need more. */
+  brokerStartTimeoutMs?: number;
 }
 
 
@@ -41,6 +43,7 @@ export class Mesh {
   readonly #dnsPorts = new Map<string, number>();
   #agentArgs: (cluster: string) => string[] = () => [];
   #brokerArgs: string[] = [];
+  #brokerStartTimeoutMs = 30_000;
 
   private constructor(set: ClusterSet, dir: string, leaseDuration: string) {
     this.set = set;
@@ -54,6 +57,7 @@ export class Mesh {
     const mesh = new Mesh(set, mkdtempSync(path.join(os.tmpdir(), 'plexus-e2e-')), o.leaseDuration ?? '3s');
     if (o.agentArgs) mesh.#agentArgs = o.agentArgs;
     if (o.brokerArgs) mesh.#brokerArgs = o.brokerArgs;
+    if (o.brokerStartTimeoutMs) mesh.#brokerStartTimeoutMs = o.brokerStartTimeoutMs;
     try {
       await plexus(['broker', 'init', '--data-dir', mesh.brokerDir, '--clusterset', 'e2e.plexus.local']);
       await mesh.startBroker('127.0.0.1:0');
@@ -90,7 +94,7 @@ export class Mesh {
     closeSync(fd);
     const proc = this.#broker;
     await waitFor(async () => (existsSync(runtime) ? true : undefined), {
-      what: 'broker.json', timeoutMs: 30_000, failFast: () => (proc.exitCode !== null ? new Error(`broker exited ${proc.exitCode}; see ${this.dir}/broker.log`) : undefined),
+      what: 'broker.json', timeoutMs: this.#brokerStartTimeoutMs, failFast: () => (proc.exitCode !== null ? new Error(`broker exited ${proc.exitCode}; see ${this.dir}/broker.log`) : undefined),
     });
     this.brokerUrl = (JSON.parse(readFileSync(runtime, 'utf8')) as { url: string }).url;
   }
@@ -135,6 +139,10 @@ export class Mesh {
   signalAgent(name: string, signal: NodeJS.Signals): void {
     this.#agents.get(name)?.kill(signal);
   }
+
+  /** Process ids, for benchmarks that read /proc (bench:footprint). */
+  get brokerPid(): number | undefined { return this.#broker?.pid; }
+  agentPid(name: string): number | undefined { return this.#agents.get(name)?.pid; }
 
   agentRunning(name: string): boolean {
     const p = this.#agents.get(name);

@@ -1,0 +1,45 @@
+// Each role's process loads only the libraries it needs: one `plexus` program serves both
+// roles, and a static import chain once made the broker load the whole Kubernetes client
+// (about 50 MiB resident, for a YAML parser used by `broker rbac apply`) and every agent
+// load the broker's fastify server (bench:footprint). Checked in a fresh Node process
+// whose resolve hook records every package imported.
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const repo = path.resolve(import.meta.dirname, '..');
+
+/** Packages (bare specifiers, not node: builtins) resolved while importing `entry` and running `then`. */
+function packagesLoadedBy(entry: string, then = ''): string[] {
+  const script = `
+    import { registerHooks } from 'node:module';
+    const seen = new Set();
+    registerHooks({ resolve(spec, ctx, next) {
+      if (!/^(node:|\\.|\\/|file:)/.test(spec)) seen.add(spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]);
+      return next(spec, ctx);
+    } });
+    const m = await import(${JSON.stringify(path.join(repo, entry))});
+    ${then}
+    process.stdout.write(JSON.stringify([...seen].sort()));
+  `;
+  return JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: repo, encoding: 'utf8' })) as string[];
+}
+
+// Loading the Kubernetes client alone takes seconds on a busy 2-core machine.
+const LOAD_TIMEOUT_MS = 60_000;
+
+describe('libraries loaded per role', () => {
+  it('building the plexus program loads neither the Kubernetes client nor the broker server (broker start loaded @kubernetes/client-node, agent run loaded fastify)', () => {
+    const loaded = packagesLoadedBy('cli/program.ts', 'm.buildProgram();');
+    expect(loaded).not.toContain('@kubernetes/client-node');
+    expect(loaded).not.toContain('fastify');
+  }, LOAD_TIMEOUT_MS);
+
+  it('the broker server does not load the Kubernetes client', () => {
+    expect(packagesLoadedBy('broker/main.ts')).not.toContain('@kubernetes/client-node');
+  }, LOAD_TIMEOUT_MS);
+
+  it('the agent does not load the broker server', () => {
+    expect(packagesLoadedBy('agent/main.ts')).not.toContain('fastify');
+  }, LOAD_TIMEOUT_MS);
+});
