@@ -144,9 +144,9 @@ export class LabNode {
     writeFileSync(p.resolvConf, '# no upstream resolver is reachable from the lab\noptions ndots:5\n');
   }
 
-  async #ctr(args: string[]): Promise<string> {
+  async #ctr(args: string[], timeoutMs = 120_000): Promise<string> {
     const { stdout } = await run('ctr', ['--address', nodePaths(this.options.dir).containerdSocket, '--namespace', 'k8s.io', ...args],
-      { env: { ...process.env, PATH }, timeout: 120_000 });
+      { env: { ...process.env, PATH }, timeout: timeoutMs });
     return stdout;
   }
 
@@ -162,7 +162,8 @@ export class LabNode {
 
   /** Imports more docker-archive tars into this node's containerd (e.g. the Plexus image, test/harness/plexus-deploy.ts). */
   async importImages(tars: readonly string[]): Promise<void> {
-    for (const tar of tars) await this.#ctr(['images', 'import', tar]);
+    // The Plexus image is 258 MB: importing it into three nodes at once took over 120 s at load 35.
+    for (const tar of tars) await this.#ctr(['images', 'import', tar], 600_000);
   }
 
   /** Starts every component and resolves once the Node is Ready. */
