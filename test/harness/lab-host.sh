@@ -130,6 +130,20 @@ undo_journal() {
   done
 }
 
+# Every node's kubelet (cAdvisor) and containerd take inotify instances; a few labs at once
+# pass the default limit of 128 and a kubelet dies with "inotify_init: too many open files".
+# The limit is raised while labs run and put back with the other settings (recorded here
+# too when a lab started by an older script saved them without it).
+INOTIFY=fs.inotify.max_user_instances
+INOTIFY_MIN=1024
+raise_host() {
+  local v
+  grep -q "^$INOTIFY " "$run_dir/host.sysctl" 2>/dev/null || echo "$INOTIFY $(sysctl -n "$INOTIFY")" >>"$run_dir/host.sysctl"
+  v="$(sysctl -n "$INOTIFY")"
+  [ "$v" -lt "$INOTIFY_MIN" ] && sysctl -qw "$INOTIFY=$INOTIFY_MIN" >/dev/null
+  return 0
+}
+
 save_host() {
   [ -f "$run_dir/host.saved" ] && return 0
   local s d
@@ -178,6 +192,7 @@ case "$cmd" in
       [ -e "$run_dir/slot-$slot.owner" ] && continue
       ip netns list | grep -q "^plx$slot-" && continue   # something else holds these names
       save_host
+      raise_host
       echo "$owner" >"$run_dir/slot-$slot.owner"
       echo "dir $2" >"$run_dir/slot-$slot.journal"
       echo "$slot"

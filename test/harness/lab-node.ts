@@ -144,9 +144,9 @@ export class LabNode {
     writeFileSync(p.resolvConf, '# no upstream resolver is reachable from the lab\noptions ndots:5\n');
   }
 
-  async #ctr(args: string[]): Promise<string> {
+  async #ctr(args: string[], timeoutMs = 120_000): Promise<string> {
     const { stdout } = await run('ctr', ['--address', nodePaths(this.options.dir).containerdSocket, '--namespace', 'k8s.io', ...args],
-      { env: { ...process.env, PATH }, timeout: 120_000 });
+      { env: { ...process.env, PATH }, timeout: timeoutMs });
     return stdout;
   }
 
@@ -162,7 +162,8 @@ export class LabNode {
 
   /** Imports more docker-archive tars into this node's containerd (e.g. the Plexus image, test/harness/plexus-deploy.ts). */
   async importImages(tars: readonly string[]): Promise<void> {
-    for (const tar of tars) await this.#ctr(['images', 'import', tar]);
+    // The Plexus image is 258 MB: importing it into three nodes at once took over 120 s at load 35.
+    for (const tar of tars) await this.#ctr(['images', 'import', tar], 600_000);
   }
 
   /** Starts every component and resolves once the Node is Ready. */
@@ -192,11 +193,15 @@ export class LabNode {
     }
   }
 
-  async waitReady(kubeConfig: KubeConfig): Promise<void> {
+  /** Resolves once the Node is Ready; with `since`, Ready by a heartbeat from then on (not the status a dead kubelet left). */
+  async waitReady(kubeConfig: KubeConfig, since?: Date): Promise<void> {
     const core = kubeConfig.makeApiClient(CoreV1Api);
+    // Heartbeat times have seconds precision.
+    const after = since ? Math.floor(since.getTime() / 1000) * 1000 : -Infinity;
     await waitFor(async () => {
       const node = await core.readNode({ name: this.options.nodeName });
-      return node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ? true : undefined;
+      return node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'
+        && new Date(c.lastHeartbeatTime ?? 0).getTime() >= after) ? true : undefined;
     }, {
       what: `node ${this.options.nodeName} Ready`, timeoutMs: this.options.startTimeoutMs, intervalMs: 250,
       failFast: () => this.components().map((c) => (c.running ? undefined : c.notRunningError())).find((e) => e !== undefined),
@@ -212,6 +217,91 @@ export class LabNode {
   killNow(): void {
     for (const c of this.components()) c.killNow();
   }
+
+  /** True while the node's own processes (containerd, kubelet, kube-proxy) run. */
+  get poweredOn(): boolean {
+    return this.#nodeProcesses().every((c) => c.running);
+  }
+
+  #nodeProcesses(): Component[] {
+    return [this.kubeProxy, this.kubelet, this.containerd];
+  }
+
+  /**
+   * The node fails as a machine does when it loses power: containerd, the kubelet and
+   * kube-proxy are SIGKILLed, then every process of its pods (its cgroup root) and the
+   * containerd shims, so nothing answers on its pod IPs. The cluster's control plane
+   * (kube-apiserver, kube-controller-manager, kube-scheduler) stays up, as a control plane
+   * stays when one of its nodes dies; the Node goes NotReady on the controller's clock.
+   * Network namespaces, mounts and state stay for powerOn() and for the lab's undo.
+   */
+  async powerOff(): Promise<void> {
+    const nodeProcesses = this.#nodeProcesses();
+    for (const c of nodeProcesses) c.killNow();
+    await Promise.all(nodeProcesses.map((c) => c.exited()));
+    const socket = nodePaths(this.options.dir).containerdSocket;
+    await waitFor(async () => {
+      const pids = [...cgroupPids(this.#config.cgroupRoot), ...pidsNaming(socket)];
+      for (const pid of pids) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // gone meanwhile
+        }
+      }
+      return pids.length === 0 ? true : undefined;
+    }, { what: `every process of ${this.options.nodeName} to die`, timeoutMs: 30_000, intervalMs: 100 });
+  }
+
+  /** Boots the node again after powerOff(): containerd (its images and state kept), the kubelet and kube-proxy; resolves once the Node is Ready. */
+  async powerOn(kubeConfig: KubeConfig): Promise<void> {
+    if (this.poweredOn) return;
+    const since = new Date();
+    this.containerd.start();
+    await waitFor(async () => ((await this.#ctr(['version'])) ? true : undefined), {
+      what: `${this.containerd.name} to answer`, timeoutMs: this.options.startTimeoutMs,
+      failFast: () => this.containerd.notRunningError(),
+    });
+    this.kubelet.start();
+    this.kubeProxy.start();
+    await this.waitReady(kubeConfig, since);
+  }
+}
+
+/** Pids in a cgroup root and below it, in every hierarchy. */
+function cgroupPids(root: string): number[] {
+  const pids = new Set<number>();
+  const walk = (dir: string): void => {
+    let entries;
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      if (e.isDirectory()) walk(path.join(dir, e.name));
+      else if (e.name === 'cgroup.procs') {
+        try {
+          for (const l of readFileSync(path.join(dir, e.name), 'utf8').split('\n')) if (l) pids.add(Number(l));
+        } catch {
+          // removed meanwhile
+        }
+      }
+    }
+  };
+  for (const h of cgroupHierarchies()) walk(path.join(h, root));
+  return [...pids];
+}
+
+/** Pids whose command line contains `needle` (the containerd shims name their node's socket). */
+function pidsNaming(needle: string): number[] {
+  return readdirSync('/proc').filter((e) => /^\d+$/.test(e)).flatMap((e) => {
+    try {
+      return readFileSync(`/proc/${e}/cmdline`, 'utf8').includes(needle) ? [Number(e)] : [];
+    } catch {
+      return [];
+    }
+  });
 }
 
 /** The images of scripts/real-nodes.sh, or PLX_HARNESS_BINARIES_MISSING naming it. */

@@ -13,7 +13,7 @@ import { startClusters, waitFor } from '../harness/index.ts';
 import { labRunDir } from '../harness/lab-host.ts';
 
 const repoRoot = path.resolve(import.meta.dirname, '..', '..');
-const SYSCTLS = ['vm.overcommit_memory', 'kernel.panic', 'kernel.panic_on_oops'];
+const SYSCTLS = ['vm.overcommit_memory', 'kernel.panic', 'kernel.panic_on_oops', 'fs.inotify.max_user_instances'];
 const HOST_DIRS = ['/var/log/containers', '/var/log/pods', '/var/lib/cni', '/run/containerd'];
 
 interface HostState {

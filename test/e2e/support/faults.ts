@@ -13,9 +13,10 @@ import type { StoredIdentity } from '../../../agent/identity/identity-store.ts';
 import { LABEL_SERVICE_NAME, LABEL_SOURCE_CLUSTER } from '../../../crds/types.ts';
 import type { Cluster } from '../../harness/cluster.ts';
 import { plexus } from '../../support/plexus-process.ts';
-import { dig, rdata } from './dig.ts';
+import { type DigResult, dig, rdata } from './dig.ts';
 import type { Mesh } from './mesh.ts';
-import { serviceImports, until } from './objects.ts';
+import { serviceImports } from './objects.ts';
+import { waitFor } from '../../harness/wait-for.ts';
 
 /** mulberry32: small, fast, and the same sequence for the same seed on every machine. */
 export function seededRandom(seed: number): () => number {
@@ -124,8 +125,17 @@ export interface ImportState {
   clusterIPs: string[];
 }
 
+/** The A answer for a name, from wherever a suite asks (the agent's DNS server, or a pod through CoreDNS). */
+export type LookupA = (name: string) => Promise<DigResult>;
+
 /** Reads everything an agent maintains for ns/svc in one cluster, and its DNS answer. */
 export async function importState(mesh: Mesh, c: Cluster, ns: string, svc: string): Promise<ImportState> {
+  const { host, port } = mesh.dnsAddress(c.name);
+  return importStateVia((name) => dig(host, port, [name, 'A']), c, ns, svc);
+}
+
+/** importState with the DNS answer from `lookup`. */
+export async function importStateVia(lookup: LookupA, c: Cluster, ns: string, svc: string): Promise<ImportState> {
   const si = (await serviceImports(c, ns)).filter((s) => s.metadata.name === svc);
   const derived = (await c.client(CoreV1Api).listNamespacedService({ namespace: ns, labelSelector: `${LABEL_SERVICE_NAME}=${svc}` })).items;
   const slices = (await c.client(DiscoveryV1Api).listNamespacedEndpointSlice({ namespace: ns, labelSelector: LABEL_SERVICE_NAME })).items
@@ -136,8 +146,7 @@ export async function importState(mesh: Mesh, c: Cluster, ns: string, svc: strin
     const ready = (s.endpoints ?? []).filter((e) => e.conditions?.ready !== false).flatMap((e) => e.addresses);
     sources[src] = [...(sources[src] ?? []), ...ready].sort();
   }
-  const { host, port } = mesh.dnsAddress(c.name);
-  const answer = await dig(host, port, [`${svc}.${ns}.svc.clusterset.local`, 'A']);
+  const answer = await lookup(`${svc}.${ns}.svc.clusterset.local`);
   return {
     imports: si.length, derived: derived.length, sources, slices: slices.length,
     dns: rdata(answer), dnsStatus: answer.status,
@@ -183,14 +192,20 @@ function expectExact(s: ImportState, expected: ExpectedImport, type: 'Headless' 
 
 /** Polls until cluster `c` holds exactly `expected` for ns/svc, then asserts it strictly; a timeout shows the last state. */
 export async function untilExact(mesh: Mesh, c: Cluster, ns: string, svc: string, expected: ExpectedImport, type: 'Headless' | 'ClusterSetIP', timeoutMs = 60_000): Promise<void> {
+  const { host, port } = mesh.dnsAddress(c.name);
+  await untilExactVia((name) => dig(host, port, [name, 'A']), c, ns, svc, expected, type, timeoutMs);
+}
+
+/** untilExact with the DNS answer from `lookup`. */
+export async function untilExactVia(lookup: LookupA, c: Cluster, ns: string, svc: string, expected: ExpectedImport, type: 'Headless' | 'ClusterSetIP', timeoutMs = 60_000, intervalMs?: number): Promise<void> {
   let last: ImportState | undefined;
   try {
-    await until(`${c.name} holds exactly ${JSON.stringify(expected)} for ${ns}/${svc}`, async () => {
-      last = await importState(mesh, c, ns, svc);
-      return matches(last, expected, type);
-    }, timeoutMs);
+    await waitFor(async () => {
+      last = await importStateVia(lookup, c, ns, svc);
+      return matches(last, expected, type) ? true : undefined;
+    }, { what: `${c.name} holds exactly ${JSON.stringify(expected)} for ${ns}/${svc}`, timeoutMs, intervalMs: intervalMs ?? 50 });
   } catch (err) {
     throw new Error(`${(err as Error).message}; last seen ${JSON.stringify(last)}`, { cause: err });
   }
-  expectExact(await importState(mesh, c, ns, svc), expected, type);
+  expectExact(await importStateVia(lookup, c, ns, svc), expected, type);
 }
