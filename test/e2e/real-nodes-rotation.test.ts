@@ -145,7 +145,13 @@ describe('real nodes: certificate rotation and a CA rollover with Plexus as pods
   const caStatus = () => mesh.plexusJson<CaStatus>(['broker', 'ca', 'status']);
   const rotate = (phase: number, force = false) =>
     mesh.plexusJson<CaRotateResponse>(['broker', 'ca', 'rotate', '--phase', String(phase), ...(force ? ['--force'] : [])]);
-  const agentLog = async (i: number) => (await ok(c(i), ['-n', 'plexus-system', 'logs', 'deploy/plexus-agent', '-c', 'agent'])).trim();
+  /** Sum of the agent's metric lines that start with `prefix`, read in its pod (no dependence on the kubelet's log files). */
+  const agentMetric = async (i: number, prefix: string): Promise<number> => {
+    const text = await ok(c(i), ['-n', 'plexus-system', 'exec', 'deploy/plexus-agent', '-c', 'agent', '--', 'node', '-e',
+      "fetch('http://127.0.0.1:9090/metrics').then((r) => r.text()).then((t) => process.stdout.write(t))"]);
+    return text.split('\n').filter((l) => l.startsWith(prefix)).reduce((n, l) => n + Number(l.split(' ').at(-1)), 0);
+  };
+  const rotations = (i: number, outcome: string) => agentMetric(i, `plexus_agent_certificate_rotations_total{outcome="${outcome}"}`);
   const onlyPeopleLag = (s: CaStatus) => s.lagging.every((l) => l.startsWith('people') || l.startsWith('person'));
 
   beforeAll(async () => {
@@ -190,6 +196,7 @@ describe('real nodes: certificate rotation and a CA rollover with Plexus as pods
 
   it(`renews every agent's certificate ${ROTATIONS} times while client pods and proxied watches see zero failures`, async () => {
     const serials = [new Set([await storedSerial(c(0))]), new Set([await storedSerial(c(1))])];
+    const renewedBefore = await Promise.all([0, 1].map((i) => rotations(i, 'success')));
     const started = Date.now();
     while (serials.some((s) => s.size - 1 < ROTATIONS)) {
       if (Date.now() - started > 8 * LIFETIME_S * 1000) throw new Error(`rotations per agent after ${8 * LIFETIME_S} s: ${serials.map((s) => s.size - 1).join(', ')}`);
@@ -201,7 +208,12 @@ describe('real nodes: certificate rotation and a CA rollover with Plexus as pods
       + `requests so far: ${tallies.map((t, i) => `client-${i + 1} ${JSON.stringify(t.made)}`).join('; ')}; watch events ${configMaps}`);
     expect(tallies.flatMap((t) => t.failures)).toEqual([]);
     expect(watches.every((w) => w.open)).toBe(true);
-    for (const i of [0, 1]) expect(await agentLog(i)).not.toMatch(/certificate renewal failed|catalog watch failed/);
+    for (const i of [0, 1]) {
+      expect(await rotations(i, 'success') - renewedBefore[i]!).toBeGreaterThanOrEqual(ROTATIONS);
+      expect(await rotations(i, 'failure')).toBe(0);
+      expect(await rotations(i, 'refused')).toBe(0);
+      expect(await agentMetric(i, 'plexus_agent_broker_connected')).toBe(1);
+    }
   }, 600_000);
 
   it('takes the CA through all five rollover phases, run in the broker pod, while client pods and proxied watches see zero failures', async () => {
@@ -234,7 +246,10 @@ describe('real nodes: certificate rotation and a CA rollover with Plexus as pods
     for (const t of tallies) expect(t.made.connect).toBeGreaterThan(0);
     expect(watches.every((w) => w.open)).toBe(true);
     for (const i of [0, 1]) {
-      expect(await agentLog(i)).not.toMatch(/certificate renewal failed|catalog watch failed|trust bundle refresh failed|renewal for CA rollover failed/);
+      expect(await rotations(i, 'failure')).toBe(0);
+      expect(await rotations(i, 'refused')).toBe(0);
+      expect(await agentMetric(i, 'plexus_agent_trust_bundle_roots')).toBe(1);
+      expect(await agentMetric(i, 'plexus_agent_broker_connected')).toBe(1);
     }
   }, 600_000);
 });

@@ -3,9 +3,10 @@
 // resolv.conf: the cluster's CoreDNS behind kube-dns, which hands `clusterset.local` to the
 // agent) over UDP and over TCP with `dig`, compares the answer with the expected addresses,
 // and opens an HTTP connection with `curl` (resolved through the libc resolver with the
-// pod's search path, as applications resolve). It runs from the lab-tools image; its log is
-// the record: one `FAIL` line per failed request as it happens, a `TALLY` line now and
-// then, and `END` with the totals once `/tmp/stop` exists.
+// pod's search path, as applications resolve). It runs from the lab-tools image. Its
+// record, in its log and in /tmp/record (read by `kubectl exec`, which does not depend on
+// the kubelet's log files): one `FAIL` line per failed request as it happens, a `TALLY`
+// line now and then, and `END` with the totals once `/tmp/stop` exists.
 import type { Cluster } from '../../harness/cluster.ts';
 import { waitFor } from '../../harness/wait-for.ts';
 
@@ -32,11 +33,12 @@ export interface TrafficTally {
 // is printed at once (with the time), so a pod that dies mid-run still leaves its record.
 const SCRIPT = `
 set -u
+say() { echo "$*"; echo "$*" >> /tmp/record; }
 udp=0; tcp=0; con=0; fail=0; round=0
 check() { # kind host expected-sorted-csv ...dig args
   kind=$1; host=$2; want=$3; shift 3
   got=$(dig +short +time=2 +tries=1 "$@" "$host" A 2>&1 | sort | tr '\\n' ',')
-  if [ "$got" != "$want" ]; then fail=$((fail+1)); echo "FAIL $kind $host $(date +%s) got=[$got] want=[$want]"; fi
+  if [ "$got" != "$want" ]; then fail=$((fail+1)); say "FAIL $kind $host $(date +%s) got=[$got] want=[$want]"; fi
 }
 while [ ! -e /tmp/stop ]; do
   round=$((round+1))
@@ -47,12 +49,12 @@ while [ ! -e /tmp/stop ]; do
     if [ "$dial" = answer ]; then url="http://\${want%%,*}:$port/"; else url="http://$host:$port/"; fi
     out=$(curl -sS -m 3 -o /dev/null -w '%{http_code}' "$url" 2>&1 | tr '\\n' ' ')
     con=$((con+1))
-    if [ "$out" != 200 ]; then fail=$((fail+1)); echo "FAIL connect $url $(date +%s) $out"; fi
+    if [ "$out" != 200 ]; then fail=$((fail+1)); say "FAIL connect $url $(date +%s) $out"; fi
   done
-  if [ $round -eq 1 ] || [ $((round % 20)) -eq 0 ]; then echo "TALLY round=$round dns-udp=$udp dns-tcp=$tcp connect=$con fail=$fail"; fi
+  if [ $round -eq 1 ] || [ $((round % 20)) -eq 0 ]; then say "TALLY round=$round dns-udp=$udp dns-tcp=$tcp connect=$con fail=$fail"; fi
   sleep "$PAUSE"
 done
-echo "END round=$round dns-udp=$udp dns-tcp=$tcp connect=$con fail=$fail"
+say "END round=$round dns-udp=$udp dns-tcp=$tcp connect=$con fail=$fail"
 sleep 3600
 `;
 
@@ -62,7 +64,7 @@ function kvs(line: string): Record<string, number> {
   return out;
 }
 
-/** Reads a traffic pod's log: every FAIL line and the totals of its last TALLY or END line. */
+/** Reads a traffic pod's record: every FAIL line and the totals of its last TALLY or END line. */
 export function parseTrafficLog(log: string): TrafficTally & { ended: boolean } {
   const lines = log.split('\n');
   const failures = lines.filter((l) => l.startsWith('FAIL '));
@@ -108,9 +110,9 @@ export class TrafficPod {
     return p;
   }
 
-  /** What the log says so far. */
+  /** What the record says so far. */
   async tally(): Promise<TrafficTally & { ended: boolean }> {
-    return parseTrafficLog(await this.#kubectl(['-n', this.namespace, 'logs', this.name]));
+    return parseTrafficLog(await this.#kubectl(['-n', this.namespace, 'exec', this.name, '--', 'cat', '/tmp/record']));
   }
 
   /** Stops the loop after its current round and returns the totals. */
