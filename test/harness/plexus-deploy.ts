@@ -178,10 +178,14 @@ export class PlexusDeployment {
     return c;
   }
 
-  /** Runs `plexus <args>` in the broker pod (`kubectl exec`; the pod's env names the data dir). Never throws on a non-zero exit. */
+  /**
+   * Runs `plexus <args>` in the broker pod (`kubectl exec`; the pod's env names the data dir).
+   * Never throws on a non-zero exit. Default timeout 180 s: a fresh Node process loading the
+   * sources took over a minute on a 2-core machine at load 48.
+   */
   plexus(args: readonly string[], o?: KubectlOptions): Promise<KubectlResult> {
     return this.broker.cluster.kubectl(['-n', 'plexus-broker', 'exec', 'deploy/plexus-broker', '-c', 'broker', '--',
-      'node', '/app/bin/plexus.ts', ...args], o);
+      'node', '/app/bin/plexus.ts', ...args], { timeoutMs: 180_000, ...o });
   }
 
   /** `plexus <args> --output json` in the broker pod, parsed; a non-zero exit throws. */
@@ -205,11 +209,12 @@ export class PlexusDeployment {
         ['get', 'pods,svc,endpointslices', '-A', '-o', 'wide'],
         ['get', 'serviceexports,serviceimports', '-A', '-o', 'yaml'],
         ['-n', 'plexus-system', 'describe', 'pods'],
-        ['-n', 'plexus-system', 'logs', 'deploy/plexus-agent', '--all-containers', '--tail=300'],
-        ['-n', 'plexus-system', 'logs', 'deploy/plexus-agent', '--all-containers', '--previous', '--tail=100'],
+        ['-n', 'plexus-system', 'logs', 'deploy/plexus-agent', '-c', 'join', '--tail=50'],
+        ['-n', 'plexus-system', 'logs', 'deploy/plexus-agent', '-c', 'agent', '--tail=300'],
+        ['-n', 'plexus-system', 'logs', 'deploy/plexus-agent', '-c', 'agent', '--previous', '--tail=100'],
         ['-n', 'kube-system', 'get', 'configmap', 'coredns', '-o', 'yaml'],
         ['get', 'events', '-A', '--sort-by=.lastTimestamp'],
-        ...(c === this.broker ? [['-n', 'plexus-broker', 'describe', 'pods'], ['-n', 'plexus-broker', 'logs', 'deploy/plexus-broker', '--all-containers', '--tail=300']] : []),
+        ...(c === this.broker ? [['-n', 'plexus-broker', 'describe', 'pods'], ['-n', 'plexus-broker', 'logs', 'deploy/plexus-broker', '-c', 'init'], ['-n', 'plexus-broker', 'logs', 'deploy/plexus-broker', '-c', 'broker', '--tail=300']] : []),
       ];
       const outs = await Promise.all(cmds.map(async (args) => {
         const r = await c.kubectl(args, { timeoutMs: 20_000 }).catch((e: Error) => ({ stdout: '', stderr: e.message, code: -1 }));
