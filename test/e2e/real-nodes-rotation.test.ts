@@ -79,10 +79,11 @@ async function expectedAnswers(c: Cluster, exporter: Cluster, name: string): Pro
   return (await ok(exporter, ['-n', 'shop', 'get', 'pods', '-l', 'app=cart', '-o', 'jsonpath={.items[*].status.podIP}'])).trim().split(/\s+/).sort();
 }
 
-/** Digs from inside a pod until the answer is exactly `want` (imports and CoreDNS settle first). */
-async function untilAnswered(c: Cluster, pod: string, host: string, want: string[]): Promise<void> {
+/** Digs from inside the pod until the answer is exactly `want` (imports and CoreDNS settle first). */
+async function untilAnswered(p: TrafficPod, host: string, want: string[]): Promise<void> {
+  const c = p.cluster;
   await waitFor(async () => {
-    const r = await c.kubectl(['-n', 'shop', 'exec', pod, '--', 'dig', '+short', '+time=2', '+tries=1', host, 'A'], { timeoutMs: 30_000 });
+    const r = await p.exec(['dig', '+short', '+time=2', '+tries=1', host, 'A']);
     return r.code === 0 && r.stdout.trim().split(/\s+/).sort().join() === [...want].sort().join() ? true : undefined;
   }, { what: `${host} answered with ${want.join(',')} in ${c.name}`, timeoutMs: 120_000, intervalMs: 1000 });
 }
@@ -136,7 +137,7 @@ describe('real nodes: certificate rotation and a CA rollover with Plexus as pods
     await c(i).client(CoreV1Api).createNamespacedConfigMap({ namespace: 'team', body: { metadata: { name } } });
     const w = watches[i]!;
     await waitFor(async () => (w.has(name) ? true : undefined), {
-      what: `${name} on the watch through ${w.context}`, timeoutMs: 20_000, intervalMs: 100,
+      what: `${name} on the watch through ${w.context}`, timeoutMs: 60_000, intervalMs: 100,
       failFast: () => (w.open ? undefined : new Error(`the watch through ${w.context} ended: ${w.seen.slice(-500)}`)),
     });
   }
@@ -177,15 +178,15 @@ describe('real nodes: certificate rotation and a CA rollover with Plexus as pods
         const answers = await expectedAnswers(c(i), c(0), name);
         targets.push({ host: `${name}.shop.svc.clusterset.local`, answers, port: 8080, connectTo: name === 'cart' ? 'name' as const : 'answer' as const });
       }
-      // Wait for the names through a throwaway pod first, so the record starts from a settled mesh.
-      const probe = await TrafficPod.start(c(i), { namespace: 'shop', name: 'settle', targets: [] });
-      for (const t of targets) await untilAnswered(c(i), probe.name, t.host, t.answers);
-      await ok(c(i), ['-n', 'shop', 'delete', 'pod', probe.name, '--wait=false']);
-      traffic.push(await TrafficPod.start(c(i), { namespace: 'shop', name: `client-${i + 1}`, targets }));
+      // The record starts once the names answer as expected from inside the pod.
+      const p = await TrafficPod.create(c(i), { namespace: 'shop', name: `client-${i + 1}`, targets });
+      for (const t of targets) await untilAnswered(p, t.host, t.answers);
+      await p.go();
+      traffic.push(p);
     }
     for (const i of [0, 1]) watches.push(new ProxiedWatch(kubeconfig, path.join(home, `cache-${i}`), `plexus-${c(i).name}`));
     for (const i of [0, 1]) await watchedChange(i);
-  }, 600_000);
+  }, 1_500_000);
 
   afterAll(async (suite) => {
     for (const w of watches) w.close();

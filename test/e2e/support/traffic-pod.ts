@@ -6,7 +6,8 @@
 // pod's search path, as applications resolve). It runs from the lab-tools image. Its
 // record, in its log and in /tmp/record (read by `kubectl exec`, which does not depend on
 // the kubelet's log files): one `FAIL` line per failed request as it happens, a `TALLY`
-// line now and then, and `END` with the totals once `/tmp/stop` exists.
+// line now and then, and `END` with the totals once `/tmp/stop` exists. It starts asking
+// once `/tmp/go` exists (go()), so a test can wait for the names to settle first.
 import type { Cluster } from '../../harness/cluster.ts';
 import { waitFor } from '../../harness/wait-for.ts';
 
@@ -34,6 +35,7 @@ export interface TrafficTally {
 const SCRIPT = `
 set -u
 say() { echo "$*"; echo "$*" >> /tmp/record; }
+while [ ! -e /tmp/go ]; do sleep 0.2; done
 udp=0; tcp=0; con=0; fail=0; round=0
 check() { # kind host expected-sorted-csv ...dig args
   kind=$1; host=$2; want=$3; shift 3
@@ -87,8 +89,8 @@ export class TrafficPod {
     this.name = name;
   }
 
-  /** Creates the pod and waits until it has made its first full round. */
-  static async start(cluster: Cluster, o: { namespace: string; name: string; targets: readonly TrafficTarget[]; pauseSeconds?: number }): Promise<TrafficPod> {
+  /** Creates the pod and waits until it is Ready; it asks nothing until go(). */
+  static async create(cluster: Cluster, o: { namespace: string; name: string; targets: readonly TrafficTarget[]; pauseSeconds?: number }): Promise<TrafficPod> {
     for (const t of o.targets) {
       if (/[|\s]/.test(t.host) || t.answers.some((a) => /[|,\s]/.test(a))) throw new Error(`traffic target ${t.host}: no '|', ',' or spaces in names or answers`);
     }
@@ -105,9 +107,19 @@ export class TrafficPod {
     };
     const p = new TrafficPod(cluster, o.namespace, o.name);
     await p.#kubectl(['apply', '-f', '-'], JSON.stringify(pod));
-    await p.#kubectl(['-n', o.namespace, 'wait', '--for=condition=Ready', `pod/${o.name}`, '--timeout=90s']);
-    await waitFor(async () => ((await p.tally()).rounds > 0 ? true : undefined), { what: `${o.name}'s first tally`, timeoutMs: 120_000, intervalMs: 1000 });
+    await p.#kubectl(['-n', o.namespace, 'wait', '--for=condition=Ready', `pod/${o.name}`, '--timeout=300s']);
     return p;
+  }
+
+  /** Runs a command in the pod (e.g. a `dig` to wait until the names have settled). */
+  exec(command: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
+    return this.cluster.kubectl(['-n', this.namespace, 'exec', this.name, '--', ...command], { timeoutMs: 60_000 });
+  }
+
+  /** Starts the loop and waits until it has made its first full round. */
+  async go(): Promise<void> {
+    await this.#kubectl(['-n', this.namespace, 'exec', this.name, '--', 'touch', '/tmp/go']);
+    await waitFor(async () => ((await this.tally()).rounds > 0 ? true : undefined), { what: `${this.name}'s first round`, timeoutMs: 120_000, intervalMs: 1000 });
   }
 
   /** What the record says so far. */
