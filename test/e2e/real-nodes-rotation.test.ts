@@ -159,6 +159,8 @@ describe('real nodes: certificate rotation and a CA rollover with Plexus as pods
     mesh = await deployPlexus(lab.set, {
       brokerArgs: [`--cluster-cert-lifetime=${LIFETIME_S}s`],
       agentArgs: ['--trust-bundle-refresh=1000'],
+      // At load 40-100 on the 2-core machine an agent took over 3 min to become Ready.
+      timeoutMs: 600_000,
     });
     for (const i of [0, 1]) {
       await ok(c(i), ['create', 'namespace', 'shop']);
