@@ -63,7 +63,8 @@ async function setup(o: { random?: () => number; outcomes?: Outcome[] } = {}) {
   });
   const gauge = async (g: 'certificateExpiring' | 'certificateNotAfter') => (await metrics[g].get()).values[0]?.value;
   const rotations = async (outcome: string) => (await metrics.rotations.get()).values.find((v) => v.labels.outcome === outcome)?.value ?? 0;
-  return { timers, live, store, csrs, rotator, notices, gauge, rotations, initial };
+  const roots = async () => (await metrics.trustBundleRoots.get()).values[0]?.value;
+  return { timers, live, store, csrs, rotator, notices, gauge, rotations, initial, roots, ca };
 }
 
 const unreachable = () => new AgentError('PLX_AGENT_BROKER_UNREACHABLE', 'connection refused');
@@ -202,5 +203,16 @@ describe('CertificateRotator', () => {
     expect(t.timers.pendingCount).toBe(0);
     t.timers.advance(10_000_000);
     expect(t.csrs).toHaveLength(0);
+  });
+  it('plexus_agent_trust_bundle_roots stayed 0: the agent never reported how many roots it trusts, so a CA rollover could not be followed on it', async () => {
+    const t = await setup();
+    t.rotator.start();
+    expect(await t.roots()).toBe(1);
+    const { ca: other } = await createRootCa({ clusterset: CLUSTERSET, now: t.timers.now() });
+    await t.live.modify((cur) => ({ ...cur, trustBundle: `${cur.trustBundle}${other.certPem}` }));
+    expect(await t.roots()).toBe(2);
+    await t.live.modify((cur) => ({ ...cur, trustBundle: other.certPem }));
+    expect(await t.roots()).toBe(1);
+    await t.rotator.stop();
   });
 });

@@ -8,6 +8,7 @@
 // says so once, with a stable code and an Event, and stops: only `plexus agent join` helps.
 import type { Logger } from 'pino';
 import { renewalTime } from '../../certs/renewal.ts';
+import { TrustBundle } from '../../certs/trust-bundle.ts';
 import type { AgentMetrics } from '../metrics/agent-metrics.ts';
 import { backoffDelay, type BackoffOptions } from '../kube/backoff.ts';
 import type { Clock, TimerHandle, Timers } from '../kube/clock.ts';
@@ -30,7 +31,7 @@ export interface RotationNotices {
   refused(o: { code: 'PLX_AGENT_IDENTITY_EXPIRED' | 'PLX_AGENT_IDENTITY_REVOKED' | 'PLX_AGENT_IDENTITY_SUPERSEDED'; message: string; notAfter: Date }): void;
 }
 
-export type RotatorMetrics = Pick<AgentMetrics, 'certificateNotAfter' | 'certificateExpiring' | 'rotations'>;
+export type RotatorMetrics = Pick<AgentMetrics, 'certificateNotAfter' | 'certificateExpiring' | 'rotations' | 'trustBundleRoots'>;
 
 export interface CertificateRotatorOptions {
   readonly identity: RotatingIdentity;
@@ -101,7 +102,9 @@ export class CertificateRotator {
   start(): void {
     if (!this.#stopped) return;
     this.#stopped = false;
+    this.#countRoots(this.#o.identity.current());
     this.#unsubscribe = this.#o.identity.subscribe((next, previous) => {
+      this.#countRoots(next);
       // A trust-bundle-only change (CA rollover) keeps the plan; a new certificate from
       // anywhere else resets it. During our own renewal the finally-step re-plans.
       if (next.certPem !== previous.certPem && !this.#inflight) {
@@ -111,6 +114,15 @@ export class CertificateRotator {
       }
     });
     this.#tick();
+  }
+
+  /** plexus_agent_trust_bundle_roots: 2 during a CA rollover, 1 once the old root is gone. */
+  #countRoots(id: StoredIdentity): void {
+    try {
+      this.#o.metrics?.trustBundleRoots.set(TrustBundle.fromPem(id.trustBundle).fingerprints().length);
+    } catch {
+      // an unparsable bundle is reported where it is used
+    }
   }
 
   /** Cancels the timer; a renewal in flight finishes (its result is stored) before this resolves. */

@@ -1,7 +1,11 @@
 // Enrolls this cluster with the broker: pin the broker's root by fingerprint, make a key
 // here (it never leaves), send only a CSR with the one-time token over TLS verified
 // against the pinned root alone, check that the certificate chains to that root, then
-// store the identity. Re-running with a valid identity for the same cluster is a no-op.
+// store the identity. Re-running with a valid identity for the same cluster is a no-op;
+// with an expired one it first asks the broker to renew it (the broker's renewal grace):
+// in a pod the init container runs join on every restart, and an agent restarted after
+// its certificate lapsed (a broker outage, a node down for the weekend) must come back
+// the way `agent run` would, not by spending a token that was used long ago.
 import { createCsr } from '../../certs/csr.ts';
 import { formatIdentity, parseIdentity, sameIdentity, type Identity } from '../../certs/identity.ts';
 import { exportPrivateKeyPem, generateKeyPair, type KeyAlgorithm } from '../../certs/keys.ts';
@@ -13,6 +17,7 @@ import { clusterIdSchema, tokenSchema } from '../../broker/api/types.ts';
 import { BrokerClient } from '../broker-client/broker-client.ts';
 import { AgentError } from '../errors.ts';
 import type { IdentityStore, StoredIdentity } from '../identity/identity-store.ts';
+import { renewIdentity } from '../identity/renew-identity.ts';
 
 export interface JoinOptions {
   brokerUrl: string;
@@ -28,7 +33,7 @@ export interface JoinOptions {
 }
 
 export interface JoinResult {
-  status: 'joined' | 'already-joined';
+  status: 'joined' | 'already-joined' | 'renewed';
   identity: StoredIdentity;
   location: string;
 }
@@ -43,6 +48,22 @@ function validate(o: JoinOptions): void {
   if (problems.length) throw new AgentError('PLX_AGENT_BAD_ARGUMENT', problems.join('; '));
 }
 
+/** The broker's answers that mean the stored identity can never renew: join with the token instead. */
+const RENEWAL_REFUSED = new Set(['PLX_BROKER_CERT_EXPIRED', 'PLX_BROKER_CLUSTER_REVOKED', 'PLX_BROKER_CERT_SUPERSEDED']);
+
+/** Renews an expired stored identity over mTLS with itself; undefined when the broker refuses for good. */
+async function renewExpired(existing: StoredIdentity, o: JoinOptions): Promise<StoredIdentity | undefined> {
+  const client = new BrokerClient({ baseUrl: o.brokerUrl, trustBundle: existing.trustBundle, clientCert: { certPem: existing.certPem, keyPem: existing.keyPem } });
+  try {
+    return await renewIdentity(existing, (body) => client.renew(body), o.now());
+  } catch (e) {
+    if (e instanceof AgentError && e.brokerCode !== undefined && RENEWAL_REFUSED.has(e.brokerCode)) return undefined;
+    throw e;
+  } finally {
+    await client.close();
+  }
+}
+
 export async function joinClusterset(o: JoinOptions): Promise<JoinResult> {
   validate(o);
   const existing = await o.store.load();
@@ -51,6 +72,11 @@ export async function joinClusterset(o: JoinOptions): Promise<JoinResult> {
       throw new AgentError('PLX_AGENT_ALREADY_JOINED', `${o.store.location} already holds the identity of cluster "${existing.clusterId}"; pass --force to replace it`);
     }
     if (new Date(existing.notAfter) > o.now()) return { status: 'already-joined', identity: existing, location: o.store.location };
+    const renewed = await renewExpired(existing, o);
+    if (renewed) {
+      await o.store.save(renewed);
+      return { status: 'renewed', identity: renewed, location: o.store.location };
+    }
   }
 
   // The token works once: prove the identity can be stored before spending it.
