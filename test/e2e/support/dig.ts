@@ -25,7 +25,7 @@ export async function dig(host: string, port: number, args: string[]): Promise<D
   return parseDig(stdout);
 }
 
-function parseDig(raw: string): DigResult {
+export function parseDig(raw: string): DigResult {
   const status = /status: ([A-Z]+)/.exec(raw)?.[1] ?? 'NONE';
   const flags = (/;; flags: ([a-z ]*);/.exec(raw)?.[1] ?? '').trim().split(/\s+/).filter(Boolean);
   const section = (name: string) => {
