@@ -160,6 +160,11 @@ export class LabNode {
     for (const tar of this.options.images.tars) await this.#ctr(['images', 'import', tar]);
   }
 
+  /** Imports more docker-archive tars into this node's containerd (e.g. the Plexus image, test/harness/plexus-deploy.ts). */
+  async importImages(tars: readonly string[]): Promise<void> {
+    for (const tar of tars) await this.#ctr(['images', 'import', tar]);
+  }
+
   /** Starts every component and resolves once the Node is Ready. */
   async start(kubeConfig: KubeConfig): Promise<void> {
     const o = this.options;

@@ -39,9 +39,11 @@ describe('deploy/ manifests', () => {
     }
   });
 
-  it('the broker base is accepted: Deployment, PVC, Service', async () => {
-    const out = await serverDryRun(await render('broker'));
-    for (const obj of ['deployment.apps/plexus-broker', 'persistentvolumeclaim/plexus-broker-data', 'service/plexus-broker']) expect(out).toContain(obj);
+  it('the broker base is accepted: Deployment (with its init step), ConfigMap, PVC, Service', async () => {
+    const rendered = await render('broker');
+    expect(rendered.replace(/\n\s+/g, ' ')).toMatch(/test -e \/data\/broker\/ca\/root\.crt \|\| exec node \/app\/bin\/plexus\.ts broker init --data-dir \/data\/broker/);
+    const out = await serverDryRun(rendered);
+    for (const obj of ['deployment.apps/plexus-broker', 'configmap/plexus-broker', 'persistentvolumeclaim/plexus-broker-data', 'service/plexus-broker']) expect(out).toContain(obj);
   });
 
   it('the lab overlay renders its patches and is accepted', async () => {
@@ -49,6 +51,19 @@ describe('deploy/ manifests', () => {
     expect(rendered).toContain('--lease-duration=10s');
     expect(rendered).toContain('--log-level=debug');
     await serverDryRun(rendered);
+  });
+
+  it('the real-node overlays never pull the image and put the broker, proxy and probe on NodePorts', async () => {
+    const broker = await render('overlays/real-nodes/broker');
+    const agent = await render('overlays/real-nodes/agent');
+    for (const r of [broker, agent]) {
+      expect(r.match(/image: plexus\.local\/plexus:latest\n\s*imagePullPolicy: Never/g)).toHaveLength(2);   // init + main container
+    }
+    expect(broker).toMatch(/nodePort: 30743/);
+    expect(agent).toMatch(/nodePort: 30443/);
+    expect(agent).toMatch(/nodePort: 30943/);
+    await serverDryRun(broker);
+    await serverDryRun(agent);
   });
 
   it('grants the agent no wildcard and no cluster-wide Secret access', async () => {
