@@ -32,7 +32,7 @@ import { ensureNamespace } from '../test/e2e/support/objects.ts';
 import { accessSteps } from './demo/access-steps.ts';
 import { fleetStep } from './demo/fleet-step.ts';
 import { dnsSteps, exportSteps, failoverStep, nearestStep } from './demo/discovery-steps.ts';
-import { deployBroker, enrollClusters, type DemoMesh } from './demo/deploy-steps.ts';
+import { deploySteps } from './demo/deploy-steps.ts';
 import { startClusters, type ClusterSet } from '../test/harness/index.ts';
 import { detail, step, table } from './demo/ui.ts';
 
@@ -93,7 +93,7 @@ async function provision(script: string, progress: RegExp): Promise<void> {
 
 async function main(): Promise<void> {
   process.stdout.write('Plexus demo — one root of trust and one service catalog across three real clusters\n\n');
-  await step('Prerequisites: the real-node lab (control plane, kubelet, containerd, images) and the Plexus image', async () => {
+  await step('Prerequisites: the real-node lab (control plane, kubelet, containerd, CNI, lab images)', async () => {
     if (process.getuid?.() !== 0) throw new Error('the demo runs real nodes (network namespaces, cgroups, mounts) and needs root: run it as root');
     await provision('scripts/real-nodes.sh', /building|built|installing|image /);
   });
@@ -103,8 +103,7 @@ async function main(): Promise<void> {
   detail(table(['cluster', 'API server', 'node', 'pod network'], clusters.clusters.map((c) => [c.name, c.server, c.node!.name, c.node!.podCidr])));
   detail('pod networks are routed between the clusters (a flat network, as VPC-native CNIs give)');
 
-  const mesh: DemoMesh = await deployBroker(clusters, work, { leaseSeconds: LEASE_SECONDS });
-  await enrollClusters(clusters, mesh);
+  const mesh = await deploySteps(clusters, work, { leaseSeconds: LEASE_SECONDS });
 
   await step('Verify each cluster\'s identity against the trust bundle', async () => {
     const rows: string[][] = [];

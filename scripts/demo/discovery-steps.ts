@@ -4,15 +4,17 @@
 import { DiscoveryV1Api } from '@kubernetes/client-node';
 import type { Cluster, ClusterSet } from '../../test/harness/index.ts';
 import { exportConditions, exportService, importedSlices, addressesOf, serviceImport, until } from '../../test/e2e/support/objects.ts';
-import { aRecordsIn, appService, apply, digIn, echoDeployment, execIn, rolledOut, toolsPod } from './pods.ts';
+import { runLabPod, type LabPod } from '../../test/harness/lab-pod.ts';
+import { aRecordsIn, appService, apply, digIn, echoDeployment, rolledOut } from './pods.ts';
 import { detail, step, table } from './ui.ts';
 
 export const ZONES: Record<string, [zone: string, region: string]> = {
   'cluster-1': ['zone-a', 'region-1'], 'cluster-2': ['zone-b', 'region-1'], 'cluster-3': ['zone-c', 'region-2'],
 };
 
-/** The pod in cluster-2 every lookup and request starts from. */
-export const CLIENT = { cluster: 'cluster-2', ns: 'shop', pod: 'client' } as const;
+/** The pod in cluster-2 every lookup and request starts from (made in dnsSteps). */
+let client: LabPod | undefined;
+const clientPod = (): LabPod => client ?? (() => { throw new Error('the client pod was not started'); })();
 
 /** Which cluster a pod IP belongs to (each cluster has its own routed pod CIDR). */
 function clusterOf(clusters: ClusterSet, ip: string): string {
@@ -60,10 +62,9 @@ export async function exportSteps(clusters: ClusterSet): Promise<void> {
 }
 
 export async function dnsSteps(clusters: ClusterSet): Promise<void> {
-  const c2 = clusters.cluster(CLIENT.cluster);
   await step('Look up shop/cart from a pod in cluster-2 (dig through the cluster\'s CoreDNS)', async () => {
-    await toolsPod(c2, CLIENT.ns, CLIENT.pod);
-    const q = (args: string[]) => digIn(c2, CLIENT.ns, CLIENT.pod, args);
+    client = await runLabPod(clusters.cluster('cluster-2'), { namespace: 'shop', name: 'client', timeoutMs: 120_000 });
+    const q = (args: string[]) => digIn(clientPod(), args);
     const a = await until('cart A through CoreDNS', async () => {
       const r = await q(['cart.shop.svc.clusterset.local', 'A']);
       return r.status === 'NOERROR' && r.answers.length ? r : undefined;
@@ -86,8 +87,8 @@ export async function dnsSteps(clusters: ClusterSet): Promise<void> {
     const pods = new Set(await podIps(clusters.cluster('cluster-1'), 'shop', 'cart'));
     // kube-proxy picks an endpoint per connection: ask until both pods have answered (at most 30 requests).
     for (let i = 0; i < 30 && (i < 6 || seen.size < pods.size); i++) {
-      const r = await execIn(c2, CLIENT.ns, CLIENT.pod, ['curl', '-sS', '-m', '5', 'http://cart.shop.svc.clusterset.local/']);
-      if (r.code !== 0) throw new Error(`curl from ${CLIENT.cluster}/${CLIENT.pod} failed: ${r.stderr.trim()}`);
+      const r = await clientPod().exec(['curl', '-sS', '-m', '5', 'http://cart.shop.svc.clusterset.local/'], { timeoutMs: 30_000 });
+      if (r.code !== 0) throw new Error(`curl from cluster-2/shop/client failed: ${r.stderr.trim()}`);
       const who = r.stdout.trim();
       seen.set(who, (seen.get(who) ?? 0) + 1);
     }
@@ -109,11 +110,11 @@ async function exportEverywhere(clusters: ClusterSet): Promise<void> {
 }
 
 export async function nearestStep(clusters: ClusterSet): Promise<void> {
-  const c2 = clusters.cluster(CLIENT.cluster);
+  const c2 = clusters.cluster('cluster-2');
   await step('Nearest first: ordered headless answers and zone hints, asked from cluster-2', async () => {
     await exportEverywhere(clusters);
     const order = await until('db from all three clusters', async () => {
-      const r = await aRecordsIn(c2, CLIENT.ns, CLIENT.pod, 'db.shop.svc.clusterset.local');
+      const r = await aRecordsIn(clientPod(), 'db.shop.svc.clusterset.local');
       return r.length === 3 ? r : undefined;
     }, 90_000);
     detail(`db.shop (headless) from cluster-2 (zone-b, region-1): ${withCluster(clusters, order).join(' → ')}`);
@@ -133,9 +134,8 @@ export async function nearestStep(clusters: ClusterSet): Promise<void> {
  * through CoreDNS, so its 5 s cache does not hide how fast the agent itself reacts.
  */
 export async function failoverStep(clusters: ClusterSet, agentDns: string, fail: () => Promise<void>): Promise<void> {
-  const c2 = clusters.cluster(CLIENT.cluster);
   await step('Fail cluster-1 (agent and kube-apiserver stopped) and watch cluster-2 fail over', async () => {
-    const ask = () => aRecordsIn(c2, CLIENT.ns, CLIENT.pod, 'db.shop.svc.clusterset.local', agentDns);
+    const ask = () => aRecordsIn(clientPod(), 'db.shop.svc.clusterset.local', agentDns);
     const before = await ask();
     const gone = (await podIps(clusters.cluster('cluster-1'), 'shop', 'echo'))[0]!;
     const t0 = performance.now();

@@ -1,12 +1,9 @@
-// Real pods for the demo: small HTTP servers that say which pod and cluster answered, a
-// lab-tools client pod to run dig and curl from inside a cluster, and kubectl exec into it.
+// Real pods for the demo: small HTTP servers that say which pod and cluster answered, and
+// dig run inside a lab-tools client pod (test/harness/lab-pod.ts).
 // The lab has no registry: every image is local (`imagePullPolicy: Never`).
 import type { Cluster } from '../../test/harness/index.ts';
+import { LAB_TOOLS_IMAGE, type LabPod } from '../../test/harness/lab-pod.ts';
 import { parseDig, type DigResult } from '../../test/e2e/support/dig.ts';
-
-export const TOOLS_IMAGE = 'plexus.local/lab-tools:1';
-
-export interface ExecResult { stdout: string; stderr: string; code: number }
 
 /** kubectl as the cluster admin; a non-zero exit throws with kubectl's own message. */
 export async function kubectlOk(c: Cluster, args: string[], input?: string): Promise<string> {
@@ -34,7 +31,7 @@ export function echoDeployment(ns: string, app: string, cluster: string, replica
         spec: {
           terminationGracePeriodSeconds: 0,
           containers: [{
-            name: 'http', image: TOOLS_IMAGE, imagePullPolicy: 'Never', command: ['sh', '-c', script],
+            name: 'http', image: LAB_TOOLS_IMAGE, imagePullPolicy: 'Never', command: ['sh', '-c', script],
             ports: [{ name: 'http', containerPort: 8080 }],
             readinessProbe: { tcpSocket: { port: 8080 }, periodSeconds: 1 },
           }],
@@ -57,28 +54,16 @@ export async function rolledOut(c: Cluster, ns: string, name: string): Promise<v
   await kubectlOk(c, ['rollout', 'status', `deployment/${name}`, '-n', ns, '--timeout=120s']);
 }
 
-/** Starts a lab-tools pod that sleeps (dig, curl, nc inside) and waits until it is Ready. */
-export async function toolsPod(c: Cluster, ns: string, name: string): Promise<void> {
-  await apply(c, [{
-    apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: ns },
-    spec: { terminationGracePeriodSeconds: 0, containers: [{ name, image: TOOLS_IMAGE, imagePullPolicy: 'Never', command: ['sleep', 'infinity'] }] },
-  }]);
-  await kubectlOk(c, ['wait', '--for=condition=Ready', `pod/${name}`, '-n', ns, '--timeout=120s']);
-}
-
-export function execIn(c: Cluster, ns: string, pod: string, command: string[]): Promise<ExecResult> {
-  return c.kubectl(['exec', '-n', ns, pod, '--', ...command], { timeoutMs: 30_000 });
-}
-
 /** `dig` inside the pod (its resolv.conf: the cluster's CoreDNS, unless `@server` is given). */
-export async function digIn(c: Cluster, ns: string, pod: string, args: string[]): Promise<DigResult> {
-  const r = await execIn(c, ns, pod, ['dig', '+time=2', '+tries=1', ...args]);
-  if (r.code !== 0 && r.code !== 9) throw new Error(`dig ${args.join(' ')} in ${c.name}/${pod} (exit ${r.code}): ${(r.stderr || r.stdout).trim()}`);
+export async function digIn(pod: LabPod, args: string[]): Promise<DigResult> {
+  const r = await pod.exec(['dig', '+time=2', '+tries=1', ...args], { timeoutMs: 30_000 });
+  // 9: no answer within the timeout (parsed as status NONE, so callers polling go on).
+  if (r.code !== 0 && r.code !== 9) throw new Error(`dig ${args.join(' ')} in ${pod.cluster.name}/${pod.name} (exit ${r.code}): ${(r.stderr || r.stdout).trim()}`);
   return parseDig(r.stdout);
 }
 
 /** The A records of `name` as seen from the pod. */
-export async function aRecordsIn(c: Cluster, ns: string, pod: string, name: string, server?: string): Promise<string[]> {
-  const r = await digIn(c, ns, pod, [...(server ? [`@${server}`] : []), name, 'A']);
+export async function aRecordsIn(pod: LabPod, name: string, server?: string): Promise<string[]> {
+  const r = await digIn(pod, [...(server ? [`@${server}`] : []), name, 'A']);
   return r.answers.filter((a) => a[3] === 'A').map((a) => a[4]!);
 }
