@@ -31,7 +31,7 @@ export async function accessSteps(work: string, admin: Admin, clusters: ClusterS
     const status = await until('every cluster compliant', async () => {
       const s = await adminJson<{ clusters: { cluster: string; appliedRevision: number | null; compliant: boolean; driftCount?: number }[] }>(['broker', 'status']);
       return s.clusters.length === 3 && s.clusters.every((c) => c.compliant) ? s : undefined;
-    }, 60_000);
+    }, 180_000);
     detail(`baseline revision ${applied.revision}; applied with server-side apply (field manager plexus) in:`);
     detail(table(['cluster', 'applied revision', 'compliant'], status.clusters.map((c) => [c.cluster, String(c.appliedRevision), c.compliant ? 'yes' : 'no'])));
   });
@@ -49,7 +49,7 @@ export async function accessSteps(work: string, admin: Admin, clusters: ClusterS
     const out = await until('three contexts', async () => {
       const r = JSON.parse(await plexus(['kubeconfig', '--output', kubeconfig, '--config-dir', home, '--format', 'json'])) as { contexts: string[] };
       return r.contexts.length === 3 ? r : undefined;
-    }, 60_000);
+    }, 180_000);
     detail(`${kubeconfig}: ${out.contexts.join(', ')}`);
   });
 

@@ -38,7 +38,7 @@ export async function exportSteps(clusters: ClusterSet): Promise<void> {
     const conds = await until('ServiceExport Ready', async () => {
       const cs = await exportConditions(c1, 'shop', 'cart');
       return cs.some((x) => x.type === 'Ready' && x.status === 'True') ? cs : undefined;
-    }, 60_000);
+    }, 180_000);
     detail(`pods ${(await podIps(c1, 'shop', 'cart')).join(', ')}; ${conds.map((x) => `${x.type}=${x.status} (${x.reason})`).join(', ')}`);
   });
 
@@ -50,11 +50,11 @@ export async function exportSteps(clusters: ClusterSet): Promise<void> {
       const si = await until(`import in ${name}`, async () => {
         const x = await serviceImport(c, 'shop', 'cart');
         return x?.spec.ips?.length && x.status?.clusters?.length ? x : undefined;
-      }, 60_000);
+      }, 180_000);
       const addrs = await until(`endpoints in ${name}`, async () => {
         const a = addressesOf(await importedSlices(c, 'shop', 'cart'));
         return a.length === pods.length ? a : undefined;
-      }, 60_000);
+      }, 180_000);
       rows.push([name, `${si.metadata.namespace}/${si.metadata.name}`, si.spec.type, si.spec.ips!.join(','), si.status!.clusters!.map((x) => x.cluster).join(','), addrs.sort().join(', ')]);
     }
     detail(table(['cluster', 'ServiceImport', 'type', 'clusterset IP', 'from', 'ready endpoints (cluster-1 pod IPs)'], rows));
@@ -68,7 +68,7 @@ export async function dnsSteps(clusters: ClusterSet): Promise<void> {
     const a = await until('cart A through CoreDNS', async () => {
       const r = await q(['cart.shop.svc.clusterset.local', 'A']);
       return r.status === 'NOERROR' && r.answers.length ? r : undefined;
-    }, 60_000);
+    }, 180_000);
     const srv = await q(['_http._tcp.cart.shop.svc.clusterset.local', 'SRV']);
     const txt = await q(['dns-version.clusterset.local', 'TXT']);
     const nx = await q(['nope.shop.svc.clusterset.local', 'A']);
@@ -116,14 +116,14 @@ export async function nearestStep(clusters: ClusterSet): Promise<void> {
     const order = await until('db from all three clusters', async () => {
       const r = await aRecordsIn(clientPod(), 'db.shop.svc.clusterset.local');
       return r.length === 3 ? r : undefined;
-    }, 90_000);
+    }, 180_000);
     detail(`db.shop (headless) from cluster-2 (zone-b, region-1): ${withCluster(clusters, order).join(' → ')}`);
     detail('(local first, then other clusters by measured RTT; ties: same zone, then same region)');
     const slices = await until('web hints in cluster-2', async () => {
       const list = (await c2.client(DiscoveryV1Api).listNamespacedEndpointSlice({ namespace: 'shop', labelSelector: 'multicluster.kubernetes.io/service-name=web' })).items;
       const eps = list.flatMap((s) => (s.endpoints ?? []).map((e) => [withCluster(clusters, [e.addresses[0]!])[0]!, (e.hints?.forZones ?? []).map((z) => z.name).join(',')]));
       return eps.length === 3 && eps.every(([, z]) => z) ? eps : undefined;
-    }, 60_000);
+    }, 180_000);
     detail(table(['imported endpoint of web in cluster-2', 'hints.forZones'], slices.sort()));
   });
 }
@@ -143,7 +143,7 @@ export async function failoverStep(clusters: ClusterSet, agentDns: string, fail:
     const after = await until('cluster-1 gone from cluster-2\'s answers', async () => {
       const r = await ask();
       return r.length && !r.includes(gone) ? r : undefined;
-    }, 30_000);
+    }, 90_000);
     const seconds = ((performance.now() - t0) / 1000).toFixed(1);
     detail(`db.shop before: ${withCluster(clusters, before).join(' → ')}`);
     detail(`db.shop after:  ${withCluster(clusters, after).join(' → ')}`);

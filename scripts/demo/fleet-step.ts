@@ -17,7 +17,7 @@ export async function fleetStep(mesh: DemoMesh, stopped: readonly string[], leas
       const s = JSON.parse(await mesh.admin(['status', '--output', 'json'])) as FleetStatus;
       const reported = (c: FleetCluster) => c.agentVersion !== null && c.imports !== null;
       return s.clusters.every((c) => reported(c) && (!stopped.includes(c.cluster) || c.health === 'Unreachable')) ? s : undefined;
-    }, (leaseSeconds + 30) * 1000);
+    }, (leaseSeconds + 120) * 1000);
     detail(`$ ${mesh.adminCommand(['status'])}`);
     detail((await mesh.admin(['status'])).trimEnd());
     if (stopped.length) detail(`(${stopped.join(', ')}: agent stopped in the failover step, so its ${leaseSeconds} s lease ran out; the row keeps what it last reported)`);
