@@ -57,7 +57,9 @@ export async function deploySteps(clusters: ClusterSet, work: string, o: { lease
 
   const image = await step('Build the Plexus image from the Dockerfile (buildah) and load it into every node', async () => {
     const img = await plexusImage();
-    await Promise.all(clusters.lab!.nodes.map((n) => n.importImages([img.tar])));
+    // One node at a time, each tried twice: three parallel imports of the 247 MB archive
+    // overran ctr's 120 s limit on a loaded 2-core machine.
+    for (const n of clusters.lab!.nodes) await n.importImages([img.tar]).catch(() => n.importImages([img.tar]));
     return img;
   });
   detail(`${image.ref} (cached by a hash of what the Dockerfile copies; no registry involved)`);
