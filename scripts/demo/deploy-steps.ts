@@ -6,7 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ClusterSet } from '../../test/harness/index.ts';
 import { PlexusDeployment, plexusImage, type DeployOptions } from '../../test/harness/plexus-deploy.ts';
-import { plexus } from '../../test/support/plexus-process.ts';
+import { runPlexus } from '../../test/support/plexus-process.ts';
 import { ZONES } from './discovery-steps.ts';
 import { kubectlOk } from './pods.ts';
 import { detail, step, table } from './ui.ts';
@@ -41,6 +41,23 @@ async function fetchAdminIdentity(d: PlexusDeployment, dataDir: string): Promise
   for (const file of ['admin.crt', 'admin.key', 'ca.crt']) {
     const pem = await kubectlOk(d.broker.cluster, ['-n', 'plexus-broker', 'exec', 'deploy/plexus-broker', '-c', 'broker', '--', 'cat', `${POD_DATA_DIR}/admin/${file}`]);
     writeFileSync(path.join(dataDir, 'admin', file), pem, { mode: 0o600 });
+  }
+}
+
+/**
+ * `plexus <args>` from this machine; while the broker is unreachable (its pod restarting:
+ * on a machine at load 60 its liveness probe timed out and the kubelet restarted it) it is
+ * asked again for up to 3 min. Refused connections mean nothing was done, so retrying is safe.
+ */
+async function adminWithRetry(args: string[]): Promise<string> {
+  const deadline = performance.now() + 180_000;
+  for (;;) {
+    const r = await runPlexus(args);
+    if (r.code === 0) return r.stdout;
+    if (!r.stderr.includes('PLX_BROKER_UNREACHABLE') || performance.now() > deadline) {
+      throw new Error(`plexus ${args.slice(0, 3).join(' ')} failed (exit ${r.code}): ${r.stderr.trim()}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 2000));
   }
 }
 
@@ -80,7 +97,7 @@ export async function deploySteps(clusters: ClusterSet, work: string, o: { lease
     deployment: d,
     clusterset: d.clusterset,
     brokerUrl: d.brokerUrl,
-    admin: (args) => plexus([...args, ...adminFlags]),
+    admin: (args) => adminWithRetry([...args, ...adminFlags]),
     adminCommand: (args) => ['plexus', ...args, ...adminFlags].join(' '),
     adminDir: path.join(dataDir, 'admin'),
     agentDns: (cluster) => d.cluster(cluster).dnsServiceIp,
