@@ -48,7 +48,9 @@ flock 9
 # --- 1. the base image --------------------------------------------------------------------
 ca_bundle=/etc/ssl/certs/ca-certificates.crt
 [ -f "$ca_bundle" ] || die "no CA bundle at $ca_bundle"
-base_hash="$( { sha256sum "$node_bin" "$ca_bundle" /bin/busybox; echo "npm $npm_version"; sed -n '/^# --- 1\./,/^# --- 2\./p' "${BASH_SOURCE[0]}"; } | sha256sum | cut -c1-16)"
+# Contents only, never paths: every worktree has its own node_modules, and a path in the hash
+# made two worktrees remake the shared base in turn.
+base_hash="$( { for f in "$node_bin" "$ca_bundle" /bin/busybox; do sha256sum <"$f"; done; echo "npm $npm_version"; sed -n '/^# --- 1\./,/^# --- 2\./p' "${BASH_SOURCE[0]}"; } | sha256sum | cut -c1-16)"
 if [ "$(buildah inspect --type image --format '{{index .ImageAnnotations "io.plexus.base-hash"}}' "$base_ref" 2>/dev/null)" != "$base_hash" ]; then
   log "making $base_ref (Node $node_version, npm $npm_version)"
   npm_tgz="$build_dir/npm-$npm_version.tgz"
@@ -80,6 +82,7 @@ if [ "$(buildah inspect --type image --format '{{index .ImageAnnotations "io.ple
   buildah config --env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin --env NODE_VERSION="${node_version#v}" \
     --cmd node --annotation "io.plexus.base-hash=$base_hash" "$ctr"
   buildah commit --quiet --rm "$ctr" "$base_ref" >/dev/null
+  buildah rmi --prune >/dev/null 2>&1 || true      # the base it replaced, now untagged
   rm -rf "$root"
   trap - EXIT
 fi

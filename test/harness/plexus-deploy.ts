@@ -49,7 +49,7 @@ export interface DeployOptions {
   readonly patchCoreDns?: boolean;
   /** The image to deploy; default scripts/plexus-image.sh's (built when the tree changed). */
   readonly image?: PlexusImage;
-  /** For each wait (image build excluded); default 180 s. */
+  /** For each wait (image build excluded); default 300 s (a 2-core machine shared by several labs is slow). */
   readonly timeoutMs?: number;
 }
 
@@ -178,10 +178,14 @@ export class PlexusDeployment {
     return c;
   }
 
-  /** Runs `plexus <args>` in the broker pod (`kubectl exec`; the pod's env names the data dir). Never throws on a non-zero exit. */
+  /**
+   * Runs `plexus <args>` in the broker pod (`kubectl exec`; the pod's env names the data dir).
+   * Never throws on a non-zero exit. Default timeout 180 s: a fresh Node process loading the
+   * sources took over a minute on a 2-core machine at load 48.
+   */
   plexus(args: readonly string[], o?: KubectlOptions): Promise<KubectlResult> {
     return this.broker.cluster.kubectl(['-n', 'plexus-broker', 'exec', 'deploy/plexus-broker', '-c', 'broker', '--',
-      'node', '/app/bin/plexus.ts', ...args], o);
+      'node', '/app/bin/plexus.ts', ...args], { timeoutMs: 180_000, ...o });
   }
 
   /** `plexus <args> --output json` in the broker pod, parsed; a non-zero exit throws. */
@@ -205,11 +209,12 @@ export class PlexusDeployment {
         ['get', 'pods,svc,endpointslices', '-A', '-o', 'wide'],
         ['get', 'serviceexports,serviceimports', '-A', '-o', 'yaml'],
         ['-n', 'plexus-system', 'describe', 'pods'],
-        ['-n', 'plexus-system', 'logs', 'deploy/plexus-agent', '--all-containers', '--tail=300'],
-        ['-n', 'plexus-system', 'logs', 'deploy/plexus-agent', '--all-containers', '--previous', '--tail=100'],
+        ['-n', 'plexus-system', 'logs', 'deploy/plexus-agent', '-c', 'join', '--tail=50'],
+        ['-n', 'plexus-system', 'logs', 'deploy/plexus-agent', '-c', 'agent', '--tail=300'],
+        ['-n', 'plexus-system', 'logs', 'deploy/plexus-agent', '-c', 'agent', '--previous', '--tail=100'],
         ['-n', 'kube-system', 'get', 'configmap', 'coredns', '-o', 'yaml'],
         ['get', 'events', '-A', '--sort-by=.lastTimestamp'],
-        ...(c === this.broker ? [['-n', 'plexus-broker', 'describe', 'pods'], ['-n', 'plexus-broker', 'logs', 'deploy/plexus-broker', '--all-containers', '--tail=300']] : []),
+        ...(c === this.broker ? [['-n', 'plexus-broker', 'describe', 'pods'], ['-n', 'plexus-broker', 'logs', 'deploy/plexus-broker', '-c', 'init'], ['-n', 'plexus-broker', 'logs', 'deploy/plexus-broker', '-c', 'broker', '--tail=300']] : []),
       ];
       const outs = await Promise.all(cmds.map(async (args) => {
         const r = await c.kubectl(args, { timeoutMs: 20_000 }).catch((e: Error) => ({ stdout: '', stderr: e.message, code: -1 }));
@@ -335,7 +340,7 @@ async function waitReady(c: Cluster, namespace: string, name: string, timeoutMs:
 export async function deployPlexus(set: ClusterSet, o: DeployOptions = {}): Promise<PlexusDeployment> {
   const lab = set.lab;
   if (!lab) throw new HarnessError('PLX_HARNESS_BAD_OPTION', 'deployPlexus needs real nodes: startClusters(n, { nodes: true })');
-  const timeoutMs = o.timeoutMs ?? 180_000;
+  const timeoutMs = o.timeoutMs ?? 300_000;
   let t = performance.now();
   const lap = (): number => { const now = performance.now(); const d = now - t; t = now; return Math.round(d); };
   const image = o.image ?? await plexusImage();

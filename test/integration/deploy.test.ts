@@ -66,6 +66,16 @@ describe('deploy/ manifests', () => {
     await serverDryRun(agent);
   });
 
+  it('liveness never kills a broker or agent still loading on a busy node: each has a startupProbe, and no probe gives up after 1 s', async () => {
+    for (const base of ['agent', 'broker']) {
+      const deployments = (await render(base)).split(/^---$/m).filter((d) => /^kind: Deployment$/m.test(d));
+      for (const d of deployments) {
+        expect(d, base).toMatch(/startupProbe:/);
+        expect(d.match(/timeoutSeconds: 5/g), base).toHaveLength(3);       // startup, liveness, readiness
+      }
+    }
+  });
+
   it('grants the agent no wildcard and no cluster-wide Secret access', async () => {
     const rendered = await render('agent');
     const roles = rendered.split(/^---$/m).filter((d) => /^kind: ClusterRole$/m.test(d));
