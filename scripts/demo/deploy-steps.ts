@@ -30,7 +30,8 @@ export interface DemoMesh {
   fail(cluster: string): Promise<void>;
 }
 
-const TIMEOUT_MS = 180_000;
+// As deployPlexus: an agent took 160 s to be Ready at load 48.
+const TIMEOUT_MS = 300_000;
 
 /** Where the broker pod keeps its data dir (deploy/broker: `--data-dir=/data/broker`). */
 const POD_DATA_DIR = '/data/broker';
