@@ -26,8 +26,8 @@ export interface DemoMesh {
   readonly adminDir: string;
   /** ClusterIP of the agent's DNS Service in a cluster. */
   agentDns(cluster: string): string;
-  /** Takes a cluster down: its agent pod goes away, then its kube-apiserver stops. */
-  fail(cluster: string): Promise<void>;
+  /** Takes a cluster down: its agent pod goes away, then its kube-apiserver stops. Resolves to when the agent pod was gone (performance.now()). */
+  fail(cluster: string): Promise<number>;
 }
 
 // As deployPlexus: an agent took 160 s to be Ready at load 48.
@@ -107,7 +107,9 @@ export async function deploySteps(clusters: ClusterSet, work: string, o: { lease
       await kubectlOk(c, ['-n', 'plexus-system', 'scale', 'deployment/plexus-agent', '--replicas=0']);
       // The pod must be gone before the API server stops, or its kubelet never learns it should go.
       await kubectlOk(c, ['-n', 'plexus-system', 'wait', '--for=delete', 'pod', '-l', 'app.kubernetes.io/name=plexus-agent', '--timeout=60s']);
+      const gone = performance.now();
       await c.stopApiServer();
+      return gone;
     },
   };
 
