@@ -6,7 +6,8 @@ import { promisify } from 'node:util';
 import type { ClusterSet } from '../../test/harness/index.ts';
 import { resolveBinaries } from '../../test/harness/binaries.ts';
 import { until } from '../../test/e2e/support/objects.ts';
-import { plexus, plexusJson } from '../../test/support/plexus-process.ts';
+import { plexus } from '../../test/support/plexus-process.ts';
+import type { Admin } from './deploy-steps.ts';
 import { detail, step, table } from './ui.ts';
 
 const run = promisify(execFile);
@@ -21,15 +22,16 @@ const baseline = {
   ],
 };
 
-export async function accessSteps(work: string, brokerDir: string, clusters: ClusterSet): Promise<void> {
+export async function accessSteps(work: string, admin: Admin, clusters: ClusterSet): Promise<void> {
+  const adminJson = async <T>(args: string[]) => JSON.parse(await admin([...args, '--output', 'json'])) as T;
   await step('Apply an RBAC baseline at the broker (group plexus:dev may read pods)', async () => {
     const file = path.join(work, 'baseline.json');
     writeFileSync(file, JSON.stringify(baseline));
-    const applied = await plexusJson<{ revision: number }>(['broker', 'rbac', 'apply', '-f', file, '--data-dir', brokerDir]);
+    const applied = await adminJson<{ revision: number }>(['broker', 'rbac', 'apply', '-f', file]);
     const status = await until('every cluster compliant', async () => {
-      const s = await plexusJson<{ clusters: { cluster: string; appliedRevision: number | null; compliant: boolean; driftCount?: number }[] }>(['broker', 'status', '--data-dir', brokerDir]);
+      const s = await adminJson<{ clusters: { cluster: string; appliedRevision: number | null; compliant: boolean; driftCount?: number }[] }>(['broker', 'status']);
       return s.clusters.length === 3 && s.clusters.every((c) => c.compliant) ? s : undefined;
-    }, 60_000);
+    }, 180_000);
     detail(`baseline revision ${applied.revision}; applied with server-side apply (field manager plexus) in:`);
     detail(table(['cluster', 'applied revision', 'compliant'], status.clusters.map((c) => [c.cluster, String(c.appliedRevision), c.compliant ? 'yes' : 'no'])));
   });
@@ -37,7 +39,7 @@ export async function accessSteps(work: string, brokerDir: string, clusters: Clu
   const home = path.join(work, 'alice');
   mkdirSync(home, { recursive: true });
   await step('Invite alice (group dev) and log in: key made locally, only a CSR sent', async () => {
-    const inv = await plexusJson<{ token: string; caFingerprint: string; broker: string }>(['broker', 'user', 'invite', 'alice', '--group', 'dev', '--ttl', '15m', '--data-dir', brokerDir]);
+    const inv = await adminJson<{ token: string; caFingerprint: string; broker: string }>(['broker', 'user', 'invite', 'alice', '--group', 'dev', '--ttl', '15m']);
     await plexus(['login', '--broker', inv.broker, '--token', inv.token, '--ca-fingerprint', inv.caFingerprint, '--config-dir', home]);
     detail('alice holds spiffe://demo.plexus.local/user/alice with O=dev, issued by the shared root (8 h)');
   });
@@ -47,7 +49,7 @@ export async function accessSteps(work: string, brokerDir: string, clusters: Clu
     const out = await until('three contexts', async () => {
       const r = JSON.parse(await plexus(['kubeconfig', '--output', kubeconfig, '--config-dir', home, '--format', 'json'])) as { contexts: string[] };
       return r.contexts.length === 3 ? r : undefined;
-    }, 60_000);
+    }, 180_000);
     detail(`${kubeconfig}: ${out.contexts.join(', ')}`);
   });
 

@@ -284,7 +284,7 @@ generatorOptions: { disableNameSuffixHash: true }
     await run(process.execPath, [path.join(repoRoot, 'bin', 'plexus.ts'), 'agent', 'dns', 'patch-coredns',
       '--kubeconfig', a.cluster.kubeconfigPath, '--upstream', a.dnsServiceIp],
     { env: { ...process.env, KUBERNETES_SERVICE_HOST: '' }, timeout: timeoutMs }).catch((e: Error & { stderr?: string }) => {
-      throw new HarnessError('PLX_HARNESS_KUBECTL_FAILED', `patch-coredns in ${a.name}: ${(e.stderr ?? e.message).trim()}`, { cause: e });
+      throw new HarnessError('PLX_HARNESS_KUBECTL_FAILED', `patch-coredns in ${a.name}: ${(e.stderr || e.message).trim()}`, { cause: e });
     });
     // CoreDNS's `reload` sees the new Corefile only once the kubelet refreshes the ConfigMap
     // volume, on the pod's next sync (up to a minute); a changed annotation syncs it now.
