@@ -34,7 +34,11 @@ export interface Request { at: number; ok: boolean; body: string; servedBy: stri
 
 /** The request log of a requestLoopPod. */
 export async function requestLog(c: Cluster, ns: string, pod: string): Promise<Request[]> {
-  const out = await kubectlOk(c, ['logs', '-n', ns, pod]);
+  return parseRequestLog(await kubectlOk(c, ['logs', '-n', ns, pod]));
+}
+
+/** The lines of a requestLoopPod's log that have its format; anything else is skipped. */
+export function parseRequestLog(out: string): Request[] {
   return out.split('\n').flatMap((l) => {
     const m = /^(\d{13}) (ok|fail) ?(.*)$/.exec(l);
     if (!m) return [];
