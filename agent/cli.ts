@@ -85,7 +85,7 @@ function joinCommand(): Command {
 
 interface RunFlags {
   kubeconfig?: string; dataDir?: string; namespace: string; secretName: string; broker?: string;
-  zone?: string; region?: string; logLevel: string; probeListen?: string; probeUrl?: string; probeInterval?: string; probeTimeout?: string; proxyListen?: string; proxyUrl?: string; revocationMaxStaleness?: string; dnsListen?: string; dnsTtl?: string;
+  zone?: string; region?: string; logLevel: string; probeListen?: string; probeUrl?: string; probeInterval?: string; probeTimeout?: string; latencyBand?: string; proxyListen?: string; proxyUrl?: string; revocationMaxStaleness?: string; dnsListen?: string; dnsTtl?: string;
   metricsListen?: string; trustBundleRefresh?: string;
 }
 
@@ -105,6 +105,7 @@ async function agentConfig(flags: RunFlags) {
     probeListen: flags.probeListen, probeUrl: flags.probeUrl,
     ...(flags.probeInterval === undefined ? {} : { probeIntervalMs: Number(flags.probeInterval) }),
     ...(flags.probeTimeout === undefined ? {} : { probeTimeoutMs: Number(flags.probeTimeout) }),
+    ...(flags.latencyBand === undefined ? {} : { latencyBandMs: Number(flags.latencyBand) }),
     proxyListen: flags.proxyListen, proxyUrl: flags.proxyUrl,
     ...(flags.revocationMaxStaleness === undefined ? {} : { revocationMaxStalenessMs: Number(flags.revocationMaxStaleness) }),
     dnsListen: flags.dnsListen, ...(flags.dnsTtl === undefined ? {} : { dnsTtlSeconds: Number(flags.dnsTtl) }),
@@ -126,6 +127,7 @@ function runCommand(): Command {
     .option('--probe-interval <ms>', 'how often every other cluster is probed (default 1000)')
     .option('--trust-bundle-refresh <ms>', 'how often the trust bundle is acknowledged and refreshed during a CA rollover (default 60000)')
     .option('--probe-timeout <ms>', 'a probe without an answer by then failed (default 1000)')
+    .option('--latency-band <ms>', 'RTTs within the same band rank as ties, then zone and region decide (default 5)')
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent', 'info')
     .option('--proxy-listen <host:port|off>', 'access proxy address (default 127.0.0.1:0 with --kubeconfig, 0.0.0.0:8443 in-cluster)')
     .option('--proxy-url <url>', 'access proxy URL to advertise (default: derived from --proxy-listen)')

@@ -11,10 +11,16 @@ import { kubectlOk, LAB_TOOLS } from './pods.ts';
  * curl, so it resolves the name again through the cluster's CoreDNS.
  */
 export function requestLoopPod(ns: string, name: string, url: string, o: { timeoutSeconds?: number; gapMs?: number } = {}): object {
+  // The lab-tools image is busybox + dash: its date has no %N and it has no cut on the PATH.
+  // Milliseconds come from /proc/uptime (centiseconds), set against the wall clock once at
+  // the tick of a second.
   const script = [
+    's=$(date +%s); while [ "$(date +%s)" = "$s" ]; do :; done',
+    'read up _ < /proc/uptime; off=$(( (s + 1) * 1000 - ${up%.*}${up#*.}0 ))',
     'while :; do',
+    '  read up _ < /proc/uptime; at=$(( off + ${up%.*}${up#*.}0 ))',
     `  if out=$(curl -sS -m ${o.timeoutSeconds ?? 1} ${url} 2>&1); then s=ok; else s=fail; fi`,
-    '  echo "$(date +%s%3N) $s $(echo "$out" | tr "\\n" " " | cut -c1-120)"',
+    '  echo "$at $s $(echo "$out" | tr "\\n" " " | busybox cut -c1-120)"',
     `  sleep ${(o.gapMs ?? 100) / 1000}`,
     'done',
   ].join('\n');
@@ -28,7 +34,11 @@ export interface Request { at: number; ok: boolean; body: string; servedBy: stri
 
 /** The request log of a requestLoopPod. */
 export async function requestLog(c: Cluster, ns: string, pod: string): Promise<Request[]> {
-  const out = await kubectlOk(c, ['logs', '-n', ns, pod]);
+  return parseRequestLog(await kubectlOk(c, ['logs', '-n', ns, pod]));
+}
+
+/** The lines of a requestLoopPod's log that have its format; anything else is skipped. */
+export function parseRequestLog(out: string): Request[] {
   return out.split('\n').flatMap((l) => {
     const m = /^(\d{13}) (ok|fail) ?(.*)$/.exec(l);
     if (!m) return [];
