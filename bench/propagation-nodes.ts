@@ -115,8 +115,9 @@ export async function main(): Promise<void> {
     await kubectlOk(c1, ['apply', '-f', '-'], webManifests(c1.name));
     await kubectlOk(c1, ['-n', NS, 'rollout', 'status', 'deploy/web', '--timeout=300s']);
     const client = await runLabPod(c2, { namespace: NS, name: 'client', timeoutMs: 300_000 });
-    const w = await client.exec(['sh', '-c', 'cat > /tmp/poll.sh'], { input: POLL_SH });
-    if (w.code !== 0) throw new Error(`writing the poll script into the client pod: ${w.stderr.trim()}`);
+    // `exec -i`: without it kubectl does not pass stdin on, and the script would be empty.
+    const w = await c2.kubectl(['-n', NS, 'exec', '-i', client.name, '--', 'sh', '-c', 'cat > /tmp/poll.sh && [ -s /tmp/poll.sh ]'], { input: POLL_SH });
+    if (w.code !== 0) throw new Error(`writing the poll script into the client pod: exit ${w.code} ${w.stderr.trim()}`);
     const agentDns = plexus.cluster(1).dnsServiceIp;
     if (!agentDns) throw new Error('no plexus-dns ClusterIP for cluster-2');
 
@@ -128,19 +129,19 @@ export async function main(): Promise<void> {
     for (let i = 1; i <= SERVICES; i++) {
       const svc = `web-${i}`;
       const name = `${svc}.${NS}.svc.clusterset.local`;
-      const start = await client.exec(['sh', '-c', STAGES.map((s) => `sh /tmp/poll.sh ${s} ${name} ${agentDns} </dev/null >/dev/null 2>&1 &`).join(' ')]);
-      if (start.code !== 0) throw new Error(`starting the poll loops for ${svc}: ${start.stderr.trim()}`);
-      await waitFor(async () => (await client.exec(['sh', '-c', STAGES.map((s) => `[ -e /tmp/${name}.${s}.started ] || [ -e /tmp/${name}.${s} ]`).join(' && ')])).code === 0 || undefined,
-        { what: `poll loops for ${svc} running`, timeoutMs: 60_000, intervalMs: 200 });
+      // One exec that lives as long as its loops.
+      const loops = client.exec(['sh', '-c', `${STAGES.map((s) => `sh /tmp/poll.sh ${s} ${name} ${agentDns} &`).join(' ')} wait`], { timeoutMs: 300_000 });
+      await waitFor(async () => (await client.exec(['sh', '-c', STAGES.map((s) => `{ [ -e /tmp/${name}.${s}.started ] || [ -e /tmp/${name}.${s} ]; }`).join(' && ')])).code === 0 || undefined,
+        { what: `poll loops for ${svc} running`, timeoutMs: 120_000, intervalMs: 200 });
       const t0 = uptime();
       await kubectlOk(c1, ['apply', '-f', '-'], JSON.stringify({ apiVersion: `${MCS_GROUP}/${MCS_VERSION}`, kind: 'ServiceExport', metadata: { name: svc, namespace: NS } }));
       await waitFor(async () => (imports.every((m) => m.has(svc)) ? true : undefined), { what: `ServiceImport ${svc} in every other cluster`, timeoutMs: 120_000, intervalMs: 20 });
       rows.import.push(Math.max(...imports.map((m) => m.get(svc)!)) - t0);
-      const stamps = await waitFor(async () => {
-        const r = await client.exec(['sh', '-c', `cat ${STAGES.map((s) => `/tmp/${name}.${s}`).join(' ')}`]);
-        const v = r.stdout.trim().split('\n').map(Number);
-        return r.code === 0 && v.length === STAGES.length && v.every((x) => x > 0) ? v : undefined;
-      }, { what: `${name} answering and connecting from cluster-2`, timeoutMs: 120_000, intervalMs: 250 });
+      const done = await loops;
+      if (done.code !== 0) throw new Error(`poll loops for ${svc}: exit ${done.code} ${done.stderr.trim()}`);
+      const r = await client.exec(['sh', '-c', `cat ${STAGES.map((s) => `/tmp/${name}.${s}`).join(' ')}`]);
+      const stamps = r.stdout.trim().split('\n').map(Number);
+      if (r.code !== 0 || stamps.length !== STAGES.length) throw new Error(`stamps for ${svc}: ${r.stdout} ${r.stderr}`);
       STAGES.forEach((s, k) => rows[s].push(stamps[k]! - t0));
       console.log(`${svc}: import ${(rows.import.at(-1)! * 1000).toFixed(0)} ms, ${STAGES.map((s) => `${s} ${(rows[s].at(-1)! * 1000).toFixed(0)} ms`).join(', ')}`);
     }
