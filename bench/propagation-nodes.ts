@@ -47,7 +47,8 @@ until ok; do
   [ $first = 1 ] && : > "$out.$stage.started" && first=0
   sleep 0.05
 done
-cut -d' ' -f1 /proc/uptime > "$out.$stage.tmp" && mv "$out.$stage.tmp" "$out.$stage"
+read up rest < /proc/uptime
+echo "$up" > "$out.$stage.tmp" && mv "$out.$stage.tmp" "$out.$stage"
 `;
 
 async function kubectlOk(cluster: Cluster, args: string[], input?: string): Promise<string> {
