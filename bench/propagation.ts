@@ -5,6 +5,8 @@
 // watches cluster A and copies the EndpointSlice to cluster B (the same two API-server
 // write→watch hops with nothing between them). Published peers for context: Karmada p99
 // 989 ms (pull mode) and the AWS Cloud Map MCS controller's 2 s polling floor.
+// With `--nodes` it measures instead from a ServiceExport to a real pod in another cluster
+// resolving the name and connecting (bench/propagation-nodes.ts).
 import '../certs/setup.ts';
 import { DiscoveryV1Api, Watch, type KubeConfig, type V1EndpointSlice } from '@kubernetes/client-node';
 import type { Cluster } from '../test/harness/cluster.ts';
@@ -134,4 +136,6 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+// `--nodes`: the same path end to end with real pods (bench/propagation-nodes.ts).
+if (process.argv.includes('--nodes')) await (await import('./propagation-nodes.ts')).main();
+else await main();
