@@ -66,15 +66,9 @@ fi
 # --- 2. the images ----------------------------------------------------------------------
 [ "$(id -u)" = 0 ] || die "building the images needs root (apt-get, files owned by root)"
 packages=(busybox-static dash dnsutils netcat-openbsd socat mawk)
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  log "installing Debian packages: ${missing[*]}"
-  apt-get update -qq >&2
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+# shellcheck source=debian-packages.sh
+source "$(dirname "${BASH_SOURCE[0]}")/debian-packages.sh"
+ensure_debian_packages "${packages[@]}"
 
 images_dir="$cache_root/images"
 mkdir -p "$images_dir"

@@ -26,13 +26,9 @@ log() { printf '[plexus-image] %s\n' "$*" >&2; }
 die() { printf '[plexus-image] error: %s\n' "$*" >&2; exit 1; }
 
 [ "$(id -u)" = 0 ] || die "buildah's storage needs root here"
-for p in buildah busybox-static; do
-  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
-    log "installing Debian package $p"
-    apt-get update -qq >&2
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$p" >&2
-  fi
-done
+# shellcheck source=debian-packages.sh
+source "$(dirname "${BASH_SOURCE[0]}")/debian-packages.sh"
+ensure_debian_packages buildah busybox-static
 
 node_bin="$repo/node_modules/node/bin/node"
 [ -x "$node_bin" ] || die "$node_bin is missing: run \`npm ci\` (the node devDependency pins the image's Node)"

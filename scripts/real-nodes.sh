@@ -25,15 +25,9 @@ die() { printf '[real-nodes] error: %s\n' "$*" >&2; exit 1; }
 
 # --- 1. Debian packages ---------------------------------------------------------------
 packages=(containerd runc containernetworking-plugins iptables conntrack busybox-static dnsutils netcat-openbsd curl gcc libc6-dev)
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  log "installing Debian packages: ${missing[*]}"
-  apt-get update -qq >&2
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
-fi
+# shellcheck source=debian-packages.sh
+source "$here/debian-packages.sh"
+ensure_debian_packages "${packages[@]}"
 
 # --- 2. node binaries -------------------------------------------------------------------
 bin_dir="$(bash "$here/control-plane.sh" --nodes | tail -n 1)"
