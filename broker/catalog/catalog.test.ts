@@ -106,6 +106,24 @@ describe('Catalog', () => {
     expect(c.snapshot().clusters.map((s) => [s.cluster, s.available])).toEqual([['east', true], ['west', false]]);
   });
 
+  it('a broker restart slow to listen does not expire a cluster whose first renewal after it timed out', () => {
+    // test/e2e/broker-outage.test.ts, once under load: the restarted broker expired a live
+    // cluster 2.4 s after it began listening (3 s lease), because the grace counted from
+    // when the catalog was loaded and the agent's first call after the restart hung.
+    const c = open();
+    now += 2_000; // loaded, then certificates, routes and listen on a busy machine
+    c.start();
+    try {
+      now += 10_000 + 5_000 + 1_000; // one lease, a hung call (lease/2), a retry (< lease/3)
+      expect(c.checkLeases()).toEqual([]);
+      expect(c.snapshot().clusters.map((s) => [s.cluster, s.available])).toEqual([['east', true], ['west', true]]);
+      now += 4_000; // two leases after listening and still no renewal: really gone
+      expect(c.checkLeases()).toEqual(['east', 'west']);
+    } finally {
+      c.stop();
+    }
+  });
+
   it('removes a cluster: its exports go, the others stay, and removal is idempotent', () => {
     const c = open();
     c.sync('east', [spec('east', 'cart'), spec('east', 'pay')]);

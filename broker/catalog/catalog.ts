@@ -301,9 +301,13 @@ export class Catalog {
     this.#hub.add(out, since, caller);
   }
 
-  /** Starts the lease checker and the bookmark ticker. */
+  /**
+   * Starts the lease checker and the bookmark ticker. Called once the broker listens: the
+   * restored leases' restart grace counts from here (leases.ts, restartGraceMs).
+   */
   start(): void {
     if (this.#timers.length > 0) return;
+    this.#leases.listening(this.#clock.now());
     const every = (ms: number, fn: () => void) => {
       const t = setInterval(() => {
         try {

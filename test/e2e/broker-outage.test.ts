@@ -5,7 +5,8 @@
 // exports made meanwhile reach every cluster once it is back. On restart the broker must
 // not withdraw every cluster because nobody could heartbeat while it was down: each live
 // cluster keeps its endpoints throughout, and only a cluster that really died during the
-// outage is withdrawn, within one lease of the broker's return. An agent restarted during
+// outage is withdrawn, within two leases of the broker's return (the restart grace,
+// broker/catalog/leases.ts, counted from when it listens). An agent restarted during
 // the outage answers DNS from what its cluster holds.
 import { CustomObjectsApi, DiscoveryV1Api } from '@kubernetes/client-node';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -115,7 +116,7 @@ describe('broker down for minutes', () => {
     expect(samples).toBeGreaterThanOrEqual(Math.floor(OUTAGE_MS / 4000));
 
     // The return. Live clusters keep their endpoints at every moment, across more than the
-    // grace period the restarted broker gives (one lease) and the agents' first heartbeats.
+    // grace period the restarted broker gives (two leases from listening) and the agents' first heartbeats.
     const brokerMark = brokerLog(mesh()).mark();
     await mesh().startBroker();
     const upAt = Date.now();

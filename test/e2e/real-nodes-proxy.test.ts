@@ -1,13 +1,14 @@
 // kubectl exec (plain, -i, -it on a real pseudo-terminal), attach, logs -f and port-forward
 // on real pods, through each agent's access proxy as one shared identity, over WebSocket and
-// over SPDY, on two real-node clusters (`nodes: true`), with a person invited and logged in
-// with the real CLI and the real kubectl, against `plexus agent run` host processes reaching
-// each API server at its node's address (support/access-proxy-env.ts is the seam for running
-// the same suite against Plexus deployed as pods). The central RBAC baseline grants the person's
-// group exec/attach/port-forward in one namespace and only reading in another. Which wire
-// each session used is read from the proxy's own audit lines (the Upgrade asked for and the
-// subprotocol the API server chose), not assumed from the kubectl switches.
-// Needs root and `npm run nodes:install`; runs with `npm run test:nodes`.
+// over SPDY, on two real-node clusters with Plexus deployed as pods (deployPlexus: the
+// image, `kubectl apply -k deploy/overlays/real-nodes/*`, each proxy on its node's NodePort
+// 30443 reaching its API server with the agent's own ServiceAccount), with a person invited
+// and logged in with the real CLI and the real kubectl. The central RBAC baseline grants the
+// person's group exec/attach/port-forward in one namespace and only reading in another.
+// Which wire each session used is read from the proxy's own audit lines in the agent pod's
+// log (the Upgrade asked for and the subprotocol the API server chose), not assumed from the
+// kubectl switches.
+// Needs root, `npm run nodes:install` and buildah; runs with `npm run test:nodes`.
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -15,7 +16,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Cluster } from '../harness/cluster.ts';
 import { KubectlSession, runKubectl, type KubectlIdentity } from './support/kubectl-session.ts';
-import { hostAgents, type AuditLine, type ProxyEnv } from './support/access-proxy-env.ts';
+import { deployedAgents, type AuditLine, type ProxyEnv } from './support/access-proxy-env.ts';
 import { until } from './support/objects.ts';
 import { groupRoleBinding, namespace } from './support/rbac.ts';
 
@@ -275,6 +276,6 @@ function proxySuite(makeEnv: () => ProxyEnv): void {
   });
 }
 
-describe('kubectl exec, attach, logs -f and port-forward on real pods through each access proxy, agents as host processes', () => {
-  proxySuite(() => hostAgents(2));
+describe('kubectl exec, attach, logs -f and port-forward on real pods through each access proxy, Plexus deployed as pods', () => {
+  proxySuite(() => deployedAgents(2));
 });

@@ -76,6 +76,26 @@ describe('deploy/ manifests', () => {
     }
   });
 
+  it('the broker\'s init container had no resources: every container, init included, requests memory and CPU and has a memory limit', async () => {
+    for (const base of ['agent', 'broker', 'overlays/lab', 'overlays/real-nodes/agent', 'overlays/real-nodes/broker']) {
+      const deployments = (await render(base)).split(/^---$/m).filter((d) => /^kind: Deployment$/m.test(d));
+      expect(deployments.length, base).toBeGreaterThan(0);
+      for (const d of deployments) {
+        // Each container starts at '- name:' at the list's indentation; its resources block follows.
+        const sections = d.split(/^ {6}(?:initContainers|containers):$/m).slice(1);
+        expect(sections, base).toHaveLength(2);
+        for (const list of sections) {
+          const containers = list.split(/^ {6}- (?=[a-zA-Z]+:)/m).slice(1).filter((c) => /\bimage:/.test(c));
+          expect(containers.length, base).toBeGreaterThan(0);
+          for (const c of containers) {
+            const name = /^ {8}name: (\S+)/m.exec(c)?.[1];
+            expect(c, `${base} ${name}`).toMatch(/resources:\n\s+limits:\n\s+memory: \S+\n\s+requests:\n\s+cpu: \S+\n\s+memory: \S+/);
+          }
+        }
+      }
+    }
+  });
+
   it('grants the agent no wildcard and no cluster-wide Secret access', async () => {
     const rendered = await render('agent');
     const roles = rendered.split(/^---$/m).filter((d) => /^kind: ClusterRole$/m.test(d));
