@@ -56,13 +56,15 @@ describe('libraries loaded per role', () => {
     expect(packagesLoadedBy('broker/main.ts')).not.toContain('@kubernetes/client-node');
   }, LOAD_TIMEOUT_MS);
 
-  it('the agent does not load client-node\'s generated API index (KubeConfig and the Secret store pulled in every generated API and model, about 30 MiB of an idle agent)', () => {
+  it('the agent does not load client-node\'s generated API index or models (KubeConfig, ListWatch and the Secret store pulled in every generated API and model, about 40 MiB of an idle agent)', () => {
     // As bin/plexus.ts runs it: the resolve hook first, then the agent.
     const loaded = clientNodeFilesLoadedBy(['agent/kube/client-node-slim.ts', 'agent/main.ts', 'agent/kube/secrets.ts']);
     expect(loaded).toContain('config.js');
     expect(loaded).not.toContain('index.js');
     expect(loaded).not.toContain('gen/index.js');
-    expect(loaded.filter((f) => f.startsWith('gen/apis/') || f.startsWith('gen/types/'))).toEqual([]);
+    expect(loaded).toContain('cache.js');
+    expect(loaded).not.toContain('serializer.js');
+    expect(loaded.filter((f) => /^gen\/(apis|types|models)\//.test(f))).toEqual([]);
   }, LOAD_TIMEOUT_MS);
 
   it('bin/plexus.ts registers the client-node resolve hook before it loads anything else', () => {
