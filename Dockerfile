@@ -1,6 +1,7 @@
 # One image for both roles: `plexus broker start …` or `plexus agent …`.
 # Node 24 runs the TypeScript sources directly (type stripping), so there is no build
-# step: the first stage only resolves production dependencies.
+# step: the first stage only resolves production dependencies (the second fills Node's
+# compile cache from the sources it ships).
 FROM node:24-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
@@ -19,6 +20,13 @@ COPY certs ./certs
 COPY broker ./broker
 COPY agent ./agent
 COPY crds ./crds
+# Node's compile cache, filled here from the sources above (bin/warm-compile-cache.ts): each
+# process then starts from the stripped and compiled code instead of loading the TypeScript
+# stripper, about 20 MiB less resident per agent or broker (bench:footprint fills one the
+# same way). Read-only at run time: Node checks every entry against its source and silently
+# skips writing new ones.
+ENV NODE_COMPILE_CACHE=/app/.compile-cache
+RUN node bin/warm-compile-cache.ts && chmod -R a+rX /app/.compile-cache
 # Read-only root filesystem: nothing here writes outside /data (the broker's data dir
 # lives below it; `broker init` stages beside its target, so use /data/broker, not /data)
 # and /tmp. Run with `docker run --read-only --tmpfs /tmp -v plexus-data:/data plexus …`;

@@ -63,6 +63,19 @@ describe('container image', () => {
     expect([...packages].filter((p) => !(p in pkg.dependencies)).sort()).toEqual([]);
   });
 
+  it('fills Node\'s compile cache from the sources it ships, readable by the node user, and points every process at it', () => {
+    const env = finalStage.findIndex((l) => l === 'ENV NODE_COMPILE_CACHE=/app/.compile-cache');
+    const fill = finalStage.findIndex((l) => l.startsWith('RUN ') && l.includes('node bin/warm-compile-cache.ts') && l.includes('chmod -R a+rX /app/.compile-cache'));
+    expect(env).toBeGreaterThan(-1);
+    expect(fill).toBeGreaterThan(env);
+    // After every COPY of sources (an entry is checked against its source), before USER.
+    expect(fill).toBeGreaterThan(finalStage.findLastIndex((l) => l.startsWith('COPY ')));
+    expect(fill).toBeLessThan(finalStage.findIndex((l) => l.startsWith('USER ')));
+    const copied = finalStage.filter((l) => l.startsWith('COPY ') && !l.includes('--from=')).map((l) => l.split(/\s+/)[1]!);
+    const missing = [...runtimeFiles('bin/warm-compile-cache.ts').files].map((f) => path.relative(repoRoot, f)).filter((f) => !copied.some((c) => f.startsWith(`${c}/`)));
+    expect(missing).toEqual([]);
+  });
+
   it('every container in deploy/ has a read-only root filesystem and runs as non-root', () => {
     const dir = path.join(repoRoot, 'deploy');
     const manifests = readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('deployment.yaml'));
