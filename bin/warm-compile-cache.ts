@@ -6,7 +6,9 @@
 // not compiled again either (bench:footprint: about 20 MiB less per agent and 27 MiB less
 // per broker). The image runs this at build time (Dockerfile); bench:footprint runs it the
 // same way before it starts the processes it measures. The sources are unchanged: the
-// cache holds only what Node derived from them, checked against them on every load.
+// cache holds only what Node derived from them, checked against them on every load. Node
+// keeps one cache per user id inside the directory: run this as the user that will run the
+// program (the image does it as `node`, uid 1000, which deploy/ runs as).
 //
 //   NODE_COMPILE_CACHE=<dir> node bin/warm-compile-cache.ts
 import { readdirSync } from 'node:fs';
