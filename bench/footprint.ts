@@ -5,8 +5,9 @@
 // Prometheus metrics (V8 heap used). In the same run, the floor: bare Node processes that
 // load the same libraries and do nothing (bench/footprint-floor.ts), and a bare runtime.
 import '../certs/setup.ts';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { CoreV1Api, DiscoveryV1Api, loadAllYaml } from '@kubernetes/client-node';
@@ -58,6 +59,20 @@ function deployedEnv(role: string): Record<string, string> {
   const container = docs.flatMap((d) => d.spec?.template?.spec?.containers ?? []).find((c) => c.name === role);
   if (!container) throw new Error(`deploy/${role}/deployment.yaml has no container named ${role}`);
   return Object.fromEntries((container.env ?? []).filter((e) => e.value !== undefined && /^(NODE_OPTIONS|MALLOC_)/.test(e.name)).map((e) => [e.name, e.value!]));
+}
+
+/**
+ * The image fills Node's compile cache at build time (Dockerfile: ENV NODE_COMPILE_CACHE and
+ * bin/warm-compile-cache.ts); when it does, fill one the same way in `dir` and return the
+ * environment that points every process here at it. The floor's own module is added by
+ * running it once (a process stores what it compiled when it exits).
+ */
+function imageCompileCache(dir: string, env: NodeJS.ProcessEnv): Record<string, string> {
+  if (!/^ENV NODE_COMPILE_CACHE=/m.test(readFileSync(path.join(repo, 'Dockerfile'), 'utf8'))) return {};
+  const withCache = { ...env, NODE_COMPILE_CACHE: dir };
+  execFileSync(process.execPath, [path.join(repo, 'bin', 'warm-compile-cache.ts')], { cwd: repo, env: withCache, stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync(process.execPath, [path.join(repo, 'bench', 'footprint-floor.ts')], { cwd: repo, env: withCache, stdio: ['ignore', 'ignore', 'inherit'] });
+  return { NODE_COMPILE_CACHE: dir };
 }
 
 /** A process measured by the bench: its pid and how to read its V8 heap in use (bytes). */
@@ -133,6 +148,9 @@ async function main(): Promise<void> {
   if (JSON.stringify(env) !== JSON.stringify(brokerEnv)) throw new Error(`bench:footprint starts both roles with one environment, but the deployments differ: agent ${JSON.stringify(env)}, broker ${JSON.stringify(brokerEnv)}`);
   delete process.env.NODE_OPTIONS;
   Object.assign(process.env, env);
+  const cacheDir = mkdtempSync(path.join(os.tmpdir(), 'plexus-bench-compile-cache-'));
+  Object.assign(env, imageCompileCache(cacheDir, process.env));
+  Object.assign(process.env, env);
   const metricsPorts = await freePorts(2);
   const floors = await Promise.all(['runtime', 'agent', 'broker'].map(startFloor));
   let mesh: Mesh | undefined;
@@ -176,6 +194,7 @@ async function main(): Promise<void> {
   } finally {
     for (const f of floors) f.proc.kill('SIGKILL');
     await mesh?.stop();
+    rmSync(cacheDir, { recursive: true, force: true });
   }
 }
 
@@ -206,7 +225,7 @@ function report(procs: Measured[], phases: { label: string; figures: Map<string,
       'Peers (published, not measured here): OCM klusterlet agent idles at about 71 MB, karmada-agent at about 266 Mi; before this benchmark an idle agent measured 192–200 MB and a broker about 206 MB (issue 13).',
       `Method: a broker and one \`plexus agent run\` per cluster on two API-server-only control planes (test/harness), started as \`node bin/plexus.ts …\` like the image does. Idle windows open ${SETTLE_S} s after the agents serve metrics (${Math.round(SETTLE_S / 3)} s after the last endpoint arrives) and last ${IDLE_S} s; RSS is VmRSS at the end of the window (anonymous: RssAnon, the process's private memory; the rest is mostly the Node binary's code pages, file-backed and shared by every Node process on a host), CPU is utime+stime over it (/proc), heap is nodejs_heap_size_used_bytes from the process's own /metrics (the broker's over mTLS with the admin identity; the floors report process.memoryUsage()).`,
       `Endpoints: cluster-1 exports services of ${ENDPOINTS_PER_SERVICE} ready endpoints each (one EndpointSlice per service); cluster-2's agent imports them into its cluster, counted from its imported EndpointSlices before the window opens. The exporting agent holds the same endpoints as local slices.`,
-      `Environment of every measured process and floor, as deploy/agent and deploy/broker set it: ${Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' ') || 'none'}.`,
+      `Environment of every measured process and floor, as deploy/agent and deploy/broker (NODE_OPTIONS) and the Dockerfile (NODE_COMPILE_CACHE, filled beforehand by bin/warm-compile-cache.ts as the image build does) set it: ${Object.entries(env).map(([k, v]) => `${k}=${k === 'NODE_COMPILE_CACHE' ? '<filled cache>' : v}`).join(' ') || 'none'}.`,
       'Floors, measured in the same run: bench/footprint-floor.ts loads the third-party libraries (and node:sqlite for the broker) that the role loads and idles; the bare runtime loads nothing. Everything shares the machine\'s 2 cores (see load).',
     ],
   };

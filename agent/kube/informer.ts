@@ -4,7 +4,9 @@
 // retryNow() cuts short once the API server is known to answer again). Adds
 // hasSynced()/waitForSync(), secondary indexes, and handlers that can never throw into
 // the watch loop.
-import { ListWatch, Watch } from '@kubernetes/client-node';
+// From their own modules, not the package index (which loads every generated API; kube-api.ts).
+import { ListWatch } from '@kubernetes/client-node/dist/cache.js';
+import { Watch } from '@kubernetes/client-node/dist/watch.js';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { backoffDelay, type BackoffOptions } from './backoff.ts';

@@ -3,7 +3,10 @@
 // clients because informer caches, writes and status comparisons must all see the same
 // shape (client-node's typed models turn timestamps into Dates), and because
 // KubernetesObjectApi cannot address the status subresource.
-import { PatchStrategy, RequestContext } from '@kubernetes/client-node';
+// The two values come from their own modules, not the package index: the index loads every
+// generated API and model (about 30 MiB resident; bench:footprint, cli/role-libraries.test.ts).
+import { PatchStrategy } from '@kubernetes/client-node/dist/patch.js';
+import { RequestContext } from '@kubernetes/client-node/dist/gen/http/http.js';
 import type { HttpMethod, KubeConfig, KubernetesListObject } from '@kubernetes/client-node';
 import { fetch } from 'undici';
 import type { Dispatcher } from 'undici';
@@ -46,7 +49,7 @@ export function isNotFound(err: unknown): boolean {
   return statusOf(err) === 404;
 }
 
-interface RawResponse { status: number; json: unknown }
+export interface RawResponse { status: number; json: unknown }
 
 export class HttpKubeApi implements KubeApi {
   readonly server: string;
@@ -106,6 +109,16 @@ export class HttpKubeApi implements KubeApi {
     if (res.status === 404) return false;
     this.#ok(res, `delete ${refText(ref)}`, r);
     return true;
+  }
+
+  /**
+   * One request on this API server's authenticated connection, for the few calls the
+   * KubeApi surface does not cover (agent/kube/secrets.ts: create and replace). Only a
+   * failure to get any answer throws; the status is the caller's to read.
+   */
+  request(method: HttpMethod, path: string, o: { query?: Record<string, string>; body?: unknown } = {}): Promise<RawResponse> {
+    const body = o.body === undefined ? undefined : JSON.stringify(o.body);
+    return this.#send(method, path, o.query, body, body === undefined ? undefined : 'application/json');
   }
 
   #ok(res: RawResponse, what: string, r: ResourceType<never>): unknown {

@@ -63,6 +63,20 @@ describe('container image', () => {
     expect([...packages].filter((p) => !(p in pkg.dependencies)).sort()).toEqual([]);
   });
 
+  it('fills Node\'s compile cache from the sources it ships as the node user (filled as root, it was never used: Node keeps one cache per user id), and points every process at it', () => {
+    const env = finalStage.findIndex((l) => l === 'ENV NODE_COMPILE_CACHE=/app/.compile-cache');
+    const fill = finalStage.findIndex((l) => l === 'RUN node bin/warm-compile-cache.ts');
+    expect(env).toBeGreaterThan(-1);
+    expect(fill).toBeGreaterThan(env);
+    // After every COPY of sources (an entry is checked against its source), as the user that runs the program.
+    expect(fill).toBeGreaterThan(finalStage.findLastIndex((l) => l.startsWith('COPY ')));
+    expect(fill).toBeGreaterThan(finalStage.findIndex((l) => l === 'USER node:node'));
+    expect(finalStage.find((l) => l.startsWith('RUN mkdir '))).toMatch(/mkdir -p [^&]*\/app\/\.compile-cache && chown node:node [^&]*\/app\/\.compile-cache/);
+    const copied = finalStage.filter((l) => l.startsWith('COPY ') && !l.includes('--from=')).map((l) => l.split(/\s+/)[1]!);
+    const missing = [...runtimeFiles('bin/warm-compile-cache.ts').files].map((f) => path.relative(repoRoot, f)).filter((f) => !copied.some((c) => f.startsWith(`${c}/`)));
+    expect(missing).toEqual([]);
+  });
+
   it('every container in deploy/ has a read-only root filesystem and runs as non-root', () => {
     const dir = path.join(repoRoot, 'deploy');
     const manifests = readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('deployment.yaml'));
