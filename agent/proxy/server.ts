@@ -19,7 +19,7 @@ import type { ImpersonationReview } from './access-review.ts';
 import { requestInfo } from './request-info.ts';
 import type { Upstream } from './upstream.ts';
 import type { AgentMetrics } from '../metrics/agent-metrics.ts';
-import { listenUrl } from '../config.ts';
+import { dialableUrl } from '../../broker/api/addresses.ts';
 
 export interface AccessProxyOptions {
   readonly listen: { readonly host: string; readonly port: number };
@@ -86,7 +86,7 @@ export class AccessProxy {
   }
 
   get url(): string {
-    return listenUrl('https', this.#o.listen.host, (this.#server.address() as AddressInfo).port);
+    return dialableUrl('https', this.#o.listen.host, (this.#server.address() as AddressInfo).port);
   }
 
   /**

@@ -10,6 +10,7 @@
 //   PUT  /v1/rbac/status             (cluster)          RbacStatusReport -> { ok: true }
 // A new revision is announced on the catalog watch stream as { type: 'rbac', rbacRevision }.
 import { z } from 'zod';
+import { LABEL_VALUE, namespaceSchema } from './names.ts';
 import { clusterIdSchema } from './types.ts';
 
 export const RBAC_API_VERSION = 'rbac.authorization.k8s.io/v1';
@@ -68,7 +69,7 @@ export const roleRefSchema = z.object({
 
 const metadataSchema = z.object({
   name: dnsName,
-  namespace: z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/).optional(),
+  namespace: namespaceSchema.optional(),
   labels: labelMap.optional(),
   annotations: z.record(z.string().max(317), z.string().max(4096)).optional(),
 }).strict();
@@ -189,7 +190,7 @@ export const rbacComplianceResponseSchema = z.object({ revision: z.number().int(
 export type RbacComplianceResponse = z.infer<typeof rbacComplianceResponseSchema>;
 
 export const labelKeySchema = z.string().regex(/^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/, 'must be a Kubernetes label key');
-export const labelValueSchema = z.string().regex(/^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/, 'must be a Kubernetes label value');
+export const labelValueSchema = z.string().regex(LABEL_VALUE, 'must be a Kubernetes label value');
 export const rbacLabelRequestSchema = z.object({
   set: z.record(labelKeySchema, labelValueSchema).default({}),
   remove: z.array(labelKeySchema).default([]),
