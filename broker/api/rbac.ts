@@ -10,6 +10,7 @@
 //   PUT  /v1/rbac/status             (cluster)          RbacStatusReport -> { ok: true }
 // A new revision is announced on the catalog watch stream as { type: 'rbac', rbacRevision }.
 import { z } from 'zod';
+import { RBAC_RULE_ERRORS, type RbacRuleCode } from './errors.ts';
 import { LABEL_VALUE, namespaceSchema } from './names.ts';
 import { clusterIdSchema } from './types.ts';
 
@@ -18,21 +19,9 @@ export const rbacKinds = ['ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBind
 export type RbacKind = (typeof rbacKinds)[number];
 export const namespacedRbacKinds: ReadonlySet<string> = new Set(['Role', 'RoleBinding']);
 
-/** Why an object was rejected; stable, asserted on by tests and scripts. */
-export const RbacRuleCodes = [
-  'PLX_RBAC_MALFORMED',
-  'PLX_RBAC_UNKNOWN_KIND',
-  'PLX_RBAC_DUPLICATE',
-  'PLX_RBAC_WILDCARD_VERB',
-  'PLX_RBAC_WILDCARD_RESOURCE',
-  'PLX_RBAC_ESCALATE',
-  'PLX_RBAC_BIND',
-  'PLX_RBAC_IMPERSONATE',
-  'PLX_RBAC_CLUSTER_ADMIN',
-  'PLX_RBAC_BROAD_SUBJECT',
-  'PLX_RBAC_KUBE_SYSTEM',
-] as const;
-export type RbacRuleCode = (typeof RbacRuleCodes)[number];
+/** Why an object was rejected; stable, asserted on by tests and scripts (the catalogue: errors.ts). */
+export const RbacRuleCodes = Object.keys(RBAC_RULE_ERRORS) as readonly RbacRuleCode[];
+export type { RbacRuleCode };
 
 export interface RbacProblem {
   readonly code: RbacRuleCode;
