@@ -3,6 +3,8 @@
 //   agent/  imports only broker/api/ from the broker (the wire contract).
 //   cli/    is the top of the program: it imports the runtime packages, never the other
 //           way round. broker/, agent/ and certs/ import neither cli/ nor commander.
+//   fastify is imported only in broker/http/: every route plugin lives there, and the
+//           subsystems (catalog/, rbac/, users/, ca/, fleet/, metrics/ …) export services.
 import tseslint from 'typescript-eslint';
 
 const crossesInto = (dir) => ({ regex: `(^|/)${dir}(/|$)`, message: `certs/ is a pure library and must not import ${dir}/` });
@@ -10,6 +12,12 @@ const noCli = [
   { regex: '(^|/)cli(/|$)', message: 'runtime packages (broker/, agent/, certs/) must not import cli/: commands live in cli/ and import the runtime, not the other way round' },
   { regex: '^commander(/|$)', message: 'commander belongs to the commands in cli/, not to a runtime package' },
 ];
+const brokerBoundaries = [
+  { regex: '(^|/)agent(/|$)', message: 'broker/ must not import agent/' },
+  { regex: '(^|/)test/', message: 'production code must not import test code' },
+  ...noCli,
+];
+const noFastify = { regex: '^(fastify|@fastify/)', message: 'fastify is imported only in broker/http/: route plugins live there; a subsystem exports a service for http/ to mount' };
 
 export default tseslint.config(
   { ignores: ['node_modules/**', 'dist/**', '**/*.js', '**/*.mjs'] },
@@ -22,7 +30,7 @@ export default tseslint.config(
   },
   {
     files: ['certs/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { patterns: [crossesInto('broker'), crossesInto('agent'), crossesInto('test'), ...noCli] }] },
+    rules: { 'no-restricted-imports': ['error', { patterns: [crossesInto('broker'), crossesInto('agent'), crossesInto('test'), ...noCli, noFastify] }] },
   },
   {
     files: ['agent/**/*.ts'],
@@ -31,15 +39,17 @@ export default tseslint.config(
         { regex: '(^|/)broker/(?!api(/|$))', message: 'agent/ may import only broker/api/ (the wire contract) from the broker' },
         { regex: '(^|/)test/', message: 'production code must not import test code' },
         ...noCli,
+        noFastify,
       ] }],
     },
   },
   {
     files: ['broker/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { patterns: [
-      { regex: '(^|/)agent(/|$)', message: 'broker/ must not import agent/' },
-      { regex: '(^|/)test/', message: 'production code must not import test code' },
-      ...noCli,
-    ] }] },
+    ignores: ['broker/http/**'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [...brokerBoundaries, noFastify] }] },
+  },
+  {
+    files: ['broker/http/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: brokerBoundaries }] },
   },
 );

@@ -3,7 +3,6 @@
 import '../certs/setup.ts';
 import type { AddressInfo } from 'node:net';
 import type { Server as HttpsServer } from 'node:https';
-import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import { dialableUrl } from './api/addresses.ts';
 import { systemClock, type Clock } from './clock.ts';
@@ -11,7 +10,7 @@ import type { BrokerConfig } from './config.ts';
 import { clearRuntimeInfo, dataDirLayout, writeRuntimeInfo } from './data-dir.ts';
 import { BrokerError } from './errors.ts';
 import { Catalog } from './catalog/catalog.ts';
-import { buildApp } from './http/app.ts';
+import { buildApp, type BrokerApp } from './http/app.ts';
 import { issueServingCertificate } from './serving-cert.ts';
 import { CaRotation } from './ca/ca-rotation.ts';
 import { ServingTls } from './ca/serving-tls.ts';
@@ -29,7 +28,7 @@ export interface StartBrokerOptions {
 export interface RunningBroker {
   /** https://host:port that admin commands and agents dial. */
   readonly url: string;
-  readonly app: FastifyInstance;
+  readonly app: BrokerApp;
   readonly store: Store;
   readonly catalog: Catalog;
   /** The registry behind GET /metrics (admin or metrics identity). */

@@ -1,5 +1,5 @@
-// Admin API: join tokens and membership. Registered by app.ts inside the scope whose hook
-// admits only the clusterset's admin identity.
+// Admin API: join tokens and membership. The access table (route-access.ts) admits only
+// the clusterset's admin identity.
 import type { FastifyPluginAsync } from 'fastify';
 import { clusterIdSchema, createTokenRequestSchema, paths } from '../api/types.ts';
 import type { Membership } from '../enroll/membership.ts';

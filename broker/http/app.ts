@@ -21,26 +21,29 @@ import { brokerRouteAccess } from './route-access.ts';
 import type { BrokerMetrics } from '../metrics/broker-metrics.ts';
 import { brokerStateSource } from '../metrics/broker-state.ts';
 import { metricsRoutes } from './metrics-routes.ts';
-import { metricsIdentityRoutes } from '../metrics/metrics-identity-routes.ts';
+import { metricsIdentityRoutes } from './metrics-identity-routes.ts';
 import { observeRequests } from './request-observer.ts';
 import { catalogRoutes } from './catalog-routes.ts';
 import { RbacService } from '../rbac/rbac-service.ts';
-import { rbacAdminRoutes, rbacClusterRoutes } from '../rbac/rbac-routes.ts';
+import { rbacAdminRoutes, rbacClusterRoutes } from './rbac-routes.ts';
 import { joinRoutes, renewRoutes } from './enroll-routes.ts';
 import { UserIssuer } from '../users/user-issuer.ts';
 import { UserRegistry } from '../users/user-registry.ts';
-import { revokedUserRoutes, userAdminRoutes, userLoginRoutes, userRenewRoutes } from '../users/routes.ts';
+import { revokedUserRoutes, userAdminRoutes, userLoginRoutes, userRenewRoutes } from './user-routes.ts';
 import type { UserLoginDeps } from '../users/login.ts';
 import { AgentReports } from '../fleet/agent-reports.ts';
-import { dashboardRoutes } from '../dashboard/dashboard-routes.ts';
-import { fleetRoutes } from '../fleet/fleet-routes.ts';
+import { dashboardRoutes } from './dashboard-routes.ts';
+import { fleetRoutes } from './fleet-routes.ts';
 import { FleetView } from '../fleet/fleet-view.ts';
 import { installErrorHandling } from './error-handler.ts';
 import { healthRoutes } from './health-routes.ts';
 import { trustBundleRoutes } from './trust-bundle-routes.ts';
-import { caAdminRoutes, trustBundleAckRoutes } from '../ca/ca-routes.ts';
+import { caAdminRoutes, trustBundleAckRoutes } from './ca-routes.ts';
 import type { CaRotation } from '../ca/ca-rotation.ts';
 import { LiveCa } from '../ca/live-ca.ts';
+
+/** The broker's HTTP app; its type is named here so that only broker/http/ imports fastify. */
+export type BrokerApp = FastifyInstance;
 
 export interface AppDeps {
   readonly store: Store;

@@ -1,5 +1,5 @@
-// Service catalog endpoints (broker/api/catalog.ts). Registered by app.ts inside the scope
-// whose hook admits only cluster identities; the caller's cluster ID comes from its
+// Service catalog endpoints (broker/api/catalog.ts). The access table (route-access.ts)
+// admits only cluster identities; the caller's cluster ID comes from its
 // certificate, never from the request. Bodies are validated in full before anything is
 // stored; the watch stream is written straight to the socket (the hub owns it).
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';

@@ -1,6 +1,5 @@
-// Enrollment endpoints. Join is authenticated by its one-time token and registered in the
-// public scope; renew needs the cluster's current certificate and is registered by app.ts
-// inside the scope that carries the cluster authentication hook.
+// Enrollment endpoints. Join is authenticated by its one-time token (open to anyone in the
+// access table, route-access.ts); renew needs the cluster's current certificate.
 import type { FastifyPluginAsync } from 'fastify';
 import { joinRequestSchema, paths, renewRequestSchema } from '../api/types.ts';
 import { join, type EnrollDeps } from '../enroll/join.ts';

@@ -1,5 +1,5 @@
-// GET /metrics: the broker's Prometheus registry. Registered by app.ts inside a scope
-// whose hook admits only the admin identity or the read-only metrics identity
+// GET /metrics: the broker's Prometheus registry. The access table (route-access.ts)
+// admits only the admin identity or the read-only metrics identity
 // (spiffe://<clusterset>/admin/metrics, `plexus broker metrics identity`): it is on the
 // API port, over TLS 1.3, and authorized on every request like every other route.
 import type { FastifyPluginAsync } from 'fastify';

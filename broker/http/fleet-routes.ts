@@ -1,8 +1,8 @@
-// Admin read endpoints of the fleet views (broker/api/fleet.ts). Registered by app.ts
-// inside the admin scope, so only the clusterset admin identity reaches them.
+// Admin read endpoints of the fleet views (broker/api/fleet.ts). The access table
+// (route-access.ts) admits only the clusterset admin identity.
 import type { FastifyPluginAsync } from 'fastify';
 import { fleetPaths } from '../api/fleet.ts';
-import type { FleetView } from './fleet-view.ts';
+import type { FleetView } from '../fleet/fleet-view.ts';
 
 export interface FleetRoutesOptions {
   readonly fleet: FleetView;

@@ -1,6 +1,6 @@
 // The read-only fleet dashboard: one HTML page, its stylesheet and script, served from
-// this folder as static strings (no build step). Registered by app.ts inside the admin
-// scope, so the page and the JSON it polls (/v1/admin/fleet, /v1/admin/services) need the
+// broker/dashboard/ as static strings (no build step). The access table (route-access.ts)
+// admits only the admin, so the page and the JSON it polls (/v1/admin/fleet, /v1/admin/services) need the
 // same mTLS admin certificate as the API; a browser presents it as a client certificate.
 import { readFileSync } from 'node:fs';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
@@ -18,9 +18,9 @@ function asset(url: URL): string {
 
 export const dashboardRoutes: FastifyPluginAsync = async (app) => {
   const files = {
-    html: asset(new URL('dashboard.html', import.meta.url)),
-    css: asset(new URL('dashboard.css', import.meta.url)),
-    js: asset(new URL('dashboard.js', import.meta.url)),
+    html: asset(new URL('../dashboard/dashboard.html', import.meta.url)),
+    css: asset(new URL('../dashboard/dashboard.css', import.meta.url)),
+    js: asset(new URL('../dashboard/dashboard.js', import.meta.url)),
   };
   const send = (reply: FastifyReply, type: string, body: string) => reply
     .type(type)

@@ -1,12 +1,13 @@
-// RBAC baseline endpoints (broker/api/rbac.ts). app.ts registers the admin plugin inside
-// the admin scope and the cluster plugin inside the cluster scope; a cluster only ever
-// sees the objects targeted at itself and writes only its own report.
+// RBAC baseline endpoints (broker/api/rbac.ts), over broker/rbac/rbac-service.ts. The access
+// table (route-access.ts) admits the admin to the admin plugin's routes and clusters to the
+// cluster plugin's; a cluster only ever sees the objects targeted at itself and writes
+// only its own report.
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { rbacApplyRequestSchema, rbacLabelRequestSchema, rbacPaths, rbacStatusReportSchema } from '../api/rbac.ts';
 import { clusterIdSchema } from '../api/types.ts';
-import type { Authenticator } from '../http/authenticate.ts';
-import { parseWith } from '../http/parse.ts';
-import type { RbacService } from './rbac-service.ts';
+import type { Authenticator } from './authenticate.ts';
+import { parseWith } from './parse.ts';
+import type { RbacService } from '../rbac/rbac-service.ts';
 
 export interface RbacRoutesOptions {
   readonly rbac: RbacService;

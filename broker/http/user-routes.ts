@@ -1,15 +1,15 @@
-// HTTP routes of shared identities. app.ts registers each group in its scope: login is
-// public (the one-time token authenticates), renew sits behind the user hook, the
-// revocation list behind the cluster hook, invitations behind the admin hook.
+// HTTP routes of shared identities (broker/users/). Who calls each is in the access table
+// (route-access.ts): login is open (the one-time token authenticates), renew is for users,
+// the revocation list for clusters, invitations for the admin.
 import type { FastifyPluginAsync } from 'fastify';
 import {
   inviteUserRequestSchema, userLoginRequestSchema, userNameSchema, userPaths, userRenewRequestSchema, type RevokedUserList,
 } from '../api/users.ts';
-import type { Authenticator } from '../http/authenticate.ts';
-import { parseWith } from '../http/parse.ts';
+import type { Authenticator } from './authenticate.ts';
+import { parseWith } from './parse.ts';
 import type { Store } from '../store/store.ts';
-import { loginUser, renewUser, type UserLoginDeps } from './login.ts';
-import type { UserRegistry } from './user-registry.ts';
+import { loginUser, renewUser, type UserLoginDeps } from '../users/login.ts';
+import type { UserRegistry } from '../users/user-registry.ts';
 
 export const userLoginRoutes: FastifyPluginAsync<{ login: UserLoginDeps }> = async (app, { login }) => {
   app.post(userPaths.login, async (request, reply) => {

@@ -3,7 +3,7 @@ import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';
 import { DASHBOARD_CSP, dashboardRoutes } from './dashboard-routes.ts';
 
-const file = (name: string) => readFileSync(new URL(name, import.meta.url), 'utf8');
+const file = (name: string) => readFileSync(new URL(`../dashboard/${name}`, import.meta.url), 'utf8');
 
 describe('dashboard routes', () => {
   it('serve the page, its stylesheet and script with a strict CSP and no caching', async () => {

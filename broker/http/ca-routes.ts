@@ -1,10 +1,10 @@
-// HTTP routes of CA rollover. app.ts registers each group in its scope: `ca status` and
-// `ca rotate` behind the admin hook, the trust-bundle acknowledgement behind the cluster hook.
+// HTTP routes of CA rollover (broker/ca/). The access table (route-access.ts) admits the
+// admin to `ca status` and `ca rotate`, clusters to the trust-bundle acknowledgement.
 import type { FastifyPluginAsync } from 'fastify';
 import { caPaths, caRotateRequestSchema, trustBundleAckRequestSchema } from '../api/ca.ts';
-import type { Authenticator } from '../http/authenticate.ts';
-import { parseWith } from '../http/parse.ts';
-import type { CaRotation } from './ca-rotation.ts';
+import type { Authenticator } from './authenticate.ts';
+import { parseWith } from './parse.ts';
+import type { CaRotation } from '../ca/ca-rotation.ts';
 
 export const caAdminRoutes: FastifyPluginAsync<{ rotation: CaRotation }> = async (app, { rotation }) => {
   app.get(caPaths.status, async () => rotation.status());
