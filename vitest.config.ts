@@ -10,7 +10,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'unit',
-          include: ['{certs,broker,agent,crds,bin,cli}/**/*.test.ts'],
+          include: ['{certs,broker,agent,crds,bin,cli,scripts}/**/*.test.ts'],
         },
       },
       {

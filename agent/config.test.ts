@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { listenUrl, parseAgentConfig } from './config.ts';
+import { parseAgentConfig } from './config.ts';
 import { AgentError } from './errors.ts';
 
 describe('parseAgentConfig', () => {
@@ -64,12 +64,5 @@ describe('parseAgentConfig', () => {
       .toMatchObject({ frameTimeoutMs: 300, maxConnections: 20, maxConnectionsPerSource: 4 });
     expect(() => parseAgentConfig({ dnsTcpFrameTimeoutMs: 0, dnsMaxTcpConnections: 8, dnsMaxTcpConnectionsPerSource: 9 }))
       .toThrow(/dnsTcpFrameTimeoutMs must be .*; dnsMaxTcpConnectionsPerSource must be an integer between 1 and 8/);
-  });
-
-  it('dials a wildcard listen address on loopback, IPv6 in brackets', () => {
-    expect(listenUrl('http', '0.0.0.0', 9090)).toBe('http://127.0.0.1:9090');
-    expect(listenUrl('https', '::', 8443)).toBe('https://[::1]:8443');
-    expect(listenUrl('https', 'fd00::1', 1)).toBe('https://[fd00::1]:1');
-    expect(listenUrl('http', 'agent.local', 2)).toBe('http://agent.local:2');
   });
 });

@@ -1,7 +1,8 @@
 // The agent's one configuration object: defaults, parsing and validation in one place.
 // Every problem is reported at once; the result is frozen. Intervals and timeouts live
 // here so tests shrink them through config instead of sleeping.
-import { isIP } from 'node:net';
+import { checkHttpsUrl, parseHostPort } from '../broker/api/addresses.ts';
+import { isNonEmptyLabelValue } from '../broker/api/names.ts';
 import { AgentError } from './errors.ts';
 
 export interface AgentConfig {
@@ -125,26 +126,6 @@ export const agentConfigDefaults = {
   metricsListenOutside: '127.0.0.1:0',
 } as const;
 
-/** "host:port" or "[v6]:port"; returns a problem string instead of throwing. */
-function parseHostPort(what: string, s: string): { host: string; port: number } | string {
-  const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(s);
-  if (!m) return `${what} "${s}" must be HOST:PORT (use [addr]:PORT for IPv6)`;
-  const host = (m[1] ?? m[2])!;
-  const port = Number(m[3]);
-  if (port > 65535) return `${what} port ${port} is out of range 0-65535`;
-  if (m[1] !== undefined && isIP(host) !== 6) return `${what} host "${host}" in brackets must be an IPv6 address`;
-  return { host, port };
-}
-
-/**
- * Where a client dials a server bound to `host`:`port`: a wildcard bind (0.0.0.0, ::) is
- * dialled on loopback; IPv6 in brackets.
- */
-export function listenUrl(scheme: 'http' | 'https', host: string, port: number): string {
-  const dialable = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
-  return `${scheme}://${isIP(dialable) === 6 ? `[${dialable}]` : dialable}:${port}`;
-}
-
 /** A listen address or "off" (null); a problem is recorded instead of thrown. */
 function parseListenOrOff(problems: string[], what: string, raw: string): { readonly host: string; readonly port: number } | null {
   if (raw === 'off') return null;
@@ -156,17 +137,13 @@ function parseListenOrOff(problems: string[], what: string, raw: string): { read
   return Object.freeze(parsed);
 }
 
-function checkHttpsUrl(problems: string[], what: string, raw: string | undefined): void {
+function checkOptionalHttpsUrl(problems: string[], what: string, raw: string | undefined): void {
   if (raw === undefined) return;
-  try {
-    if (new URL(raw).protocol !== 'https:') problems.push(`${what} must use https, not "${raw}"`);
-  } catch {
-    problems.push(`${what} "${raw}" is not a URL`);
-  }
+  const checked = checkHttpsUrl(what, raw);
+  if (!checked.ok) problems.push(checked.message);
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
-const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)$/;
 
 function checkMs(problems: string[], name: string, v: number, min: number, max: number): void {
   if (!Number.isInteger(v) || v < min || v > max) problems.push(`${name} must be an integer between ${min} and ${max}, not ${v}`);
@@ -190,7 +167,7 @@ export interface TopologyConfig {
 function parseTopologyConfig(problems: string[], input: AgentConfigInput): TopologyConfig {
   const d = agentConfigDefaults;
   const probeListen = parseListenOrOff(problems, 'probeListen', input.probeListen ?? d.probeListen);
-  checkHttpsUrl(problems, 'probeUrl', input.probeUrl);
+  checkOptionalHttpsUrl(problems, 'probeUrl', input.probeUrl);
   const t = {
     probeIntervalMs: input.probeIntervalMs ?? d.probeIntervalMs,
     probeTimeoutMs: input.probeTimeoutMs ?? d.probeTimeoutMs,
@@ -214,9 +191,9 @@ export function parseAgentConfig(input: AgentConfigInput): AgentConfig {
   const identity: AgentConfig['identity'] = input.dataDir
     ? { kind: 'file', dataDir: input.dataDir }
     : { kind: 'secret', namespace: input.secretNamespace ?? d.secretNamespace, name: input.secretName ?? d.secretName };
-  checkHttpsUrl(problems, 'brokerUrl', input.brokerUrl);
+  checkOptionalHttpsUrl(problems, 'brokerUrl', input.brokerUrl);
   for (const [name, v] of [['zone', input.zone], ['region', input.region]] as const) {
-    if (v !== undefined && !LABEL_VALUE.test(v)) problems.push(`${name} "${v}" must be a Kubernetes label value`);
+    if (v !== undefined && !isNonEmptyLabelValue(v)) problems.push(`${name} "${v}" must be a Kubernetes label value`);
   }
   const requeueBaseMs = input.requeueBaseMs ?? d.requeueBaseMs;
   const requeueMaxMs = input.requeueMaxMs ?? d.requeueMaxMs;
@@ -287,7 +264,7 @@ function parseDnsTcp(problems: string[], input: AgentConfigInput): DnsTcpConfig 
 function parseProxy(problems: string[], input: AgentConfigInput): Pick<AgentConfig, 'proxyListen' | 'proxyUrl' | 'revocationMaxStalenessMs'> {
   const raw = input.proxyListen ?? (input.kubeconfig ? agentConfigDefaults.proxyListenOutside : agentConfigDefaults.proxyListenInCluster);
   const proxyListen = parseListenOrOff(problems, 'proxyListen', raw);
-  checkHttpsUrl(problems, 'proxyUrl', input.proxyUrl);
+  checkOptionalHttpsUrl(problems, 'proxyUrl', input.proxyUrl);
   const revocationMaxStalenessMs = input.revocationMaxStalenessMs ?? agentConfigDefaults.revocationMaxStalenessMs;
   checkMs(problems, 'revocationMaxStalenessMs', revocationMaxStalenessMs, 100, 86_400_000);
   return { proxyListen, proxyUrl: input.proxyUrl, revocationMaxStalenessMs };

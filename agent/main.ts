@@ -21,7 +21,7 @@ import { DnsFeeder } from './dns/feeder.ts';
 import { nameserverAddresses } from './dns/nameserver-addresses.ts';
 import { Resolver } from './dns/resolver.ts';
 import { DnsServer, type DnsAddress } from './dns/server.ts';
-import { AgentError } from './errors.ts';
+import { AgentError, type AgentErrorCode } from './errors.ts';
 import { setupRbacController } from './rbac/setup.ts';
 import { setupTrustBundleController } from './controllers/trust-bundle/setup.ts';
 import { FileIdentityStore } from './identity/file-identity-store.ts';
@@ -132,7 +132,7 @@ async function wire(w: Wiring, life: Lifecycle): Promise<RunningAgent> {
   const catalog = new CatalogView({
     onRefused: (r) => {
       metrics.importsRefused.inc({ reason: r.reason });
-      guardLog.warn({ code: 'PLX_AGENT_IMPORT_REFUSED', ...r }, `refused to import ${r.namespace}/${r.name}: ${r.reason}`);
+      guardLog.warn({ code: 'PLX_AGENT_IMPORT_REFUSED' satisfies AgentErrorCode, ...r }, `refused to import ${r.namespace}/${r.name}: ${r.reason}`);
     },
   });
   const proxy: RunningAccessProxy | undefined = config.proxyListen ? life.started('access proxy', await startAccessProxy({

@@ -3,6 +3,7 @@
 // against the clusterset's trust bundle. The broker's error code is kept as the code of
 // the thrown BrokerError, so the CLI prints it unchanged.
 import { Agent, type Dispatcher } from 'undici';
+import { checkHttpsUrl } from './api/addresses.ts';
 import { callBroker } from './api/call.ts';
 import type { z } from 'zod';
 import {
@@ -26,14 +27,9 @@ export interface AdminClientOptions {
 }
 
 function parseBaseUrl(raw: string): URL {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch (e) {
-    throw new BrokerError('PLX_BROKER_VALIDATION', `broker URL "${raw}" is not a URL (expected https://HOST:PORT)`, { cause: e });
-  }
-  if (url.protocol !== 'https:') throw new BrokerError('PLX_BROKER_VALIDATION', `broker URL must use https, not ${url.protocol}`);
-  return url;
+  const checked = checkHttpsUrl('broker URL', raw);
+  if (!checked.ok) throw new BrokerError('PLX_BROKER_VALIDATION', checked.message);
+  return checked.url;
 }
 
 export class AdminClient {

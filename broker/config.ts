@@ -1,8 +1,10 @@
 // The broker process's one configuration object: defaults, parsing and validation.
 // Every problem is reported at once, and the result is frozen.
 import { isIP } from 'node:net';
+import { parseHostPort } from './api/addresses.ts';
 import { DEFAULT_PROTECTED_NAMESPACES } from './api/export-guard.ts';
 import { namespaceSchema } from './api/catalog.ts';
+import { isDnsName } from './api/names.ts';
 import { BrokerError } from './errors.ts';
 
 export interface ListenAddress {
@@ -82,22 +84,9 @@ export const brokerConfigDefaults = {
 } as const;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
-const DNS_NAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
-
 /** "host:port" or "[v6]:port"; returns a problem string instead of throwing. */
 export function parseListen(s: string): ListenAddress | string {
-  const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(s);
-  if (!m) return `listen "${s}" must be HOST:PORT (use [addr]:PORT for IPv6)`;
-  const host = (m[1] ?? m[2])!;
-  const port = Number(m[3]);
-  if (port > 65535) return `listen port ${port} is out of range 0-65535`;
-  if (m[1] !== undefined && isIP(host) !== 6) return `listen host "${host}" in brackets must be an IPv6 address`;
-  if (!isIP(host) && !DNS_NAME.test(host.toLowerCase())) return `listen host "${host}" is neither an IP address nor a DNS name`;
-  return { host, port };
-}
-
-export function isDnsName(s: string): boolean {
-  return DNS_NAME.test(s);
+  return parseHostPort('listen', s);
 }
 
 function checkInt(problems: string[], name: string, v: number, min: number, max: number): void {

@@ -1,18 +1,10 @@
-// The broker's error catalogue. API errors carry a code from api/errors.ts (and its HTTP
-// status); the local codes below never cross the wire: they come from the CLI and from
-// the data directory (init, start) and map to a process exit, not to a response.
-import { BrokerErrorCodes, type BrokerErrorCode } from './api/errors.ts';
+// The broker's error class. Its codes, API and local, are the catalogue in api/errors.ts;
+// local codes never cross the wire: they come from the CLI and from the data directory
+// (init, start) and map to a process exit, not to a response.
+import { BROKER_LOCAL_ERRORS, BrokerErrorCodes, type BrokerErrorCode, type LocalBrokerErrorCode } from './api/errors.ts';
 
-export const LocalBrokerErrorCodes = [
-  'PLX_BROKER_ALREADY_INITIALIZED',
-  'PLX_BROKER_NOT_INITIALIZED',
-  'PLX_BROKER_DATA_DIR_NOT_EMPTY',
-  'PLX_BROKER_CONFIG_INVALID',
-  'PLX_BROKER_UNREACHABLE',
-  'PLX_BROKER_BAD_RESPONSE',
-  'PLX_BROKER_LISTEN_FAILED',
-] as const;
-export type LocalBrokerErrorCode = (typeof LocalBrokerErrorCodes)[number];
+export const LocalBrokerErrorCodes = Object.keys(BROKER_LOCAL_ERRORS) as readonly LocalBrokerErrorCode[];
+export type { LocalBrokerErrorCode };
 
 export type AnyBrokerErrorCode = BrokerErrorCode | LocalBrokerErrorCode;
 

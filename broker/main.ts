@@ -2,9 +2,9 @@
 // here beyond putting the pieces together.
 import '../certs/setup.ts';
 import type { AddressInfo } from 'node:net';
-import { isIP } from 'node:net';
 import type { Server as HttpsServer } from 'node:https';
 import { pino, type Logger } from 'pino';
+import { dialableUrl } from './api/addresses.ts';
 import { systemClock, type Clock } from './clock.ts';
 import type { BrokerConfig } from './config.ts';
 import { clearRuntimeInfo, dataDirLayout, writeRuntimeInfo } from './data-dir.ts';
@@ -46,11 +46,6 @@ export function createRootLogger(level: string): Logger {
   });
 }
 
-function urlFor(host: string, port: number): string {
-  const dialable = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
-  return `https://${isIP(dialable) === 6 ? `[${dialable}]` : dialable}:${port}`;
-}
-
 export async function startBroker(config: BrokerConfig, o: StartBrokerOptions = {}): Promise<RunningBroker> {
   const clock = o.clock ?? systemClock;
   const logger = o.logger ?? createRootLogger(config.logLevel);
@@ -84,7 +79,7 @@ export async function startBroker(config: BrokerConfig, o: StartBrokerOptions = 
       await app.close();
       throw new BrokerError('PLX_BROKER_LISTEN_FAILED', `cannot listen on ${config.listen.host}:${config.listen.port}: ${(e as Error).message}`, { cause: e });
     }
-    const url = urlFor(config.listen.host, (app.server.address() as AddressInfo).port);
+    const url = dialableUrl('https', config.listen.host, (app.server.address() as AddressInfo).port);
     writeRuntimeInfo(layout, { url, pid: process.pid, startedAt: clock.now().toISOString() });
     const rotation = servingTls;
     rotation.attach((c) => (app.server as unknown as HttpsServer).setSecureContext({ key: c.keyPem, cert: c.certPem, ca: c.caPem, minVersion: 'TLSv1.3' }));

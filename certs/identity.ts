@@ -5,6 +5,7 @@
 // normalisation before an authorisation decision lets two spellings name one identity.
 // Comparison is field-by-field equality, never prefix or substring, so cluster "a" is
 // not cluster "ab" and trust domain "acme" is not "acme.evil".
+import { DNS_LABEL, GROUP_NAME, PERSON_NAME, isDnsName } from './dns-name.ts';
 import { CertError } from './errors.ts';
 
 export type IdentityKind = 'cluster' | 'user' | 'admin';
@@ -18,10 +19,6 @@ export interface Identity {
 const SCHEME = 'spiffe://';
 const KINDS: readonly IdentityKind[] = ['cluster', 'user', 'admin'];
 
-const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
-const PERSON_NAME = /^[a-z0-9]([a-z0-9._@-]{0,62}[a-z0-9])?$/;
-const GROUP = /^[a-zA-Z0-9]([a-zA-Z0-9._:-]{0,62}[a-zA-Z0-9])?$/;
-
 function bad(message: string): CertError {
   return new CertError('PLX_CERTS_BAD_IDENTITY', message);
 }
@@ -31,9 +28,7 @@ export function validateTrustDomain(s: string): void {
   if (typeof s !== 'string' || s.length === 0 || s.length > 253) {
     throw bad('trust domain must be 1..253 characters');
   }
-  for (const label of s.split('.')) {
-    if (!DNS_LABEL.test(label)) throw bad(`trust domain ${JSON.stringify(s)} is not a lowercase DNS name`);
-  }
+  if (!isDnsName(s)) throw bad(`trust domain ${JSON.stringify(s)} is not a lowercase DNS name`);
 }
 
 /** cluster: an RFC-1123 label; user/admin: [a-z0-9]([a-z0-9._@-]{0,62}[a-z0-9])?. */
@@ -47,7 +42,7 @@ export function validateName(kind: IdentityKind, s: string): void {
 
 /** A Kubernetes group as carried in a certificate's O= (e.g. "system:masters"). */
 export function validateGroup(s: string): void {
-  if (typeof s !== 'string' || !GROUP.test(s)) throw bad(`${JSON.stringify(s)} is not a valid group`);
+  if (typeof s !== 'string' || !GROUP_NAME.test(s)) throw bad(`${JSON.stringify(s)} is not a valid group`);
 }
 
 /**

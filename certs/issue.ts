@@ -8,6 +8,7 @@ import { caSigner, CLOCK_SKEW_MS, randomSerial } from './ca.ts';
 import type { CertificateAuthority } from './ca.ts';
 import { keyIdentifier } from './certificate-der.ts';
 import { bitString, sequence } from './der.ts';
+import { isSanDnsName } from './dns-name.ts';
 import { CertError } from './errors.ts';
 import { formatIdentity, validateCommonName, validateGroup } from './identity.ts';
 import type { Identity } from './identity.ts';
@@ -43,8 +44,6 @@ export interface IssuedCertificate {
   serial: string;
   notAfter: Date;
 }
-
-const DNS_NAME = /^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
 
 function badArgument(message: string): CertError {
   return new CertError('PLX_CERTS_BAD_ARGUMENT', message);
@@ -111,7 +110,7 @@ export function leafTemplate(o: IssueOptions, caNotBefore: Date, caNotAfter: Dat
   organizations.forEach(validateGroup);
   const dnsNames = [...(o.dnsNames ?? [])];
   for (const d of dnsNames) {
-    if (typeof d !== 'string' || d.length > 253 || !DNS_NAME.test(d)) throw badArgument(`${JSON.stringify(d)} is not a DNS name`);
+    if (!isSanDnsName(d)) throw badArgument(`${JSON.stringify(d)} is not a DNS name`);
   }
   const { keyObject, algorithm } = nodeKeyOf(o.publicKey);
   if (keyObject.type !== 'public') throw badArgument('publicKey must be a public key');

@@ -18,7 +18,7 @@ import type { X509Certificate } from '@peculiar/x509';
 import { certificateParts } from './certificate-der.ts';
 import type { CertificateParts } from './certificate-der.ts';
 import { equalBytes } from './der.ts';
-import { CertError } from './errors.ts';
+import { CertError, type CertErrorCode } from './errors.ts';
 import { parseIdentity } from './identity.ts';
 import type { Identity } from './identity.ts';
 import { EXTENSION_OID, USAGE_OID } from './leaf-tbs.ts';
@@ -49,7 +49,7 @@ export interface VerifyOptions {
 
 const KNOWN_EXTENSIONS = new Set<string>(Object.values(EXTENSION_OID));
 
-function fail(code: 'PLX_CERTS_UNTRUSTED' | 'PLX_CERTS_KEY_USAGE' | 'PLX_CERTS_BAD_IDENTITY', message: string): CertError {
+function fail(code: Extract<CertErrorCode, 'PLX_CERTS_UNTRUSTED' | 'PLX_CERTS_KEY_USAGE' | 'PLX_CERTS_BAD_IDENTITY'>, message: string): CertError {
   return new CertError(code, message);
 }
 

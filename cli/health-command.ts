@@ -6,12 +6,13 @@
 // no credentials and reads nothing but the status of a local process.
 import type { Command } from 'commander';
 import { Agent, request } from 'undici';
+import type { CliErrorCode } from './errors.ts';
 
 const DEFAULT_HEALTH_URLS = ['https://127.0.0.1:7443/healthz', 'http://127.0.0.1:9090/healthz'] as const;
 const HEALTH_URL_ENV = 'PLEXUS_HEALTH_URL';
 
 export class HealthError extends Error {
-  readonly code: 'PLX_HEALTH_UNHEALTHY' | 'PLX_HEALTH_BAD_ARGUMENT';
+  readonly code: Extract<CliErrorCode, `PLX_HEALTH_${string}`>;
 
   constructor(code: HealthError['code'], message: string) {
     super(message);

@@ -4,6 +4,7 @@
 import { Agent } from 'undici';
 import type { Dispatcher } from 'undici';
 import type { z } from 'zod';
+import { checkHttpsUrl } from '../../broker/api/addresses.ts';
 import { callBroker } from '../../broker/api/call.ts';
 import {
   identityResponseSchema, paths, trustBundleResponseSchema,
@@ -162,12 +163,7 @@ export class BrokerClient {
 }
 
 function parseBrokerUrl(raw: string): URL {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new AgentError('PLX_AGENT_BAD_ARGUMENT', `broker URL "${raw}" is not a URL (expected https://HOST:PORT)`);
-  }
-  if (url.protocol !== 'https:') throw new AgentError('PLX_AGENT_BAD_ARGUMENT', `broker URL must use https, not ${url.protocol}`);
-  return url;
+  const checked = checkHttpsUrl('broker URL', raw);
+  if (!checked.ok) throw new AgentError('PLX_AGENT_BAD_ARGUMENT', checked.message);
+  return checked.url;
 }

@@ -12,6 +12,7 @@ import {
   catalogPaths, catalogSnapshotSchema, watchEventSchema,
   type CatalogSnapshot, type WatchEvent,
 } from '../../broker/api/catalog.ts';
+import { checkHttpsUrl } from '../../broker/api/addresses.ts';
 import { AgentError } from '../errors.ts';
 import { RotatingDispatcher, type ClientTls } from './rotating-dispatcher.ts';
 import type { AgentMetrics } from '../metrics/agent-metrics.ts';
@@ -294,13 +295,9 @@ export function undiciCatalogTransport(o: Pick<WatchClientOptions, 'baseUrl' | '
   if (!o.baseUrl || !o.trustBundle || !o.clientCert) {
     throw new AgentError('PLX_AGENT_BAD_ARGUMENT', 'the catalog watch needs baseUrl, trustBundle and clientCert (or a transport)');
   }
-  let base: URL;
-  try {
-    base = new URL(o.baseUrl);
-  } catch {
-    throw new AgentError('PLX_AGENT_BAD_ARGUMENT', `broker URL "${o.baseUrl}" is not a URL`);
-  }
-  if (base.protocol !== 'https:') throw new AgentError('PLX_AGENT_BAD_ARGUMENT', `broker URL must use https, not ${base.protocol}`);
+  const checked = checkHttpsUrl('broker URL', o.baseUrl);
+  if (!checked.ok) throw new AgentError('PLX_AGENT_BAD_ARGUMENT', checked.message);
+  const base = checked.url;
   const timeoutMs = o.requestTimeoutMs ?? 10_000;
   const tls = new RotatingDispatcher({ ...o.clientCert, trustBundle: o.trustBundle });
   const get = async (path: string, signal: AbortSignal, bodyTimeout: number): Promise<Dispatcher.ResponseData> => {

@@ -13,6 +13,7 @@ import { fingerprintSha256 } from '../../certs/pem.ts';
 import { TrustBundle } from '../../certs/trust-bundle.ts';
 import { verifyLeaf } from '../../certs/verify.ts';
 import { isUntrustedServerChain } from '../../broker/api/call.ts';
+import { CLUSTER_ID_RULE } from '../../broker/api/names.ts';
 import { clusterIdSchema, tokenSchema } from '../../broker/api/types.ts';
 import { BrokerClient } from '../broker-client/broker-client.ts';
 import { AgentError } from '../errors.ts';
@@ -42,7 +43,7 @@ const fingerprintPattern = /^sha256:[0-9a-f]{64}$/;
 
 function validate(o: JoinOptions): void {
   const problems: string[] = [];
-  if (!clusterIdSchema.safeParse(o.clusterId).success) problems.push(`cluster ID "${o.clusterId}" must be an RFC-1123 label (lowercase alphanumerics and "-", at most 63 characters)`);
+  if (!clusterIdSchema.safeParse(o.clusterId).success) problems.push(`cluster ID "${o.clusterId}" must be ${CLUSTER_ID_RULE}`);
   if (!tokenSchema.safeParse(o.token).success) problems.push('token is malformed (expected plx1.<id>.<secret>, as printed by `plexus broker token create`)');
   if (!fingerprintPattern.test(o.caFingerprint)) problems.push(`CA fingerprint "${o.caFingerprint}" must look like sha256:<64 lowercase hex digits>`);
   if (problems.length) throw new AgentError('PLX_AGENT_BAD_ARGUMENT', problems.join('; '));

@@ -7,7 +7,7 @@ import http from 'node:http';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
-import { listenUrl } from '../config.ts';
+import { dialableUrl } from '../../broker/api/addresses.ts';
 
 export interface MetricsServerOptions {
   readonly listen: { readonly host: string; readonly port: number };
@@ -34,7 +34,7 @@ export class MetricsServer {
   }
 
   get url(): string {
-    return listenUrl('http', this.#o.listen.host, (this.#server.address() as AddressInfo).port);
+    return dialableUrl('http', this.#o.listen.host, (this.#server.address() as AddressInfo).port);
   }
 
   async stop(): Promise<void> {

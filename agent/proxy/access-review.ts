@@ -10,6 +10,7 @@
 //   each extra key/value              → authentication.k8s.io/userextras/<key>, name = the value
 // The answer is the cluster's own RBAC; the proxy never decides authorization itself.
 import type { IncomingMessage } from 'node:http';
+import { isDnsLabel, isDnsSubdomain } from '../../broker/api/names.ts';
 import { SUBJECT_PREFIX } from '../../broker/api/users.ts';
 import type { ProxyIdentity } from './authn.ts';
 import type { AsRequest } from './impersonation.ts';
@@ -30,8 +31,6 @@ export interface ImpersonationCheck {
 }
 
 const SA_PREFIX = 'system:serviceaccount:';
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 /**
  * `{ namespace, name }` of a service account user name as the API server splits it, or
@@ -44,7 +43,7 @@ export function serviceAccountOf(user: string): { namespace: string; name: strin
   const parts = user.slice(SA_PREFIX.length).split(':');
   if (parts.length !== 2) return null;
   const [namespace, name] = parts as [string, string];
-  if (namespace.length > 63 || !DNS_LABEL.test(namespace) || name.length > 253 || !DNS_SUBDOMAIN.test(name)) return null;
+  if (!isDnsLabel(namespace) || !isDnsSubdomain(name)) return null;
   return { namespace, name };
 }
 

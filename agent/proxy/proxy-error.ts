@@ -1,18 +1,9 @@
 // The access proxy's refusals: each has a stable code and the HTTP status the client
-// sees. Tests assert on `code`, never on messages.
-export const ProxyErrorStatus = {
-  PLX_AGENT_PROXY_UNAUTHENTICATED: 401,
-  PLX_AGENT_PROXY_CERT_UNTRUSTED: 401,
-  PLX_AGENT_PROXY_CERT_EXPIRED: 401,
-  PLX_AGENT_PROXY_USER_REVOKED: 401,
-  PLX_AGENT_PROXY_NOT_A_USER: 403,
-  PLX_AGENT_PROXY_IMPERSONATION_REFUSED: 403,
-  PLX_AGENT_PROXY_NOT_READY: 503,
-  PLX_AGENT_PROXY_REVOCATIONS_STALE: 503,
-  PLX_AGENT_PROXY_UPSTREAM: 502,
-} as const;
+// sees, both in the agent's catalogue (../errors.ts). Tests assert on `code`, never on messages.
+import { AGENT_ERRORS, type AnyAgentErrorCode } from '../errors.ts';
 
-export type ProxyErrorCode = keyof typeof ProxyErrorStatus;
+/** The access proxy's codes: the PLX_AGENT_PROXY_* entries of the agent's catalogue. */
+export type ProxyErrorCode = Extract<AnyAgentErrorCode, `PLX_AGENT_PROXY_${string}`>;
 
 export class ProxyError extends Error {
   readonly code: ProxyErrorCode;
@@ -24,6 +15,6 @@ export class ProxyError extends Error {
   }
 
   get status(): number {
-    return ProxyErrorStatus[this.code];
+    return AGENT_ERRORS[this.code].status;
   }
 }

@@ -12,14 +12,14 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
-import { ProxyError } from './proxy-error.ts';
+import { ProxyError, type ProxyErrorCode } from './proxy-error.ts';
 import type { ProxyAuthenticator, ProxyIdentity } from './authn.ts';
 import { hopByHopNames, upstreamHeaders } from './impersonation.ts';
 import type { ImpersonationReview } from './access-review.ts';
 import { requestInfo } from './request-info.ts';
 import type { Upstream } from './upstream.ts';
 import type { AgentMetrics } from '../metrics/agent-metrics.ts';
-import { listenUrl } from '../config.ts';
+import { dialableUrl } from '../../broker/api/addresses.ts';
 
 export interface AccessProxyOptions {
   readonly listen: { readonly host: string; readonly port: number };
@@ -86,7 +86,7 @@ export class AccessProxy {
   }
 
   get url(): string {
-    return listenUrl('https', this.#o.listen.host, (this.#server.address() as AddressInfo).port);
+    return dialableUrl('https', this.#o.listen.host, (this.#server.address() as AddressInfo).port);
   }
 
   /**
@@ -192,7 +192,7 @@ export class AccessProxy {
         return;
       }
       const { status, body } = refusalBody(new ProxyError('PLX_AGENT_PROXY_UPSTREAM', `API server unreachable: ${e.message}`));
-      this.#audit(req, identity, 'error', status, { code: 'PLX_AGENT_PROXY_UPSTREAM' });
+      this.#audit(req, identity, 'error', status, { code: 'PLX_AGENT_PROXY_UPSTREAM' satisfies ProxyErrorCode });
       res.writeHead(status, { 'content-type': 'application/json', 'x-plexus-error': 'PLX_AGENT_PROXY_UPSTREAM', 'x-plexus-request-id': this.#requestId(req) }).end(body);
     });
     // A client that goes away (kubectl ^C on a watch) ends the upstream request too; a

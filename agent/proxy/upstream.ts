@@ -5,6 +5,7 @@
 import https from 'node:https';
 import type { ClientRequest, OutgoingHttpHeaders } from 'node:http';
 import type { KubeConfig } from '@kubernetes/client-node';
+import { checkHttpsUrl } from '../../broker/api/addresses.ts';
 import { AgentError } from '../errors.ts';
 
 export interface UpstreamRequest {
@@ -29,8 +30,11 @@ export interface KubeUpstreamOptions {
 export async function kubeConfigUpstream(kc: KubeConfig, o: KubeUpstreamOptions = {}): Promise<Upstream> {
   const server = kc.getCurrentCluster()?.server;
   if (!server) throw new AgentError('PLX_AGENT_KUBE', 'the kubeconfig names no API server');
-  const url = new URL(server);
-  if (url.protocol !== 'https:') throw new AgentError('PLX_AGENT_KUBE', `the access proxy forwards over https only, not ${url.protocol}`);
+  const checked = checkHttpsUrl('the API server URL of the kubeconfig', server);
+  if (!checked.ok) {
+    throw new AgentError('PLX_AGENT_KUBE', checked.problem === 'not-https' ? `the access proxy forwards over https only, not ${new URL(server).protocol}` : checked.message);
+  }
+  const url = checked.url;
   const now = o.now ?? Date.now;
   const refreshMs = o.refreshMs ?? 60_000;
   const load = async () => {

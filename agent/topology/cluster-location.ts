@@ -3,13 +3,12 @@
 // `topology.kubernetes.io.zone` and `topology.kubernetes.io.region` (spec.value). A value
 // that is not a Kubernetes label value is ignored with a warning.
 import type { Logger } from 'pino';
+import { isNonEmptyLabelValue } from '../../broker/api/names.ts';
 import type { KubeApi } from '../kube/kube-api.ts';
 import { CLUSTER_PROPERTIES } from '../kube/resources.ts';
 
 export const PROPERTY_ZONE = 'topology.kubernetes.io.zone';
 export const PROPERTY_REGION = 'topology.kubernetes.io.region';
-
-const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)$/;
 
 export interface ClusterLocation {
   readonly zone?: string | undefined;
@@ -20,7 +19,7 @@ async function property(api: Pick<KubeApi, 'get'>, name: string, logger: Logger)
   try {
     const value = (await api.get(CLUSTER_PROPERTIES, { name }))?.spec?.value;
     if (value === undefined) return undefined;
-    if (LABEL_VALUE.test(value)) return value;
+    if (isNonEmptyLabelValue(value)) return value;
     logger.warn({ property: name }, 'ClusterProperty value is not a label value; ignored');
   } catch (err) {
     logger.warn({ err, property: name }, 'cannot read ClusterProperty; ignored');

@@ -6,6 +6,8 @@
 //   plexus.io/dns-policy: nearest | round-robin | local-only      (default nearest)
 //   plexus.io/weights:    cluster-1=3,cluster-2=1                 (integers 0..1000, default 1)
 
+import { isClusterId } from '../../broker/api/names.ts';
+
 export const ANNOTATION_DNS_POLICY = 'plexus.io/dns-policy';
 export const ANNOTATION_WEIGHTS = 'plexus.io/weights';
 
@@ -24,8 +26,6 @@ export const DEFAULT_POLICY: ServicePolicy = Object.freeze({ policy: 'nearest', 
 
 export type PolicyResult = { ok: true; policy: ServicePolicy } | { ok: false; problem: string };
 
-const CLUSTER_ID = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
-
 function parseWeights(raw: string): { ok: true; weights: Map<string, number> } | { ok: false; problem: string } {
   const weights = new Map<string, number>();
   for (const part of raw.split(',')) {
@@ -34,7 +34,7 @@ function parseWeights(raw: string): { ok: true; weights: Map<string, number> } |
     const eq = item.indexOf('=');
     const cluster = eq < 0 ? item : item.slice(0, eq).trim();
     const value = eq < 0 ? '' : item.slice(eq + 1).trim();
-    if (!CLUSTER_ID.test(cluster)) return { ok: false, problem: `${ANNOTATION_WEIGHTS}: "${cluster}" is not a cluster ID` };
+    if (!isClusterId(cluster)) return { ok: false, problem: `${ANNOTATION_WEIGHTS}: "${cluster}" is not a cluster ID` };
     if (!/^\d{1,4}$/.test(value) || Number(value) > MAX_WEIGHT) {
       return { ok: false, problem: `${ANNOTATION_WEIGHTS}: the weight of ${cluster} must be an integer from 0 to ${MAX_WEIGHT}, not "${value}"` };
     }

@@ -3,7 +3,8 @@
 // controller and the DNS server rank with, and the advertiser. main.ts calls this once.
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
-import { listenUrl, type TopologyConfig } from '../config.ts';
+import { dialableUrl } from '../../broker/api/addresses.ts';
+import type { TopologyConfig } from '../config.ts';
 import type { Timers } from '../kube/clock.ts';
 import type { KubeApi } from '../kube/kube-api.ts';
 import { Advertiser, type AdvertisementPublisher } from './advertiser.ts';
@@ -51,7 +52,7 @@ export async function startTopology(o: TopologySetupOptions): Promise<RunningTop
       isMember: (cluster) => o.catalog.isMember(cluster),
     });
   }
-  const probeUrl = config.probeUrl ?? (server && config.probeListen ? listenUrl('https', config.probeListen.host, server.port) : undefined);
+  const probeUrl = config.probeUrl ?? (server && config.probeListen ? dialableUrl('https', config.probeListen.host, server.port) : undefined);
   const client = httpsProbe({ clusterset: o.clusterset, certPem: o.identity.certPem, keyPem: o.identity.keyPem, trustBundlePem: o.identity.trustBundle });
   const prober = new Prober({
     probe: client.probe, timers: o.timers, now: () => performance.now(), logger: log,

@@ -6,10 +6,11 @@
 //   GET /v1/advertisements                               -> AdvertisementList      (any cluster, admin or user identity)
 // Changes also flow on the watch stream as `advertisement` events (see catalog.ts).
 import { z } from 'zod';
+import { httpsUrlSchema as httpsUrl } from './addresses.ts';
+import { isNonEmptyLabelValue } from './names.ts';
 import { clusterIdSchema } from './types.ts';
 
-const labelValue = z.string().regex(/^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)$/, 'must be a Kubernetes label value');
-const httpsUrl = z.url({ protocol: /^https$/ }).max(2048);
+const labelValue = z.string().refine(isNonEmptyLabelValue, 'must be a Kubernetes label value');
 
 export const clusterAdvertisementInputSchema = z.object({
   cluster: clusterIdSchema,

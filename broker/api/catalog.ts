@@ -15,13 +15,14 @@
 // leaves such exports out and lists them in `refused`.
 import { z } from 'zod';
 import { clusterAdvertisementSchema } from './advertisement.ts';
+import { LABEL_VALUE, dnsLabelSchema, namespaceSchema } from './names.ts';
 import { clusterIdSchema } from './types.ts';
 import { userNameSchema } from './users.ts';
 
-/** RFC-1123 label (namespaces) and RFC-1035 label (Service names). */
-export const namespaceSchema = z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'must be an RFC-1123 label');
+export { namespaceSchema };
+/** RFC-1035 label (Service names): an RFC-1123 label that starts with a letter. */
 export const serviceNameSchema = z.string().regex(/^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/, 'must be an RFC-1035 label');
-const portNameSchema = z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/).max(15);
+const portNameSchema = dnsLabelSchema.max(15);
 const protocolSchema = z.enum(['TCP', 'UDP', 'SCTP']);
 const ipSchema = z.union([z.ipv4(), z.ipv6()]);
 const rfc3339 = z.iso.datetime({ offset: true });
@@ -46,7 +47,7 @@ export type EndpointPort = z.infer<typeof endpointPortSchema>;
 /** One ready endpoint in the exporting cluster. */
 export const exportedEndpointSchema = z.object({
   addresses: z.array(ipSchema).min(1).max(100),
-  hostname: z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/).optional(),
+  hostname: dnsLabelSchema.optional(),
   zone: z.string().max(253).optional(),
   nodeName: z.string().max(253).optional(),
 }).strict();
@@ -60,7 +61,7 @@ const qualifiedNameSchema = z.string().max(317).regex(
   /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9]$/,
   'must be a qualified name ([prefix/]name)',
 ).refine((k) => !k.includes('/') || k.indexOf('/') <= 253, 'prefix must be at most 253 characters');
-const labelValueSchema = z.string().max(63).regex(/^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/, 'must be a label value');
+const labelValueSchema = z.string().regex(LABEL_VALUE, 'must be a label value');
 /** ServiceExport spec.exportedLabels: copied onto the ServiceImport. */
 export const exportedLabelsSchema = z.record(qualifiedNameSchema, labelValueSchema)
   .refine((m) => Object.keys(m).length <= 64, 'at most 64 labels');

@@ -8,6 +8,7 @@
 //   includes the 169.254.169.254 metadata service, unspecified, multicast, broadcast, and IPv4-mapped
 //   IPv6 that could hide any of these) are refused (Lighthouse #2246, #2255: FACTS.md).
 import { BlockList, isIPv4, isIPv6 } from 'node:net';
+import type { BrokerErrorCode } from './errors.ts';
 
 /** The broker's default for `--protected-namespaces`, and the agent's. */
 export const DEFAULT_PROTECTED_NAMESPACES: readonly string[] = Object.freeze(['kube-system', 'kube-public', 'kube-node-lease', 'plexus-system']);
@@ -42,7 +43,7 @@ export function refusedAddressKind(ip: string): RefusedAddressKind | undefined {
 }
 
 export interface ExportRefusal {
-  readonly code: 'PLX_BROKER_EXPORT_PROTECTED_NAMESPACE' | 'PLX_BROKER_EXPORT_ADDRESS_REFUSED';
+  readonly code: Extract<BrokerErrorCode, 'PLX_BROKER_EXPORT_PROTECTED_NAMESPACE' | 'PLX_BROKER_EXPORT_ADDRESS_REFUSED'>;
   readonly message: string;
 }
 

@@ -10,6 +10,8 @@
 //   PUT  /v1/rbac/status             (cluster)          RbacStatusReport -> { ok: true }
 // A new revision is announced on the catalog watch stream as { type: 'rbac', rbacRevision }.
 import { z } from 'zod';
+import { RBAC_RULE_ERRORS, type RbacRuleCode } from './errors.ts';
+import { LABEL_VALUE, namespaceSchema } from './names.ts';
 import { clusterIdSchema } from './types.ts';
 
 export const RBAC_API_VERSION = 'rbac.authorization.k8s.io/v1';
@@ -17,21 +19,9 @@ export const rbacKinds = ['ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBind
 export type RbacKind = (typeof rbacKinds)[number];
 export const namespacedRbacKinds: ReadonlySet<string> = new Set(['Role', 'RoleBinding']);
 
-/** Why an object was rejected; stable, asserted on by tests and scripts. */
-export const RbacRuleCodes = [
-  'PLX_RBAC_MALFORMED',
-  'PLX_RBAC_UNKNOWN_KIND',
-  'PLX_RBAC_DUPLICATE',
-  'PLX_RBAC_WILDCARD_VERB',
-  'PLX_RBAC_WILDCARD_RESOURCE',
-  'PLX_RBAC_ESCALATE',
-  'PLX_RBAC_BIND',
-  'PLX_RBAC_IMPERSONATE',
-  'PLX_RBAC_CLUSTER_ADMIN',
-  'PLX_RBAC_BROAD_SUBJECT',
-  'PLX_RBAC_KUBE_SYSTEM',
-] as const;
-export type RbacRuleCode = (typeof RbacRuleCodes)[number];
+/** Why an object was rejected; stable, asserted on by tests and scripts (the catalogue: errors.ts). */
+export const RbacRuleCodes = Object.keys(RBAC_RULE_ERRORS) as readonly RbacRuleCode[];
+export type { RbacRuleCode };
 
 export interface RbacProblem {
   readonly code: RbacRuleCode;
@@ -68,7 +58,7 @@ export const roleRefSchema = z.object({
 
 const metadataSchema = z.object({
   name: dnsName,
-  namespace: z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/).optional(),
+  namespace: namespaceSchema.optional(),
   labels: labelMap.optional(),
   annotations: z.record(z.string().max(317), z.string().max(4096)).optional(),
 }).strict();
@@ -189,7 +179,7 @@ export const rbacComplianceResponseSchema = z.object({ revision: z.number().int(
 export type RbacComplianceResponse = z.infer<typeof rbacComplianceResponseSchema>;
 
 export const labelKeySchema = z.string().regex(/^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/, 'must be a Kubernetes label key');
-export const labelValueSchema = z.string().regex(/^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/, 'must be a Kubernetes label value');
+export const labelValueSchema = z.string().regex(LABEL_VALUE, 'must be a Kubernetes label value');
 export const rbacLabelRequestSchema = z.object({
   set: z.record(labelKeySchema, labelValueSchema).default({}),
   remove: z.array(labelKeySchema).default([]),

@@ -2,9 +2,9 @@
 // schemas shared by the server (validation) and clients (parsing). This folder is the
 // only part of broker/ that agent/ may import.
 import { z } from 'zod';
+import { clusterIdSchema } from './names.ts';
 
-/** RFC-1123 label: the MCS cluster ID rule (cluster.clusterset.k8s.io). */
-export const clusterIdSchema = z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'must be an RFC-1123 label: lowercase alphanumerics and "-", at most 63 characters');
+export { clusterIdSchema };
 export const pemSchema = z.string().min(1).max(16 * 1024);
 export const tokenSchema = z.string().regex(/^plx1\.[a-z0-9]{8}\.[A-Za-z0-9_-]{43}$/, 'malformed token');
 

@@ -11,12 +11,10 @@
 // Revocations also flow on the catalog watch stream as `user-revoked` events (catalog.ts).
 // The broker decides names and groups from the invitation: a CSR contributes only its key.
 import { z } from 'zod';
+import { userGroupSchema, userNameSchema } from './names.ts';
 import { pemSchema, tokenInfoSchema, tokenSchema } from './types.ts';
 
-/** The person's name as in spiffe://<clusterset>/user/<name> (certs/identity.ts grammar). */
-export const userNameSchema = z.string().regex(/^[a-z0-9]([a-z0-9._@-]{0,62}[a-z0-9])?$/, 'must be a user name: lowercase alphanumerics and "._@-", at most 64 characters');
-/** A group as carried in O= (certs/identity.ts grammar). Agents prefix it with "plexus:". */
-export const userGroupSchema = z.string().regex(/^[a-zA-Z0-9]([a-zA-Z0-9._:-]{0,62}[a-zA-Z0-9])?$/, 'must be a group name');
+export { userGroupSchema, userNameSchema };
 
 export const inviteUserRequestSchema = z.object({
   name: userNameSchema,

@@ -3,6 +3,7 @@
 // error code is kept as the thrown error's code.
 import { Agent, type Dispatcher } from 'undici';
 import type { z } from 'zod';
+import { checkHttpsUrl } from '../../broker/api/addresses.ts';
 import { advertisementListSchema, advertisementPaths, type AdvertisementList } from '../../broker/api/advertisement.ts';
 import { callBroker } from '../../broker/api/call.ts';
 import { paths, trustBundleResponseSchema, type TrustBundleResponse } from '../../broker/api/types.ts';
@@ -20,14 +21,9 @@ export interface UserBrokerClientOptions {
 }
 
 export function parseBrokerUrl(raw: string): URL {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch (e) {
-    throw new UserCliError('PLX_USER_BAD_ARGUMENT', `broker URL "${raw}" is not a URL (expected https://HOST:PORT)`, { cause: e });
-  }
-  if (url.protocol !== 'https:') throw new UserCliError('PLX_USER_BAD_ARGUMENT', `broker URL must use https, not ${url.protocol}`);
-  return url;
+  const checked = checkHttpsUrl('broker URL', raw);
+  if (!checked.ok) throw new UserCliError('PLX_USER_BAD_ARGUMENT', checked.message);
+  return checked.url;
 }
 
 export class UserBrokerClient {

@@ -2,16 +2,10 @@
 // the broker keeps the broker's own code (e.g. PLX_BROKER_USER_REVOKED), so scripts and
 // tests branch on one stable code whichever side decided.
 import type { BrokerErrorCode } from '../../broker/api/errors.ts';
+import type { CliErrorCode } from '../errors.ts';
 
-export type UserCliErrorCode =
-  | 'PLX_USER_BAD_ARGUMENT'
-  | 'PLX_USER_NOT_LOGGED_IN'
-  | 'PLX_USER_CA_PIN_MISMATCH'
-  | 'PLX_USER_IDENTITY_MISMATCH'
-  | 'PLX_USER_BROKER_UNREACHABLE'
-  | 'PLX_USER_BROKER_PROTOCOL'
-  | 'PLX_USER_CONFIG_DIR'
-  | 'PLX_USER_KUBECONFIG';
+/** The PLX_USER_* entries of the CLI's catalogue (../errors.ts). */
+export type UserCliErrorCode = Extract<CliErrorCode, `PLX_USER_${string}`>;
 
 export class UserCliError extends Error {
   readonly code: UserCliErrorCode | BrokerErrorCode | 'PLX_BROKER_BAD_RESPONSE';

@@ -5,6 +5,7 @@ import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { V1CustomResourceDefinition } from '@kubernetes/client-node';
+import { isClusterId } from '../../broker/api/names.ts';
 import { ApiServer } from './api-server.ts';
 import { resolveBinaries, resolveNodeBinaries } from './binaries.ts';
 import type { Binaries } from './binaries.ts';
@@ -58,8 +59,6 @@ interface Plan {
   readonly lifetime: number;
 }
 
-const LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-
 /**
  * The first address of the (primary, IPv4) service CIDR: the ClusterIP of the "kubernetes"
  * Service. A dual-stack `<IPv4>,<IPv6>` pair needs an IPv6 CIDR of /108 or longer (the
@@ -86,7 +85,7 @@ function plan(n: number, o: StartOptions): Plan {
     throw new HarnessError('PLX_HARNESS_BAD_OPTION', `cluster count must be an integer in 1..16, got ${n}`);
   }
   const names = o.names ? [...o.names] : Array.from({ length: n }, (_, i) => `cluster-${i + 1}`);
-  if (names.length !== n || new Set(names).size !== n || !names.every((x) => LABEL.test(x))) {
+  if (names.length !== n || new Set(names).size !== n || !names.every(isClusterId)) {
     throw new HarnessError('PLX_HARNESS_BAD_OPTION', `names must be ${n} distinct RFC-1123 labels, got ${names.join(',')}`);
   }
   const given = o.serviceCidrs ?? '10.96.0.0/16';

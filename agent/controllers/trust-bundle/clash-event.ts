@@ -2,10 +2,11 @@
 // the trust bundle's name, so Plexus left it alone and publishes nothing there. One Event
 // per clashing object (named after its uid), written with server-side apply, so repeating
 // the report updates the same Event instead of adding new ones.
+import type { AgentErrorCode } from '../../errors.ts';
 import { TRUST_BUNDLE_CONFIG_MAP, type EventNote, type KubeObject } from '../../kube/index.ts';
 
 /** Stable code in the Event's reason and the log line. */
-export const TRUST_BUNDLE_CLASH = 'PLX_AGENT_TRUST_BUNDLE_CLASH';
+export const TRUST_BUNDLE_CLASH = 'PLX_AGENT_TRUST_BUNDLE_CLASH' satisfies AgentErrorCode;
 
 export function clashEvent(cm: KubeObject): EventNote {
   const namespace = cm.metadata?.namespace ?? '';

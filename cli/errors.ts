@@ -1,0 +1,25 @@
+// The CLI's error catalogue: the codes of the person-side commands (`plexus login`,
+// `plexus kubeconfig`) and of `plexus health`, with meaning and remedy (docs/errors.md is
+// generated from it). Commands that drive the broker or the agent report those packages'
+// own codes (PLX_BROKER_*, PLX_AGENT_*), never a copy of them.
+
+/** One entry of an error catalogue: what the code means and what the reader should do. */
+export interface ErrorCodeEntry {
+  readonly meaning: string;
+  readonly remedy: string;
+}
+
+export const CLI_ERRORS = {
+  PLX_USER_BAD_ARGUMENT: { meaning: 'A flag of `plexus login` or `plexus kubeconfig` is invalid (e.g. a broker URL that is not https).', remedy: 'Fix the flag the message names.' },
+  PLX_USER_NOT_LOGGED_IN: { meaning: 'No personal identity is stored in the config directory.', remedy: 'Run `plexus login --broker URL --token T --ca-fingerprint FP` first.' },
+  PLX_USER_CA_PIN_MISMATCH: { meaning: 'The broker does not present the root pinned with --ca-fingerprint; the token is not sent.', remedy: 'Take the fingerprint from the invitation (`plexus broker user invite`); a mismatch can mean another broker or an interception.' },
+  PLX_USER_IDENTITY_MISMATCH: { meaning: 'The broker issued something other than a user identity of the expected clusterset.', remedy: 'Check the broker URL; report it if it is right.' },
+  PLX_USER_BROKER_UNREACHABLE: { meaning: 'The broker did not answer (connection, DNS, TLS or timeout).', remedy: 'Check the broker URL and that the broker runs.' },
+  PLX_USER_BROKER_PROTOCOL: { meaning: 'The broker\'s answer did not match the wire contract.', remedy: 'Use a CLI of the broker\'s Plexus version.' },
+  PLX_USER_CONFIG_DIR: { meaning: 'The personal config directory (identity, profile) cannot be written.', remedy: 'Check the permissions of the directory the message names (or PLEXUS_CONFIG_DIR).' },
+  PLX_USER_KUBECONFIG: { meaning: 'The kubeconfig to update cannot be read, parsed or written.', remedy: 'Fix or move the kubeconfig the message names, or write another with --output.' },
+  PLX_HEALTH_UNHEALTHY: { meaning: '`plexus health`: no endpoint answered 200; the message names each failure.', remedy: 'Check that the broker or agent in the container runs and listens where --url (or PLEXUS_HEALTH_URL) says.' },
+  PLX_HEALTH_BAD_ARGUMENT: { meaning: '`plexus health`: a URL or --timeout-ms is invalid.', remedy: 'Pass http:// or https:// URLs and a positive integer timeout.' },
+} as const satisfies Record<string, ErrorCodeEntry>;
+
+export type CliErrorCode = keyof typeof CLI_ERRORS;
