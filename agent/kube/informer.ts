@@ -7,8 +7,8 @@
 import { ListWatch, Watch } from '@kubernetes/client-node';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { backoffDelay, type BackoffOptions } from './backoff.ts';
-import type { TimerHandle, Timers } from './clock.ts';
+import { backoffDelay, type BackoffOptions } from '../timing/backoff.ts';
+import type { TimerHandle, Timers } from '../timing/clock.ts';
 import type { KubeApi } from './kube-api.ts';
 import { keyOf } from './object-key.ts';
 import { resourceId, resourcePath, type KubeObject, type ResourceType } from './resources.ts';

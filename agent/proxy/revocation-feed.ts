@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import type { CatalogSnapshot, WatchEvent } from '../../broker/api/catalog.ts';
 import type { RevokedUserList } from '../../broker/api/users.ts';
 import type { CatalogSink } from '../broker-client/watch-client.ts';
-import { backoffDelay } from '../kube/backoff.ts';
+import { backoffDelay } from '../timing/backoff.ts';
 import type { RevokedUsers } from './revoked-users.ts';
 
 export interface RevocationFeedOptions {

@@ -7,8 +7,10 @@ import type { Logger } from 'pino';
 import type { RbacClusterBaseline, RbacStatusReport } from '../../broker/api/rbac.ts';
 import {
   Controller,
-  type BackoffOptions, type Clock, type InformerRegistry, type KubeApi, type KubeObject, type Timers,
+  type InformerRegistry, type KubeApi, type KubeObject,
 } from '../kube/index.ts';
+import type { BackoffOptions } from '../timing/backoff.ts';
+import type { Clock, Timers } from '../timing/clock.ts';
 import { WATCHED_RBAC_RESOURCES, objectRefKey } from './desired-state.ts';
 import { RbacState } from './rbac-state.ts';
 import { BASELINE_KEY, RbacReconciler, type RbacReconcilerDeps } from './reconciler.ts';

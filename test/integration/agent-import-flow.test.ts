@@ -12,7 +12,7 @@ import { WatchClient } from '../../agent/broker-client/watch-client.ts';
 import { CatalogView } from '../../agent/catalog/catalog-view.ts';
 import { derivedServiceName, endpointSliceName } from '../../agent/controllers/service-import/import-names.ts';
 import { setupServiceImportController, type ServiceImportController } from '../../agent/controllers/service-import/setup.ts';
-import { systemTimers } from '../../agent/kube/clock.ts';
+import { systemTimers } from '../../agent/timing/clock.ts';
 import { HttpKubeApi } from '../../agent/kube/kube-api.ts';
 import { kubeAccess, type KubeAccess } from '../../agent/kube/kube-access.ts';
 import { ENDPOINT_SLICES, NAMESPACES, SERVICES, SERVICE_IMPORTS } from '../../agent/kube/resources.ts';

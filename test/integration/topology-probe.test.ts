@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { httpsProbe, type HttpsProbe } from '../../agent/topology/probe-client.ts';
 import { startProbeServer, type RunningProbeServer } from '../../agent/topology/probe-server.ts';
 import { Prober } from '../../agent/topology/prober.ts';
-import { systemTimers } from '../../agent/kube/clock.ts';
+import { systemTimers } from '../../agent/timing/clock.ts';
 import { catalogPaths } from '../../broker/api/catalog.ts';
 import { paths } from '../../broker/api/types.ts';
 import { WatchClient } from '../../agent/broker-client/watch-client.ts';
