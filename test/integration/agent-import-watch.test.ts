@@ -4,9 +4,10 @@
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { catalogPaths, type ExportSpecInput } from '../../broker/api/catalog.ts';
-import { WatchClient, type WatchTimers } from '../../agent/broker-client/watch-client.ts';
+import { WatchClient } from '../../agent/broker-client/watch-client.ts';
 import { CatalogView } from '../../agent/catalog/catalog-view.ts';
 import { FakeTimers } from '../../agent/kube/fake-timers.ts';
+import type { Timers } from '../../agent/timing/clock.ts';
 import { waitFor } from '../harness/wait-for.ts';
 import { joinCluster, startTestBroker, type ClientIdentity, type TestBroker } from './support/broker-fixture.ts';
 import { exportSpec, restartTestBroker } from './support/catalog-fixture.ts';
@@ -26,7 +27,7 @@ describe('catalog WatchClient against the real broker', () => {
     broker = undefined;
   });
 
-  async function setUp(config: { eventRetention?: number }, timers?: WatchTimers) {
+  async function setUp(config: { eventRetention?: number }, timers?: Timers) {
     const b = await startTestBroker({ config: { watchBookmarkIntervalMs: 200, leaseCheckIntervalMs: 600_000, ...config } });
     broker = b;
     const east = (await joinCluster(b, 'east')).identity;
