@@ -18,10 +18,10 @@ import type { AgentMetrics } from '../metrics/agent-metrics.ts';
 import { backoffDelay, validateBackoff, type BackoffOptions } from '../timing/backoff.ts';
 import { systemTimers, type TimerHandle, type Timers } from '../timing/clock.ts';
 
-/** Where the catalog goes. A snapshot replaces everything; events are applied one by one. */
+/** Where the stream goes (the agent's is watch-dispatcher.ts). A snapshot replaces everything; events are applied one by one. */
 export interface CatalogSink {
   replace(snapshot: CatalogSnapshot): void;
-  /** export, service and cluster events (never bookmark or relist). */
+  /** Every event but bookmark and relist: catalog changes, rbac, user-revoked. */
   apply(event: WatchEvent): void;
   /** A bookmark: the stream is at the broker's head, every event up to `revision` was applied. */
   current?(revision: number): void;

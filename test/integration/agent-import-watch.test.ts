@@ -5,6 +5,7 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { catalogPaths, type ExportSpecInput } from '../../broker/api/catalog.ts';
 import { WatchClient } from '../../agent/broker-client/watch-client.ts';
+import { WatchDispatcher } from '../../agent/broker-client/watch-dispatcher.ts';
 import { CatalogView } from '../../agent/catalog/catalog-view.ts';
 import { FakeTimers } from '../../agent/kube/fake-timers.ts';
 import type { Timers } from '../../agent/timing/clock.ts';
@@ -33,12 +34,15 @@ describe('catalog WatchClient against the real broker', () => {
     const east = (await joinCluster(b, 'east')).identity;
     const west = (await joinCluster(b, 'west')).identity;
     const view = new CatalogView();
+    // As main.ts wires it: the watch feeds one dispatcher, which the view follows.
+    const stream = new WatchDispatcher();
+    view.follow(stream);
     const changes: string[] = [];
     let relists = 0;
     view.onChange((ns, name) => changes.push(`${ns}/${name}`));
     view.on('synced', () => { relists++; });
     client = new WatchClient({
-      sink: view, logger, baseUrl: b.url, trustBundle: b.caPem, clientCert: west,
+      sink: stream, logger, baseUrl: b.url, trustBundle: b.caPem, clientCert: west,
       backoffInitialMs: 50, backoffMaxMs: 200, bookmarkTimeoutMs: 5_000, ...(timers ? { timers } : {}),
     });
     return { east, west, view, changes, snapshots: () => relists };
