@@ -7,7 +7,7 @@
 // process can still exit.
 import type { Logger } from 'pino';
 import type { AgentErrorCode } from './errors.ts';
-import { systemTimers, type Timers } from './kube/clock.ts';
+import { systemTimers, type Timers } from './timing/clock.ts';
 
 const STOP_TIMEOUT: AgentErrorCode = 'PLX_AGENT_STOP_TIMEOUT';
 

@@ -7,6 +7,7 @@ import { pino, type Logger } from 'pino';
 import { parseIdentity } from '../certs/identity.ts';
 import { BrokerClient } from './broker-client/broker-client.ts';
 import { WatchClient } from './broker-client/watch-client.ts';
+import { WatchDispatcher } from './broker-client/watch-dispatcher.ts';
 import { CatalogView } from './catalog/catalog-view.ts';
 import type { AgentConfig } from './config.ts';
 import { startMembership } from './controllers/membership/membership.ts';
@@ -30,9 +31,9 @@ import { SecretIdentityStore } from './identity/secret-identity-store.ts';
 import { LiveIdentity } from './identity/live-identity.ts';
 import { CertificateRotator } from './identity/rotator.ts';
 import { IdentityEvents, eventTarget } from './identity/identity-events.ts';
-import { systemClock, systemTimers, type Clock, type Timers } from './kube/clock.ts';
+import { systemClock, systemTimers, type Clock, type Timers } from './timing/clock.ts';
 import { kubeAccess, type KubeAccess } from './kube/kube-access.ts';
-import type { BackoffOptions } from './kube/backoff.ts';
+import type { BackoffOptions } from './timing/backoff.ts';
 import { Lifecycle } from './lifecycle.ts';
 import type { Topology } from './topology/topology.ts';
 import { loadKubeConfig, secretAccess } from './kube/secrets.ts';
@@ -135,10 +136,14 @@ async function wire(w: Wiring, life: Lifecycle): Promise<RunningAgent> {
       guardLog.warn({ code: 'PLX_AGENT_IMPORT_REFUSED' satisfies AgentErrorCode, ...r }, `refused to import ${r.namespace}/${r.name}: ${r.reason}`);
     },
   });
+  // The catalog watch's one consumer: the view, the proxy's revocation feed and the RBAC
+  // controller each follow the events they own.
+  const stream = new WatchDispatcher();
+  catalog.follow(stream);
   const proxy: RunningAccessProxy | undefined = config.proxyListen ? life.started('access proxy', await startAccessProxy({
     listen: config.proxyListen, advertiseUrl: config.proxyUrl, clusterId, clusterset,
     identity, broker, kc: w.kc, logger: log, now: () => clock.now(), retryBaseMs: config.brokerRetryBaseMs, retryMaxMs: config.brokerRetryMaxMs,
-    revocationMaxStalenessMs: config.revocationMaxStalenessMs, metrics,
+    revocationMaxStalenessMs: config.revocationMaxStalenessMs, metrics, stream,
   }), (p) => p.stop()) : undefined;
   const topo = life.started('topology', await startTopology({
     clusterId, clusterset, identity, config: config.topology, flags: { zone: config.zone, region: config.region },
@@ -151,9 +156,9 @@ async function wire(w: Wiring, life: Lifecycle): Promise<RunningAgent> {
   const membership = life.started('membership', await startMembership({ api: kube.api, broker: leaseClient, clusterId, clusterset, logger: log, timers, clock, leaseBackoff: w.retry, metrics }), (m) => m.stop());
   leaseReporter.watch(() => membership.heartbeat.beatNow(), { timers });
   life.started('lease report', leaseReporter, (r) => r.stop());
-  const { dns, ready, retryBrokerNow } = await startServing(w, life, { broker, kube, catalog, topology: topo.topology });
+  const { dns, ready, retryBrokerNow } = await startServing(w, life, { broker, kube, catalog, stream, topology: topo.topology });
   const watch = life.started('catalog watch', new WatchClient({
-    sink: proxy ? proxy.wrap(catalog) : catalog, logger: log, baseUrl, trustBundle: identity.trustBundle, clientCert,
+    sink: stream, logger: log, baseUrl, trustBundle: identity.trustBundle, clientCert,
     backoffInitialMs: config.brokerRetryBaseMs, backoffMaxMs: config.brokerRetryMaxMs, bookmarkTimeoutMs: config.watchIdleTimeoutMs, metrics,
   }), (c) => c.stop());
   watch.start();
@@ -226,13 +231,14 @@ interface ServingDeps {
   broker: BrokerClient;
   kube: KubeAccess;
   catalog: CatalogView;
+  stream: WatchDispatcher;
   topology: Topology;
 }
 
 /** The DNS server and the controllers; `ready` resolves once all of them run. */
 async function startServing(w: Wiring, life: Lifecycle, d: ServingDeps): Promise<{ dns: DnsAddress; ready: Promise<void>; retryBrokerNow: () => void }> {
   const { config, clusterId, log, clock, timers, requeue, metrics } = w;
-  const { broker, kube, catalog, topology } = d;
+  const { broker, kube, catalog, stream, topology } = d;
   const exports = setupServiceExportController({
     clusterId, informers: kube.informers, status: withExportEvents(kube.status, { api: kube.api, clock, clusterId, logger: log }),
     broker, mergedServices: catalog, logger: log, clock, timers,
@@ -241,7 +247,7 @@ async function startServing(w: Wiring, life: Lifecycle, d: ServingDeps): Promise
   const imports = setupServiceImportController({
     api: kube.api, informers: kube.informers, status: kube.status, catalog, logger: log, timers, backoff: requeue, topology, metrics,
   });
-  const rbac = setupRbacController({ api: kube.api, informers: kube.informers, broker, signals: catalog, logger: log, clock, timers, backoff: requeue, metrics });
+  const rbac = setupRbacController({ api: kube.api, informers: kube.informers, broker, signals: stream, logger: log, clock, timers, backoff: requeue, metrics });
   const resolver = new Resolver({
     ttlSeconds: config.dnsTtlSeconds, nameservers: nameserverAddresses(config.dnsListen.host), now: () => clock.now().getTime(),
   });

@@ -24,7 +24,7 @@ import type { StoredIdentity } from '../agent/identity/identity-store.ts';
 import { LiveIdentity } from '../agent/identity/live-identity.ts';
 import { certificateDates, type RenewCall } from '../agent/identity/renew-identity.ts';
 import { CertificateRotator } from '../agent/identity/rotator.ts';
-import { systemClock, systemTimers } from '../agent/kube/clock.ts';
+import { systemClock, systemTimers } from '../agent/timing/clock.ts';
 import { joinAll, keyAndCsr, mintTokens, startBroker, type Enrolled, type KeyMaterial } from './rotation-fleet.ts';
 import { pool } from './pool.ts';
 import { formatRun, percentile, recordBenchmark, type BenchmarkRun } from './record.ts';

@@ -3,9 +3,10 @@ import { describe, expect, it, vi } from 'vitest';
 import type { CatalogSnapshot, WatchEvent } from '../../broker/api/catalog.ts';
 import { AgentError } from '../errors.ts';
 import { AgentMetrics } from '../metrics/agent-metrics.ts';
-import { WatchClient, type CatalogSink, type CatalogTransport, type WatchTimers } from './watch-client.ts';
+import type { Timers } from '../timing/clock.ts';
+import { WatchClient, type CatalogSink, type CatalogTransport } from './watch-client.ts';
 
-class FakeTimers implements WatchTimers {
+class FakeTimers implements Timers {
   readonly pending = new Map<number, { fn: () => void; ms: number }>();
   #next = 1;
   setTimeout(fn: () => void, ms: number): unknown {

@@ -16,11 +16,13 @@ import { checkHttpsUrl } from '../../broker/api/addresses.ts';
 import { AgentError } from '../errors.ts';
 import { RotatingDispatcher, type ClientTls } from './rotating-dispatcher.ts';
 import type { AgentMetrics } from '../metrics/agent-metrics.ts';
+import { backoffDelay, validateBackoff, type BackoffOptions } from '../timing/backoff.ts';
+import { systemTimers, type TimerHandle, type Timers } from '../timing/clock.ts';
 
-/** Where the catalog goes. A snapshot replaces everything; events are applied one by one. */
+/** Where the stream goes (the agent's is watch-dispatcher.ts). A snapshot replaces everything; events are applied one by one. */
 export interface CatalogSink {
   replace(snapshot: CatalogSnapshot): void;
-  /** export, service and cluster events (never bookmark or relist). */
+  /** Every event but bookmark and relist: catalog changes, rbac, user-revoked. */
   apply(event: WatchEvent): void;
   /** A bookmark: the stream is at the broker's head, every event up to `revision` was applied. */
   current?(revision: number): void;
@@ -36,11 +38,6 @@ export interface CatalogTransport {
   close(): Promise<void>;
 }
 
-export interface WatchTimers {
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
 export interface WatchClientOptions {
   sink: CatalogSink;
   logger: Logger;
@@ -49,7 +46,7 @@ export interface WatchClientOptions {
   trustBundle?: string;
   clientCert?: { certPem: string; keyPem: string };
   transport?: CatalogTransport;
-  timers?: WatchTimers;
+  timers?: Timers;
   /** Uniform in [0, 1); injected so tests get deterministic jitter. */
   random?: () => number;
   backoffInitialMs?: number;
@@ -65,20 +62,13 @@ export interface WatchClientOptions {
 
 export type WatchState = 'idle' | 'syncing' | 'watching' | 'backoff' | 'stopped';
 
-const systemTimers: WatchTimers = {
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
-};
-
-
 export class WatchClient {
   readonly #sink: CatalogSink;
   readonly #log: Logger;
   readonly #transport: CatalogTransport;
-  readonly #timers: WatchTimers;
+  readonly #timers: Timers;
   readonly #random: () => number;
-  readonly #backoffInitialMs: number;
-  readonly #backoffMaxMs: number;
+  readonly #backoff: BackoffOptions;
   readonly #bookmarkTimeoutMs: number;
   #revision: number | undefined;
   #state: WatchState = 'idle';
@@ -95,10 +85,12 @@ export class WatchClient {
   #closedAt: number | undefined;
 
   constructor(o: WatchClientOptions) {
-    this.#backoffInitialMs = positive(o.backoffInitialMs ?? 500, 'backoffInitialMs');
-    this.#backoffMaxMs = positive(o.backoffMaxMs ?? 30_000, 'backoffMaxMs');
+    const baseMs = positive(o.backoffInitialMs ?? 500, 'backoffInitialMs');
+    const maxMs = positive(o.backoffMaxMs ?? 30_000, 'backoffMaxMs');
     this.#bookmarkTimeoutMs = positive(o.bookmarkTimeoutMs ?? 90_000, 'bookmarkTimeoutMs');
-    if (this.#backoffMaxMs < this.#backoffInitialMs) throw new AgentError('PLX_AGENT_BAD_ARGUMENT', 'backoffMaxMs must be at least backoffInitialMs');
+    if (maxMs < baseMs) throw new AgentError('PLX_AGENT_BAD_ARGUMENT', 'backoffMaxMs must be at least backoffInitialMs');
+    // Full jitter: a fleet cut off by one broker outage must not reconnect in step.
+    this.#backoff = validateBackoff({ baseMs, maxMs, jitter: 1 });
     this.#sink = o.sink;
     this.#log = o.logger.child({ component: 'catalog-watch' });
     this.#timers = o.timers ?? systemTimers;
@@ -197,7 +189,7 @@ export class WatchClient {
   async #watchOnce(since: number): Promise<'relist' | 'ended'> {
     this.#state = 'watching';
     const ac = this.#newAbort();
-    let handle: unknown;
+    let handle: TimerHandle;
     const arm = () => {
       if (handle !== undefined) this.#timers.clearTimeout(handle);
       handle = this.#timers.setTimeout(() => ac.abort(new AgentError('PLX_AGENT_BROKER_WATCH_STALLED',
@@ -247,11 +239,10 @@ export class WatchClient {
     return ac;
   }
 
-  /** Full jitter over a capped exponential: uniform in [0, min(max, initial·2^attempt)]. */
+  /** Full jitter over a capped exponential (agent/timing/backoff.ts), never 0 ms (no busy loop). */
   #nextDelay(): number {
-    const ceiling = Math.min(this.#backoffMaxMs, this.#backoffInitialMs * 2 ** Math.min(this.#attempt, 30));
     this.#attempt += 1;
-    return Math.max(1, Math.floor(this.#random() * ceiling));
+    return Math.max(1, backoffDelay(this.#attempt, this.#backoff, this.#random));
   }
 
   #sleep(ms: number): Promise<void> {

@@ -1,4 +1,5 @@
-// The agent's in-memory copy of the broker catalog, fed by the WatchClient: merged
+// The agent's in-memory copy of the broker catalog, following the catalog watch's
+// snapshots and catalog changes (agent/broker-client/watch-dispatcher.ts): merged
 // services, exports by (namespace, name, cluster) and cluster availability. It turns
 // catalog changes into named domain events so controllers enqueue keys; it never calls
 // an API server or the broker. State only changes through replace() and apply(): a broker
@@ -11,9 +12,9 @@
 // them. Every refusal is reported through `onRefused`.
 import { isDeepStrictEqual } from 'node:util';
 import type { ClusterAdvertisement } from '../../broker/api/advertisement.ts';
-import type { CatalogSnapshot, ClusterState, ExportRecord, MergedService, WatchEvent } from '../../broker/api/catalog.ts';
+import type { CatalogSnapshot, ClusterState, ExportRecord, MergedService } from '../../broker/api/catalog.ts';
 import { DEFAULT_PROTECTED_NAMESPACES, refusedAddressKind, type RefusedAddressKind } from '../../broker/api/export-guard.ts';
-import type { CatalogSink } from '../broker-client/watch-client.ts';
+import type { CatalogChange } from '../broker-client/watch-dispatcher.ts';
 
 export interface CatalogViewEvents {
   /** Anything that may change the import of namespace/name: its merged service, an export, or an exporter's availability. */
@@ -24,8 +25,12 @@ export interface CatalogViewEvents {
   synced: (revision: number) => void;
   /** A cluster's advertisement (zone, region, probe URL, RTTs) appeared, changed or went away. */
   advertisementChanged: (cluster: string) => void;
-  /** The RBAC baseline (or its targeting) changed at the broker: refetch it (agent/rbac/). */
-  rbacChanged: (rbacRevision: number) => void;
+}
+
+/** The catalog watch as the view follows it (agent/broker-client/WatchDispatcher provides it). */
+export interface CatalogFeed {
+  on(event: 'snapshot', cb: (snapshot: CatalogSnapshot) => void): () => void;
+  on(event: 'catalogChanged', cb: (change: CatalogChange) => void): () => void;
 }
 
 /** Something the broker relayed that this agent will not import. */
@@ -59,7 +64,7 @@ interface State {
 
 const emptyState = (): State => ({ services: new Map(), exports: new Map(), clusters: new Map(), advertisements: new Map() });
 
-export class CatalogView implements CatalogSink {
+export class CatalogView {
   readonly #protected: ReadonlySet<string>;
   readonly #onRefused: (r: RefusedImport) => void;
   #state: State = emptyState();
@@ -67,7 +72,7 @@ export class CatalogView implements CatalogSink {
   readonly #removed = new Set<string>();
   #synced = false;
   #revision: number | undefined;
-  readonly #listeners: Listeners = { serviceChanged: new Set(), clusterAvailabilityChanged: new Set(), synced: new Set(), advertisementChanged: new Set(), rbacChanged: new Set() };
+  readonly #listeners: Listeners = { serviceChanged: new Set(), clusterAvailabilityChanged: new Set(), synced: new Set(), advertisementChanged: new Set() };
   readonly #syncWaiters: (() => void)[] = [];
 
   constructor(o: CatalogViewOptions = {}) {
@@ -151,6 +156,12 @@ export class CatalogView implements CatalogSink {
     return new Promise((resolve) => this.#syncWaiters.push(resolve));
   }
 
+  /** Applies the feed's snapshots and catalog changes from now on; returns the unsubscribe. */
+  follow(feed: CatalogFeed): () => void {
+    const off = [feed.on('snapshot', (s) => this.replace(s)), feed.on('catalogChanged', (c) => this.apply(c))];
+    return () => off.forEach((f) => f());
+  }
+
   replace(snapshot: CatalogSnapshot): void {
     const next = emptyState();
     for (const s of snapshot.services) if (this.#admitService(s.namespace, s.name)) next.services.set(keyOf(s.namespace, s.name), s);
@@ -171,7 +182,7 @@ export class CatalogView implements CatalogSink {
     for (const resolve of this.#syncWaiters.splice(0)) resolve();
   }
 
-  apply(event: WatchEvent): void {
+  apply(event: CatalogChange): void {
     this.#revision = event.revision;
     switch (event.type) {
       case 'service':
@@ -182,8 +193,6 @@ export class CatalogView implements CatalogSink {
         return this.#applyExport(event.namespace, event.name, event.cluster, event.export && this.#admitExport(event.export));
       case 'cluster': return this.#applyCluster(event.state);
       case 'advertisement': return this.#applyAdvertisement(event.cluster, event.advertisement);
-      case 'rbac': return this.#emit('rbacChanged', event.rbacRevision);
-      default: return;
     }
   }
 

@@ -10,9 +10,11 @@ import type { V1EndpointSlice } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { ExportRecord, MergedService } from '../../broker/api/catalog.ts';
 import { LABEL_SERVICE_NAME as MCS_LABEL_SERVICE_NAME, LABEL_SOURCE_CLUSTER, type ServiceImport } from '../../crds/types.ts';
-import { ENDPOINTSLICE_MANAGER, LABEL_ENDPOINTSLICE_MANAGED_BY } from '../controllers/service-import/import-names.ts';
-import { sourceClusters } from '../controllers/service-import/desired-state.ts';
-import { ENDPOINT_SLICES, INDEX_MCS_SERVICE_NAME, SERVICE_IMPORTS, type ComponentInformers, type InformerRegistry } from '../kube/index.ts';
+import { sourceClusters } from '../catalog/source-clusters.ts';
+import {
+  ENDPOINTSLICE_MANAGER, ENDPOINT_SLICES, INDEX_MCS_SERVICE_NAME, LABEL_ENDPOINTSLICE_MANAGED_BY, SERVICE_IMPORTS,
+  type ComponentInformers, type InformerRegistry,
+} from '../kube/index.ts';
 import { stableEndpointOrder, type EndpointOrder } from './endpoint-order.ts';
 import type { HeadlessEndpoint, Resolver, ServiceRecords } from './resolver.ts';
 
@@ -44,7 +46,7 @@ export function headlessEndpoints(catalog: Pick<DnsCatalog, 'get' | 'exportsOf' 
   const service = catalog.get(namespace, name);
   if (!service) return [];
   const exports = catalog.exportsOf(namespace, name);
-  // The import controller's rule, so DNS and the imported slices count the same exporters.
+  // The rule the import controller follows too, so DNS and the imported slices count the same exporters.
   const included = new Set(sourceClusters({ service, exports, isAvailable: (c) => catalog.isAvailable(c) }));
   const out: OrderedEndpoint[] = [];
   for (const record of exports) {

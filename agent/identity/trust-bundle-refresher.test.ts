@@ -6,7 +6,7 @@ import { issueCertificate } from '../../certs/issue.ts';
 import { exportPrivateKeyPem, generateKeyPair } from '../../certs/keys.ts';
 import { fingerprintSha256 } from '../../certs/pem.ts';
 import type { AgentError } from '../errors.ts';
-import type { Timers } from '../kube/clock.ts';
+import type { Timers } from '../timing/clock.ts';
 import type { StoredIdentity } from './identity-store.ts';
 import { LiveIdentity } from './live-identity.ts';
 import { TrustBundleRefresher, type TrustBundleApi } from './trust-bundle-refresher.ts';

@@ -15,7 +15,7 @@ import { parseIdentity } from '../../certs/identity.ts';
 import { TrustBundle } from '../../certs/trust-bundle.ts';
 import { verifyLeaf } from '../../certs/verify.ts';
 import { AgentError } from '../errors.ts';
-import type { Clock, TimerHandle, Timers } from '../kube/clock.ts';
+import type { Clock, TimerHandle, Timers } from '../timing/clock.ts';
 import type { StoredIdentity } from './identity-store.ts';
 
 /** The broker calls the refresher needs, made with one identity. */

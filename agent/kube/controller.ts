@@ -4,8 +4,8 @@
 // requeues the key with backoff; a TerminalError is logged and not retried (a later
 // event for the key reconciles it again); success forgets the key's failures.
 import type { Logger } from 'pino';
-import type { BackoffOptions } from './backoff.ts';
-import type { Timers } from './clock.ts';
+import type { BackoffOptions } from '../timing/backoff.ts';
+import type { Timers } from '../timing/clock.ts';
 import { WorkQueue } from './work-queue.ts';
 
 export interface ReconcileContext {

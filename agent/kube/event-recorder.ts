@@ -4,7 +4,7 @@
 // repeat update the same Event instead of adding one. Recording is best effort: a
 // failure is logged and never thrown, so an Event can never fail what it reports on.
 import type { Logger } from 'pino';
-import type { Clock } from './clock.ts';
+import type { Clock } from '../timing/clock.ts';
 import { rfc3339Seconds } from './conditions.ts';
 import type { KubeApi } from './kube-api.ts';
 import { EVENTS, type KubeObject } from './resources.ts';

@@ -1,6 +1,4 @@
 // agent/kube/: the only code that talks to an API server. See README.md.
-export { defaultBackoff, backoffDelay, validateBackoff, type BackoffOptions } from './backoff.ts';
-export { delay, systemClock, systemTimers, type Clock, type TimerHandle, type Timers } from './clock.ts';
 export { conditionsEqual, mergeConditions, rfc3339Seconds, type Condition, type DesiredCondition } from './conditions.ts';
 export { EventRecorder, eventObject, type EventNote, type EventRecorderDeps, type EventRegarding } from './event-recorder.ts';
 export { Controller, TerminalError, type ControllerOptions, type ReconcileContext, type Reconciler, type Result } from './controller.ts';

@@ -11,8 +11,8 @@
 // probe's pace.
 import type { Logger } from 'pino';
 import { AgentError } from '../errors.ts';
-import type { BackoffOptions } from './backoff.ts';
-import type { TimerHandle, Timers } from './clock.ts';
+import type { BackoffOptions } from '../timing/backoff.ts';
+import type { TimerHandle, Timers } from '../timing/clock.ts';
 import { Informer, type ListWatchFactory } from './informer.ts';
 import { resourceId, type KubeObject, type ResourceType } from './resources.ts';
 

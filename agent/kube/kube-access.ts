@@ -2,8 +2,8 @@
 // KubeConfig: the REST surface, the shared informer registry and the status writer.
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import type { BackoffOptions } from './backoff.ts';
-import { systemTimers, type Timers } from './clock.ts';
+import type { BackoffOptions } from '../timing/backoff.ts';
+import { systemTimers, type Timers } from '../timing/clock.ts';
 import { InformerRegistry } from './informer-registry.ts';
 import { listWatchFactory } from './informer.ts';
 import { HttpKubeApi, type KubeApi } from './kube-api.ts';

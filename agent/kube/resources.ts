@@ -48,6 +48,13 @@ export function resourcePath(r: ResourceType<never>, o: PathOptions = {}): strin
 /** Label the EndpointSlice controller puts on the slices of a Service. */
 export const LABEL_SERVICE_NAME = 'kubernetes.io/service-name';
 
+/** Keeps the built-in EndpointSlice controller away from imported slices. */
+export const LABEL_ENDPOINTSLICE_MANAGED_BY = 'endpointslice.kubernetes.io/managed-by';
+// Label values may not contain '/', so not "plexus.io/agent"; domain-style like
+// the built-in controller's own "endpointslice-controller.k8s.io".
+/** The value on the slices the import controller writes, and what DNS reads them by. */
+export const ENDPOINTSLICE_MANAGER = 'agent.plexus.io';
+
 /** EndpointSlice index: `<namespace>/<kubernetes.io/service-name>`. */
 export const INDEX_SERVICE_NAME = 'service-name';
 /** EndpointSlice index: `<namespace>/<multicluster.kubernetes.io/service-name>` (imported slices). */

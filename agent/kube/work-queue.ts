@@ -2,8 +2,8 @@
 // however often it is added; a key is never handed to two workers at once (added while
 // processing, it is queued again when done()); failed keys come back after exponential
 // backoff with jitter until forget() resets their count.
-import { backoffDelay, defaultBackoff, validateBackoff, type BackoffOptions } from './backoff.ts';
-import type { TimerHandle, Timers } from './clock.ts';
+import { backoffDelay, defaultBackoff, validateBackoff, type BackoffOptions } from '../timing/backoff.ts';
+import type { TimerHandle, Timers } from '../timing/clock.ts';
 
 export interface WorkQueueOptions {
   timers: Timers;

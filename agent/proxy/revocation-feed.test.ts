@@ -2,6 +2,7 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { CatalogSnapshot, WatchEvent } from '../../broker/api/catalog.ts';
 import type { RevokedUserList } from '../../broker/api/users.ts';
+import { WatchDispatcher } from '../broker-client/watch-dispatcher.ts';
 import { RevocationFeed } from './revocation-feed.ts';
 import { RevokedUsers } from './revoked-users.ts';
 
@@ -21,23 +22,25 @@ function setup(lists: (RevokedUserList | Error)[], now: () => Date = () => new D
     },
     setTimeout: (fn) => timers.push(fn), clearTimeout: () => undefined,
   });
-  return { feed, revoked, timers, calls: () => calls };
+  // The catalog watch's dispatcher, as main.ts wires it: the feed follows it beside the catalog.
+  const stream = new WatchDispatcher();
+  feed.follow(stream);
+  return { feed, revoked, timers, stream, calls: () => calls };
 }
 
 describe('RevocationFeed', () => {
-  it('tees the catalog watch: user-revoked events reach the revoked set, every event reaches the catalog', () => {
-    const { feed, revoked } = setup([{ users: [] }]);
+  it('follows the catalog watch beside the other parts: user-revoked events reach the revoked set, and every other subscriber still gets them', () => {
+    const { stream, revoked } = setup([{ users: [] }]);
     const seen: WatchEvent[] = [];
-    const sink = feed.wrap({ replace: () => undefined, apply: (e) => seen.push(e) });
+    stream.on('userRevoked', (e) => seen.push(e));
     const event: WatchEvent = { type: 'user-revoked', revision: 7, name: 'alice', revokedAt: '2030-01-01T00:00:00Z' };
-    sink.apply(event);
+    stream.apply(event);
     expect(revoked.isRevoked('alice')).toBe(true);
     expect(seen).toEqual([event]);
   });
 
   it('fetches the full list after every snapshot and stays not ready until one arrives (retrying failures)', async () => {
-    const { feed, revoked, timers, calls } = setup([new Error('broker down'), { users: [{ name: 'bob', revokedAt: '2030-01-01T00:00:00Z' }] }]);
-    const sink = feed.wrap({ replace: () => undefined, apply: () => undefined });
+    const { stream: sink, revoked, timers, calls } = setup([new Error('broker down'), { users: [{ name: 'bob', revokedAt: '2030-01-01T00:00:00Z' }] }]);
     sink.replace(snapshot);
     await flush();
     expect(revoked.ready).toBe(false);
@@ -49,17 +52,17 @@ describe('RevocationFeed', () => {
     expect(calls()).toBe(2);
   });
 
-  it('marks the list current as of when it was asked for, and again at every watch bookmark (passed on to the catalog)', async () => {
+  it('marks the list current as of when it was asked for, and again at every watch bookmark (which other subscribers get too)', async () => {
     let t = 1_000;
-    const { feed, revoked } = setup([{ users: [] }], () => new Date(t));
+    const { stream: sink, revoked } = setup([{ users: [] }], () => new Date(t));
     const bookmarks: number[] = [];
-    const sink = feed.wrap({ replace: () => undefined, apply: () => undefined, current: (r) => bookmarks.push(r) });
+    sink.on('bookmark', (r) => bookmarks.push(r));
     sink.replace(snapshot);
     t = 5_000;
     await flush();
     expect(revoked.staleForMs(new Date(t))).toBe(4_000);
     t = 9_000;
-    sink.current!(3);
+    sink.current(3);
     expect(revoked.staleForMs(new Date(t))).toBe(0);
     expect(bookmarks).toEqual([3]);
     // A failed fetch changes nothing.
@@ -68,21 +71,20 @@ describe('RevocationFeed', () => {
 
   it('does not count a bookmark after a relist as current until the relisted list arrived (compacted revocations come only with it)', async () => {
     let t = 1_000;
-    const { feed, revoked, timers } = setup([{ users: [] }, new Error('broker down'), { users: [{ name: 'eve', revokedAt: '2030-01-01T00:00:00Z' }] }], () => new Date(t));
-    const sink = feed.wrap({ replace: () => undefined, apply: () => undefined });
+    const { stream: sink, revoked, timers } = setup([{ users: [] }, new Error('broker down'), { users: [{ name: 'eve', revokedAt: '2030-01-01T00:00:00Z' }] }], () => new Date(t));
     sink.replace(snapshot);
     await flush();
     t = 2_000;
     sink.replace(snapshot);
     await flush();
     t = 3_000;
-    sink.current!(5);
+    sink.current(5);
     expect(revoked.staleForMs(new Date(t))).toBe(2_000);
     timers.shift()!();
     await flush();
     expect(revoked.isRevoked('eve')).toBe(true);
     t = 4_000;
-    sink.current!(6);
+    sink.current(6);
     expect(revoked.staleForMs(new Date(t))).toBe(0);
   });
 

@@ -4,14 +4,20 @@
 // broker's head, so every revocation before it was delivered), mark it current as of then —
 // a bookmark only while no list is owed: after a relist the stream resumes from the
 // snapshot, and revocations compacted before it arrive only with the list.
-// `wrap(sink)` tees the catalog watch: the catalog view gets
-// every event unchanged. Failures retry with capped backoff; they never throw.
+// `follow(stream)` subscribes to those three events of the catalog watch
+// (agent/broker-client/watch-dispatcher.ts), beside the catalog view, never in front of it.
+// Failures retry with capped backoff; they never throw.
 import type { Logger } from 'pino';
-import type { CatalogSnapshot, WatchEvent } from '../../broker/api/catalog.ts';
 import type { RevokedUserList } from '../../broker/api/users.ts';
-import type { CatalogSink } from '../broker-client/watch-client.ts';
-import { backoffDelay } from '../kube/backoff.ts';
+import { backoffDelay } from '../timing/backoff.ts';
 import type { RevokedUsers } from './revoked-users.ts';
+
+/** The catalog watch as the feed follows it (agent/broker-client/WatchDispatcher provides it). */
+export interface RevocationStream {
+  on(event: 'snapshot', cb: () => void): () => void;
+  on(event: 'userRevoked', cb: (event: { readonly name: string }) => void): () => void;
+  on(event: 'bookmark', cb: (revision: number) => void): () => void;
+}
 
 export interface RevocationFeedOptions {
   readonly revoked: RevokedUsers;
@@ -39,24 +45,19 @@ export class RevocationFeed {
     this.#o = o;
   }
 
-  wrap(inner: CatalogSink): CatalogSink {
-    return {
-      replace: (snapshot: CatalogSnapshot) => {
-        inner.replace(snapshot);
-        this.refresh();
-      },
-      apply: (event: WatchEvent) => {
-        if (event.type === 'user-revoked') {
-          this.#o.revoked.add(event.name);
-          this.#o.logger.info({ user: event.name }, 'user revoked; the access proxy refuses it from now on');
-        }
-        inner.apply(event);
-      },
-      current: (revision: number) => {
+  /** Follows the stream's snapshots, revocations and bookmarks; returns the unsubscribe. */
+  follow(stream: RevocationStream): () => void {
+    const off = [
+      stream.on('snapshot', () => this.refresh()),
+      stream.on('userRevoked', (event) => {
+        this.#o.revoked.add(event.name);
+        this.#o.logger.info({ user: event.name }, 'user revoked; the access proxy refuses it from now on');
+      }),
+      stream.on('bookmark', () => {
         if (!this.#listOwed) this.#o.revoked.markCurrent(this.#o.now());
-        inner.current?.(revision);
-      },
-    };
+      }),
+    ];
+    return () => off.forEach((f) => f());
   }
 
   /** Fetches the full list (coalesced: at most one request in flight, one queued). */

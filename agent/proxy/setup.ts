@@ -6,10 +6,9 @@ import type { Logger } from 'pino';
 import { TrustBundle } from '../../certs/trust-bundle.ts';
 import type { BrokerClient } from '../broker-client/broker-client.ts';
 import type { ClientTls } from '../broker-client/rotating-dispatcher.ts';
-import type { CatalogSink } from '../broker-client/watch-client.ts';
 import { AgentError } from '../errors.ts';
 import { ProxyAuthenticator } from './authn.ts';
-import { RevocationFeed } from './revocation-feed.ts';
+import { RevocationFeed, type RevocationStream } from './revocation-feed.ts';
 import { RevokedUsers } from './revoked-users.ts';
 import { SubjectAccessReviewer } from './access-review.ts';
 import { AccessProxy, type AccessProxyOptions } from './server.ts';
@@ -32,12 +31,12 @@ export interface AccessProxySetupOptions {
   /** With no revocation update for this long, the proxy refuses everyone (agent config revocationMaxStalenessMs). */
   readonly revocationMaxStalenessMs: number;
   readonly metrics?: AccessProxyOptions['metrics'];
+  /** The catalog watch: the revocation feed follows its snapshots, `user-revoked` events and bookmarks. */
+  readonly stream: RevocationStream;
 }
 
 export interface RunningAccessProxy {
   readonly url: string;
-  /** Tee for the catalog watch: `user-revoked` events reach the proxy. */
-  wrap(sink: CatalogSink): CatalogSink;
   /** The cluster identity renewed or its trust bundle changed: serve and verify with `tls` from now on. */
   useIdentity(tls: ClientTls): void;
   /** Why the proxy refuses everyone because its revocation list is too old (for /readyz), or null. */
@@ -65,11 +64,11 @@ export async function startAccessProxy(o: AccessProxySetupOptions): Promise<Runn
     throw new AgentError('PLX_AGENT_BAD_ARGUMENT', `cannot serve the access proxy on ${o.listen.host}:${o.listen.port} (--proxy-listen)`, { cause: err });
   }
   const url = o.advertiseUrl ?? bound;
+  const unfollow = feed.follow(o.stream);
   feed.refresh();
   log.info({ listen: proxy.url, proxyUrl: url }, 'access proxy listening');
   return {
     url,
-    wrap: (sink) => feed.wrap(sink),
     useIdentity: (tls) => {
       const bundle = TrustBundle.fromPem(tls.trustBundle);
       proxy.setServingCertificate(tls);
@@ -82,6 +81,7 @@ export async function startAccessProxy(o: AccessProxySetupOptions): Promise<Runn
       return stale === null ? null : `access proxy: ${stale}`;
     },
     stop: async () => {
+      unfollow();
       feed.stop();
       await proxy.stop();
     },

@@ -8,8 +8,9 @@
 import type { RbacClusterBaseline } from '../../broker/api/rbac.ts';
 import {
   NAMESPACES, TerminalError,
-  type Clock, type ComponentInformers, type KubeApi, type KubeObject, type ReconcileContext, type Reconciler, type Result,
+  type ComponentInformers, type KubeApi, type KubeObject, type ReconcileContext, type Reconciler, type Result,
 } from '../kube/index.ts';
+import type { Clock } from '../timing/clock.ts';
 import { contentDrifted, desiredObject, isOwned, parseRbacKey, resourceOf, revisionStale, type RbacRef } from './desired-state.ts';
 import type { RbacState } from './rbac-state.ts';
 import type { AgentMetrics } from '../metrics/agent-metrics.ts';

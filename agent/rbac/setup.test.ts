@@ -1,7 +1,7 @@
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RbacClusterBaseline, RbacStatusReport } from '../../broker/api/rbac.ts';
-import { CatalogView } from '../catalog/catalog-view.ts';
+import { WatchDispatcher } from '../broker-client/watch-dispatcher.ts';
 import { FakeKube } from '../controllers/service-import/fake-kube.ts';
 import { FakeTimers } from '../kube/fake-timers.ts';
 import { InformerRegistry, ROLES, type KubeObject } from '../kube/index.ts';
@@ -43,13 +43,13 @@ describe('setupRbacController', () => {
     const kube = new FakeKube();
     const timers = new FakeTimers();
     const registry = new InformerRegistry({ listWatch: kube.listWatch, logger: log, timers });
-    const catalog = new CatalogView();
+    const stream = new WatchDispatcher();
     const broker = new FakeBroker();
-    rbac = setupRbacController({ api: kube, informers: registry, broker, signals: catalog, logger: log, clock: timers, timers, reportDebounceMs: 100 });
+    rbac = setupRbacController({ api: kube, informers: registry, broker, signals: stream, logger: log, clock: timers, timers, reportDebounceMs: 100 });
     registry.start();
     await rbac.start();
     await rbac.controller.idle();
-    return { kube, timers, catalog, broker, rbac };
+    return { kube, timers, stream, broker, rbac };
   }
   const names = (kube: FakeKube) => kube.objects(ROLES, 'app').map((r) => r.metadata?.name);
 
@@ -64,14 +64,14 @@ describe('setupRbacController', () => {
   });
 
   it('refetches on an rbac watch event and on a relist', async () => {
-    const { kube, catalog, broker, rbac: c } = await start();
+    const { kube, stream, broker, rbac: c } = await start();
     broker.baseline = { revision: 2, targeted: true, entries: [role('a'), role('b')] };
-    catalog.apply({ type: 'rbac', revision: 10, rbacRevision: 2 });
+    stream.apply({ type: 'rbac', revision: 10, rbacRevision: 2 });
     await settle();
     await c.controller.idle();
     expect(names(kube)).toEqual(['a', 'b']);
     broker.baseline = { revision: 3, targeted: true, entries: [role('b')] };
-    catalog.replace({ revision: 11, services: [], exports: [], clusters: [], advertisements: [] });
+    stream.replace({ revision: 11, services: [], exports: [], clusters: [], advertisements: [] });
     await settle();
     await c.controller.idle();
     expect(names(kube)).toEqual(['b']);

@@ -7,8 +7,10 @@ import type { Logger } from 'pino';
 import type { RbacClusterBaseline, RbacStatusReport } from '../../broker/api/rbac.ts';
 import {
   Controller,
-  type BackoffOptions, type Clock, type InformerRegistry, type KubeApi, type KubeObject, type Timers,
+  type InformerRegistry, type KubeApi, type KubeObject,
 } from '../kube/index.ts';
+import type { BackoffOptions } from '../timing/backoff.ts';
+import type { Clock, Timers } from '../timing/clock.ts';
 import { WATCHED_RBAC_RESOURCES, objectRefKey } from './desired-state.ts';
 import { RbacState } from './rbac-state.ts';
 import { BASELINE_KEY, RbacReconciler, type RbacReconcilerDeps } from './reconciler.ts';
@@ -20,10 +22,11 @@ export interface RbacBroker {
   putRbacStatus(report: RbacStatusReport): Promise<void>;
 }
 
-/** The catalog's RBAC signals (agent/catalog/CatalogView provides them). */
+/** The catalog watch's RBAC signals (agent/broker-client/WatchDispatcher provides them). */
 export interface RbacSignals {
   on(event: 'rbacChanged', cb: (rbacRevision: number) => void): () => void;
-  on(event: 'synced', cb: (revision: number) => void): () => void;
+  /** A catalog snapshot (first or relist): `rbac` events before it may have been compacted away. */
+  on(event: 'snapshot', cb: () => void): () => void;
 }
 
 export interface RbacControllerDeps {
@@ -76,7 +79,7 @@ export function setupRbacController(d: RbacControllerDeps): RbacController {
     informers.get(r).onChange((obj: KubeObject) => enqueue(objectRefKey(r.kind as 'Role', obj)));
   }
   const refetch = () => enqueue(BASELINE_KEY);
-  const unsubscribe = [d.signals.on('rbacChanged', refetch), d.signals.on('synced', refetch)];
+  const unsubscribe = [d.signals.on('rbacChanged', refetch), d.signals.on('snapshot', refetch)];
 
   let stopped = false;
   return {

@@ -4,7 +4,8 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
 import type { RbacStatusReport } from '../../broker/api/rbac.ts';
-import { backoffDelay, type BackoffOptions, type TimerHandle, type Timers } from '../kube/index.ts';
+import { backoffDelay, type BackoffOptions } from '../timing/backoff.ts';
+import type { TimerHandle, Timers } from '../timing/clock.ts';
 
 export interface StatusReporterDeps {
   send: (report: RbacStatusReport) => Promise<void>;

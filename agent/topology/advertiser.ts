@@ -7,7 +7,7 @@
 // probes; the advertised rows are for other data planes and for operators.
 import type { Logger } from 'pino';
 import type { ClusterAdvertisement, ClusterAdvertisementInput } from '../../broker/api/advertisement.ts';
-import type { Timers } from '../kube/clock.ts';
+import type { Timers } from '../timing/clock.ts';
 import type { LocalCluster } from './topology.ts';
 
 export interface AdvertisementPublisher {

@@ -6,7 +6,7 @@
 // a seam (httpsProbe in production).
 import type { Logger } from 'pino';
 import { AgentError } from '../errors.ts';
-import type { Timers } from '../kube/clock.ts';
+import type { Timers } from '../timing/clock.ts';
 import type { AgentMetrics } from '../metrics/agent-metrics.ts';
 import { Ewma } from './ewma.ts';
 import type { ProbeFn, ProbeTarget } from './probe-client.ts';

@@ -5,7 +5,7 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { dialableUrl } from '../../broker/api/addresses.ts';
 import type { TopologyConfig } from '../config.ts';
-import type { Timers } from '../kube/clock.ts';
+import type { Timers } from '../timing/clock.ts';
 import type { KubeApi } from '../kube/kube-api.ts';
 import { Advertiser, type AdvertisementPublisher } from './advertiser.ts';
 import { clusterLocation, type ClusterLocation } from './cluster-location.ts';

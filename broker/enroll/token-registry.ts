@@ -4,7 +4,8 @@
 import { createTokenRequestSchema, type CreateTokenRequest, type CreateTokenResponse, type TokenInfo } from '../api/types.ts';
 import type { Clock } from '../clock.ts';
 import { BrokerError } from '../errors.ts';
-import { tokenState, type Store, type TokenKind, type TokenRecord } from '../store/store.ts';
+import type { Store } from '../store/store.ts';
+import { tokenState, type TokenKind, type TokenRecord } from '../store/token-record.ts';
 import { generateToken } from './token.ts';
 
 export interface TokenRegistryDeps {

@@ -18,10 +18,8 @@ import type { CaStore } from './ca-store.ts';
 import { toTokenRecord } from './sqlite-token-row.ts';
 import { SqliteAgentReportStore } from './sqlite-agent-report-store.ts';
 import type { AgentReportStore } from './agent-report-store.ts';
-import {
-  tokenState,
-  type ClusterRecord, type IssuedCertificate, type JoinResult, type Store, type TokenRecord,
-} from './store.ts';
+import type { ClusterRecord, IssuedCertificate, JoinResult, Store } from './store.ts';
+import { tokenState, type TokenRecord } from './token-record.ts';
 
 type Row = Record<string, unknown>;
 

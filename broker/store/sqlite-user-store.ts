@@ -3,7 +3,7 @@
 import { immediateTransaction } from './transaction.ts';
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { toTokenRecord } from './sqlite-token-row.ts';
-import { tokenState, type TokenRecord } from './store.ts';
+import { tokenState, type TokenRecord } from './token-record.ts';
 import type { UserLoginResult, UserRecord, UserState, UserStore } from './user-store.ts';
 
 type Row = Record<string, unknown>;

@@ -5,24 +5,10 @@ import type { AgentReportStore } from './agent-report-store.ts';
 import type { CaStore } from './ca-store.ts';
 import type { CatalogStore } from './catalog-store.ts';
 import type { RbacStore } from './rbac-store.ts';
+import type { TokenRecord } from './token-record.ts';
 import type { UserStore } from './user-store.ts';
 
-export type TokenKind = 'cluster' | 'user';
-export type TokenState = 'pending' | 'used' | 'expired' | 'revoked';
 export type ClusterState = 'active' | 'removed';
-
-export interface TokenRecord {
-  readonly id: string;
-  readonly kind: TokenKind;
-  /** The identity name the token may enroll (a cluster ID for kind "cluster"). */
-  readonly subject: string;
-  /** SHA-256 of the token secret; the secret itself is never stored. */
-  readonly secretHash: Uint8Array;
-  readonly createdAt: Date;
-  readonly expiresAt: Date;
-  readonly usedAt: Date | null;
-  readonly revokedAt: Date | null;
-}
 
 export interface ClusterRecord {
   readonly id: string;
@@ -91,11 +77,4 @@ export interface Store {
   isSupersededInUse(serial: string): boolean;
 
   close(): void;
-}
-
-export function tokenState(t: TokenRecord, now: Date): TokenState {
-  if (t.revokedAt) return 'revoked';
-  if (t.usedAt) return 'used';
-  if (now.getTime() >= t.expiresAt.getTime()) return 'expired';
-  return 'pending';
 }

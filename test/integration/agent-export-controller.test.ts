@@ -10,7 +10,7 @@ import { setupServiceExportController, type ServiceExportController } from '../.
 import type { MergedServiceSource } from '../../agent/controllers/service-export/reconciler.ts';
 import { startMembership, type RunningMembership } from '../../agent/controllers/membership/membership.ts';
 import type { AgentError } from '../../agent/errors.ts';
-import { systemClock, systemTimers } from '../../agent/kube/clock.ts';
+import { systemClock, systemTimers } from '../../agent/timing/clock.ts';
 import { kubeAccess } from '../../agent/kube/kube-access.ts';
 import { CLUSTER_PROPERTIES } from '../../agent/kube/resources.ts';
 import { MCS_GROUP, MCS_VERSION, PROPERTY_CLUSTERSET, PROPERTY_CLUSTER_ID } from '../../crds/types.ts';

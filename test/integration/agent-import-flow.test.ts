@@ -1,5 +1,5 @@
 // The agent's import side end to end: a real broker over mTLS, two real kube-apiservers,
-// and in each cluster the real WatchClient → CatalogView → service-import controller.
+// and in each cluster the real WatchClient → WatchDispatcher → CatalogView → service-import controller.
 // Cluster "east" exports by calling the broker's HTTP API with its joined identity; both
 // clusters (the exporter too) must converge on ServiceImport + derived Service +
 // EndpointSlices. No kube-controller-manager runs, so nothing is garbage-collected: every
@@ -9,10 +9,11 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { catalogPaths, type ExportSpecInput } from '../../broker/api/catalog.ts';
 import { WatchClient } from '../../agent/broker-client/watch-client.ts';
+import { WatchDispatcher } from '../../agent/broker-client/watch-dispatcher.ts';
 import { CatalogView } from '../../agent/catalog/catalog-view.ts';
 import { derivedServiceName, endpointSliceName } from '../../agent/controllers/service-import/import-names.ts';
 import { setupServiceImportController, type ServiceImportController } from '../../agent/controllers/service-import/setup.ts';
-import { systemTimers } from '../../agent/kube/clock.ts';
+import { systemTimers } from '../../agent/timing/clock.ts';
 import { HttpKubeApi } from '../../agent/kube/kube-api.ts';
 import { kubeAccess, type KubeAccess } from '../../agent/kube/kube-access.ts';
 import { ENDPOINT_SLICES, NAMESPACES, SERVICES, SERVICE_IMPORTS } from '../../agent/kube/resources.ts';
@@ -34,8 +35,10 @@ interface Importer {
 
 function startImporter(broker: TestBroker, cluster: Cluster, identity: ClientIdentity): Importer & { started: Promise<void> } {
   const view = new CatalogView();
+  const stream = new WatchDispatcher();
+  view.follow(stream);
   const watch = new WatchClient({
-    sink: view, logger, baseUrl: broker.url, trustBundle: broker.caPem, clientCert: identity,
+    sink: stream, logger, baseUrl: broker.url, trustBundle: broker.caPem, clientCert: identity,
     backoffInitialMs: 50, backoffMaxMs: 500, bookmarkTimeoutMs: 5_000,
   });
   const kube: KubeAccess = kubeAccess(cluster.kubeConfig, { logger, informerBackoff: { baseMs: 50, maxMs: 500, jitter: 0.2 } });

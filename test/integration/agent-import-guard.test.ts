@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExportRecord, MergedService } from '../../broker/api/catalog.ts';
 import { CatalogView, type RefusedImport } from '../../agent/catalog/catalog-view.ts';
 import { setupServiceImportController, type ServiceImportController } from '../../agent/controllers/service-import/setup.ts';
-import { systemTimers } from '../../agent/kube/clock.ts';
+import { systemTimers } from '../../agent/timing/clock.ts';
 import { kubeAccess, type KubeAccess } from '../../agent/kube/kube-access.ts';
 import { ENDPOINT_SLICES, NAMESPACES, SERVICE_IMPORTS } from '../../agent/kube/resources.ts';
 import type { ServiceImport } from '../../crds/types.ts';

@@ -4,9 +4,11 @@
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { catalogPaths, type ExportSpecInput } from '../../broker/api/catalog.ts';
-import { WatchClient, type WatchTimers } from '../../agent/broker-client/watch-client.ts';
+import { WatchClient } from '../../agent/broker-client/watch-client.ts';
+import { WatchDispatcher } from '../../agent/broker-client/watch-dispatcher.ts';
 import { CatalogView } from '../../agent/catalog/catalog-view.ts';
 import { FakeTimers } from '../../agent/kube/fake-timers.ts';
+import type { Timers } from '../../agent/timing/clock.ts';
 import { waitFor } from '../harness/wait-for.ts';
 import { joinCluster, startTestBroker, type ClientIdentity, type TestBroker } from './support/broker-fixture.ts';
 import { exportSpec, restartTestBroker } from './support/catalog-fixture.ts';
@@ -26,18 +28,21 @@ describe('catalog WatchClient against the real broker', () => {
     broker = undefined;
   });
 
-  async function setUp(config: { eventRetention?: number }, timers?: WatchTimers) {
+  async function setUp(config: { eventRetention?: number }, timers?: Timers) {
     const b = await startTestBroker({ config: { watchBookmarkIntervalMs: 200, leaseCheckIntervalMs: 600_000, ...config } });
     broker = b;
     const east = (await joinCluster(b, 'east')).identity;
     const west = (await joinCluster(b, 'west')).identity;
     const view = new CatalogView();
+    // As main.ts wires it: the watch feeds one dispatcher, which the view follows.
+    const stream = new WatchDispatcher();
+    view.follow(stream);
     const changes: string[] = [];
     let relists = 0;
     view.onChange((ns, name) => changes.push(`${ns}/${name}`));
     view.on('synced', () => { relists++; });
     client = new WatchClient({
-      sink: view, logger, baseUrl: b.url, trustBundle: b.caPem, clientCert: west,
+      sink: stream, logger, baseUrl: b.url, trustBundle: b.caPem, clientCert: west,
       backoffInitialMs: 50, backoffMaxMs: 200, bookmarkTimeoutMs: 5_000, ...(timers ? { timers } : {}),
     });
     return { east, west, view, changes, snapshots: () => relists };

@@ -22,7 +22,7 @@ import type { StoredIdentity } from '../../agent/identity/identity-store.ts';
 import { LiveIdentity } from '../../agent/identity/live-identity.ts';
 import { renewIdentity } from '../../agent/identity/renew-identity.ts';
 import { TrustBundleRefresher } from '../../agent/identity/trust-bundle-refresher.ts';
-import { systemTimers } from '../../agent/kube/clock.ts';
+import { systemTimers } from '../../agent/timing/clock.ts';
 import { parseBrokerConfig } from '../../broker/config.ts';
 import { startBroker } from '../../broker/main.ts';
 import { waitFor } from '../harness/wait-for.ts';

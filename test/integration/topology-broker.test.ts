@@ -7,6 +7,7 @@ import { advertisementListSchema, advertisementPaths, clusterAdvertisementSchema
 import { catalogPaths, catalogSnapshotSchema } from '../../broker/api/catalog.ts';
 import { BrokerClient } from '../../agent/broker-client/broker-client.ts';
 import { WatchClient } from '../../agent/broker-client/watch-client.ts';
+import { WatchDispatcher } from '../../agent/broker-client/watch-dispatcher.ts';
 import { CatalogView } from '../../agent/catalog/catalog-view.ts';
 import { errorCode, joinCluster, startTestBroker, type ClientIdentity, type TestBroker } from './support/broker-fixture.ts';
 import { until, watch } from './support/catalog-fixture.ts';
@@ -66,9 +67,11 @@ describe('advertisements at the broker', () => {
   it('reaches an agent: BrokerClient writes, the watch feeds the CatalogView', async () => {
     const client = new BrokerClient({ baseUrl: b.url, trustBundle: b.caPem, clientCert: west });
     const view = new CatalogView();
+    const stream = new WatchDispatcher();
+    view.follow(stream);
     const seen: string[] = [];
     view.on('advertisementChanged', (c) => seen.push(c));
-    const wc = new WatchClient({ sink: view, logger: pino({ level: 'silent' }), baseUrl: b.url, trustBundle: b.caPem, clientCert: west });
+    const wc = new WatchClient({ sink: stream, logger: pino({ level: 'silent' }), baseUrl: b.url, trustBundle: b.caPem, clientCert: west });
     wc.start();
     try {
       await until(() => (view.advertisement('east') ? true : undefined), 'east in the snapshot');

@@ -14,10 +14,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { httpsProbe, type HttpsProbe } from '../../agent/topology/probe-client.ts';
 import { startProbeServer, type RunningProbeServer } from '../../agent/topology/probe-server.ts';
 import { Prober } from '../../agent/topology/prober.ts';
-import { systemTimers } from '../../agent/kube/clock.ts';
+import { systemTimers } from '../../agent/timing/clock.ts';
 import { catalogPaths } from '../../broker/api/catalog.ts';
 import { paths } from '../../broker/api/types.ts';
 import { WatchClient } from '../../agent/broker-client/watch-client.ts';
+import { WatchDispatcher } from '../../agent/broker-client/watch-dispatcher.ts';
 import { CatalogView } from '../../agent/catalog/catalog-view.ts';
 import { joinCluster, startTestBroker, type ClientIdentity, type TestBroker } from './support/broker-fixture.ts';
 import { until } from './support/catalog-fixture.ts';
@@ -33,6 +34,8 @@ describe('probe endpoint (mTLS)', () => {
   let server: RunningProbeServer;
   // East's view of the catalog, fed by the real watch stream: the probe endpoint's membership.
   const view = new CatalogView();
+  const stream = new WatchDispatcher();
+  view.follow(stream);
   let watch: WatchClient;
   const isMember = (cluster: string) => view.isMember(cluster);
   const clients: HttpsProbe[] = [];
@@ -62,7 +65,7 @@ describe('probe endpoint (mTLS)', () => {
     west = (await joinCluster(b, 'west')).identity;
     impostor = (await joinCluster(foreign, 'west')).identity;
     for (const identity of [east, west]) expect((await b.call(catalogPaths.lease, { body: {}, identity })).status).toBe(200);
-    watch = new WatchClient({ sink: view, logger: silent, baseUrl: b.url, trustBundle: b.caPem, clientCert: east, backoffInitialMs: 50, backoffMaxMs: 500, bookmarkTimeoutMs: 5_000 });
+    watch = new WatchClient({ sink: stream, logger: silent, baseUrl: b.url, trustBundle: b.caPem, clientCert: east, backoffInitialMs: 50, backoffMaxMs: 500, bookmarkTimeoutMs: 5_000 });
     watch.start();
     await until(() => (view.isMember('west') ? true : undefined), 'west known as a member');
     server = await startProbeServer({

@@ -20,7 +20,7 @@ import { TRUST_BUNDLE_CLASH } from '../../agent/controllers/trust-bundle/clash-e
 import { setupTrustBundleController, type TrustBundleController } from '../../agent/controllers/trust-bundle/setup.ts';
 import { BUNDLE_KEY, LABEL_TRUST_BUNDLE } from '../../agent/controllers/trust-bundle/trust-bundle-config-map.ts';
 import { LiveIdentity } from '../../agent/identity/live-identity.ts';
-import { systemClock, systemTimers } from '../../agent/kube/clock.ts';
+import { systemClock, systemTimers } from '../../agent/timing/clock.ts';
 import { kubeAccess, type KubeAccess } from '../../agent/kube/kube-access.ts';
 import { TRUST_BUNDLE_CONFIG_MAP } from '../../agent/kube/resources.ts';
 import { useClusters } from '../harness/use-clusters.ts';

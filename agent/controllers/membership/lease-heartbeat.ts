@@ -8,8 +8,8 @@
 import type { Logger } from 'pino';
 import type { LeaseResponse } from '../../../broker/api/catalog.ts';
 import { AgentError } from '../../errors.ts';
-import { backoffDelay, type BackoffOptions } from '../../kube/backoff.ts';
-import type { Clock, TimerHandle, Timers } from '../../kube/clock.ts';
+import { backoffDelay, type BackoffOptions } from '../../timing/backoff.ts';
+import type { Clock, TimerHandle, Timers } from '../../timing/clock.ts';
 import type { AgentMetrics } from '../../metrics/agent-metrics.ts';
 
 /** What the heartbeat needs of the broker client. */

@@ -5,7 +5,7 @@
 // or went) asks the heartbeat for an early beat instead of waiting up to a third of the lease.
 import type { LeaseReport } from '../../../broker/api/fleet.ts';
 import { SERVICE_IMPORTS, type ComponentInformers, type InformerRegistry } from '../../kube/index.ts';
-import type { TimerHandle, Timers } from '../../kube/clock.ts';
+import type { TimerHandle, Timers } from '../../timing/clock.ts';
 import { isPlexusOwned } from '../service-import/owned-objects.ts';
 import type { LeaseClient } from './lease-heartbeat.ts';
 

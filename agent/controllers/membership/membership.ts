@@ -2,8 +2,8 @@
 // About API properties are written (refusing a changed cluster ID) and the broker lease
 // heartbeat begins; leave() stops the heartbeat and removes `clusterset.k8s.io`.
 import type { Logger } from 'pino';
-import type { BackoffOptions } from '../../kube/backoff.ts';
-import type { Clock, Timers } from '../../kube/clock.ts';
+import type { BackoffOptions } from '../../timing/backoff.ts';
+import type { Clock, Timers } from '../../timing/clock.ts';
 import type { KubeApi } from '../../kube/kube-api.ts';
 import type { AgentMetrics } from '../../metrics/agent-metrics.ts';
 import { removeClustersetProperty, writeClusterProperties } from './cluster-properties.ts';

@@ -7,7 +7,7 @@ import type {
 } from '../../../broker/api/catalog.ts';
 import type { ServiceExport } from '../../../crds/types.ts';
 import { AgentError } from '../../errors.ts';
-import type { Clock } from '../../kube/clock.ts';
+import type { Clock } from '../../timing/clock.ts';
 import { conditionsEqual, mergeConditions, type DesiredCondition } from '../../kube/conditions.ts';
 import { TerminalError, type ReconcileContext, type Reconciler, type Result } from '../../kube/controller.ts';
 import { parseKey } from '../../kube/object-key.ts';

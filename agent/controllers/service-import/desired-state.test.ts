@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ExportRecord, MergedService } from '../../../broker/api/catalog.ts';
 import {
-  MAX_ENDPOINTS_PER_SLICE, NO_ADDRESSING, importAddressing, readyCondition, desiredDerivedService, desiredEndpointSlices, desiredImportStatus, desiredServiceImport, sourceClusters,
+  MAX_ENDPOINTS_PER_SLICE, NO_ADDRESSING, importAddressing, readyCondition, desiredDerivedService, desiredEndpointSlices, desiredImportStatus, desiredServiceImport,
   type ImportInputs,
 } from './desired-state.ts';
 import { derivedServiceName, endpointSliceName } from './import-names.ts';
@@ -34,8 +34,8 @@ function record(cluster: string, addresses: string[][], o: Partial<ExportRecord>
 const inputs = (service: MergedService, exports: ExportRecord[], down: string[] = []): ImportInputs =>
   ({ service, exports, isAvailable: (c) => !down.includes(c) });
 
-describe('sourceClusters', () => {
-  it('keeps available, non-excluded members that have an export, sorted', () => {
+describe('desiredImportStatus', () => {
+  it('lists the source clusters (agent/catalog/source-clusters.ts): available, non-excluded members that have an export, sorted', () => {
     const s = merged({ members: [
       { cluster: 'west', createdAt: '2026-01-01T00:00:00Z', conflicts: [], excluded: false },
       { cluster: 'east', createdAt: '2026-01-02T00:00:00Z', conflicts: ['TypeConflict'], excluded: true },
@@ -44,7 +44,6 @@ describe('sourceClusters', () => {
       { cluster: 'alpha', createdAt: '2026-01-05T00:00:00Z', conflicts: ['PortConflict'], excluded: false },
     ] });
     const exps = ['west', 'east', 'north', 'alpha'].map((c) => record(c, [['10.0.0.1']]));
-    expect(sourceClusters(inputs(s, exps, ['north']))).toEqual(['alpha', 'west']);
     expect(desiredImportStatus(inputs(s, exps, ['north']))).toEqual({ clusters: [{ cluster: 'alpha' }, { cluster: 'west' }] });
   });
 });

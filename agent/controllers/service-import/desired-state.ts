@@ -9,9 +9,11 @@ import {
   LABEL_SERVICE_NAME, LABEL_SOURCE_CLUSTER, SERVICE_IMPORT, apiVersionOf,
   type ServiceImport, type ServiceImportStatus,
 } from '../../../crds/types.ts';
+import { sourceClusters, type ExporterInputs } from '../../catalog/source-clusters.ts';
 import type { DesiredCondition } from '../../kube/conditions.ts';
+import { ENDPOINTSLICE_MANAGER, LABEL_ENDPOINTSLICE_MANAGED_BY } from '../../kube/resources.ts';
 import {
-  ENDPOINTSLICE_MANAGER, LABEL_ENDPOINTSLICE_MANAGED_BY, LABEL_KUBE_SERVICE_NAME, LABEL_MANAGED_BY, MANAGED_BY_PLEXUS,
+  LABEL_KUBE_SERVICE_NAME, LABEL_MANAGED_BY, MANAGED_BY_PLEXUS,
   derivedServiceName, endpointSliceName, type AddressFamily,
 } from './import-names.ts';
 import {
@@ -21,11 +23,7 @@ import {
 /** Kubernetes' own limit per EndpointSlice controller default. */
 export const MAX_ENDPOINTS_PER_SLICE = 100;
 
-export interface ImportInputs {
-  readonly service: MergedService;
-  /** Exports of this namespace/name, any order. */
-  readonly exports: readonly ExportRecord[];
-  readonly isAvailable: (cluster: string) => boolean;
+export interface ImportInputs extends ExporterInputs {
   /** Nearest-instance ranking (agent/topology); without it: no hints, no ranking annotation. */
   readonly topology?: ImportTopology | undefined;
 }
@@ -34,15 +32,6 @@ export interface ImportInputs {
 export interface ImportOwner {
   readonly name: string;
   readonly uid: string;
-}
-
-/** Exporting clusters whose endpoints are imported: members, not excluded, available, with an export record; sorted. */
-export function sourceClusters(inputs: ImportInputs): string[] {
-  const exporters = new Set(inputs.exports.map((e) => e.cluster));
-  return inputs.service.members
-    .filter((m) => !m.excluded && exporters.has(m.cluster) && inputs.isAvailable(m.cluster))
-    .map((m) => m.cluster)
-    .sort();
 }
 
 export function plexusLabels(name: string): Record<string, string> {

@@ -8,11 +8,6 @@ export const FIELD_MANAGER = 'plexus';
 /** On every object the import controller writes; prune only ever looks at objects carrying it. */
 export const LABEL_MANAGED_BY = 'app.kubernetes.io/managed-by';
 export const MANAGED_BY_PLEXUS = 'plexus';
-/** Keeps the built-in EndpointSlice controller away from imported slices. */
-export const LABEL_ENDPOINTSLICE_MANAGED_BY = 'endpointslice.kubernetes.io/managed-by';
-// Label values may not contain '/', so not "plexus.io/agent"; domain-style like
-// the built-in controller's own "endpointslice-controller.k8s.io".
-export const ENDPOINTSLICE_MANAGER = 'agent.plexus.io';
 /** Ties slices to a Service for kube-proxy (ClusterSetIP imports: the derived Service). */
 export const LABEL_KUBE_SERVICE_NAME = 'kubernetes.io/service-name';
 

@@ -6,12 +6,12 @@
 import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import {
-  ENDPOINT_SLICES, INDEX_MCS_SERVICE_NAME, SERVICES, SERVICE_IMPORTS, jsonEqual,
+  ENDPOINTSLICE_MANAGER, ENDPOINT_SLICES, INDEX_MCS_SERVICE_NAME, LABEL_ENDPOINTSLICE_MANAGED_BY, SERVICES, SERVICE_IMPORTS, jsonEqual,
   type ComponentInformers, type KubeApi, type KubeObject,
 } from '../../kube/index.ts';
 import { LABEL_SERVICE_NAME } from '../../../crds/types.ts';
 import type { ServiceImport } from '../../../crds/types.ts';
-import { ENDPOINTSLICE_MANAGER, FIELD_MANAGER, LABEL_ENDPOINTSLICE_MANAGED_BY, LABEL_MANAGED_BY, MANAGED_BY_PLEXUS } from './import-names.ts';
+import { FIELD_MANAGER, LABEL_MANAGED_BY, MANAGED_BY_PLEXUS } from './import-names.ts';
 
 export function isPlexusOwned(obj: KubeObject | undefined): boolean {
   return obj?.metadata?.labels?.[LABEL_MANAGED_BY] === MANAGED_BY_PLEXUS;

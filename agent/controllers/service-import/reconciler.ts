@@ -18,7 +18,7 @@ import { derivedServiceName } from './import-names.ts';
 import { OwnedObjects, isPlexusOwned } from './owned-objects.ts';
 import type { ImportTopology } from '../../topology/import-ranking.ts';
 import type { AgentMetrics } from '../../metrics/agent-metrics.ts';
-import { systemClock, type Clock } from '../../kube/clock.ts';
+import { systemClock, type Clock } from '../../timing/clock.ts';
 import { mergeConditions } from '../../kube/conditions.ts';
 
 /** What the reconciler reads of the catalog (agent/catalog/CatalogView provides it). */

@@ -7,8 +7,10 @@
 import type { Logger } from 'pino';
 import {
   Controller, ENDPOINT_SLICES, NAMESPACES, SERVICES, SERVICE_IMPORTS, keyOf,
-  type BackoffOptions, type InformerRegistry, type KubeApi, type KubeObject, type StatusWriter, type Timers,
+  type InformerRegistry, type KubeApi, type KubeObject, type StatusWriter,
 } from '../../kube/index.ts';
+import type { BackoffOptions } from '../../timing/backoff.ts';
+import type { Timers } from '../../timing/clock.ts';
 import { LABEL_SERVICE_NAME } from '../../../crds/types.ts';
 import { isPlexusOwned } from './owned-objects.ts';
 import { ServiceImportReconciler, type ImportCatalogReader, type ServiceImportReconcilerDeps } from './reconciler.ts';

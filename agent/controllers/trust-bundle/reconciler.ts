@@ -7,8 +7,9 @@
 // Warning Event and a log line with PLX_AGENT_TRUST_BUNDLE_CLASH).
 import {
   EVENTS, TRUST_BUNDLE_CONFIG_MAP, eventObject, TRUST_BUNDLE_CONFIG_MAPS, NAMESPACES, TerminalError,
-  type Clock, type ComponentInformers, type KubeApi, type KubeObject, type ReconcileContext, type Reconciler, type Result,
+  type ComponentInformers, type KubeApi, type KubeObject, type ReconcileContext, type Reconciler, type Result,
 } from '../../kube/index.ts';
+import type { Clock } from '../../timing/clock.ts';
 import { TRUST_BUNDLE_CLASH, clashEvent } from './clash-event.ts';
 import { BUNDLE_KEY, desiredConfigMap, drifted, isOwned, wantsBundle } from './trust-bundle-config-map.ts';
 

@@ -5,8 +5,10 @@
 import type { Logger } from 'pino';
 import {
   Controller, NAMESPACES, TRUST_BUNDLE_CONFIG_MAPS,
-  type BackoffOptions, type Clock, type InformerRegistry, type KubeApi, type Timers,
+  type InformerRegistry, type KubeApi,
 } from '../../kube/index.ts';
+import type { BackoffOptions } from '../../timing/backoff.ts';
+import type { Clock, Timers } from '../../timing/clock.ts';
 import { TrustBundleReconciler } from './reconciler.ts';
 import { wantsBundle } from './trust-bundle-config-map.ts';
 
