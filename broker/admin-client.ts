@@ -94,7 +94,7 @@ export class AdminClient {
     return this.#call('DELETE', userPaths.adminUser(name), undefined, userInfoSchema);
   }
 
-  /** Any admin endpoint, its response parsed with the wire contract's schema (e.g. broker/rbac/cli.ts). */
+  /** Any admin endpoint, its response parsed with the wire contract's schema (e.g. cli/broker/rbac-commands.ts). */
   request<S extends z.ZodType>(method: Dispatcher.HttpMethod, path: string, body: unknown, schema: S): Promise<z.infer<S>> {
     return this.#call(method, path, body, schema);
   }

@@ -2,8 +2,8 @@
 // registers its own subcommands; this module only assembles them and turns errors into a
 // one-line message with a stable code and a non-zero exit.
 import { Command, CommanderError } from 'commander';
-import { registerBrokerCommands } from '../broker/cli.ts';
-import { registerAgentCommands } from '../agent/cli.ts';
+import { registerBrokerCommands } from './broker/commands.ts';
+import { registerAgentCommands } from './agent/commands.ts';
 import { registerUserCommands } from './user/commands.ts';
 import { registerFleetCommands } from './fleet/fleet-commands.ts';
 import { registerHealthCommand } from './health-command.ts';

@@ -5,8 +5,8 @@
 import { Option, type Command } from 'commander';
 import type { z } from 'zod';
 import { fleetPaths, fleetServicesSchema, fleetStatusSchema, type FleetServices, type FleetStatus } from '../../broker/api/fleet.ts';
-import { withAdmin } from '../../broker/cli-admin.ts';
-import { brokerUrlOption, dataDirOption, outputOption } from '../../broker/cli-options.ts';
+import { withAdmin } from '../broker/admin-commands.ts';
+import { brokerUrlOption, dataDirOption, outputOption } from '../options.ts';
 import { parseDurationSeconds } from '../../broker/duration.ts';
 import { renderTable, type Column, type OutputFormat } from '../output.ts';
 import { clusterColumns, serviceColumns } from './fleet-columns.ts';

@@ -1,7 +1,7 @@
 // `plexus login` and `plexus kubeconfig`: the person-side command group. Parsing and
 // presentation only; the work lives in login.ts and kubeconfig.ts.
 import { Command, Option } from 'commander';
-import { outputOption } from '../../broker/cli-options.ts';
+import { outputOption } from '../options.ts';
 import { printData, type OutputFormat } from '../output.ts';
 import { configDirLayout, defaultConfigDir, loadIdentity } from './config-dir.ts';
 import { login, renew } from './login.ts';

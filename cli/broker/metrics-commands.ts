@@ -3,13 +3,13 @@
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { printData } from '../../cli/output.ts';
+import { printData } from '../output.ts';
 import { createCsr } from '../../certs/csr.ts';
 import { exportPrivateKeyPem, generateKeyPair } from '../../certs/keys.ts';
-import { metricsIdentityResponseSchema, metricsPaths } from '../api/metrics.ts';
-import { METRICS_READER_NAME } from '../admin-identity.ts';
-import { adminCommand, withAdmin, type AdminFlags } from '../cli-admin.ts';
-import { parseDurationSeconds } from '../duration.ts';
+import { metricsIdentityResponseSchema, metricsPaths } from '../../broker/api/metrics.ts';
+import { METRICS_READER_NAME } from '../../broker/admin-identity.ts';
+import { adminCommand, withAdmin, type AdminFlags } from './admin-commands.ts';
+import { parseDurationSeconds } from '../../broker/duration.ts';
 
 interface IdentityFlags extends AdminFlags { out: string; lifetime: string }
 

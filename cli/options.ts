@@ -1,4 +1,4 @@
-// Options shared by the `plexus broker …` subcommands.
+// Options shared by the `plexus` commands: the broker's data directory and URL, and --output.
 import { Option } from 'commander';
 
 export const DATA_DIR_ENV = 'PLEXUS_BROKER_DATA_DIR';

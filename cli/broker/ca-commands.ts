@@ -3,12 +3,12 @@
 // roots, and per cluster whether it has the bundle, which root issued its identity, and
 // whether it lags.
 import type { Command } from 'commander';
-import { printData, type Column } from '../../cli/output.ts';
+import { printData, type Column } from '../output.ts';
 import {
   caPaths, caRotateResponseSchema, caStatusSchema, type CaClusterInfo, type CaRootInfo, type CaStatus,
-} from '../api/ca.ts';
-import { adminCommand, withAdmin, type AdminFlags } from '../cli-admin.ts';
-import { BrokerError } from '../errors.ts';
+} from '../../broker/api/ca.ts';
+import { adminCommand, withAdmin, type AdminFlags } from './admin-commands.ts';
+import { BrokerError } from '../../broker/errors.ts';
 
 const short = (fp: string | null) => (fp ? `${fp.slice(0, 23)}…` : '-');
 

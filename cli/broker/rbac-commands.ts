@@ -4,15 +4,15 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { printData } from '../../cli/output.ts';
+import { printData } from '../output.ts';
 import {
   rbacApplyResponseSchema, rbacComplianceResponseSchema, rbacDiffResponseSchema, rbacPaths,
   type RbacApplyRequest, type RbacCompliance, type RbacTarget,
-} from '../api/rbac.ts';
-import { clusterInfoSchema } from '../api/types.ts';
-import { adminCommand, withAdmin, type AdminFlags } from '../cli-admin.ts';
-import { BrokerError } from '../errors.ts';
-import { parseTarget } from './baseline.ts';
+} from '../../broker/api/rbac.ts';
+import { clusterInfoSchema } from '../../broker/api/types.ts';
+import { adminCommand, withAdmin, type AdminFlags } from './admin-commands.ts';
+import { BrokerError } from '../../broker/errors.ts';
+import { parseTarget } from '../../broker/rbac/baseline.ts';
 
 const MANIFEST = /\.(ya?ml|json)$/;
 

@@ -1,11 +1,11 @@
 // `plexus broker token …` and `plexus broker cluster …`: admin commands that call the
 // running broker's admin API with the admin identity from the data directory.
 import type { Command } from 'commander';
-import { printData, type Column, type OutputFormat } from '../cli/output.ts';
-import type { ClusterInfo, TokenInfo } from './api/types.ts';
-import { AdminClient } from './admin-client.ts';
-import { brokerUrlOption, dataDirOption, outputOption } from './cli-options.ts';
-import { parseDurationSeconds } from './duration.ts';
+import { printData, type Column, type OutputFormat } from '../output.ts';
+import type { ClusterInfo, TokenInfo } from '../../broker/api/types.ts';
+import { AdminClient } from '../../broker/admin-client.ts';
+import { brokerUrlOption, dataDirOption, outputOption } from '../options.ts';
+import { parseDurationSeconds } from '../../broker/duration.ts';
 
 export interface AdminFlags { dataDir: string; broker?: string; output: OutputFormat }
 

@@ -2,20 +2,20 @@
 // the data directory; token and cluster commands talk to the running broker's admin API
 // (only the broker process opens the store). Errors are thrown as BrokerErrors and turned
 // into a one-line `error [CODE]: …` with a non-zero exit by the top-level program.
-import '../certs/setup.ts';
+import '../../certs/setup.ts';
 import { Option, type Command } from 'commander';
-import { printData, type OutputFormat } from '../cli/output.ts';
-import { registerAdminCommands } from './cli-admin.ts';
-import { registerRbacCommands } from './rbac/cli.ts';
-import { registerUserAdminCommands } from './users/cli.ts';
-import { registerMetricsCommands } from './metrics/cli.ts';
-import { registerCaCommands } from './ca/cli.ts';
-import { dataDirOption, outputOption } from './cli-options.ts';
-import { systemClock } from './clock.ts';
-import { brokerConfigDefaults, parseBrokerConfig } from './config.ts';
-import { DEFAULT_PROTECTED_NAMESPACES } from './api/export-guard.ts';
-import { parseDurationSeconds } from './duration.ts';
-import { initBroker } from './init.ts';
+import { printData, type OutputFormat } from '../output.ts';
+import { registerAdminCommands } from './admin-commands.ts';
+import { registerRbacCommands } from './rbac-commands.ts';
+import { registerUserAdminCommands } from './user-commands.ts';
+import { registerMetricsCommands } from './metrics-commands.ts';
+import { registerCaCommands } from './ca-commands.ts';
+import { dataDirOption, outputOption } from '../options.ts';
+import { systemClock } from '../../broker/clock.ts';
+import { brokerConfigDefaults, parseBrokerConfig } from '../../broker/config.ts';
+import { DEFAULT_PROTECTED_NAMESPACES } from '../../broker/api/export-guard.ts';
+import { parseDurationSeconds } from '../../broker/duration.ts';
+import { initBroker } from '../../broker/init.ts';
 
 interface InitFlags { dataDir: string; clusterset: string; keyAlgorithm: 'P-256' | 'RSA-2048'; output: OutputFormat }
 
@@ -70,7 +70,7 @@ function startCommand(broker: Command): void {
       });
       // Loaded only here: the broker's server (fastify, pino, prom-client, sqlite) is not
       // something an agent or an admin command should pay for in memory (bench:footprint).
-      const { runBroker } = await import('./main.ts');
+      const { runBroker } = await import('../../broker/main.ts');
       await runBroker(config);
     });
 }

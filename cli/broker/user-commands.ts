@@ -1,10 +1,10 @@
 // `plexus broker user invite|list|revoke`: admin commands over the running broker's admin
 // API. The invitation token is printed once, with the `plexus login` command to run.
 import type { Command } from 'commander';
-import { printData, type Column } from '../../cli/output.ts';
-import type { UserInfo } from '../api/users.ts';
-import { adminCommand, withAdmin, type AdminFlags } from '../cli-admin.ts';
-import { parseDurationSeconds } from '../duration.ts';
+import { printData, type Column } from '../output.ts';
+import type { UserInfo } from '../../broker/api/users.ts';
+import { adminCommand, withAdmin, type AdminFlags } from './admin-commands.ts';
+import { parseDurationSeconds } from '../../broker/duration.ts';
 
 const userColumns: Column<UserInfo>[] = [
   { header: 'name', value: (u) => u.name },

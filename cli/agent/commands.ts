@@ -2,12 +2,12 @@
 // subsystem modules.
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
-import { parseOutputFormat, printData } from '../cli/output.ts';
-import { AgentError } from './errors.ts';
-import { FileIdentityStore } from './identity/file-identity-store.ts';
-import type { IdentityStore } from './identity/identity-store.ts';
-import { joinClusterset } from './join/join.ts';
-import { dnsCommand } from './dns/cli.ts';
+import { parseOutputFormat, printData } from '../output.ts';
+import { AgentError } from '../../agent/errors.ts';
+import { FileIdentityStore } from '../../agent/identity/file-identity-store.ts';
+import type { IdentityStore } from '../../agent/identity/identity-store.ts';
+import { joinClusterset } from '../../agent/join/join.ts';
+import { dnsCommand } from './dns-commands.ts';
 
 interface JoinFlags {
   broker: string; token?: string; tokenFile?: string; clusterId: string; caFingerprint: string;
@@ -38,8 +38,8 @@ export async function chooseIdentityStore(flags: Pick<JoinFlags, 'dataDir' | 'ku
   const chosen = [flags.dataDir !== undefined, flags.kubeconfig !== undefined, Boolean(flags.inCluster)].filter(Boolean).length;
   if (chosen > 1) throw new AgentError('PLX_AGENT_BAD_ARGUMENT', 'choose one identity location: --data-dir, --kubeconfig or --in-cluster');
   if (flags.kubeconfig || inCluster) {
-    const { loadKubeConfig, secretAccess } = await import('./kube/secrets.ts');
-    const { SecretIdentityStore } = await import('./identity/secret-identity-store.ts');
+    const { loadKubeConfig, secretAccess } = await import('../../agent/kube/secrets.ts');
+    const { SecretIdentityStore } = await import('../../agent/identity/secret-identity-store.ts');
     // With --kubeconfig the operator's own credentials create a missing namespace; in a pod it is the agent's own.
     return new SecretIdentityStore(secretAccess(loadKubeConfig(flags.kubeconfig)), flags.namespace, flags.secretName, { createNamespace: Boolean(flags.kubeconfig) });
   }
@@ -98,7 +98,7 @@ function identityLocationOptions(cmd: Command): Command {
 }
 
 async function agentConfig(flags: RunFlags) {
-  const { parseAgentConfig } = await import('./config.ts');
+  const { parseAgentConfig } = await import('../../agent/config.ts');
   return parseAgentConfig({
     kubeconfig: flags.kubeconfig, dataDir: flags.dataDir, secretNamespace: flags.namespace, secretName: flags.secretName,
     brokerUrl: flags.broker, zone: flags.zone, region: flags.region, logLevel: flags.logLevel,
@@ -137,7 +137,7 @@ function runCommand(): Command {
     .option('--dns-ttl <seconds>', 'TTL of clusterset.local answers (default 5)')
     .option('--metrics-listen <host:port|off>', 'plain-HTTP /metrics, /healthz, /readyz (default 0.0.0.0:9090 in a cluster, 127.0.0.1:0 with --kubeconfig)')
     .action(async (flags: RunFlags) => {
-      const { runAgent } = await import('./main.ts');
+      const { runAgent } = await import('../../agent/main.ts');
       await runAgent(await agentConfig(flags));
       // Stopped (every part, or past its stop deadline): a handle a hung part left open
       // must not keep the process, and so the Pod, alive. Unref'd: a clean exit comes first.
@@ -151,9 +151,9 @@ function leaveCommand(): Command {
       + 'Run it after stopping the agent; it is idempotent.')
     .option('--kubeconfig <path>', 'kubeconfig of this member cluster (default: in-cluster credentials)')
     .action(async (flags: { kubeconfig?: string }) => {
-      const { loadKubeConfig } = await import('./kube/secrets.ts');
-      const { HttpKubeApi } = await import('./kube/kube-api.ts');
-      const { leave } = await import('./controllers/membership/membership.ts');
+      const { loadKubeConfig } = await import('../../agent/kube/secrets.ts');
+      const { HttpKubeApi } = await import('../../agent/kube/kube-api.ts');
+      const { leave } = await import('../../agent/controllers/membership/membership.ts');
       await leave(new HttpKubeApi(loadKubeConfig(flags.kubeconfig)));
       process.stdout.write('left the clusterset (clusterset.k8s.io removed)\n');
     });

@@ -1,7 +1,7 @@
 // `plexus agent dns …`: CoreDNS integration. Parsing and presentation only; the Corefile
 // transform is corefile.ts and the API calls are patch-coredns.ts.
 import { Command } from 'commander';
-import { AgentError } from '../errors.ts';
+import { AgentError } from '../../agent/errors.ts';
 
 interface PatchFlags { kubeconfig?: string; upstream?: string; undo?: boolean; namespace: string; configmap: string; cache: string }
 
@@ -24,9 +24,9 @@ function patchCommand(): Command {
       }
       const cache = Number(flags.cache);
       if (!Number.isInteger(cache) || cache < 0 || cache > 3600) throw new AgentError('PLX_AGENT_BAD_ARGUMENT', '--cache must be 0..3600 seconds');
-      const { loadKubeConfig } = await import('../kube/secrets.ts');
-      const { HttpKubeApi } = await import('../kube/kube-api.ts');
-      const { patchCoredns } = await import('./patch-coredns.ts');
+      const { loadKubeConfig } = await import('../../agent/kube/secrets.ts');
+      const { HttpKubeApi } = await import('../../agent/kube/kube-api.ts');
+      const { patchCoredns } = await import('../../agent/dns/patch-coredns.ts');
       const result = await patchCoredns(new HttpKubeApi(loadKubeConfig(flags.kubeconfig)), {
         namespace: flags.namespace, name: flags.configmap, undo: Boolean(flags.undo),
         ...(flags.upstream ? { stub: { upstream: flags.upstream, cacheSeconds: cache } } : {}),
