@@ -106,8 +106,8 @@ function validate(o: Pkcs12Options): number {
   if (!Number.isSafeInteger(iterations) || iterations < 1) throw new CertError('PLX_CERTS_BAD_ARGUMENT', `PKCS#12 iterations must be a positive integer, not ${iterations}`);
   if (typeof o.password !== 'string' || o.password === '') throw new CertError('PLX_CERTS_BAD_ARGUMENT', 'a PKCS#12 needs a non-empty password');
   // The friendly name is a BMPString: UTF-16 code units, each written as two bytes.
-  if (o.friendlyName === '' || o.friendlyName.length > 64 || /[\u0000-\u001f\u007f]/.test(o.friendlyName)) {
-    throw new CertError('PLX_CERTS_BAD_ARGUMENT', 'PKCS#12 friendly name must be 1-64 characters without control characters');
+  if (o.friendlyName === '' || o.friendlyName.length > 320 || /[\u0000-\u001f\u007f]/.test(o.friendlyName)) {
+    throw new CertError('PLX_CERTS_BAD_ARGUMENT', 'PKCS#12 friendly name must be 1-320 characters without control characters');
   }
   return iterations;
 }
