@@ -35,6 +35,7 @@ function loginCommand(): Command {
     .addHelpText('after', '\nExamples:\n  plexus login --broker https://10.0.0.5:7443 --token plx1.… --ca-fingerprint sha256:…\n  plexus login --renew --p12 ~/plexus.p12')
     .action(async (flags: LoginFlags) => {
       const now = () => new Date();
+      if (flags.p12PasswordFile !== undefined && flags.p12 === undefined) throw new UserCliError('PLX_USER_BAD_ARGUMENT', '--p12-password-file needs --p12 FILE');
       // Asked before the login, so a missing password never costs the one-time token.
       const password = flags.p12 === undefined ? undefined : await p12Password(processPasswordSources(flags.p12PasswordFile));
       let id;
