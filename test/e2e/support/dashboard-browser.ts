@@ -91,6 +91,22 @@ export async function launchDashboardBrowser(o: DashboardBrowserOptions): Promis
   }
 }
 
+/**
+ * page.goto, again when Chromium aborted it with net::ERR_NETWORK_CHANGED: it does that to
+ * requests in flight whenever a network interface appears or goes on the host (real-node
+ * labs create some), as a person would reload. Any other failure, a certificate error
+ * above all, is thrown as it came.
+ */
+export async function gotoPage(page: Page, url: string): Promise<Awaited<ReturnType<Page['goto']>>> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await page.goto(url);
+    } catch (e) {
+      if (attempt >= 5 || !/net::ERR_NETWORK_CHANGED/.test((e as Error).message)) throw e;
+    }
+  }
+}
+
 /** Width and height from a PNG's IHDR chunk. */
 export function pngSize(png: Buffer): { width: number; height: number } {
   if (png.subarray(1, 4).toString('latin1') !== 'PNG') throw new Error('not a PNG');
