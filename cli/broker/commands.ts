@@ -6,6 +6,7 @@ import '../../certs/setup.ts';
 import { Option, type Command } from 'commander';
 import { printData, type OutputFormat } from '../output.ts';
 import { registerAdminCommands } from './admin-commands.ts';
+import { registerAdminP12Command } from './admin-p12-command.ts';
 import { registerRbacCommands } from './rbac-commands.ts';
 import { registerUserAdminCommands } from './user-commands.ts';
 import { registerMetricsCommands } from './metrics-commands.ts';
@@ -81,6 +82,7 @@ export function registerBrokerCommands(program: Command): void {
   initCommand(broker);
   startCommand(broker);
   registerAdminCommands(broker);
+  registerAdminP12Command(broker);
   registerRbacCommands(broker);
   registerUserAdminCommands(broker);
   registerMetricsCommands(broker);

@@ -1,5 +1,6 @@
 // Demo step for the fleet views: `plexus status` and `plexus services` as an operator
 // sees them, and where the dashboard is (the same admin certificate opens it).
+import path from 'node:path';
 import type { FleetCluster, FleetStatus } from '../../broker/api/fleet.ts';
 import { fleetPaths } from '../../broker/api/fleet.ts';
 import { until } from '../../test/e2e/support/objects.ts';
@@ -23,7 +24,8 @@ export async function fleetStep(mesh: DemoMesh, stopped: readonly string[], leas
     if (stopped.length) detail(`(${stopped.join(', ')}: agent stopped in the failover step, so its ${leaseSeconds} s lease ran out; the row keeps what it last reported)`);
     detail(`\n$ ${mesh.adminCommand(['services'])}`);
     detail((await mesh.admin(['services'])).trimEnd());
-    detail(`\ndashboard: ${mesh.brokerUrl}${fleetPaths.dashboard} (read-only; present the admin certificate ${mesh.adminDir}/admin.crt + admin.key`);
-    detail(`as a browser client certificate, e.g. openssl pkcs12 -export -in admin.crt -inkey admin.key -out admin.p12)`);
+    detail(`\ndashboard: ${mesh.brokerUrl}${fleetPaths.dashboard} (read-only; import the admin identity into the browser as its client certificate:`);
+    detail(`  plexus broker admin-p12 --data-dir ${path.dirname(mesh.adminDir)} --out admin.p12   (asks for its password)`);
+    detail(`and trust the clusterset root ${mesh.adminDir}/ca.crt there for websites)`);
   });
 }

@@ -1,16 +1,16 @@
 // The fleet views end to end: two real control planes, a real broker and two real agents
 // (probing each other over mTLS), read through the real `plexus status`, `plexus services`
-// and `plexus health` processes and through the dashboard in headless Chromium with the
-// admin certificate as its TLS client certificate.
+// and `plexus health` processes and through the dashboard in headless Chromium set up as an
+// operator's browser: the PKCS#12 from `plexus broker admin-p12` in its NSS database and
+// the clusterset root trusted there (server verification is not waived).
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { FleetServices, FleetStatus } from '../../broker/api/fleet.ts';
 import { plexusBin, repoRoot, runPlexus } from '../support/plexus-process.ts';
-import { dashboardContext, launchChromium, pixelStats, pngSize } from './support/dashboard-browser.ts';
+import { gotoPage, launchDashboardBrowser, pixelStats, pngSize, type DashboardBrowser } from './support/dashboard-browser.ts';
 import { createService, ensureNamespace, exportService, setEndpoints, until } from './support/objects.ts';
 import { applyBaseline } from './support/rbac.ts';
 import { useMesh } from './support/use-mesh.ts';
@@ -117,54 +117,59 @@ describe('fleet views: plexus status, plexus services, the dashboard', () => {
   });
 
   describe('dashboard in headless Chromium', () => {
-    let browser: Browser;
-    beforeAll(async () => { browser = await launchChromium(); });
-    afterAll(async () => { await browser?.close(); });
+    let browser: DashboardBrowser | undefined;
+    const open = async (o: { adminIdentity: boolean; trustRoot: boolean }) => {
+      browser = await launchDashboardBrowser({ brokerUrl: mesh().brokerUrl, brokerDir: mesh().brokerDir, ...o });
+      return browser;
+    };
+    afterEach(async () => {
+      await browser?.close();
+      browser = undefined;
+    });
 
     it('is refused without the admin client certificate', async () => {
-      const ctx = await dashboardContext(browser, mesh().brokerUrl, undefined);
-      try {
-        const page = await ctx.newPage();
-        const res = await page.goto(`${mesh().brokerUrl}/dashboard`);
-        expect(res?.status()).toBe(401);
-        expect(await page.textContent('body')).toContain('PLX_BROKER_UNAUTHENTICATED');
-      } finally {
-        await ctx.close();
-      }
+      const page = await (await open({ adminIdentity: false, trustRoot: true })).newPage();
+      const res = await gotoPage(page, `${mesh().brokerUrl}/dashboard`);
+      expect(res?.status()).toBe(401);
+      expect(await page.textContent('body')).toContain('PLX_BROKER_UNAUTHENTICATED');
+    });
+
+    // The browser once ran with ignoreHTTPSErrors: it would have shown a dashboard served
+    // by any certificate at all. Now the root must be trusted in the profile, as a user does.
+    it('does not load the dashboard when the clusterset root is not trusted, even with the admin PKCS#12 imported', async () => {
+      const page = await (await open({ adminIdentity: true, trustRoot: false })).newPage();
+      await expect(gotoPage(page, `${mesh().brokerUrl}/dashboard`)).rejects.toThrow(/ERR_CERT_AUTHORITY_INVALID/);
     });
 
     it('shows the real clusters, services and compliance, under a strict CSP, and renders a non-blank page', async () => {
-      const ctx = await dashboardContext(browser, mesh().brokerUrl, mesh().brokerDir);
-      try {
-        const page = await ctx.newPage();
-        const problems: string[] = [];
-        page.on('console', (m) => { if (m.type() === 'error') problems.push(m.text()); });
-        page.on('pageerror', (e) => problems.push(e.message));
-        const res = await page.goto(`${mesh().brokerUrl}/dashboard`);
-        expect(res?.status()).toBe(200);
-        expect(res?.headers()['content-security-policy']).toContain("script-src 'self'");
-        await page.waitForSelector('#clusters tbody tr[data-cluster="cluster-2"]');
-        expect(await page.locator('#clusters tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-cluster')))).toEqual(['cluster-1', 'cluster-2']);
-        expect(await page.textContent('#clusters tbody tr[data-cluster="cluster-1"]')).toContain('Healthy');
-        expect(await page.textContent('#services tbody tr[data-service="shop/cart"]')).toContain('cluster-2: TypeConflict (excluded)');
-        expect(await page.locator('#rbac li.compliant').count()).toBe(2);
-        expect(await page.locator('#map circle.node.Healthy').count()).toBe(2);
-        expect(await page.textContent('#map')).toMatch(/\d+\.\d ms/);
-        expect(await page.locator('#certs rect.bar').count()).toBe(2);
-        expect(await page.textContent('#clusterset')).toBe('e2e.plexus.local');
-        expect(problems).toEqual([]);
+      const b = await open({ adminIdentity: true, trustRoot: true });
+      const page = await b.newPage();
+      const problems: string[] = [];
+      // A browser profile asks for /favicon.ico on its own; the dashboard has none, and that 404 is not the page's.
+      page.on('console', (m) => { if (m.type() === 'error' && !m.location().url.endsWith('/favicon.ico')) problems.push(`${m.text()} (${m.location().url})`); });
+      page.on('pageerror', (e) => problems.push(e.message));
+      const res = await gotoPage(page, `${mesh().brokerUrl}/dashboard`);
+      expect(res?.status()).toBe(200);
+      expect(res?.headers()['content-security-policy']).toContain("script-src 'self'");
+      await page.waitForSelector('#clusters tbody tr[data-cluster="cluster-2"]');
+      expect(await page.locator('#clusters tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-cluster')))).toEqual(['cluster-1', 'cluster-2']);
+      expect(await page.textContent('#clusters tbody tr[data-cluster="cluster-1"]')).toContain('Healthy');
+      expect(await page.textContent('#services tbody tr[data-service="shop/cart"]')).toContain('cluster-2: TypeConflict (excluded)');
+      expect(await page.locator('#rbac li.compliant').count()).toBe(2);
+      expect(await page.locator('#map circle.node.Healthy').count()).toBe(2);
+      expect(await page.textContent('#map')).toMatch(/\d+\.\d ms/);
+      expect(await page.locator('#certs rect.bar').count()).toBe(2);
+      expect(await page.textContent('#clusterset')).toBe('e2e.plexus.local');
+      expect(problems).toEqual([]);
 
-        const png = await page.screenshot({ fullPage: false });
-        mkdirSync(RESULTS, { recursive: true });
-        writeFileSync(path.join(RESULTS, 'dashboard.png'), png);
-        expect(pngSize(png)).toEqual({ width: 1280, height: 900 });
-        const stats = await pixelStats(browser, png);
-        expect(stats.colours).toBeGreaterThan(8);
-        expect(stats.inked).toBeGreaterThan(0.01);
-        expect(stats.inked).toBeLessThan(0.95);
-      } finally {
-        await ctx.close();
-      }
+      const png = await page.screenshot({ fullPage: false });
+      mkdirSync(RESULTS, { recursive: true });
+      writeFileSync(path.join(RESULTS, 'dashboard.png'), png);
+      expect(pngSize(png)).toEqual({ width: 1280, height: 900 });
+      const stats = await pixelStats(b, png);
+      expect(stats.colours).toBeGreaterThan(8);
+      expect(stats.inked).toBeGreaterThan(0.01);
+      expect(stats.inked).toBeLessThan(0.95);
     });
   });
 

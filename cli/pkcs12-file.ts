@@ -1,0 +1,108 @@
+// A PKCS#12 file for a browser (`plexus login --p12`, `plexus export-p12`,
+// `plexus broker admin-p12`): where its password comes from, and writing it 0600.
+//
+// The password is read from --p12-password-file, else env PLEXUS_P12_PASSWORD, else asked
+// twice on the terminal without echo. A run with none of them and no terminal (a script,
+// CI) is refused before anything else happens — in `login` before the one-time token is
+// spent. The password is never printed, logged or put in an error message.
+import { randomBytes } from 'node:crypto';
+import { chmodSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { createInterface } from 'node:readline/promises';
+import { Writable } from 'node:stream';
+import { Option } from 'commander';
+import type { Pkcs12Options } from '../certs/pkcs12.ts';
+
+export const P12_PASSWORD_ENV = 'PLEXUS_P12_PASSWORD';
+
+export type Pkcs12FileErrorCode = 'PLX_CLI_P12_PASSWORD_REQUIRED' | 'PLX_CLI_P12_PASSWORD_FILE' | 'PLX_CLI_P12_PASSWORD_MISMATCH' | 'PLX_CLI_P12_WRITE';
+
+export class Pkcs12FileError extends Error {
+  readonly code: Pkcs12FileErrorCode;
+
+  constructor(code: Pkcs12FileErrorCode, message: string, options: { cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'Pkcs12FileError';
+    this.code = code;
+  }
+}
+
+export const p12PasswordFileOption = (): Option =>
+  new Option('--p12-password-file <file>', `file whose first line is the PKCS#12 password (else env ${P12_PASSWORD_ENV}, else asked on the terminal)`);
+
+export interface PasswordSources {
+  readonly passwordFile?: string;
+  readonly env: NodeJS.ProcessEnv;
+  /** Whether a person can answer a prompt (stdin is a terminal). */
+  readonly interactive: boolean;
+  /** Asks without echo; injected so tests need no terminal. */
+  readonly ask: (question: string) => Promise<string>;
+}
+
+/** The PKCS#12 password from the first source that has one; PLX_CLI_P12_* otherwise. */
+export async function p12Password(s: PasswordSources): Promise<string> {
+  if (s.passwordFile !== undefined) {
+    let text;
+    try {
+      text = readFileSync(s.passwordFile, 'utf8');
+    } catch (e) {
+      throw new Pkcs12FileError('PLX_CLI_P12_PASSWORD_FILE', `cannot read the PKCS#12 password file ${s.passwordFile}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
+    }
+    // The first line, so `echo secret > file` works; a password cannot hold a line break.
+    const password = text.split(/\r?\n/, 1)[0]!;
+    if (password === '') throw new Pkcs12FileError('PLX_CLI_P12_PASSWORD_FILE', `the PKCS#12 password file ${s.passwordFile} is empty`);
+    return password;
+  }
+  const fromEnv = s.env[P12_PASSWORD_ENV];
+  if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
+  if (!s.interactive) {
+    throw new Pkcs12FileError('PLX_CLI_P12_PASSWORD_REQUIRED', `a PKCS#12 needs a password and this run has no terminal to ask on: pass --p12-password-file FILE or set ${P12_PASSWORD_ENV}`);
+  }
+  const first = await s.ask('PKCS#12 password: ');
+  if (first === '') throw new Pkcs12FileError('PLX_CLI_P12_PASSWORD_REQUIRED', 'the PKCS#12 password must not be empty');
+  if (await s.ask('Again: ') !== first) throw new Pkcs12FileError('PLX_CLI_P12_PASSWORD_MISMATCH', 'the two PKCS#12 passwords differ');
+  return first;
+}
+
+/** Reads one line from the terminal, echoing nothing but the question (on stderr). */
+export async function askHidden(question: string): Promise<string> {
+  let muted = false;
+  const output = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      if (!muted) process.stderr.write(chunk);
+      done();
+    },
+  });
+  const rl = createInterface({ input: process.stdin, output, terminal: true });
+  try {
+    const answer = rl.question(question);
+    muted = true;
+    return await answer;
+  } finally {
+    rl.close();
+    process.stderr.write('\n');
+  }
+}
+
+/** The password sources of this process. */
+export function processPasswordSources(passwordFile: string | undefined): PasswordSources {
+  return { passwordFile, env: process.env, interactive: process.stdin.isTTY === true, ask: askHidden };
+}
+
+/** Encodes and writes FILE atomically with mode 0600 (it holds the key, encrypted). */
+export async function writePkcs12File(file: string, o: Pkcs12Options): Promise<string> {
+  const target = path.resolve(file);
+  // node-forge is loaded only by the commands that write a PKCS#12 (role-libraries.test.ts).
+  const { encodePkcs12 } = await import('../certs/pkcs12.ts');
+  const bytes = encodePkcs12(o);
+  const tmp = path.join(path.dirname(target), `.${path.basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
+  try {
+    writeFileSync(tmp, bytes, { mode: 0o600, flag: 'wx' });
+    chmodSync(tmp, 0o600);
+    renameSync(tmp, target);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw new Pkcs12FileError('PLX_CLI_P12_WRITE', `cannot write ${target}: ${(e as Error).message}`, { cause: e });
+  }
+  return target;
+}
