@@ -1,5 +1,5 @@
 // The CLI's error catalogue: the codes of the person-side commands (`plexus login`,
-// `plexus kubeconfig`) and of `plexus health`, with meaning and remedy (docs/errors.md is
+// `plexus kubeconfig`), of the PKCS#12 exports and of `plexus health`, with meaning and remedy (docs/errors.md is
 // generated from it). Commands that drive the broker or the agent report those packages'
 // own codes (PLX_BROKER_*, PLX_AGENT_*), never a copy of them.
 
@@ -18,6 +18,10 @@ export const CLI_ERRORS = {
   PLX_USER_BROKER_PROTOCOL: { meaning: 'The broker\'s answer did not match the wire contract.', remedy: 'Use a CLI of the broker\'s Plexus version.' },
   PLX_USER_CONFIG_DIR: { meaning: 'The personal config directory (identity, profile) cannot be written.', remedy: 'Check the permissions of the directory the message names (or PLEXUS_CONFIG_DIR).' },
   PLX_USER_KUBECONFIG: { meaning: 'The kubeconfig to update cannot be read, parsed or written.', remedy: 'Fix or move the kubeconfig the message names, or write another with --output.' },
+  PLX_CLI_P12_PASSWORD_REQUIRED: { meaning: 'A PKCS#12 file (`--p12`, `plexus export-p12`, `plexus broker admin-p12`) needs a password and none was given: no --p12-password-file, no PLEXUS_P12_PASSWORD and no terminal to ask on (or an empty answer).', remedy: 'Pass --p12-password-file FILE or set PLEXUS_P12_PASSWORD; nothing was sent to the broker, so a one-time token is still unused.' },
+  PLX_CLI_P12_PASSWORD_FILE: { meaning: 'The --p12-password-file cannot be read or its first line is empty.', remedy: 'Point --p12-password-file at a readable file whose first line is the password.' },
+  PLX_CLI_P12_PASSWORD_MISMATCH: { meaning: 'The PKCS#12 password typed twice on the terminal differs.', remedy: 'Run the command again and type the same password twice.' },
+  PLX_CLI_P12_WRITE: { meaning: 'The PKCS#12 file cannot be written where --p12/--out says.', remedy: 'Check that the directory exists and is writable; the file is written 0600 and replaced atomically.' },
   PLX_HEALTH_UNHEALTHY: { meaning: '`plexus health`: no endpoint answered 200; the message names each failure.', remedy: 'Check that the broker or agent in the container runs and listens where --url (or PLEXUS_HEALTH_URL) says.' },
   PLX_HEALTH_BAD_ARGUMENT: { meaning: '`plexus health`: a URL or --timeout-ms is invalid.', remedy: 'Pass http:// or https:// URLs and a positive integer timeout.' },
 } as const satisfies Record<string, ErrorCodeEntry>;

@@ -12,10 +12,11 @@ import { createInterface } from 'node:readline/promises';
 import { Writable } from 'node:stream';
 import { Option } from 'commander';
 import type { Pkcs12Options } from '../certs/pkcs12.ts';
+import type { CliErrorCode } from './errors.ts';
 
 export const P12_PASSWORD_ENV = 'PLEXUS_P12_PASSWORD';
 
-export type Pkcs12FileErrorCode = 'PLX_CLI_P12_PASSWORD_REQUIRED' | 'PLX_CLI_P12_PASSWORD_FILE' | 'PLX_CLI_P12_PASSWORD_MISMATCH' | 'PLX_CLI_P12_WRITE';
+export type Pkcs12FileErrorCode = Extract<CliErrorCode, `PLX_CLI_P12_${string}`>;
 
 export class Pkcs12FileError extends Error {
   readonly code: Pkcs12FileErrorCode;

@@ -28,7 +28,7 @@ export const CATALOGUES: readonly Catalogue[] = [
   { pkg: 'agent', file: 'agent/errors.ts', prefixes: ['PLX_AGENT_'], entries: AGENT_ERRORS },
   { pkg: 'broker', file: 'broker/api/errors.ts', prefixes: ['PLX_BROKER_', 'PLX_RBAC_'], entries: { ...BROKER_API_ERRORS, ...BROKER_LOCAL_ERRORS, ...RBAC_RULE_ERRORS } },
   { pkg: 'certs', file: 'certs/errors.ts', prefixes: ['PLX_CERTS_'], entries: CERT_ERRORS },
-  { pkg: 'cli', file: 'cli/errors.ts', prefixes: ['PLX_USER_', 'PLX_HEALTH_'], entries: CLI_ERRORS },
+  { pkg: 'cli', file: 'cli/errors.ts', prefixes: ['PLX_USER_', 'PLX_CLI_', 'PLX_HEALTH_'], entries: CLI_ERRORS },
 ];
 
 export const DOC_PATH = fileURLToPath(new URL('../docs/errors.md', import.meta.url));
