@@ -1,7 +1,7 @@
 // The `plexus` command: a commander program with one group per role. Each role
 // registers its own subcommands; this module only assembles them and turns errors into a
 // one-line message with a stable code and a non-zero exit.
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Help, type HelpConfiguration } from 'commander';
 import { registerBrokerCommands } from './broker/commands.ts';
 import { registerAgentCommands } from './agent/commands.ts';
 import { registerUserCommands } from './user/commands.ts';
@@ -16,14 +16,33 @@ export function buildProgram(): Command {
       + 'member cluster enrolls with it, exports and imports services, and answers clusterset DNS.')
     .version(process.env.npm_package_version ?? '0.1.0', '-V, --version')
     .showHelpAfterError('(run with --help for usage)')
-    .configureHelp({ sortSubcommands: true })
     .exitOverride();
   registerBrokerCommands(program);
   registerAgentCommands(program);
   registerUserCommands(program);
   registerFleetCommands(program);
   registerHealthCommand(program);
+  configureHelpEverywhere(program, { sortSubcommands: true, boxWrap: reflowWrap });
   return program;
+}
+
+/**
+ * Descriptions are written in the source with line breaks where the source line ends;
+ * commander keeps those breaks and wraps again at the terminal's width, which left single
+ * words on lines of their own. Lines of one paragraph are joined first; blank lines, list
+ * items ("- …", "1. …"), command examples ("$ …") and indented lines keep their breaks.
+ */
+export function reflow(text: string): string {
+  return text.replace(/([^\n])\n(?![\n\s\-$•]|\d+[.)] )/g, '$1 ');
+}
+
+function reflowWrap(this: Help, str: string, width: number): string {
+  return Help.prototype.boxWrap.call(this, reflow(str), width);
+}
+
+function configureHelpEverywhere(cmd: Command, config: HelpConfiguration): void {
+  cmd.configureHelp(config);
+  for (const sub of cmd.commands) configureHelpEverywhere(sub, config);
 }
 
 export async function runCli(argv: string[]): Promise<number> {
