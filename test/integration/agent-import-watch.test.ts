@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { catalogPaths, type ExportSpecInput } from '../../broker/api/catalog.ts';
 import { WatchClient, type WatchTimers } from '../../agent/broker-client/watch-client.ts';
 import { CatalogView } from '../../agent/catalog/catalog-view.ts';
-import { FakeTimers } from '../../agent/kube/fake-timers.ts';
+import { FakeTimers } from '../support/fake-timers.ts';
 import { waitFor } from '../harness/wait-for.ts';
 import { joinCluster, startTestBroker, type ClientIdentity, type TestBroker } from './support/broker-fixture.ts';
 import { exportSpec, restartTestBroker } from './support/catalog-fixture.ts';

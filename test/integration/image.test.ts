@@ -4,7 +4,7 @@
 // image and every package it imports is a production dependency; that the HEALTHCHECK
 // command works against a real broker; and that every container in deploy/ runs with a
 // read-only root filesystem as a non-root user.
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { plexus, plexusDaemon, repoRoot, runPlexus } from '../support/plexus-process.ts';
@@ -39,6 +39,28 @@ function runtimeFiles(entry: string): { files: Set<string>; packages: Set<string
   return { files, packages };
 }
 
+/**
+ * Every file the final stage's COPY instructions put into the image: the named sources,
+ * walked, minus what .dockerignore excludes (a pattern excludes a path when it matches the
+ * path or one of its parent directories, as the build context does).
+ */
+function copiedFiles(): string[] {
+  const ignore = readFileSync(path.join(repoRoot, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  // Exceptions (`!pattern`) would re-include paths; this check does not model them, so refuse them.
+  expect(ignore.filter((l) => l.startsWith('!'))).toEqual([]);
+  const ignored = (rel: string) => rel.split('/').some((_, i, parts) => ignore.some((g) => path.matchesGlob(parts.slice(0, i + 1).join('/'), g)));
+  const sources = finalStage.filter((l) => l.startsWith('COPY ') && !l.includes('--from=')).flatMap((l) => l.split(/\s+/).slice(1, -1));
+  const files: string[] = [];
+  for (const source of sources) {
+    const walked = statSync(path.join(repoRoot, source)).isDirectory()
+      ? readdirSync(path.join(repoRoot, source), { recursive: true, withFileTypes: true }).filter((e) => e.isFile())
+        .map((e) => path.relative(repoRoot, path.join(e.parentPath, e.name)))
+      : [source];
+    files.push(...walked.filter((f) => !ignored(f)));
+  }
+  return files;
+}
+
 describe('container image', () => {
   it('runs Node 24 slim as the unprivileged node user, with a /data volume and a HEALTHCHECK through plexus health', () => {
     expect(instructions.filter((l) => l.startsWith('FROM ')).every((l) => /^FROM node:24-slim\b/.test(l))).toBe(true);
@@ -61,6 +83,15 @@ describe('container image', () => {
     expect([...files].some((f) => f.endsWith('dashboard.js'))).toBe(true);
     const pkg = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
     expect([...packages].filter((p) => !(p in pkg.dependencies)).sort()).toEqual([]);
+  });
+
+  it('copies no test code: no *.test.ts and nothing of test/ (the test/support/ fakes, the harness)', () => {
+    const copied = copiedFiles();
+    expect(copied.length).toBeGreaterThan(100);
+    expect(copied).toContain('agent/kube/informer.ts');
+    expect(copied.filter((f) => f.endsWith('.test.ts') || f === 'test' || f.startsWith('test/'))).toEqual([]);
+    // The fakes once lived beside the code they stand in for; none may come back into a copied folder.
+    expect(copied.filter((f) => /(^|\/)(fake-[^/]*|test-certs|issue-reference)\.ts$/.test(f))).toEqual([]);
   });
 
   it('every container in deploy/ has a read-only root filesystem and runs as non-root', () => {
