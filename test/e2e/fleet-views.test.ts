@@ -11,9 +11,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FleetServices, FleetStatus } from '../../broker/api/fleet.ts';
 import { plexusBin, repoRoot, runPlexus } from '../support/plexus-process.ts';
 import { dashboardContext, launchChromium, pixelStats, pngSize } from './support/dashboard-browser.ts';
-import { createService, ensureNamespace, exportService, setEndpoints, until } from './support/objects.ts';
+import { createService, ensureNamespace, exportService, setEndpoints } from './support/objects.ts';
 import { applyBaseline } from './support/rbac.ts';
 import { useMesh } from './support/use-mesh.ts';
+import { waitFor } from '../harness/wait-for.ts';
 
 const VERSION = (JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version;
 const RESULTS = path.join(repoRoot, 'test-results', 'fleet-views');
@@ -40,12 +41,12 @@ describe('fleet views: plexus status, plexus services, the dashboard', () => {
       rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['get', 'list'] }],
     }]);
 
-    const status = await until('both clusters reported, measured and compliant', async () => {
+    const status = await waitFor(async () => {
       const s = await json<FleetStatus>('status');
       const ready = s.clusters.length === 2 && s.clusters.every((c) => c.health === 'Healthy' && c.agentVersion === VERSION
         && c.imports !== null && c.imports >= 1 && Object.keys(c.latencies).length === 1 && c.rbac.compliant && c.rbac.appliedRevision === rbacRevision);
       return ready ? s : undefined;
-    }, 60_000);
+    }, { what: 'both clusters reported, measured and compliant', timeoutMs: 60_000 });
     expect(status.clusterset).toBe('e2e.plexus.local');
     const one = status.clusters.find((c) => c.cluster === 'cluster-1')!;
     expect(one.exports).toBe(1);
@@ -66,11 +67,11 @@ describe('fleet views: plexus status, plexus services, the dashboard', () => {
     const c2 = mesh().cluster(1);
     await createService(c2, 'shop', 'cart', { clusterIP: 'None' });
     await exportService(c2, 'shop', 'cart');
-    const services = await until('cart exported by both, imported by both, with cluster-2 in TypeConflict', async () => {
+    const services = await waitFor(async () => {
       const s = await json<FleetServices>('services');
       const cart = s.services.find((x) => x.namespace === 'shop' && x.name === 'cart');
       return cart && cart.exportedBy.length === 2 && cart.importedBy.length === 2 && cart.conflicts.length === 2 ? cart : undefined;
-    }, 60_000);
+    }, { what: 'cart exported by both, imported by both, with cluster-2 in TypeConflict', timeoutMs: 60_000 });
     expect(services).toMatchObject({
       type: 'ClusterSetIP', ports: ['http:80/TCP'], exportedBy: ['cluster-1', 'cluster-2'], importedBy: ['cluster-1', 'cluster-2'],
       conflicts: [{ cluster: 'cluster-1', reasons: ['TypeConflict'], excluded: false }, { cluster: 'cluster-2', reasons: ['TypeConflict'], excluded: true }],
@@ -87,10 +88,10 @@ describe('fleet views: plexus status, plexus services, the dashboard', () => {
     try {
       const docs: FleetStatus[] = [];
       createInterface({ input: child.stdout! }).on('line', (l) => docs.push(JSON.parse(l) as FleetStatus));
-      await until('first document', async () => docs.length >= 1);
+      await waitFor(async () => docs.length >= 1, { what: 'first document' });
       const label = await runPlexus(['broker', 'cluster', 'label', 'cluster-2', 'tier=gold', ...admin()]);
       expect(label.code, label.stderr).toBe(0);
-      const changed = await until('a document with the new label', async () => docs.find((d) => d.clusters.some((c) => c.labels.tier === 'gold')));
+      const changed = await waitFor(async () => docs.find((d) => d.clusters.some((c) => c.labels.tier === 'gold')), { what: 'a document with the new label' });
       expect(changed.clusters).toHaveLength(2);
     } finally {
       child.kill('SIGINT');
@@ -175,8 +176,8 @@ describe('fleet views: plexus status, plexus services, the dashboard', () => {
     const before = (await json<FleetStatus>('status')).clusters.find((c) => c.cluster === 'cluster-2')!;
     expect(before.imports).not.toBeNull();
     await mesh().stopAgent('cluster-2');
-    const dead = await until('cluster-2 Unreachable', async () =>
-      (await json<FleetStatus>('status')).clusters.find((c) => c.cluster === 'cluster-2' && c.health === 'Unreachable'), 30_000);
+    const dead = await waitFor(async () =>
+      (await json<FleetStatus>('status')).clusters.find((c) => c.cluster === 'cluster-2' && c.health === 'Unreachable'), { what: 'cluster-2 Unreachable' });
     expect(dead).toMatchObject({ agentVersion: VERSION, imports: before.imports });
     const table = await runPlexus(['status', ...admin()]);
     expect(table.code, table.stderr).toBe(0);

@@ -3,8 +3,9 @@
 // update, no duplicate, no orphan — and a dead cluster's endpoints leave within the lease.
 import { describe, expect, it } from 'vitest';
 import { untilExact } from './support/faults.ts';
-import { addressesOf, createService, ensureNamespace, exportService, importedSlices, sameSet, setEndpoints, until } from './support/objects.ts';
+import { addressesOf, createService, ensureNamespace, exportService, importedSlices, sameSet, setEndpoints } from './support/objects.ts';
 import { useMesh } from './support/use-mesh.ts';
+import { waitFor } from '../harness/wait-for.ts';
 
 const addressSet = (round: number, n = 3) => Array.from({ length: n }, (_, i) => `10.50.${round}.${i + 1}`);
 
@@ -57,11 +58,11 @@ describe('faults during churn', () => {
     await mesh().stopAgent('cluster-1', 'SIGKILL');
     // Lease 3 s, checked every second, then one watch event and one reconcile.
     for (const i of [1, 2]) {
-      await until(`cluster-1's endpoints gone from cluster-${i + 1}`, async () => (await importedSlices(mesh().cluster(i), 'faults', 'billing', 'cluster-1')).length === 0, 15_000);
+      await waitFor(async () => (await importedSlices(mesh().cluster(i), 'faults', 'billing', 'cluster-1')).length === 0, { what: `cluster-1's endpoints gone from cluster-${i + 1}`, timeoutMs: 15_000 });
     }
     mesh().startAgent('cluster-1');
     for (const i of [1, 2]) {
-      await until(`cluster-1's endpoints back in cluster-${i + 1}`, async () => sameSet(addressesOf(await importedSlices(mesh().cluster(i), 'faults', 'billing', 'cluster-1')), before), 30_000);
+      await waitFor(async () => sameSet(addressesOf(await importedSlices(mesh().cluster(i), 'faults', 'billing', 'cluster-1')), before), { what: `cluster-1's endpoints back in cluster-${i + 1}` });
     }
   });
 });

@@ -18,9 +18,6 @@ import { useClusters } from '../harness/use-clusters.ts';
 import { waitFor } from '../harness/wait-for.ts';
 import { joinCluster, startTestBroker, type ClientIdentity, type TestBroker } from './support/broker-fixture.ts';
 
-const until = <T>(probe: () => Promise<T | undefined | false>, what: string, timeoutMs = 20_000) =>
-  waitFor(async () => (await probe()) || undefined, { what, timeoutMs, intervalMs: 50 });
-
 const noMerged: MergedServiceSource = { get: () => undefined, onChange: () => undefined };
 const logger = pino({ level: process.env.PLEXUS_TEST_LOG ?? 'silent' });
 
@@ -121,7 +118,7 @@ describe('agent export side', () => {
     const api = kubeAccess(lab.cluster(0).kubeConfig, { logger }).api;
     expect((await api.get(CLUSTER_PROPERTIES, { name: PROPERTY_CLUSTER_ID }))?.spec.value).toBe('east');
     expect((await api.get(CLUSTER_PROPERTIES, { name: PROPERTY_CLUSTERSET }))?.spec.value).toBe(broker.clusterset);
-    await until(async () => agent!.membership.heartbeat.lastRenewedAt, 'first lease renewal');
+    await waitFor(async () => agent!.membership.heartbeat.lastRenewedAt, { what: 'first lease renewal', timeoutMs: 20_000 });
     const snapshot = await broker.call(catalogPaths.catalog, { identity });
     expect((snapshot.body as { clusters: { cluster: string; available: boolean }[] }).clusters).toContainEqual(expect.objectContaining({ cluster: 'east', available: true }));
   });
@@ -143,12 +140,12 @@ describe('agent export side', () => {
     agent = await startAgent();
     const ns = await namespace();
     await createServiceExport(ns, 'orphan');
-    await until(async () => (await condition(ns, 'orphan', 'Valid'))?.reason === 'NoService', 'Valid=False NoService');
+    await waitFor(async () => (await condition(ns, 'orphan', 'Valid'))?.reason === 'NoService', { what: 'Valid=False NoService', timeoutMs: 20_000 });
     expect(await condition(ns, 'orphan', 'Valid')).toMatchObject({ status: 'False' });
 
     await lab.cluster(0).client(CoreV1Api).createNamespacedService({ namespace: ns, body: { metadata: { name: 'ext' }, spec: { type: 'ExternalName', externalName: 'db.example.com' } } });
     await createServiceExport(ns, 'ext');
-    await until(async () => (await condition(ns, 'ext', 'Valid'))?.reason === 'InvalidServiceType', 'Valid=False InvalidServiceType');
+    await waitFor(async () => (await condition(ns, 'ext', 'Valid'))?.reason === 'InvalidServiceType', { what: 'Valid=False InvalidServiceType', timeoutMs: 20_000 });
     expect((await brokerExports()).filter((e) => e.namespace === ns)).toEqual([]);
   });
 
@@ -164,13 +161,13 @@ describe('agent export side', () => {
     ]) });
     await createServiceExport(ns, 'cart');
 
-    const published = await until(async () => (await brokerExports()).find((e) => e.namespace === ns && e.name === 'cart'), 'export at the broker');
+    const published = await waitFor(async () => (await brokerExports()).find((e) => e.namespace === ns && e.name === 'cart'), { what: 'export at the broker', timeoutMs: 20_000 });
     expect(published).toMatchObject({
       cluster: 'east', type: 'ClusterSetIP', ports: [{ name: 'http', protocol: 'TCP', port: 80 }],
       endpoints: [{ addresses: ['10.1.0.1'], nodeName: 'n1', zone: 'z1' }],
       endpointPorts: [{ name: 'http', protocol: 'TCP', port: 8080 }], annotations: { 'plexus.io/dns-ttl': '5' },
     });
-    await until(async () => (await condition(ns, 'cart', 'Ready'))?.reason === 'Exported', 'Ready=True Exported');
+    await waitFor(async () => (await condition(ns, 'cart', 'Ready'))?.reason === 'Exported', { what: 'Ready=True Exported', timeoutMs: 20_000 });
     expect(await condition(ns, 'cart', 'Valid')).toMatchObject({ status: 'True', reason: 'Valid' });
     expect(await condition(ns, 'cart', 'Conflict')).toMatchObject({ status: 'False', reason: 'NoConflicts' });
 
@@ -179,15 +176,15 @@ describe('agent export side', () => {
       { addresses: ['10.1.0.2'], conditions: { ready: true } },
     ]) });
     await discovery.createNamespacedEndpointSlice({ namespace: ns, body: slice(ns, 'cart', 'cart-b', [{ addresses: ['10.1.0.3'] }]) });
-    await until(async () => (await brokerExports()).find((e) => e.namespace === ns)?.endpoints.length === 3, 'three endpoints at the broker');
+    await waitFor(async () => (await brokerExports()).find((e) => e.namespace === ns)?.endpoints.length === 3, { what: 'three endpoints at the broker', timeoutMs: 20_000 });
     await discovery.deleteNamespacedEndpointSlice({ namespace: ns, name: 'cart-a' });
-    await until(async () => {
+    await waitFor(async () => {
       const e = (await brokerExports()).find((x) => x.namespace === ns);
       return e?.endpoints.length === 1 && e.endpoints[0]!.addresses[0] === '10.1.0.3';
-    }, 'churned endpoints at the broker');
+    }, { what: 'churned endpoints at the broker', timeoutMs: 20_000 });
 
     await lab.cluster(0).client(CustomObjectsApi).deleteNamespacedCustomObject({ group: MCS_GROUP, version: MCS_VERSION, namespace: ns, plural: 'serviceexports', name: 'cart' });
-    await until(async () => !(await brokerExports()).some((e) => e.namespace === ns), 'export withdrawn');
+    await waitFor(async () => !(await brokerExports()).some((e) => e.namespace === ns), { what: 'export withdrawn', timeoutMs: 20_000 });
   });
 
   it('withdraws exports deleted while the agent was down, and republishes the rest once', async () => {
@@ -198,7 +195,7 @@ describe('agent export side', () => {
       await core.createNamespacedService({ namespace: ns, body: { metadata: { name }, spec: { ports: [{ port: 80 }] } } });
       await createServiceExport(ns, name);
     }
-    await until(async () => (await brokerExports()).filter((e) => e.namespace === ns).length === 2, 'both exports at the broker');
+    await waitFor(async () => (await brokerExports()).filter((e) => e.namespace === ns).length === 2, { what: 'both exports at the broker', timeoutMs: 20_000 });
     await agent.stop();
     agent = undefined;
 
@@ -224,12 +221,12 @@ describe('agent export side', () => {
     expect(put.status).toBe(200);
     await lab.cluster(0).client(CoreV1Api).createNamespacedService({ namespace: ns, body: { metadata: { name: 'pay' }, spec: { ports: [{ name: 'http', port: 80 }] } } });
     await createServiceExport(ns, 'pay');
-    await until(async () => (await condition(ns, 'pay', 'Conflict'))?.status === 'True', 'Conflict=True from the write response');
+    await waitFor(async () => (await condition(ns, 'pay', 'Conflict'))?.status === 'True', { what: 'Conflict=True from the write response', timeoutMs: 20_000 });
     expect((await condition(ns, 'pay', 'Conflict'))!.reason).toContain('TypeConflict');
 
     const del = await broker.call(catalogPaths.export(ns, 'pay'), { method: 'DELETE', identity: west });
     expect(del.status).toBe(200);
     await source.refresh(broker, identity);
-    await until(async () => (await condition(ns, 'pay', 'Conflict'))?.reason === 'NoConflicts', 'Conflict=False after the merged service changed');
+    await waitFor(async () => (await condition(ns, 'pay', 'Conflict'))?.reason === 'NoConflicts', { what: 'Conflict=False after the merged service changed', timeoutMs: 20_000 });
   });
 });

@@ -13,8 +13,6 @@ import { exportSpec, restartTestBroker } from './support/catalog-fixture.ts';
 
 const logger = pino({ level: process.env.PLX_TEST_LOG ?? 'silent' });
 
-const until = (ok: () => boolean, what: string) => waitFor(async () => (ok() ? true : undefined), { what, timeoutMs: 15_000, intervalMs: 20 });
-
 describe('catalog WatchClient against the real broker', () => {
   let broker: TestBroker | undefined;
   let client: WatchClient | undefined;
@@ -53,11 +51,11 @@ describe('catalog WatchClient against the real broker', () => {
     const { east, view, snapshots } = await setUp({});
     expect((await publish(broker!, east, exportSpec('east', 'shop', 'web'))).status).toBe(200);
     client!.start();
-    await until(() => view.get('shop', 'web') !== undefined, 'web in the view');
+    await waitFor(() => view.get('shop', 'web') !== undefined, { what: 'web in the view', timeoutMs: 15_000, intervalMs: 20 });
     const revision = client!.revision;
 
     await broker!.broker.stop();
-    await until(() => client!.state === 'backoff', 'client backing off');
+    await waitFor(() => client!.state === 'backoff', { what: 'client backing off', timeoutMs: 15_000, intervalMs: 20 });
     // An outage is not a deletion.
     expect(view.get('shop', 'web')).toBeDefined();
     expect(view.exportsOf('shop', 'web').map((e) => e.cluster)).toEqual(['east']);
@@ -65,7 +63,7 @@ describe('catalog WatchClient against the real broker', () => {
 
     broker = await restartTestBroker(broker!, sameBrokerPort(broker!));
     expect((await publish(broker, east, exportSpec('east', 'shop', 'db'))).status).toBe(200);
-    await until(() => view.get('shop', 'db') !== undefined, 'db after the outage');
+    await waitFor(() => view.get('shop', 'db') !== undefined, { what: 'db after the outage', timeoutMs: 15_000, intervalMs: 20 });
     expect(view.get('shop', 'web')).toBeDefined();
     expect(snapshots()).toBe(1);
   });
@@ -76,18 +74,18 @@ describe('catalog WatchClient against the real broker', () => {
     await publish(broker!, east, exportSpec('east', 'shop', 'web'));
     await publish(broker!, east, exportSpec('east', 'shop', 'db'));
     client!.start();
-    await until(() => view.get('shop', 'db') !== undefined, 'initial snapshot');
+    await waitFor(() => view.get('shop', 'db') !== undefined, { what: 'initial snapshot', timeoutMs: 15_000, intervalMs: 20 });
 
     await broker!.broker.stop();
     // The client now waits on our timers: nothing reconnects until we move them.
-    await until(() => client!.state === 'backoff', 'client backing off');
+    await waitFor(() => client!.state === 'backoff', { what: 'client backing off', timeoutMs: 15_000, intervalMs: 20 });
     broker = await restartTestBroker(broker!, { ...sameBrokerPort(broker!), eventRetention: 2 });
     await withdraw(broker, east, 'shop', 'web');
     for (const name of ['a', 'b', 'c']) await publish(broker, east, exportSpec('east', 'shop', name));
     changes.length = 0;
 
     timers.fireNext();
-    await until(() => snapshots() === 2 && view.get('shop', 'c') !== undefined, 'relisted snapshot');
+    await waitFor(() => snapshots() === 2 && view.get('shop', 'c') !== undefined, { what: 'relisted snapshot', timeoutMs: 15_000, intervalMs: 20 });
     expect(view.get('shop', 'web')).toBeUndefined();
     expect(view.keys().map(([, n]) => n)).toEqual(['a', 'b', 'c', 'db']);
     expect([...new Set(changes)].sort()).toEqual(['shop/a', 'shop/b', 'shop/c', 'shop/web']);

@@ -7,11 +7,11 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Cluster } from '../../harness/cluster.ts';
-import { until } from './objects.ts';
 import { loginPerson } from './people.ts';
 import { applyBaseline, compliance } from './rbac.ts';
 import { useMesh } from './use-mesh.ts';
 import type { KubectlIdentity } from './kubectl-session.ts';
+import { waitFor } from '../../harness/wait-for.ts';
 
 /** One line of the access proxy's audit stream (agent/proxy/server.ts). */
 export interface AuditLine {
@@ -52,10 +52,10 @@ export function hostAgents(n: number): ProxyEnv {
     clusters: () => fixture.mesh.clusters,
     async applyBaseline(objects) {
       const rev = await applyBaseline(fixture.mesh, objects);
-      await until(`every cluster applied baseline revision ${rev}`, async () => {
+      await waitFor(async () => {
         const s = await compliance(fixture.mesh);
         return s.clusters.length === n && s.clusters.every((c) => c.compliant && c.appliedRevision === rev) ? s : undefined;
-      }, 90_000);
+      }, { what: `every cluster applied baseline revision ${rev}`, timeoutMs: 90_000 });
     },
     async login(name, groups, dir) {
       const p = await loginPerson(fixture.mesh, name, groups, dir);
