@@ -1,13 +1,15 @@
 // The export side of the agent against a real kube-apiserver and a real broker over mTLS:
 // ClusterProperties and the lease at start, ServiceExport conditions, publishing ready
-// endpoints, endpoint churn, withdrawal, and the start-up sync after downtime.
+// endpoints, endpoint churn, withdrawal, and the start-up sync after downtime. Merged services
+// (for Conflict) come from the real catalog view fed by the real watch, as agent/main.ts wires them.
 import { CoreV1Api, CustomObjectsApi, DiscoveryV1Api, type V1EndpointSlice } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { catalogPaths, type CatalogSnapshot, type ExportRecord, type MergedService } from '../../broker/api/catalog.ts';
+import { catalogPaths, type ExportRecord } from '../../broker/api/catalog.ts';
 import { BrokerClient } from '../../agent/broker-client/broker-client.ts';
 import { setupServiceExportController, type ServiceExportController } from '../../agent/controllers/service-export/setup.ts';
-import type { MergedServiceSource } from '../../agent/controllers/service-export/reconciler.ts';
+import { WatchClient } from '../../agent/broker-client/watch-client.ts';
+import { CatalogView } from '../../agent/catalog/catalog-view.ts';
 import { startMembership, type RunningMembership } from '../../agent/controllers/membership/membership.ts';
 import type { AgentError } from '../../agent/errors.ts';
 import { systemClock, systemTimers } from '../../agent/kube/clock.ts';
@@ -18,30 +20,7 @@ import { useClusters } from '../harness/use-clusters.ts';
 import { waitFor } from '../harness/wait-for.ts';
 import { joinCluster, startTestBroker, type ClientIdentity, type TestBroker } from './support/broker-fixture.ts';
 
-const noMerged: MergedServiceSource = { get: () => undefined, onChange: () => undefined };
 const logger = pino({ level: process.env.PLEXUS_TEST_LOG ?? 'silent' });
-
-/** Stands in for agent/catalog's view: the broker's snapshot, refreshed when the test says. */
-class SnapshotSource implements MergedServiceSource {
-  readonly #services = new Map<string, MergedService>();
-  readonly #cbs: ((ns: string, name: string) => void)[] = [];
-  get(ns: string, name: string) { return this.#services.get(`${ns}/${name}`); }
-  onChange(cb: (ns: string, name: string) => void) { this.#cbs.push(cb); }
-  async refresh(b: TestBroker, identity: ClientIdentity): Promise<void> {
-    const snap = (await b.call(catalogPaths.catalog, { identity })).body as CatalogSnapshot;
-    const seen = new Set<string>();
-    for (const svc of snap.services) {
-      seen.add(`${svc.namespace}/${svc.name}`);
-      this.#services.set(`${svc.namespace}/${svc.name}`, svc);
-      for (const cb of this.#cbs) cb(svc.namespace, svc.name);
-    }
-    for (const key of [...this.#services.keys()].filter((k) => !seen.has(k))) {
-      this.#services.delete(key);
-      const [ns, name] = key.split('/') as [string, string];
-      for (const cb of this.#cbs) cb(ns, name);
-    }
-  }
-}
 
 interface Agent { membership: RunningMembership; exports: ServiceExportController; stop(): Promise<void> }
 
@@ -64,13 +43,20 @@ describe('agent export side', () => {
     await broker?.stop();
   });
 
-  async function startAgent(clusterId = 'east', mergedServices: MergedServiceSource = noMerged): Promise<Agent> {
+  /** The agent's export side as agent/main.ts wires it: merged services come from the real catalog view, fed by the real watch on the broker. */
+  async function startAgent(clusterId = 'east'): Promise<Agent> {
     const kube = kubeAccess(lab.cluster(0).kubeConfig, { logger, informerBackoff: { baseMs: 50, maxMs: 1000, jitter: 0.2 } });
     const client = new BrokerClient({ baseUrl: broker.url, trustBundle: broker.caPem, clientCert: identity, timeoutMs: 5000 });
     const deps = { logger, clock: systemClock, timers: systemTimers };
     const membership = await startMembership({ api: kube.api, broker: client, clusterId, clusterset: broker.clusterset, ...deps });
+    const catalog = new CatalogView();
+    const watch = new WatchClient({
+      sink: catalog, logger, baseUrl: broker.url, trustBundle: broker.caPem, clientCert: identity,
+      backoffInitialMs: 50, backoffMaxMs: 500, bookmarkTimeoutMs: 5_000,
+    });
+    watch.start();
     const exports = setupServiceExportController({
-      clusterId, informers: kube.informers, status: kube.status, broker: client, mergedServices, ...deps,
+      clusterId, informers: kube.informers, status: kube.status, broker: client, mergedServices: catalog, ...deps,
       backoff: { baseMs: 50, maxMs: 2000, jitter: 0.2 },
     });
     await exports.start();
@@ -78,6 +64,7 @@ describe('agent export side', () => {
       membership, exports,
       async stop() {
         await exports.stop();
+        await watch.stop();
         await membership.stop();
         await kube.informers.stop();
         await client.close();
@@ -210,8 +197,7 @@ describe('agent export side', () => {
 
   it('raises Conflict against an older export of another cluster, and clears it when that cluster withdraws', async () => {
     const west = (await joinCluster(broker, 'west')).identity;
-    const source = new SnapshotSource();
-    agent = await startAgent('east', source);
+    agent = await startAgent('east');
     const ns = await namespace();
     const westExport = {
       cluster: 'west', namespace: ns, name: 'pay', createdAt: '2020-01-01T00:00:00Z', type: 'Headless',
@@ -226,7 +212,6 @@ describe('agent export side', () => {
 
     const del = await broker.call(catalogPaths.export(ns, 'pay'), { method: 'DELETE', identity: west });
     expect(del.status).toBe(200);
-    await source.refresh(broker, identity);
     await waitFor(async () => (await condition(ns, 'pay', 'Conflict'))?.reason === 'NoConflicts', { what: 'Conflict=False after the merged service changed', timeoutMs: 20_000 });
   });
 });
