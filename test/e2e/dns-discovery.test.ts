@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { patchCorefile } from '../../agent/dns/corefile.ts';
 import { resolveBinaries } from '../harness/binaries.ts';
 import { freePorts } from '../harness/free-ports.ts';
@@ -28,12 +28,18 @@ describe('clusterset.local DNS across two clusters', () => {
     await coredns?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
-
-  it('resolves an exported ClusterSetIP service to its clusterset IP, with SRV for its named port', async () => {
+  // Every test can run alone (-t): the services they query are exported here, not by an earlier test.
+  beforeAll(async () => {
     for (const i of [0, 1]) await ensureNamespace(c(i), 'shop');
     await createService(c(0), 'shop', 'cart');
     await setEndpoints(c(0), 'shop', 'cart', ['10.1.0.1', '10.1.0.2']);
     await exportService(c(0), 'shop', 'cart');
+    await createService(c(0), 'shop', 'db', { clusterIP: 'None' });
+    await setEndpoints(c(0), 'shop', 'db', ['10.1.1.1', '10.1.1.2'], ['10.1.1.9']);
+    await exportService(c(0), 'shop', 'db');
+  });
+
+  it('resolves an exported ClusterSetIP service to its clusterset IP, with SRV for its named port', async () => {
     const si = await waitFor(async () => {
       const s = await serviceImport(c(1), 'shop', 'cart');
       return s?.spec.ips?.length ? s : undefined;
@@ -49,9 +55,6 @@ describe('clusterset.local DNS across two clusters', () => {
   });
 
   it('resolves a headless service to the ready endpoints and per-host names', async () => {
-    await createService(c(0), 'shop', 'db', { clusterIP: 'None' });
-    await setEndpoints(c(0), 'shop', 'db', ['10.1.1.1', '10.1.1.2'], ['10.1.1.9']);
-    await exportService(c(0), 'shop', 'db');
     const a = await waitFor(async () => {
       const r = await agentDig(['db.shop.svc.clusterset.local', 'A']);
       return r.answers.length === 2 ? r : undefined;
@@ -76,6 +79,7 @@ describe('clusterset.local DNS across two clusters', () => {
   });
 
   it('gives NXDOMAIN once the export is withdrawn', async () => {
+    await waitFor(async () => (await agentDig(['cart.shop.svc.clusterset.local', 'A'])).answers.length > 0, { what: 'cart answered before the withdrawal', timeoutMs: 60_000 });
     await unexportService(c(0), 'shop', 'cart');
     await waitFor(async () => (await agentDig(['cart.shop.svc.clusterset.local', 'A'])).status === 'NXDOMAIN', { what: 'NXDOMAIN for cart', timeoutMs: 60_000 });
   });

@@ -18,6 +18,19 @@ const cond = (cs: Condition[], type: string) => cs.find((c) => c.type === type);
 describe('MCS export and import across three clusters', () => {
   const fixture = useMesh({ clusters: 3 });
   const c = (i: number) => fixture.mesh.cluster(i);
+  const existed = (e: { code?: number }) => { if (e.code !== 409) throw e; };
+  /**
+   * shop/cart exported from cluster i with these ready endpoints, whether or not an earlier
+   * test did it, so that every test runs alone (-t) too. Makes "shop" in every cluster.
+   */
+  const cartExportedFrom = async (i: number, ready: string[]) => {
+    for (const j of [0, 1, 2]) await ensureNamespace(c(j), 'shop');
+    await createService(c(i), 'shop', 'cart').catch(existed);
+    await setEndpoints(c(i), 'shop', 'cart', ready);
+    await exportService(c(i), 'shop', 'cart').catch(existed);
+  };
+  const cartFrom = async (i: number, addresses: string[]) =>
+    waitFor(async () => sameSet(addressesOf(await importedSlices(c(i), 'shop', 'cart', 'cluster-1')), addresses), { what: `cart's endpoints from cluster-1 in cluster-${i + 1}` });
 
   it('imports an exported service into every cluster that has the namespace, with a real clusterset IP', async () => {
     for (const i of [0, 1]) await ensureNamespace(c(i), 'shop');
@@ -62,6 +75,8 @@ describe('MCS export and import across three clusters', () => {
   });
 
   it('follows endpoint churn', async () => {
+    await cartExportedFrom(0, ['10.1.0.1', '10.1.0.2']);
+    for (const i of [1, 2]) await cartFrom(i, ['10.1.0.1', '10.1.0.2']);
     await setEndpoints(c(0), 'shop', 'cart', ['10.1.0.3', '10.1.0.4', '10.1.0.5']);
     for (const i of [1, 2]) {
       await waitFor(async () => sameSet(addressesOf(await importedSlices(c(i), 'shop', 'cart', 'cluster-1')), ['10.1.0.3', '10.1.0.4', '10.1.0.5']), { what: `new endpoints in cluster-${i + 1}` });
@@ -69,9 +84,9 @@ describe('MCS export and import across three clusters', () => {
   });
 
   it('merges a second compatible exporter and flags a type conflict on the newer one', async () => {
-    await createService(c(1), 'shop', 'cart');
-    await setEndpoints(c(1), 'shop', 'cart', ['10.2.0.1']);
-    await exportService(c(1), 'shop', 'cart');
+    await cartExportedFrom(0, ['10.1.0.3', '10.1.0.4', '10.1.0.5']);
+    await cartFrom(2, ['10.1.0.3', '10.1.0.4', '10.1.0.5']);
+    await cartExportedFrom(1, ['10.2.0.1']);
     await waitFor(async () => sameSet(addressesOf(await importedSlices(c(2), 'shop', 'cart')), ['10.1.0.3', '10.1.0.4', '10.1.0.5', '10.2.0.1']), { what: 'both sources in cluster-3' });
     const si = await waitFor(async () => {
       const s = await serviceImport(c(2), 'shop', 'cart');
@@ -100,6 +115,7 @@ describe('MCS export and import across three clusters', () => {
   });
 
   it('refuses to export an ExternalName Service and imports nothing', async () => {
+    for (const i of [0, 1]) await ensureNamespace(c(i), 'shop');
     await createService(c(0), 'shop', 'legacy', { type: 'ExternalName', externalName: 'legacy.example.com', ports: [] });
     await exportService(c(0), 'shop', 'legacy');
     const valid = await waitFor(async () => {
@@ -115,6 +131,7 @@ describe('MCS export and import across three clusters', () => {
   });
 
   it('has the API server itself refuse a ServiceExport with an invalid name', async () => {
+    await ensureNamespace(c(0), 'shop');
     const bad = c(0).client(CustomObjectsApi).createNamespacedCustomObject({ group: MCS_GROUP, version: MCS_VERSION, namespace: 'shop', plural: 'serviceexports', body: {
       apiVersion: `${MCS_GROUP}/${MCS_VERSION}`, kind: 'ServiceExport', metadata: { name: 'Bad_Name' },
     } });
@@ -137,6 +154,9 @@ describe('MCS export and import across three clusters', () => {
   });
 
   it('removes the ServiceImport everywhere when the last export is withdrawn', async () => {
+    await cartExportedFrom(0, ['10.1.0.3', '10.1.0.4', '10.1.0.5']);
+    await cartExportedFrom(1, ['10.2.0.1']);
+    await waitFor(async () => sameSet(addressesOf(await importedSlices(c(2), 'shop', 'cart')), ['10.1.0.3', '10.1.0.4', '10.1.0.5', '10.2.0.1']), { what: 'both sources of cart in cluster-3' });
     await unexportService(c(0), 'shop', 'cart');
     await waitFor(async () => sameSet(addressesOf(await importedSlices(c(2), 'shop', 'cart')), ['10.2.0.1']), { what: 'only cluster-2 left' });
     await unexportService(c(1), 'shop', 'cart');
