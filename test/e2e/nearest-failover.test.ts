@@ -9,7 +9,7 @@
 // agent frozen, so probes hang until they time out).
 import { performance } from 'node:perf_hooks';
 import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { MCS_GROUP, MCS_VERSION } from '../../crds/types.ts';
 import { dig } from './support/dig.ts';
 import {
@@ -47,7 +47,8 @@ describe('nearest-healthy-instance answers', () => {
     return r.answers.map((a) => a[4]!);
   }
 
-  it('hints cluster-3\'s zone to the nearest exporter and answers headless queries nearest first', async () => {
+  // web and db, exported from clusters 1 and 2, for every test: each runs alone (-t) too.
+  beforeAll(async () => {
     for (const i of [0, 1, 2]) await ensureNamespace(c(i), 'near');
     for (const [i, ip] of [[0, '10.61.0.1'], [1, '10.62.0.1']] as const) {
       await createService(c(i), 'near', 'web');
@@ -59,6 +60,17 @@ describe('nearest-healthy-instance answers', () => {
       await setEndpoints(c(i), 'near', 'db', [ip]);
       await exportService(c(i), 'near', 'db');
     }
+  });
+  /** The steady state the failover tests start from: cluster-1 hinted for zone-c and first in the headless answers. */
+  const nearestFirst = async () => {
+    await waitFor(async () => {
+      const h = await hints();
+      return h['10.61.0.1']?.includes('zone-c') && h['10.62.0.1']?.includes('plexus-standby');
+    }, { what: 'cluster-3 hints zone-c to cluster-1', timeoutMs: 90_000 });
+    await waitFor(async () => (await headless()).join() === '10.71.0.1,10.72.0.1', { what: 'headless answers nearest first', timeoutMs: 60_000 });
+  };
+
+  it('hints cluster-3\'s zone to the nearest exporter and answers headless queries nearest first', async () => {
     await waitFor(async () => {
       const h = await hints();
       return h['10.61.0.1']?.includes('zone-c') && h['10.62.0.1']?.includes('plexus-standby');
@@ -76,7 +88,9 @@ describe('nearest-healthy-instance answers', () => {
     expect(srv.answers.map((a) => a[7])).toEqual(['db-0.cluster-1.db.near.svc.clusterset.local.', 'db-0.cluster-2.db.near.svc.clusterset.local.']);
   });
 
-  it('drops a dead cluster from the hints and the headless answers within 10 s', async () => {
+  // Dropping and bringing back are one test: the second cannot run without the first.
+  it('drops a dead cluster from the hints and the headless answers within 10 s, and brings it back when it recovers', async () => {
+    await nearestFirst();
     const t0 = performance.now();
     await fixture.mesh.stopAgent('cluster-1', 'SIGKILL');
     await c(0).stopApiServer();
@@ -94,9 +108,7 @@ describe('nearest-healthy-instance answers', () => {
     expect(Math.max(hintsMs, dnsMs)).toBeLessThan(FAILOVER_BOUND_MS);
     // The lease has not expired: the slices stay, only the ranking moved.
     expect(Object.keys(await hints())).toContain('10.61.0.1');
-  });
 
-  it('brings the cluster back into the answers when it recovers', async () => {
     await c(0).startApiServer();
     fixture.mesh.startAgent('cluster-1');
     await waitFor(async () => (await hints())['10.61.0.1']?.includes('zone-c'), { what: 'cluster-1 back in the zone hints', timeoutMs: 90_000 });
@@ -104,6 +116,7 @@ describe('nearest-healthy-instance answers', () => {
   });
 
   it('drops a cut-off cluster (its agent frozen: probes hang until they time out) within 10 s, and takes it back', async () => {
+    await nearestFirst();
     const t0 = performance.now();
     fixture.mesh.signalAgent('cluster-1', 'SIGSTOP');
     try {
