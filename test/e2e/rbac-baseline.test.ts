@@ -18,6 +18,8 @@ describe('RBAC baseline across three clusters', () => {
     const s = await compliance(mesh());
     return s.clusters.length === 3 && s.clusters.every((c) => c.compliant && c.appliedRevision === revision) ? s : undefined;
   }, { what: `every cluster compliant at revision ${revision}`, timeoutMs: 60_000 });
+  /** The base baseline in force everywhere, whether or not an earlier test applied it: each test runs alone (-t) too. */
+  const baseInForce = async () => allCompliantAt(await applyBaseline(mesh(), base));
 
   it('gives plexus:dev read on pods in app, identically in every cluster, and nobody else', async () => {
     const rev = await applyBaseline(mesh(), base);
@@ -31,6 +33,7 @@ describe('RBAC baseline across three clusters', () => {
   });
 
   it('corrects a hand edit and a deletion, and counts the drift', async () => {
+    await baseInForce();
     const c = mesh().cluster(1);
     const patch = JSON.stringify({ rules: [{ apiGroups: [''], resources: ['pods', 'secrets'], verbs: ['get', 'list', 'delete'] }] });
     expect((await c.kubectl(['patch', 'role', 'pod-reader', '-n', 'app', '--type', 'merge', '-p', patch])).code).toBe(0);
@@ -46,6 +49,7 @@ describe('RBAC baseline across three clusters', () => {
   });
 
   it('puts back what was deleted while the agent was down, once it runs again', async () => {
+    await baseInForce();
     const c = mesh().cluster(0);
     await mesh().stopAgent(c.name);
     try {
