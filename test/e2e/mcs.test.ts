@@ -15,6 +15,9 @@ import { waitFor } from '../harness/wait-for.ts';
 
 const cond = (cs: Condition[], type: string) => cs.find((c) => c.type === type);
 
+// A test run alone may start while the last agent is still loading on a busy machine.
+const SETUP_MS = 120_000;
+
 describe('MCS export and import across three clusters', () => {
   const fixture = useMesh({ clusters: 3 });
   const c = (i: number) => fixture.mesh.cluster(i);
@@ -30,7 +33,7 @@ describe('MCS export and import across three clusters', () => {
     await exportService(c(i), 'shop', 'cart').catch(existed);
   };
   const cartFrom = async (i: number, addresses: string[]) =>
-    waitFor(async () => sameSet(addressesOf(await importedSlices(c(i), 'shop', 'cart', 'cluster-1')), addresses), { what: `cart's endpoints from cluster-1 in cluster-${i + 1}` });
+    waitFor(async () => sameSet(addressesOf(await importedSlices(c(i), 'shop', 'cart', 'cluster-1')), addresses), { what: `cart's endpoints from cluster-1 in cluster-${i + 1}`, timeoutMs: SETUP_MS });
 
   it('imports an exported service into every cluster that has the namespace, with a real clusterset IP', async () => {
     for (const i of [0, 1]) await ensureNamespace(c(i), 'shop');
@@ -156,7 +159,7 @@ describe('MCS export and import across three clusters', () => {
   it('removes the ServiceImport everywhere when the last export is withdrawn', async () => {
     await cartExportedFrom(0, ['10.1.0.3', '10.1.0.4', '10.1.0.5']);
     await cartExportedFrom(1, ['10.2.0.1']);
-    await waitFor(async () => sameSet(addressesOf(await importedSlices(c(2), 'shop', 'cart')), ['10.1.0.3', '10.1.0.4', '10.1.0.5', '10.2.0.1']), { what: 'both sources of cart in cluster-3' });
+    await waitFor(async () => sameSet(addressesOf(await importedSlices(c(2), 'shop', 'cart')), ['10.1.0.3', '10.1.0.4', '10.1.0.5', '10.2.0.1']), { what: 'both sources of cart in cluster-3', timeoutMs: SETUP_MS });
     await unexportService(c(0), 'shop', 'cart');
     await waitFor(async () => sameSet(addressesOf(await importedSlices(c(2), 'shop', 'cart')), ['10.2.0.1']), { what: 'only cluster-2 left' });
     await unexportService(c(1), 'shop', 'cart');
