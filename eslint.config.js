@@ -1,23 +1,34 @@
 // Lint: TypeScript rules plus the import boundaries from STYLE.md.
 //   certs/  imports neither broker/ nor agent/ (it is a pure library).
 //   agent/  imports only broker/api/ from the broker (the wire contract).
+//   broker/ does not import agent/.
 //   cli/    is the top of the program: it imports the runtime packages, never the other
 //           way round. broker/, agent/ and certs/ import neither cli/ nor commander.
 //   fastify is imported only in broker/http/: every route plugin lives there, and the
 //           subsystems (catalog/, rbac/, users/, ca/, fleet/, metrics/ …) export services.
+//   Runtime code (agent/ broker/ certs/ cli/ bin/, not their *.test.ts) never imports test/:
+//   the fakes of test/support/ and the harness stay out of the image. Unit tests beside the
+//   code may import test/support/.
 import tseslint from 'typescript-eslint';
 
 const crossesInto = (dir) => ({ regex: `(^|/)${dir}(/|$)`, message: `certs/ is a pure library and must not import ${dir}/` });
+const testCode = { regex: '(^|/)test(/|$)', message: 'runtime code must not import test code (test/, test/support/ fakes): it is not in the image' };
 const noCli = [
   { regex: '(^|/)cli(/|$)', message: 'runtime packages (broker/, agent/, certs/) must not import cli/: commands live in cli/ and import the runtime, not the other way round' },
   { regex: '^commander(/|$)', message: 'commander belongs to the commands in cli/, not to a runtime package' },
 ];
-const brokerBoundaries = [
-  { regex: '(^|/)agent(/|$)', message: 'broker/ must not import agent/' },
-  { regex: '(^|/)test/', message: 'production code must not import test code' },
-  ...noCli,
-];
 const noFastify = { regex: '^(fastify|@fastify/)', message: 'fastify is imported only in broker/http/: route plugins live there; a subsystem exports a service for http/ to mount' };
+const brokerNoAgent = { regex: '(^|/)agent(/|$)', message: 'broker/ must not import agent/' };
+// Later entries replace earlier ones for the files both match (broker/http/ after broker/).
+const boundaries = {
+  certs: [crossesInto('broker'), crossesInto('agent'), ...noCli, noFastify],
+  agent: [{ regex: '(^|/)broker/(?!api(/|$))', message: 'agent/ may import only broker/api/ (the wire contract) from the broker' }, ...noCli, noFastify],
+  broker: [brokerNoAgent, ...noCli, noFastify],
+  'broker/http': [brokerNoAgent, ...noCli],
+  cli: [],
+  bin: [],
+};
+const tests = ['**/*.test.ts'];
 
 export default tseslint.config(
   { ignores: ['node_modules/**', 'dist/**', '**/*.js', '**/*.mjs'] },
@@ -28,28 +39,10 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': 'error',
     },
   },
-  {
-    files: ['certs/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { patterns: [crossesInto('broker'), crossesInto('agent'), crossesInto('test'), ...noCli, noFastify] }] },
-  },
-  {
-    files: ['agent/**/*.ts'],
-    rules: {
-      'no-restricted-imports': ['error', { patterns: [
-        { regex: '(^|/)broker/(?!api(/|$))', message: 'agent/ may import only broker/api/ (the wire contract) from the broker' },
-        { regex: '(^|/)test/', message: 'production code must not import test code' },
-        ...noCli,
-        noFastify,
-      ] }],
-    },
-  },
-  {
-    files: ['broker/**/*.ts'],
-    ignores: ['broker/http/**'],
-    rules: { 'no-restricted-imports': ['error', { patterns: [...brokerBoundaries, noFastify] }] },
-  },
-  {
-    files: ['broker/http/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { patterns: brokerBoundaries }] },
-  },
+  // One block per folder for its tests and one for its runtime files: a later block replaces
+  // the rule's options, so the runtime block repeats the folder's boundaries.
+  ...Object.entries(boundaries).flatMap(([dir, patterns]) => [
+    { files: tests.map((t) => `${dir}/${t}`), rules: { 'no-restricted-imports': ['error', { patterns }] } },
+    { files: [`${dir}/**/*.ts`], ignores: tests, rules: { 'no-restricted-imports': ['error', { patterns: [...patterns, testCode] }] } },
+  ]),
 );

@@ -1,6 +1,6 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { FakeTimers } from './kube/fake-timers.ts';
+import { FakeTimers } from '../test/support/fake-timers.ts';
 import { Lifecycle } from './lifecycle.ts';
 
 describe('Lifecycle', () => {

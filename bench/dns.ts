@@ -17,6 +17,7 @@ import { Resolver } from '../agent/dns/resolver.ts';
 import { DnsServer } from '../agent/dns/server.ts';
 import { resolveBinaries } from '../test/harness/binaries.ts';
 import { formatRun, percentile, recordBenchmark, type BenchmarkRun } from './record.ts';
+import { waitFor } from '../test/harness/wait-for.ts';
 
 const SERVICES = 200;
 const HEADLESS = 20;
@@ -108,7 +109,7 @@ async function startCoredns(dir: string, zone: string, gomaxprocs: number): Prom
   const child = spawn(resolveBinaries().coredns, ['-conf', path.join(dir, 'Corefile'), '-quiet'], {
     stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, GOMAXPROCS: String(gomaxprocs) },
   });
-  await until(() => dnsOk(port), 'CoreDNS');
+  await waitFor(() => dnsOk(port), { what: 'CoreDNS', timeoutMs: 60_000 });
   return { child, port };
 }
 
@@ -117,14 +118,6 @@ async function dnsOk(port: number): Promise<boolean> {
     return execFileSync('dig', ['@127.0.0.1', '-p', String(port), '+time=1', '+tries=1', '+short', 'svc-1.shop.svc.clusterset.local'], { encoding: 'utf8' }).trim() !== '';
   } catch {
     return false;
-  }
-}
-
-async function until(probe: () => Promise<boolean>, what: string): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`${what} did not come up`);
-    await new Promise((r) => setTimeout(r, 100));
   }
 }
 

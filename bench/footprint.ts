@@ -15,11 +15,12 @@ import { Agent, request } from 'undici';
 import { Mesh } from '../test/e2e/support/mesh.ts';
 import { freePorts } from '../test/harness/free-ports.ts';
 import type { Cluster } from '../test/harness/cluster.ts';
-import { ensureNamespace, exportService, until } from '../test/e2e/support/objects.ts';
+import { ensureNamespace, exportService } from '../test/e2e/support/objects.ts';
 import { dataDirLayout } from '../broker/data-dir.ts';
 import { LABEL_SOURCE_CLUSTER } from '../crds/types.ts';
 import { clockTicksPerSecond } from './proc-sampler.ts';
 import { formatRun, recordBenchmark, type BenchmarkRun } from './record.ts';
+import { waitFor } from '../test/harness/wait-for.ts';
 
 /** Seconds from start (or from the last import arriving) until the idle window opens; the issue measured 90 s after start. */
 const SETTLE_S = Number(process.env.PLEXUS_BENCH_SETTLE_S ?? 90);
@@ -169,7 +170,7 @@ async function main(): Promise<void> {
       ...floors.map((f) => f.measured),
     ];
     // Both agents up (metrics answering) before the settle time starts counting.
-    await until('agents serving metrics', async () => Number.isFinite(await scrapeAgent(0)().catch(() => NaN)) && Number.isFinite(await scrapeAgent(1)().catch(() => NaN)), 300_000);
+    await waitFor(async () => Number.isFinite(await scrapeAgent(0)().catch(() => NaN)) && Number.isFinite(await scrapeAgent(1)().catch(() => NaN)), { what: 'agents serving metrics', timeoutMs: 300_000 });
 
     const phases: { label: string; figures: Map<string, Figures> }[] = [];
     phases.push({ label: 'idle, empty mesh', figures: await measureIdle(procs, SETTLE_S, 'idle') });
@@ -181,7 +182,7 @@ async function main(): Promise<void> {
       await exportServices(exporter, services, target);
       services = target;
       try {
-        await until(`${endpoints} endpoints imported in ${importer.name}`, async () => (await importedEndpoints(importer, exporter.name)) === endpoints, IMPORT_TIMEOUT_MS);
+        await waitFor(async () => (await importedEndpoints(importer, exporter.name)) === endpoints, { what: `${endpoints} endpoints imported in ${importer.name}`, timeoutMs: IMPORT_TIMEOUT_MS });
       } catch (err) {
         // Record what was measured, and say what did not arrive, rather than nothing.
         missing = `${endpoints.toLocaleString('en')} endpoints: only ${await importedEndpoints(importer, exporter.name)} had arrived in ${importer.name} after ${IMPORT_TIMEOUT_MS / 1000} s (${(err as Error).message}); not measured`;

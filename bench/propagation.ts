@@ -11,9 +11,10 @@ import '../certs/setup.ts';
 import { DiscoveryV1Api, Watch, type KubeConfig, type V1EndpointSlice } from '@kubernetes/client-node';
 import type { Cluster } from '../test/harness/cluster.ts';
 import { Mesh } from '../test/e2e/support/mesh.ts';
-import { createService, ensureNamespace, exportService, setEndpoints, until } from '../test/e2e/support/objects.ts';
+import { createService, ensureNamespace, exportService, setEndpoints } from '../test/e2e/support/objects.ts';
 import { formatRun, percentile, recordBenchmark, type BenchmarkRun } from './record.ts';
 import { MCS_GROUP, MCS_VERSION } from '../crds/types.ts';
+import { waitFor } from '../test/harness/wait-for.ts';
 
 const SLICE_CHANGES = Number(process.env.PLEXUS_BENCH_SLICE_CHANGES ?? 180);
 const EXPORT_CHANGES = Number(process.env.PLEXUS_BENCH_EXPORT_CHANGES ?? 20);
@@ -76,7 +77,7 @@ async function main(): Promise<void> {
       if (name && !arrivals.has(`import:${name}`)) arrivals.set(`import:${name}`, performance.now());
     });
     const stopRelay = await bareRelay(a, b);
-    await until('first import in cluster B', async () => arrivals.has('10.60.0.1'), 60_000);
+    await waitFor(async () => arrivals.has('10.60.0.1'), { what: 'first import in cluster B', timeoutMs: 60_000 });
 
     const sliceLatency: number[] = [];
     const floorLatency: number[] = [];
@@ -84,7 +85,7 @@ async function main(): Promise<void> {
     const change = async (svc: string, marker: string): Promise<number> => {
       const t0 = performance.now();
       await setEndpoints(a, NS, svc, [marker]);
-      await until(`${marker} in cluster B`, async () => arrivals.has(marker), 30_000);
+      await waitFor(async () => arrivals.has(marker), { what: `${marker} in cluster B` });
       return arrivals.get(marker)! - t0;
     };
     for (let i = 1; i <= SLICE_CHANGES; i++) {
@@ -98,7 +99,7 @@ async function main(): Promise<void> {
       await createService(a, NS, name);
       const t0 = performance.now();
       await exportService(a, NS, name);
-      await until(`import ${name} in cluster B`, async () => arrivals.has(`import:${name}`), 30_000);
+      await waitFor(async () => arrivals.has(`import:${name}`), { what: `import ${name} in cluster B` });
       exportLatency.push(arrivals.get(`import:${name}`)! - t0);
     }
     stopSlices();

@@ -20,8 +20,8 @@ import { clusterServerName } from '../broker/api/advertisement.ts';
 import { login } from '../cli/user/login.ts';
 import { UserBrokerClient } from '../cli/user/user-broker-client.ts';
 import { Mesh } from '../test/e2e/support/mesh.ts';
-import { until } from '../test/e2e/support/objects.ts';
 import { percentile, recordBenchmark } from './record.ts';
+import { waitFor } from '../test/harness/wait-for.ts';
 
 const NS = 'plexus-bench-proxy';
 const N = Number(process.env.PLEXUS_BENCH_PROXY_REQUESTS ?? 2000);
@@ -72,7 +72,7 @@ async function setup(mesh: Mesh, home: string) {
   const inv = await admin.inviteUser({ name: 'bench', groups: ['bench'] }).finally(() => admin.close());
   const id = await login({ broker: mesh.brokerUrl, token: inv.token, caFingerprint: inv.caFingerprint, configDir: home, now: () => new Date() });
   const client = new UserBrokerClient({ baseUrl: mesh.brokerUrl, caPem: id.caPem, clientCert: id });
-  const proxyUrl = await until('the agent advertises its proxy', async () => (await client.advertisements()).advertisements.find((a) => a.cluster === c.name)?.proxyUrl, 60_000)
+  const proxyUrl = await waitFor(async () => (await client.advertisements()).advertisements.find((a) => a.cluster === c.name)?.proxyUrl, { what: 'the agent advertises its proxy', timeoutMs: 60_000 })
     .finally(() => client.close());
   const opts: RequestOptions = {};
   await c.kubeConfig.applyToHTTPSOptions(opts);
@@ -135,7 +135,7 @@ async function watchDelay(direct: Target, proxy: Target, cluster: Mesh['clusters
   try {
     for (let i = 0; i < WATCH_EVENTS; i++) {
       await api.createNamespacedConfigMap({ namespace: NS, body: { metadata: { name: `ev-${i}` } } });
-      await until(`ev-${i} on both watches`, async () => viaDirect.has(`ev-${i}`) && viaProxy.has(`ev-${i}`), 10_000);
+      await waitFor(async () => viaDirect.has(`ev-${i}`) && viaProxy.has(`ev-${i}`), { what: `ev-${i} on both watches`, timeoutMs: 10_000 });
     }
   } finally {
     ac.abort();

@@ -12,9 +12,9 @@ import { AdminClient } from '../broker/admin-client.ts';
 import { rbacBaselineInfoSchema, rbacPaths } from '../broker/api/rbac.ts';
 import type { Cluster } from '../test/harness/cluster.ts';
 import { Mesh } from '../test/e2e/support/mesh.ts';
-import { until } from '../test/e2e/support/objects.ts';
 import { applyBaseline, compliance, groupRoleBinding, namespace, podReaderRole } from '../test/e2e/support/rbac.ts';
 import { formatRun, percentile, recordBenchmark, type BenchmarkRun } from './record.ts';
+import { waitFor } from '../test/harness/wait-for.ts';
 
 const NS = 'plexus-bench-rbac';
 const PROBE = 'pod-reader';
@@ -66,10 +66,10 @@ async function ensureProbe(mesh: Mesh): Promise<void> {
   const target = 'selector' in current.target ? Object.entries(current.target.selector).map(([k, v]) => `${k}=${v}`).join(',') : 'all';
   const probe = [namespace(NS), podReaderRole(NS), groupRoleBinding(NS, BINDING, PROBE, 'plexus:bench')];
   const revision = await applyBaseline(mesh, [...keep, ...probe], ['--target', target, ...(current.allowKubeSystem ? ['--allow-kube-system'] : [])]);
-  await until('every targeted cluster applied the probe', async () => {
+  await waitFor(async () => {
     const s = await compliance(mesh);
     return s.clusters.every((c) => !c.targeted || (c.appliedRevision ?? 0) >= revision) ? true : undefined;
-  }, 120_000);
+  }, { what: 'every targeted cluster applied the probe', timeoutMs: 120_000 });
 }
 
 const isEdited = (e: RbacEvent) => e.kind === 'Role' && e.type === 'MODIFIED' && (e.obj.rules ?? []).some((r) => r.verbs?.includes('delete'));

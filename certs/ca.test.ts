@@ -10,7 +10,7 @@ import { caSigner, createRootCa, loadCa } from './ca.ts';
 import { CertError } from './errors.ts';
 import { exportPrivateKeyPem, generateKeyPair } from './keys.ts';
 import { certificateToPem } from './pem.ts';
-import { craftRoot, Name, T0, at } from './test-certs.ts';
+import { craftRoot, Name, T0, at } from '../test/support/test-certs.ts';
 
 async function codeOf(f: () => Promise<unknown>): Promise<string | undefined> {
   try {

@@ -4,7 +4,7 @@
 //
 // Why not @peculiar/x509 for this: its generic schema machinery costs ~2 ms per leaf,
 // which alone would miss the 500 issuances/s target. x509 stays the reference:
-// issue-reference.ts builds the same TBSCertificate through it, and issue.test.ts checks
+// test/support/issue-reference.ts builds the same TBSCertificate through it, and issue.test.ts checks
 // that both give identical bytes. Signature checks need the exact signed bytes, which
 // x509 does not expose, so the reader slices them from the original DER.
 import { CertError } from './errors.ts';

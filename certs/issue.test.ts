@@ -17,13 +17,13 @@ import type { CertificateAuthority } from './ca.ts';
 import { CertError } from './errors.ts';
 import { ipv6Bytes, issueCertificate, leafTemplate } from './issue.ts';
 import type { IssueOptions } from './issue.ts';
-import { referenceLeafTbs } from './issue-reference.ts';
+import { referenceLeafTbs } from '../test/support/issue-reference.ts';
 import { exportPrivateKeyPem, generateKeyPair } from './keys.ts';
 import type { KeyAlgorithm } from './keys.ts';
 import { implicitPrimitive } from './der.ts';
 import { encodeLeafTbs } from './leaf-tbs.ts';
 import { certificatesFromPem } from './pem.ts';
-import { at, HOUR_MS, T0 } from './test-certs.ts';
+import { at, HOUR_MS, T0 } from '../test/support/test-certs.ts';
 
 async function codeOf(f: () => Promise<unknown>): Promise<string | undefined> {
   try {

@@ -1,6 +1,6 @@
 // DER encoding of a leaf's TBSCertificate, straight from a validated template. This is
-// the issuance fast path (see der.ts for why); issue-reference.ts is the plain path
-// through @peculiar/x509 and the tests check both produce identical bytes.
+// the issuance fast path (see der.ts for why); test/support/issue-reference.ts is the
+// plain path through @peculiar/x509 and the tests check both produce identical bytes.
 import {
   bitString,
   booleanTrue,

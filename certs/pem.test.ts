@@ -4,7 +4,7 @@ import { createRootCa } from './ca.ts';
 import type { CertificateAuthority } from './ca.ts';
 import { CertError } from './errors.ts';
 import { certificatesFromPem, certificateToPem, encodePem, fingerprintSha256, splitPemBlocks } from './pem.ts';
-import { T0 } from './test-certs.ts';
+import { T0 } from '../test/support/test-certs.ts';
 
 function codeOf(f: () => unknown): string | undefined {
   try {

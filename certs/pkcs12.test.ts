@@ -7,7 +7,7 @@ import { CertError } from './errors.ts';
 import { issueCertificate } from './issue.ts';
 import { exportPrivateKeyPem, generateKeyPair, type KeyAlgorithm } from './keys.ts';
 import { encodePkcs12 } from './pkcs12.ts';
-import { T0 } from './test-certs.ts';
+import { T0 } from '../test/support/test-certs.ts';
 
 // forge decrypts PBKDF2-HMAC-SHA-256 in plain JavaScript (~0.2 ms per iteration here), so
 // the round trips use few iterations; the default count is checked by reading the header.

@@ -5,7 +5,7 @@ import { CertError } from './errors.ts';
 import { issueCertificate } from './issue.ts';
 import { generateKeyPair } from './keys.ts';
 import { fingerprintSha256 } from './pem.ts';
-import { T0 } from './test-certs.ts';
+import { T0 } from '../test/support/test-certs.ts';
 import { TrustBundle } from './trust-bundle.ts';
 
 function codeOf(f: () => unknown): string | undefined {

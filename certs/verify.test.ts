@@ -10,7 +10,7 @@ import { issueCertificate } from './issue.ts';
 import type { IssueOptions } from './issue.ts';
 import { generateKeyPair } from './keys.ts';
 import { certificateFromDer, certificateToPem, fingerprintSha256 } from './pem.ts';
-import { at, craftLeaf, craftRoot, Extension, HOUR_MS, Name, T0, tamperSignature } from './test-certs.ts';
+import { at, craftLeaf, craftRoot, Extension, HOUR_MS, Name, T0, tamperSignature } from '../test/support/test-certs.ts';
 import { TrustBundle } from './trust-bundle.ts';
 import { verifyLeaf } from './verify.ts';
 import type { VerifyOptions } from './verify.ts';

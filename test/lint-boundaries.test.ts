@@ -31,4 +31,15 @@ describe('import boundaries', () => {
     expect(await restricted('broker/probe.ts', "import '../test/harness/index.ts';\n")).toBe(true);
     expect(await restricted('agent/probe.ts', "import '../test/harness/index.ts';\n")).toBe(true);
   });
+
+  it('runtime code never imports the test-support fakes; unit tests beside it may', async () => {
+    for (const file of ['agent/kube/probe.ts', 'broker/probe.ts', 'certs/probe.ts', 'cli/probe.ts', 'bin/probe.ts']) {
+      const support = path.relative(path.dirname(file), 'test/support/fake-timers.ts');
+      expect(await restricted(file, `import '${support}';\n`), file).toBe(true);
+      expect(await restricted(file.replace(/\.ts$/, '.test.ts'), `import '${support}';\n`), file).toBe(false);
+    }
+    // A unit test still keeps its folder's boundaries.
+    expect(await restricted('certs/probe.test.ts', "import '../agent/errors.ts';\n")).toBe(true);
+    expect(await restricted('agent/probe.test.ts', "import '../broker/config.ts';\n")).toBe(true);
+  });
 });

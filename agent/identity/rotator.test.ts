@@ -9,7 +9,7 @@ import { formatIdentity } from '../../certs/identity.ts';
 import { issueCertificate } from '../../certs/issue.ts';
 import { exportPrivateKeyPem, generateKeyPair } from '../../certs/keys.ts';
 import { AgentError } from '../errors.ts';
-import { FakeTimers } from '../kube/fake-timers.ts';
+import { FakeTimers } from '../../test/support/fake-timers.ts';
 import { AgentMetrics } from '../metrics/agent-metrics.ts';
 import type { IdentityStore, StoredIdentity } from './identity-store.ts';
 import { LiveIdentity } from './live-identity.ts';

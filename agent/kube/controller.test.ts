@@ -1,7 +1,7 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { Controller, TerminalError, type Reconciler, type Result } from './controller.ts';
-import { FakeTimers } from './fake-timers.ts';
+import { FakeTimers } from '../../test/support/fake-timers.ts';
 
 const logger = pino({ level: 'silent' });
 

@@ -2,9 +2,9 @@ import { ListWatch, type V1EndpointSlice } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { AgentError } from '../errors.ts';
-import { FakeTimers } from './fake-timers.ts';
+import { FakeTimers } from '../../test/support/fake-timers.ts';
 import { InformerRegistry } from './informer-registry.ts';
-import { FakeListWatch } from './fake-list-watch.ts';
+import { FakeListWatch } from '../../test/support/fake-list-watch.ts';
 import { Informer } from './informer.ts';
 import { ENDPOINT_SLICES, INDEX_SERVICE_NAME, SERVICES, SERVICE_EXPORTS, type KubeObject, type ResourceType } from './resources.ts';
 

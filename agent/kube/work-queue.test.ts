@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FakeTimers } from './fake-timers.ts';
+import { FakeTimers } from '../../test/support/fake-timers.ts';
 import { WorkQueue } from './work-queue.ts';
 
 const backoff = { baseMs: 100, maxMs: 1000, jitter: 0.5 };

@@ -1,8 +1,8 @@
 import { pino } from 'pino';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { RbacClusterBaseline, RbacEntry, RbacObject } from '../../broker/api/rbac.ts';
-import { FakeKube } from '../controllers/service-import/fake-kube.ts';
-import { FakeTimers } from '../kube/fake-timers.ts';
+import { FakeKube } from '../../test/support/fake-kube.ts';
+import { FakeTimers } from '../../test/support/fake-timers.ts';
 import { InformerRegistry, LABEL_RBAC_OWNED, ROLES, ROLE_BINDINGS, type KubeObject } from '../kube/index.ts';
 import { ANNOTATION_RBAC_HASH, ANNOTATION_RBAC_REVISION, WATCHED_RBAC_RESOURCES } from './desired-state.ts';
 import { RbacState } from './rbac-state.ts';

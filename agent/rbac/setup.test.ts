@@ -2,8 +2,8 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RbacClusterBaseline, RbacStatusReport } from '../../broker/api/rbac.ts';
 import { WatchDispatcher } from '../broker-client/watch-dispatcher.ts';
-import { FakeKube } from '../controllers/service-import/fake-kube.ts';
-import { FakeTimers } from '../kube/fake-timers.ts';
+import { FakeKube } from '../../test/support/fake-kube.ts';
+import { FakeTimers } from '../../test/support/fake-timers.ts';
 import { InformerRegistry, ROLES, type KubeObject } from '../kube/index.ts';
 import { setupRbacController, type RbacController } from './setup.ts';
 

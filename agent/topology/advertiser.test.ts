@@ -1,7 +1,7 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { ClusterAdvertisementInput } from '../../broker/api/advertisement.ts';
-import { FakeTimers } from '../kube/fake-timers.ts';
+import { FakeTimers } from '../../test/support/fake-timers.ts';
 import { Advertiser, materiallyDifferent } from './advertiser.ts';
 
 function setup() {

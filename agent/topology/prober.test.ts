@@ -1,6 +1,6 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { FakeTimers } from '../kube/fake-timers.ts';
+import { FakeTimers } from '../../test/support/fake-timers.ts';
 import { AgentMetrics } from '../metrics/agent-metrics.ts';
 import type { ProbeTarget } from './probe-client.ts';
 import { Prober } from './prober.ts';

@@ -5,10 +5,10 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { ClusterSet } from '../../test/harness/index.ts';
 import { resolveBinaries } from '../../test/harness/binaries.ts';
-import { until } from '../../test/e2e/support/objects.ts';
 import { plexus } from '../../test/support/plexus-process.ts';
 import type { Admin } from './deploy-steps.ts';
 import { detail, step, table } from './ui.ts';
+import { waitFor } from '../../test/harness/wait-for.ts';
 
 const run = promisify(execFile);
 
@@ -28,10 +28,10 @@ export async function accessSteps(work: string, admin: Admin, clusters: ClusterS
     const file = path.join(work, 'baseline.json');
     writeFileSync(file, JSON.stringify(baseline));
     const applied = await adminJson<{ revision: number }>(['broker', 'rbac', 'apply', '-f', file]);
-    const status = await until('every cluster compliant', async () => {
+    const status = await waitFor(async () => {
       const s = await adminJson<{ clusters: { cluster: string; appliedRevision: number | null; compliant: boolean; driftCount?: number }[] }>(['broker', 'status']);
       return s.clusters.length === 3 && s.clusters.every((c) => c.compliant) ? s : undefined;
-    }, 180_000);
+    }, { what: 'every cluster compliant', timeoutMs: 180_000 });
     detail(`baseline revision ${applied.revision}; applied with server-side apply (field manager plexus) in:`);
     detail(table(['cluster', 'applied revision', 'compliant'], status.clusters.map((c) => [c.cluster, String(c.appliedRevision), c.compliant ? 'yes' : 'no'])));
   });
@@ -46,10 +46,10 @@ export async function accessSteps(work: string, admin: Admin, clusters: ClusterS
 
   const kubeconfig = path.join(home, 'kubeconfig.yaml');
   await step('Write one kubeconfig with a context per cluster (each via that cluster\'s access proxy)', async () => {
-    const out = await until('three contexts', async () => {
+    const out = await waitFor(async () => {
       const r = JSON.parse(await plexus(['kubeconfig', '--output', kubeconfig, '--config-dir', home, '--format', 'json'])) as { contexts: string[] };
       return r.contexts.length === 3 ? r : undefined;
-    }, 180_000);
+    }, { what: 'three contexts', timeoutMs: 180_000 });
     detail(`${kubeconfig}: ${out.contexts.join(', ')}`);
   });
 

@@ -3,10 +3,11 @@
 // nearest-first ordering and zone hints, and failover when cluster-1 dies.
 import { DiscoveryV1Api } from '@kubernetes/client-node';
 import type { Cluster, ClusterSet } from '../../test/harness/index.ts';
-import { exportConditions, exportService, importedSlices, addressesOf, serviceImport, until } from '../../test/e2e/support/objects.ts';
+import { exportConditions, exportService, importedSlices, addressesOf, serviceImport } from '../../test/e2e/support/objects.ts';
 import { runLabPod, type LabPod } from '../../test/harness/lab-pod.ts';
 import { aRecordsIn, appService, apply, digIn, echoDeployment, rolledOut } from './pods.ts';
 import { detail, step, table } from './ui.ts';
+import { waitFor } from '../../test/harness/wait-for.ts';
 
 export const ZONES: Record<string, [zone: string, region: string]> = {
   'cluster-1': ['zone-a', 'region-1'], 'cluster-2': ['zone-b', 'region-1'], 'cluster-3': ['zone-c', 'region-2'],
@@ -35,10 +36,10 @@ export async function exportSteps(clusters: ClusterSet): Promise<void> {
     await apply(c1, [echoDeployment('shop', 'cart', 'cluster-1', 2), appService('shop', 'cart')]);
     await rolledOut(c1, 'shop', 'cart');
     await exportService(c1, 'shop', 'cart');
-    const conds = await until('ServiceExport Ready', async () => {
+    const conds = await waitFor(async () => {
       const cs = await exportConditions(c1, 'shop', 'cart');
       return cs.some((x) => x.type === 'Ready' && x.status === 'True') ? cs : undefined;
-    }, 180_000);
+    }, { what: 'ServiceExport Ready', timeoutMs: 180_000 });
     detail(`pods ${(await podIps(c1, 'shop', 'cart')).join(', ')}; ${conds.map((x) => `${x.type}=${x.status} (${x.reason})`).join(', ')}`);
   });
 
@@ -47,14 +48,14 @@ export async function exportSteps(clusters: ClusterSet): Promise<void> {
     const pods = await podIps(c1, 'shop', 'cart');
     for (const name of ['cluster-2', 'cluster-3']) {
       const c = clusters.cluster(name);
-      const si = await until(`import in ${name}`, async () => {
+      const si = await waitFor(async () => {
         const x = await serviceImport(c, 'shop', 'cart');
         return x?.spec.ips?.length && x.status?.clusters?.length ? x : undefined;
-      }, 180_000);
-      const addrs = await until(`endpoints in ${name}`, async () => {
+      }, { what: `import in ${name}`, timeoutMs: 180_000 });
+      const addrs = await waitFor(async () => {
         const a = addressesOf(await importedSlices(c, 'shop', 'cart'));
         return a.length === pods.length ? a : undefined;
-      }, 180_000);
+      }, { what: `endpoints in ${name}`, timeoutMs: 180_000 });
       rows.push([name, `${si.metadata.namespace}/${si.metadata.name}`, si.spec.type, si.spec.ips!.join(','), si.status!.clusters!.map((x) => x.cluster).join(','), addrs.sort().join(', ')]);
     }
     detail(table(['cluster', 'ServiceImport', 'type', 'clusterset IP', 'from', 'ready endpoints (cluster-1 pod IPs)'], rows));
@@ -65,10 +66,10 @@ export async function dnsSteps(clusters: ClusterSet): Promise<void> {
   await step('Look up shop/cart from a pod in cluster-2 (dig through the cluster\'s CoreDNS)', async () => {
     client = await runLabPod(clusters.cluster('cluster-2'), { namespace: 'shop', name: 'client', timeoutMs: 120_000 });
     const q = (args: string[]) => digIn(clientPod(), args);
-    const a = await until('cart A through CoreDNS', async () => {
+    const a = await waitFor(async () => {
       const r = await q(['cart.shop.svc.clusterset.local', 'A']);
       return r.status === 'NOERROR' && r.answers.length ? r : undefined;
-    }, 180_000);
+    }, { what: 'cart A through CoreDNS', timeoutMs: 180_000 });
     const srv = await q(['_http._tcp.cart.shop.svc.clusterset.local', 'SRV']);
     const txt = await q(['dns-version.clusterset.local', 'TXT']);
     const nx = await q(['nope.shop.svc.clusterset.local', 'A']);
@@ -113,17 +114,17 @@ export async function nearestStep(clusters: ClusterSet): Promise<void> {
   const c2 = clusters.cluster('cluster-2');
   await step('Nearest first: ordered headless answers and zone hints, asked from cluster-2', async () => {
     await exportEverywhere(clusters);
-    const order = await until('db from all three clusters', async () => {
+    const order = await waitFor(async () => {
       const r = await aRecordsIn(clientPod(), 'db.shop.svc.clusterset.local');
       return r.length === 3 ? r : undefined;
-    }, 180_000);
+    }, { what: 'db from all three clusters', timeoutMs: 180_000 });
     detail(`db.shop (headless) from cluster-2 (zone-b, region-1): ${withCluster(clusters, order).join(' → ')}`);
     detail('(local first, then other clusters by measured RTT; ties: same zone, then same region)');
-    const slices = await until('web hints in cluster-2', async () => {
+    const slices = await waitFor(async () => {
       const list = (await c2.client(DiscoveryV1Api).listNamespacedEndpointSlice({ namespace: 'shop', labelSelector: 'multicluster.kubernetes.io/service-name=web' })).items;
       const eps = list.flatMap((s) => (s.endpoints ?? []).map((e) => [withCluster(clusters, [e.addresses[0]!])[0]!, (e.hints?.forZones ?? []).map((z) => z.name).join(',')]));
       return eps.length === 3 && eps.every(([, z]) => z) ? eps : undefined;
-    }, 180_000);
+    }, { what: 'web hints in cluster-2', timeoutMs: 180_000 });
     detail(table(['imported endpoint of web in cluster-2', 'hints.forZones'], slices.sort()));
   });
 }
@@ -148,10 +149,10 @@ export async function failoverStep(clusters: ClusterSet, agentDns: string, fail:
     const t0 = performance.now();
     const { gone: agentGone, apiServerStopped } = await fail();
     apiServerStopped.catch(() => {}); // awaited below; a failure must not surface as unhandled meanwhile
-    const after = await until('cluster-1 gone from cluster-2\'s answers', async () => {
+    const after = await waitFor(async () => {
       const r = await ask();
       return r.length && !r.includes(gone) ? r : undefined;
-    }, 90_000);
+    }, { what: 'cluster-1 gone from cluster-2\'s answers', timeoutMs: 90_000 });
     const now = performance.now();
     await apiServerStopped;
     const ms = now - agentGone;

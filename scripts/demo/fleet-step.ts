@@ -3,9 +3,9 @@
 import path from 'node:path';
 import type { FleetCluster, FleetStatus } from '../../broker/api/fleet.ts';
 import { fleetPaths } from '../../broker/api/fleet.ts';
-import { until } from '../../test/e2e/support/objects.ts';
 import type { DemoMesh } from './deploy-steps.ts';
 import { detail, step } from './ui.ts';
+import { waitFor } from '../../test/harness/wait-for.ts';
 
 /**
  * `stopped`: clusters whose agent the demo stopped (the failover step). They are not waited for as reporters:
@@ -14,11 +14,11 @@ import { detail, step } from './ui.ts';
  */
 export async function fleetStep(mesh: DemoMesh, stopped: readonly string[], leaseSeconds: number): Promise<void> {
   await step('The fleet at a glance: plexus status, plexus services, the dashboard', async () => {
-    await until(`running clusters reported, stopped ones (${stopped.join(', ')}) Unreachable with what they last reported`, async () => {
+    await waitFor(async () => {
       const s = JSON.parse(await mesh.admin(['status', '--output', 'json'])) as FleetStatus;
       const reported = (c: FleetCluster) => c.agentVersion !== null && c.imports !== null;
       return s.clusters.every((c) => reported(c) && (!stopped.includes(c.cluster) || c.health === 'Unreachable')) ? s : undefined;
-    }, (leaseSeconds + 120) * 1000);
+    }, { what: `running clusters reported, stopped ones (${stopped.join(', ')}) Unreachable with what they last reported`, timeoutMs: (leaseSeconds + 120) * 1000 });
     detail(`$ ${mesh.adminCommand(['status'])}`);
     detail((await mesh.admin(['status'])).trimEnd());
     if (stopped.length) detail(`(${stopped.join(', ')}: agent stopped in the failover step, so its ${leaseSeconds} s lease ran out; the row keeps what it last reported)`);

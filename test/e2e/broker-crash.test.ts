@@ -12,8 +12,9 @@ import type { BrokerClient } from '../../agent/broker-client/broker-client.ts';
 import {
   agentLog, brokerLog, type ExpectedImport, extraClusterIdentity, importState, seedFromEnv, seededRandom, untilExact,
 } from './support/faults.ts';
-import { ensureNamespace, until } from './support/objects.ts';
+import { ensureNamespace } from './support/objects.ts';
 import { useMesh } from './support/use-mesh.ts';
+import { waitFor } from '../harness/wait-for.ts';
 
 const WRITER = 'storm-writer';
 const NS = 'storm';
@@ -102,14 +103,14 @@ describe('broker killed with SIGKILL during a storm of export writes', () => {
     // Both agents are watching before the storm: the first export reaches both clusters.
     const watchedFrom = (await client.putExport(spec(0, 0))).revision;
     for (const i of [0, 1]) {
-      await until(`svc-0 imported in cluster-${i + 1}`, async () => (await importState(mesh, mesh.cluster(i), NS, 'svc-0')).sources[WRITER]?.length === 1, 60_000);
+      await waitFor(async () => (await importState(mesh, mesh.cluster(i), NS, 'svc-0')).sources[WRITER]?.length === 1, { what: `svc-0 imported in cluster-${i + 1}`, timeoutMs: 60_000 });
     }
 
     const writers = Array.from({ length: SERVICES }, (_, k) => new ServiceWriter(k, client, random));
     let killed = false;
     const storm = writers.map((w) => w.run(() => killed));
     const killAfter = 100 + Math.floor(random() * 150);
-    await until(`${killAfter} acknowledged writes`, async () => writers.reduce((n, w) => n + w.ackCount, 0) >= killAfter, 60_000);
+    await waitFor(async () => writers.reduce((n, w) => n + w.ackCount, 0) >= killAfter, { what: `${killAfter} acknowledged writes`, timeoutMs: 60_000 });
     const brokerMark = brokerLog(mesh).mark();
     const agentMarks = [0, 1].map((i) => agentLog(mesh, mesh.cluster(i).name).mark());
     const maxAcked = () => Math.max(...writers.map((w) => w.acked?.revision ?? 0));
@@ -121,7 +122,7 @@ describe('broker killed with SIGKILL during a storm of export writes', () => {
 
     const restartedAt = Date.now();
     await mesh.startBroker();
-    const restored = await until('the restarted broker answers', async () => client.listExports().catch(() => undefined), 30_000);
+    const restored = await waitFor(async () => client.listExports().catch(() => undefined), { what: 'the restarted broker answers' });
     expect(restored.revision).toBeGreaterThanOrEqual(maxAcked());
     for (const w of writers) {
       const got = stateOf(restored.exports.find((e) => e.name === `svc-${w.k}`));

@@ -15,8 +15,9 @@ import type { Cluster } from '../harness/cluster.ts';
 import { freePorts } from '../harness/free-ports.ts';
 import { dig, rdata } from './support/dig.ts';
 import { agentLog, brokerLog, untilExact } from './support/faults.ts';
-import { createService, ensureNamespace, exportService, setEndpoints, until, type ServiceImportObject } from './support/objects.ts';
+import { createService, ensureNamespace, exportService, setEndpoints, type ServiceImportObject } from './support/objects.ts';
 import { useMesh } from './support/use-mesh.ts';
+import { waitFor } from '../harness/wait-for.ts';
 
 const NS = 'outage';
 const OUTAGE_MS = Number(process.env.PLEXUS_E2E_OUTAGE_MS ?? 125_000);
@@ -96,15 +97,15 @@ describe('broker down for minutes', () => {
         await mesh().stopAgent('cluster-2', 'SIGTERM');
         const restartAt = Date.now();
         mesh().startAgent('cluster-2');
-        await until('the restarted cluster-2 agent answers as before', async () =>
-          JSON.stringify({ web: await answers(1, 'web'), api: await answers(1, 'api') }) === JSON.stringify(dnsBefore[1]), 60_000);
+        await waitFor(async () =>
+          JSON.stringify({ web: await answers(1, 'web'), api: await answers(1, 'api') }) === JSON.stringify(dnsBefore[1]), { what: 'the restarted cluster-2 agent answers as before', timeoutMs: 60_000 });
         restartedAnsweringMs = Date.now() - restartAt;
         // While its process is down (about 1.4 s on a busy CI machine) cluster-2's probe port is
         // closed: if peers miss two probes they take it out of their answers, as failover should,
         // and take it back at the next probe. That is not the broker outage changing anything,
         // so the peers get the failover bound (10 s) to be exactly as before again.
-        await until('cluster-1 answers as before once it probes the restarted cluster-2 again', async () =>
-          JSON.stringify({ web: await answers(0, 'web'), api: await answers(0, 'api') }) === JSON.stringify(dnsBefore[0]), 10_000);
+        await waitFor(async () =>
+          JSON.stringify({ web: await answers(0, 'web'), api: await answers(0, 'api') }) === JSON.stringify(dnsBefore[0]), { what: 'cluster-1 answers as before once it probes the restarted cluster-2 again', timeoutMs: 10_000 });
       }
       for (const i of samples >= 5 ? [0, 1] : [0, 1, 2]) {
         expect(await importedContent(c(i)), `cluster-${i + 1} imports after ${Date.now() - downAt} ms`).toEqual(before[i]);
@@ -123,10 +124,10 @@ describe('broker down for minutes', () => {
     const webOk = (got: string[]) => web1.every((a) => got.includes(a)) && web2.every((a) => got.includes(a));
     // Meanwhile, timed: the export created and the one changed during the outage, in DNS.
     const arrival = Promise.all([0, 1].map(async (i) => {
-      await until(`late and web's new endpoint in cluster-${i + 1} DNS`, async () => {
+      await waitFor(async () => {
         const [l, w] = [await answers(i, 'late'), await answers(i, 'web')];
         return JSON.stringify(l) === JSON.stringify(late) && web2Later.every((a) => w.includes(a));
-      }, 60_000);
+      }, { what: `late and web's new endpoint in cluster-${i + 1} DNS`, timeoutMs: 60_000 });
       return Date.now() - upAt;
     }));
     let checks = 0;

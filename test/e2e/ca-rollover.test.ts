@@ -12,9 +12,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { CaRotateResponse, CaStatus } from '../../broker/api/ca.ts';
 import { plexus, runPlexus } from '../support/plexus-process.ts';
 import { dig, rdata } from './support/dig.ts';
-import { createService, ensureNamespace, exportService, serviceImport, setEndpoints, until } from './support/objects.ts';
+import { createService, ensureNamespace, exportService, serviceImport, setEndpoints } from './support/objects.ts';
 import { kubectlAs, loginPerson, type Person } from './support/people.ts';
 import { useMesh } from './support/use-mesh.ts';
+import { waitFor } from '../harness/wait-for.ts';
 
 describe('CA rollover across a running mesh', () => {
   const fixture = useMesh({ clusters: 2, agentArgs: () => ['--trust-bundle-refresh', '200'] });
@@ -43,7 +44,7 @@ describe('CA rollover across a running mesh', () => {
     await createService(c(from), 'shop', name);
     await setEndpoints(c(from), 'shop', name, [ip]);
     await exportService(c(from), 'shop', name);
-    await until(`${name} imported into cluster-${to + 1}`, async () => (await serviceImport(c(to), 'shop', name))?.spec.ips?.length ? true : undefined, 60_000);
+    await waitFor(async () => (await serviceImport(c(to), 'shop', name))?.spec.ips?.length ? true : undefined, { what: `${name} imported into cluster-${to + 1}`, timeoutMs: 60_000 });
   }
 
   it('keeps DNS, imports and kubectl working through phases 1-5', async () => {
@@ -59,7 +60,7 @@ describe('CA rollover across a running mesh', () => {
     await importedEverywhere(0, 1, 'cart', '10.1.0.1');
     const { host, port } = m().dnsAddress('cluster-2');
     const answer = async () => rdata(await dig(host, port, ['cart.shop.svc.clusterset.local', 'A']));
-    const expected = await until('cart in cluster-2 DNS', async () => ((await answer()).length > 0 ? answer() : undefined), 60_000);
+    const expected = await waitFor(async () => ((await answer()).length > 0 ? answer() : undefined), { what: 'cart in cluster-2 DNS', timeoutMs: 60_000 });
     alice = await loginPerson(m(), 'alice', ['dev'], path.join(home, 'alice'));
 
     // DNS is asked all the time, from before phase 1 to after phase 5.
@@ -78,20 +79,20 @@ describe('CA rollover across a running mesh', () => {
       const newFp = p1.status.roots.find((r) => r.role === 'new')!.fingerprint;
       await aliceThroughEveryProxy(); // her renewal brings the two-root bundle
       // Phase 2: both agents take the bundle by themselves; only the people wait (by time) is left.
-      await until('both agents to have the new bundle', async () => {
+      await waitFor(async () => {
         const s = await status();
         return s.clusters.length === 2 && s.clusters.every((x) => x.hasBundle) && people(s) ? true : undefined;
-      }, 60_000);
+      }, { what: 'both agents to have the new bundle', timeoutMs: 60_000 });
       const refused = await runPlexus(['broker', 'ca', 'rotate', '--phase', '2', '--data-dir', m().brokerDir]);
       expect(refused.stderr).toMatch(/PLX_BROKER_CA_LAGGING/);
       await rotate(2, true);
 
       // Phase 3: the broker issues from the new root; both agents renew by themselves.
       await rotate(3);
-      await until('both agents re-issued from the new root', async () => {
+      await waitFor(async () => {
         const s = await status();
         return s.clusters.every((x) => x.issuer === newFp) && people(s) ? true : undefined;
-      }, 60_000);
+      }, { what: 'both agents re-issued from the new root', timeoutMs: 60_000 });
       await importedEverywhere(1, 0, 'pay', '10.2.0.1');
       await aliceThroughEveryProxy();
       await rotate(4, true);
@@ -99,7 +100,7 @@ describe('CA rollover across a running mesh', () => {
       // Phase 5: the old root leaves every bundle.
       const p5 = await rotate(5);
       expect(p5.status.bundleFingerprints).toEqual([newFp]);
-      await until('both agents to drop the old root', async () => ((await status()).clusters.every((x) => x.hasBundle && !x.lagging) ? true : undefined), 60_000);
+      await waitFor(async () => ((await status()).clusters.every((x) => x.hasBundle && !x.lagging) ? true : undefined), { what: 'both agents to drop the old root', timeoutMs: 60_000 });
       await importedEverywhere(0, 1, 'late', '10.1.0.9');
       await aliceThroughEveryProxy();
       expect(rdata(await dig(host, port, ['late.shop.svc.clusterset.local', 'A']))).toHaveLength(1);

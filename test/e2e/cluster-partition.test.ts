@@ -7,8 +7,9 @@ import { describe, expect, it } from 'vitest';
 import type { Cluster } from '../harness/cluster.ts';
 import { dig, rdata } from './support/dig.ts';
 import { apiServerPid, brokerLog, untilExact } from './support/faults.ts';
-import { createService, ensureNamespace, exportService, importedSlices, setEndpoints, until } from './support/objects.ts';
+import { createService, ensureNamespace, exportService, importedSlices, setEndpoints } from './support/objects.ts';
 import { useMesh } from './support/use-mesh.ts';
+import { waitFor } from '../harness/wait-for.ts';
 
 const NS = 'part';
 const LEASE_MS = 3000;
@@ -52,7 +53,7 @@ describe('a member cluster cut off', () => {
       // Timed per cluster, concurrently: DNS (headless answers also drop a peer whose probes
       // fail, usually before the lease runs out) and the imported EndpointSlices (the lease).
       const timeUntil = async (what: string, probe: () => Promise<boolean>) => {
-        await until(what, probe, WITHDRAW_BOUND_MS + 5000);
+        await waitFor(probe, { what, timeoutMs: WITHDRAW_BOUND_MS + 5000 });
         return Date.now() - cutAt;
       };
       [dnsMs, slicesMs] = await Promise.all([

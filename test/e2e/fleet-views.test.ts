@@ -7,11 +7,12 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { FleetServices, FleetStatus } from '../../broker/api/fleet.ts';
 import { plexusBin, repoRoot, runPlexus } from '../support/plexus-process.ts';
 import { gotoPage, launchDashboardBrowser, pixelStats, pngSize, type DashboardBrowser } from './support/dashboard-browser.ts';
-import { createService, ensureNamespace, exportService, setEndpoints, until } from './support/objects.ts';
+import { createService, ensureNamespace, exportService, setEndpoints } from './support/objects.ts';
+import { waitFor } from '../harness/wait-for.ts';
 import { applyBaseline } from './support/rbac.ts';
 import { useMesh } from './support/use-mesh.ts';
 
@@ -29,23 +30,35 @@ describe('fleet views: plexus status, plexus services, the dashboard', () => {
     return JSON.parse(r.stdout) as T;
   }
 
-  it('status: every cluster healthy, with measured latency, agent version, certificate expiry, RBAC revision and imports', async () => {
+  // What every view shows, set up here so that each test runs alone (-t) too: cart exported
+  // from cluster-1 and an RBAC baseline.
+  let rbacRevision = 0;
+  beforeAll(async () => {
     const [c1, c2] = [mesh().cluster(0), mesh().cluster(1)];
     for (const c of [c1, c2]) await ensureNamespace(c, 'shop');
     await createService(c1, 'shop', 'cart');
     await setEndpoints(c1, 'shop', 'cart', ['10.81.0.1']);
     await exportService(c1, 'shop', 'cart');
-    const rbacRevision = await applyBaseline(mesh(), [{
+    rbacRevision = await applyBaseline(mesh(), [{
       apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'fleet-viewer' },
       rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['get', 'list'] }],
     }]);
+  });
+  const existed = (e: { code?: number }) => { if (e.code !== 409) throw e; };
+  /** cluster-2 exports cart headless: a TypeConflict (whether or not the services test did it already). */
+  const conflictingCart = async () => {
+    await createService(mesh().cluster(1), 'shop', 'cart', { clusterIP: 'None' }).catch(existed);
+    await exportService(mesh().cluster(1), 'shop', 'cart').catch(existed);
+  };
+  const fleetReported = () => waitFor(async () => {
+    const s = await json<FleetStatus>('status');
+    const ready = s.clusters.length === 2 && s.clusters.every((c) => c.health === 'Healthy' && c.agentVersion === VERSION
+      && c.imports !== null && c.imports >= 1 && Object.keys(c.latencies).length === 1 && c.rbac.compliant && c.rbac.appliedRevision === rbacRevision);
+    return ready ? s : undefined;
+  }, { what: 'both clusters reported, measured and compliant', timeoutMs: 60_000 });
 
-    const status = await until('both clusters reported, measured and compliant', async () => {
-      const s = await json<FleetStatus>('status');
-      const ready = s.clusters.length === 2 && s.clusters.every((c) => c.health === 'Healthy' && c.agentVersion === VERSION
-        && c.imports !== null && c.imports >= 1 && Object.keys(c.latencies).length === 1 && c.rbac.compliant && c.rbac.appliedRevision === rbacRevision);
-      return ready ? s : undefined;
-    }, 60_000);
+  it('status: every cluster healthy, with measured latency, agent version, certificate expiry, RBAC revision and imports', async () => {
+    const status = await fleetReported();
     expect(status.clusterset).toBe('e2e.plexus.local');
     const one = status.clusters.find((c) => c.cluster === 'cluster-1')!;
     expect(one.exports).toBe(1);
@@ -63,14 +76,12 @@ describe('fleet views: plexus status, plexus services, the dashboard', () => {
   });
 
   it('services: where each service is exported and imported, and its conflicts', async () => {
-    const c2 = mesh().cluster(1);
-    await createService(c2, 'shop', 'cart', { clusterIP: 'None' });
-    await exportService(c2, 'shop', 'cart');
-    const services = await until('cart exported by both, imported by both, with cluster-2 in TypeConflict', async () => {
+    await conflictingCart();
+    const services = await waitFor(async () => {
       const s = await json<FleetServices>('services');
       const cart = s.services.find((x) => x.namespace === 'shop' && x.name === 'cart');
       return cart && cart.exportedBy.length === 2 && cart.importedBy.length === 2 && cart.conflicts.length === 2 ? cart : undefined;
-    }, 60_000);
+    }, { what: 'cart exported by both, imported by both, with cluster-2 in TypeConflict', timeoutMs: 60_000 });
     expect(services).toMatchObject({
       type: 'ClusterSetIP', ports: ['http:80/TCP'], exportedBy: ['cluster-1', 'cluster-2'], importedBy: ['cluster-1', 'cluster-2'],
       conflicts: [{ cluster: 'cluster-1', reasons: ['TypeConflict'], excluded: false }, { cluster: 'cluster-2', reasons: ['TypeConflict'], excluded: true }],
@@ -87,10 +98,10 @@ describe('fleet views: plexus status, plexus services, the dashboard', () => {
     try {
       const docs: FleetStatus[] = [];
       createInterface({ input: child.stdout! }).on('line', (l) => docs.push(JSON.parse(l) as FleetStatus));
-      await until('first document', async () => docs.length >= 1);
+      await waitFor(async () => docs.length >= 1, { what: 'first document' });
       const label = await runPlexus(['broker', 'cluster', 'label', 'cluster-2', 'tier=gold', ...admin()]);
       expect(label.code, label.stderr).toBe(0);
-      const changed = await until('a document with the new label', async () => docs.find((d) => d.clusters.some((c) => c.labels.tier === 'gold')));
+      const changed = await waitFor(async () => docs.find((d) => d.clusters.some((c) => c.labels.tier === 'gold')), { what: 'a document with the new label' });
       expect(changed.clusters).toHaveLength(2);
     } finally {
       child.kill('SIGINT');
@@ -142,6 +153,9 @@ describe('fleet views: plexus status, plexus services, the dashboard', () => {
     });
 
     it('shows the real clusters, services and compliance, under a strict CSP, and renders a non-blank page', async () => {
+      await conflictingCart();
+      await fleetReported();
+      await waitFor(async () => (await json<FleetServices>('services')).services.find((x) => x.name === 'cart')?.conflicts.length === 2, { what: 'cart in TypeConflict', timeoutMs: 60_000 });
       const b = await open({ adminIdentity: true, trustRoot: true });
       const page = await b.newPage();
       const problems: string[] = [];
@@ -177,11 +191,12 @@ describe('fleet views: plexus status, plexus services, the dashboard', () => {
   // reported"): the demo waited for a cluster whose agent it had stopped. A dead cluster
   // reads as what it is: Unreachable, how long ago it was last seen, what it last reported.
   it('shows a cluster whose agent was stopped as Unreachable, with when it was last seen and its last-known version and imports', async () => {
+    await fleetReported();
     const before = (await json<FleetStatus>('status')).clusters.find((c) => c.cluster === 'cluster-2')!;
     expect(before.imports).not.toBeNull();
     await mesh().stopAgent('cluster-2');
-    const dead = await until('cluster-2 Unreachable', async () =>
-      (await json<FleetStatus>('status')).clusters.find((c) => c.cluster === 'cluster-2' && c.health === 'Unreachable'), 30_000);
+    const dead = await waitFor(async () =>
+      (await json<FleetStatus>('status')).clusters.find((c) => c.cluster === 'cluster-2' && c.health === 'Unreachable'), { what: 'cluster-2 Unreachable' });
     expect(dead).toMatchObject({ agentVersion: VERSION, imports: before.imports });
     const table = await runPlexus(['status', ...admin()]);
     expect(table.code, table.stderr).toBe(0);

@@ -1,10 +1,11 @@
 // Faults under churn, end to end: agents restarted and killed without goodbye, the broker
 // restarted. After each, every cluster must hold exactly the expected objects — no lost
 // update, no duplicate, no orphan — and a dead cluster's endpoints leave within the lease.
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { untilExact } from './support/faults.ts';
-import { addressesOf, createService, ensureNamespace, exportService, importedSlices, sameSet, setEndpoints, until } from './support/objects.ts';
+import { addressesOf, createService, ensureNamespace, exportService, importedSlices, sameSet, setEndpoints } from './support/objects.ts';
 import { useMesh } from './support/use-mesh.ts';
+import { waitFor } from '../harness/wait-for.ts';
 
 const addressSet = (round: number, n = 3) => Array.from({ length: n }, (_, i) => `10.50.${round}.${i + 1}`);
 
@@ -22,8 +23,14 @@ describe('faults during churn', () => {
     return last;
   }
 
-  it('agent restarts mid-churn (exporter and importer) leave exactly the right objects', async () => {
+  // Every test runs alone (-t) too: the namespace is made here, and a test that needs a
+  // service an earlier one exported exports it itself when it is missing.
+  beforeAll(async () => {
     for (const i of [0, 1, 2]) await ensureNamespace(mesh().cluster(i), 'faults');
+  });
+  const existed = (e: { code?: number }) => { if (e.code !== 409) throw e; };
+
+  it('agent restarts mid-churn (exporter and importer) leave exactly the right objects', async () => {
     await createService(mesh().cluster(0), 'faults', 'orders');
     await setEndpoints(mesh().cluster(0), 'faults', 'orders', addressSet(0));
     await exportService(mesh().cluster(0), 'faults', 'orders');
@@ -52,16 +59,24 @@ describe('faults during churn', () => {
   });
 
   it('withdraws a cluster killed without goodbye within the lease bound, and restores it when it returns', async () => {
+    const created = await createService(mesh().cluster(0), 'faults', 'billing').then(() => true, (e: { code?: number }) => { existed(e); return false; });
+    if (created) {
+      await setEndpoints(mesh().cluster(0), 'faults', 'billing', addressSet(0));
+      await exportService(mesh().cluster(0), 'faults', 'billing');
+    }
+    for (const i of [1, 2]) {
+      await waitFor(async () => (await importedSlices(mesh().cluster(i), 'faults', 'billing', 'cluster-1')).length > 0, { what: `billing imported in cluster-${i + 1}`, timeoutMs: 120_000 });
+    }
     const before = addressesOf(await importedSlices(mesh().cluster(1), 'faults', 'billing', 'cluster-1'));
     expect(before.length).toBeGreaterThan(0);
     await mesh().stopAgent('cluster-1', 'SIGKILL');
     // Lease 3 s, checked every second, then one watch event and one reconcile.
     for (const i of [1, 2]) {
-      await until(`cluster-1's endpoints gone from cluster-${i + 1}`, async () => (await importedSlices(mesh().cluster(i), 'faults', 'billing', 'cluster-1')).length === 0, 15_000);
+      await waitFor(async () => (await importedSlices(mesh().cluster(i), 'faults', 'billing', 'cluster-1')).length === 0, { what: `cluster-1's endpoints gone from cluster-${i + 1}`, timeoutMs: 15_000 });
     }
     mesh().startAgent('cluster-1');
     for (const i of [1, 2]) {
-      await until(`cluster-1's endpoints back in cluster-${i + 1}`, async () => sameSet(addressesOf(await importedSlices(mesh().cluster(i), 'faults', 'billing', 'cluster-1')), before), 30_000);
+      await waitFor(async () => sameSet(addressesOf(await importedSlices(mesh().cluster(i), 'faults', 'billing', 'cluster-1')), before), { what: `cluster-1's endpoints back in cluster-${i + 1}` });
     }
   });
 });

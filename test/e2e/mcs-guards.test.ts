@@ -7,9 +7,9 @@ import { Agent, request } from 'undici';
 import { describe, expect, it } from 'vitest';
 import { catalogPaths } from '../../broker/api/catalog.ts';
 import {
-  createService, ensureNamespace, exportConditions, exportService, serviceImport, serviceImports, setEndpoints, until, type Condition,
-} from './support/objects.ts';
+  createService, ensureNamespace, exportConditions, exportService, serviceImport, serviceImports, setEndpoints, type Condition } from './support/objects.ts';
 import { useMesh } from './support/use-mesh.ts';
+import { waitFor } from '../harness/wait-for.ts';
 
 const cond = (cs: Condition[], type: string) => cs.find((c) => c.type === type);
 
@@ -44,10 +44,10 @@ describe('MCS guards across two clusters', () => {
     await createService(c(0), 'kube-system', 'plx-dns', { ports: [{ name: 'dns', port: 53, protocol: 'UDP', targetPort: 53 }] });
     await setEndpoints(c(0), 'kube-system', 'plx-dns', ['10.1.0.53']);
     await exportService(c(0), 'kube-system', 'plx-dns');
-    const ready = await until('Ready=False on kube-system/plx-dns', async () => {
+    const ready = await waitFor(async () => {
       const x = cond(await exportConditions(c(0), 'kube-system', 'plx-dns'), 'Ready');
       return x?.status === 'False' ? x : undefined;
-    });
+    }, { what: 'Ready=False on kube-system/plx-dns' });
     expect(ready.reason).toBe('Failed');
     expect(ready.message).toContain('PLX_BROKER_EXPORT_PROTECTED_NAMESPACE');
 
@@ -57,7 +57,7 @@ describe('MCS guards across two clusters', () => {
     await createService(c(0), 'shop', 'probe');
     await setEndpoints(c(0), 'shop', 'probe', ['10.1.0.7']);
     await exportService(c(0), 'shop', 'probe');
-    await until('probe imported in cluster-2', async () => (await serviceImport(c(1), 'shop', 'probe'))?.spec.ips?.length);
+    await waitFor(async () => (await serviceImport(c(1), 'shop', 'probe'))?.spec.ips?.length, { what: 'probe imported in cluster-2' });
     for (const i of [0, 1]) {
       expect(await serviceImports(c(i), 'kube-system')).toEqual([]);
       expect(await serviceImport(c(i), 'default', 'metadata')).toBeUndefined();
@@ -69,26 +69,26 @@ describe('MCS guards across two clusters', () => {
     await createService(c(0), 'shop', 'mixed', { ports: [{ port: 80, protocol: 'TCP', targetPort: 8080 }] });
     await setEndpoints(c(0), 'shop', 'mixed', ['10.1.0.21']);
     await exportService(c(0), 'shop', 'mixed');
-    await until('mixed imported in cluster-2', async () => (await serviceImport(c(1), 'shop', 'mixed'))?.spec.ips?.length);
+    await waitFor(async () => (await serviceImport(c(1), 'shop', 'mixed'))?.spec.ips?.length, { what: 'mixed imported in cluster-2' });
 
     await createService(c(1), 'shop', 'mixed', { ports: [{ name: 'http', port: 8080, protocol: 'TCP', targetPort: 8080 }] });
     await setEndpoints(c(1), 'shop', 'mixed', ['10.2.0.21']);
     await exportService(c(1), 'shop', 'mixed');
 
     for (const i of [0, 1]) {
-      const conflict = await until(`Conflict=True on cluster-${i + 1}'s export`, async () => {
+      const conflict = await waitFor(async () => {
         const x = cond(await exportConditions(c(i), 'shop', 'mixed'), 'Conflict');
         return x?.status === 'True' ? x : undefined;
-      });
+      }, { what: `Conflict=True on cluster-${i + 1}'s export` });
       expect(conflict.reason).toBe('PortConflict');
     }
     // Both clusters' imports list both sources, and each derived Service has exactly the
     // merged (oldest) port: the API server took it.
     for (const i of [0, 1]) {
-      const si = await until(`mixed in cluster-${i + 1} lists both sources`, async () => {
+      const si = await waitFor(async () => {
         const s = await serviceImport(c(i), 'shop', 'mixed');
         return s?.status?.clusters?.length === 2 && s.spec.ips?.length ? s : undefined;
-      });
+      }, { what: `mixed in cluster-${i + 1} lists both sources` });
       expect(si.spec.ports).toEqual([expect.objectContaining({ port: 80, protocol: 'TCP' })]);
       const derived = (await c(i).client(CoreV1Api).listNamespacedService({ namespace: 'shop', labelSelector: 'multicluster.kubernetes.io/service-name=mixed' })).items;
       expect(derived).toHaveLength(1);

@@ -9,13 +9,13 @@
 // agent frozen, so probes hang until they time out).
 import { performance } from 'node:perf_hooks';
 import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { MCS_GROUP, MCS_VERSION } from '../../crds/types.ts';
 import { dig } from './support/dig.ts';
 import {
-  createService, ensureNamespace, exportConditions, exportService, importedSlices, serviceImport, setEndpoints, until,
-} from './support/objects.ts';
+  createService, ensureNamespace, exportConditions, exportService, importedSlices, serviceImport, setEndpoints } from './support/objects.ts';
 import { useMesh } from './support/use-mesh.ts';
+import { waitFor } from '../harness/wait-for.ts';
 
 const LOCATION: Record<string, [string, string]> = { 'cluster-1': ['zone-a', 'r1'], 'cluster-2': ['zone-b', 'r2'], 'cluster-3': ['zone-c', 'r1'] };
 const FAILOVER_BOUND_MS = 10_000;
@@ -47,7 +47,8 @@ describe('nearest-healthy-instance answers', () => {
     return r.answers.map((a) => a[4]!);
   }
 
-  it('hints cluster-3\'s zone to the nearest exporter and answers headless queries nearest first', async () => {
+  // web and db, exported from clusters 1 and 2, for every test: each runs alone (-t) too.
+  beforeAll(async () => {
     for (const i of [0, 1, 2]) await ensureNamespace(c(i), 'near');
     for (const [i, ip] of [[0, '10.61.0.1'], [1, '10.62.0.1']] as const) {
       await createService(c(i), 'near', 'web');
@@ -59,68 +60,79 @@ describe('nearest-healthy-instance answers', () => {
       await setEndpoints(c(i), 'near', 'db', [ip]);
       await exportService(c(i), 'near', 'db');
     }
-    await until('cluster-3 hints zone-c to cluster-1', async () => {
+  });
+  /** The steady state the failover tests start from: cluster-1 hinted for zone-c and first in the headless answers. */
+  const nearestFirst = async () => {
+    await waitFor(async () => {
       const h = await hints();
       return h['10.61.0.1']?.includes('zone-c') && h['10.62.0.1']?.includes('plexus-standby');
-    }, 90_000);
+    }, { what: 'cluster-3 hints zone-c to cluster-1', timeoutMs: 90_000 });
+    await waitFor(async () => (await headless()).join() === '10.71.0.1,10.72.0.1', { what: 'headless answers nearest first', timeoutMs: 60_000 });
+  };
+
+  it('hints cluster-3\'s zone to the nearest exporter and answers headless queries nearest first', async () => {
+    await waitFor(async () => {
+      const h = await hints();
+      return h['10.61.0.1']?.includes('zone-c') && h['10.62.0.1']?.includes('plexus-standby');
+    }, { what: 'cluster-3 hints zone-c to cluster-1', timeoutMs: 90_000 });
     const derived = (await c(2).client(CoreV1Api).listNamespacedService({ namespace: 'near', labelSelector: 'multicluster.kubernetes.io/service-name=web' })).items;
     expect(derived[0]?.spec?.trafficDistribution).toBe('PreferClose');
     const si = await serviceImport(c(2), 'near', 'web') as unknown as { metadata: { annotations?: Record<string, string> } };
     expect(JSON.parse(si.metadata.annotations?.['plexus.io/ranking'] ?? '{}')).toMatchObject({ policy: 'nearest', zone: 'zone-c', clusters: ['cluster-1', 'cluster-2'] });
-    await until('headless answers nearest first', async () => {
+    await waitFor(async () => {
       const a = await headless();
       return a.length === 2 && a[0] === '10.71.0.1';
-    }, 60_000);
+    }, { what: 'headless answers nearest first', timeoutMs: 60_000 });
     const { host, port } = fixture.mesh.dnsAddress('cluster-3');
     const srv = await dig(host, port, ['+nocookie', '_http._tcp.db.near.svc.clusterset.local', 'SRV']);
     expect(srv.answers.map((a) => a[7])).toEqual(['db-0.cluster-1.db.near.svc.clusterset.local.', 'db-0.cluster-2.db.near.svc.clusterset.local.']);
   });
 
-  it('drops a dead cluster from the hints and the headless answers within 10 s', async () => {
+  // Dropping and bringing back are one test: the second cannot run without the first.
+  it('drops a dead cluster from the hints and the headless answers within 10 s, and brings it back when it recovers', async () => {
+    await nearestFirst();
     const t0 = performance.now();
     await fixture.mesh.stopAgent('cluster-1', 'SIGKILL');
     await c(0).stopApiServer();
-    await until('cluster-1 out of the zone hints', async () => {
+    await waitFor(async () => {
       const h = await hints();
       return !h['10.61.0.1']?.includes('zone-c') && h['10.62.0.1']?.includes('zone-c') && (await excluded()).includes('cluster-1');
-    }, FAILOVER_BOUND_MS);
+    }, { what: 'cluster-1 out of the zone hints', timeoutMs: FAILOVER_BOUND_MS });
     const hintsMs = performance.now() - t0;
-    await until('cluster-1 out of the headless answers', async () => {
+    await waitFor(async () => {
       const a = await headless();
       return a.length === 1 && a[0] === '10.72.0.1';
-    }, Math.max(1, FAILOVER_BOUND_MS - (performance.now() - t0)));
+    }, { what: 'cluster-1 out of the headless answers', timeoutMs: Math.max(1, FAILOVER_BOUND_MS - (performance.now() - t0)) });
     const dnsMs = performance.now() - t0;
     console.log(`[nearest] failover after cluster-1 died: zone hints ${Math.round(hintsMs)} ms, headless DNS ${Math.round(dnsMs)} ms (bound ${FAILOVER_BOUND_MS} ms)`);
     expect(Math.max(hintsMs, dnsMs)).toBeLessThan(FAILOVER_BOUND_MS);
     // The lease has not expired: the slices stay, only the ranking moved.
     expect(Object.keys(await hints())).toContain('10.61.0.1');
-  });
 
-  it('brings the cluster back into the answers when it recovers', async () => {
     await c(0).startApiServer();
     fixture.mesh.startAgent('cluster-1');
-    await until('cluster-1 back in the zone hints', async () => (await hints())['10.61.0.1']?.includes('zone-c'), 90_000);
-    await until('cluster-1 back first in the headless answers', async () => (await headless())[0] === '10.71.0.1', 30_000);
+    await waitFor(async () => (await hints())['10.61.0.1']?.includes('zone-c'), { what: 'cluster-1 back in the zone hints', timeoutMs: 90_000 });
+    await waitFor(async () => (await headless())[0] === '10.71.0.1', { what: 'cluster-1 back first in the headless answers' });
   });
 
   it('drops a cut-off cluster (its agent frozen: probes hang until they time out) within 10 s, and takes it back', async () => {
+    await nearestFirst();
     const t0 = performance.now();
     fixture.mesh.signalAgent('cluster-1', 'SIGSTOP');
     try {
-      await until('frozen cluster-1 out of the zone hints', async () => {
+      await waitFor(async () => {
         const h = await hints();
         return !h['10.61.0.1']?.includes('zone-c') && h['10.62.0.1']?.includes('zone-c') && (await excluded()).includes('cluster-1');
-      }, FAILOVER_BOUND_MS);
+      }, { what: 'frozen cluster-1 out of the zone hints', timeoutMs: FAILOVER_BOUND_MS });
       const hintsMs = performance.now() - t0;
-      await until('frozen cluster-1 out of the headless answers', async () => (await headless()).join() === '10.72.0.1',
-        Math.max(1, FAILOVER_BOUND_MS - (performance.now() - t0)));
+      await waitFor(async () => (await headless()).join() === '10.72.0.1', { what: 'frozen cluster-1 out of the headless answers', timeoutMs: Math.max(1, FAILOVER_BOUND_MS - (performance.now() - t0)) });
       const dnsMs = performance.now() - t0;
       console.log(`[nearest] failover after cluster-1 was cut off: zone hints ${Math.round(hintsMs)} ms, headless DNS ${Math.round(dnsMs)} ms`);
       expect(Math.max(hintsMs, dnsMs)).toBeLessThan(FAILOVER_BOUND_MS);
     } finally {
       fixture.mesh.signalAgent('cluster-1', 'SIGCONT');
     }
-    await until('thawed cluster-1 back in the zone hints', async () => (await hints())['10.61.0.1']?.includes('zone-c'), 30_000);
+    await waitFor(async () => (await hints())['10.61.0.1']?.includes('zone-c'), { what: 'thawed cluster-1 back in the zone hints' });
   });
 
   it('marks a ServiceExport with an unreadable policy Valid=False (InvalidPolicy)', async () => {
@@ -129,8 +141,8 @@ describe('nearest-healthy-instance answers', () => {
       apiVersion: `${MCS_GROUP}/${MCS_VERSION}`, kind: 'ServiceExport',
       metadata: { name: 'odd', namespace: 'near', annotations: { 'plexus.io/dns-policy': 'fastest' } },
     } });
-    const valid = await until('Valid=False on the ServiceExport', async () =>
-      (await exportConditions(c(1), 'near', 'odd')).find((x) => x.type === 'Valid' && x.status === 'False'), 30_000);
+    const valid = await waitFor(async () =>
+      (await exportConditions(c(1), 'near', 'odd')).find((x) => x.type === 'Valid' && x.status === 'False'), { what: 'Valid=False on the ServiceExport' });
     expect(valid.reason).toBe('InvalidPolicy');
   });
 });

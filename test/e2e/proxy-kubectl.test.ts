@@ -18,9 +18,10 @@ import { issueCertificate } from '../../certs/issue.ts';
 import { exportPrivateKeyPem, generateKeyPair } from '../../certs/keys.ts';
 import { resolveBinaries } from '../harness/binaries.ts';
 import { plexus, runPlexus } from '../support/plexus-process.ts';
-import { ensureNamespace, until } from './support/objects.ts';
+import { ensureNamespace } from './support/objects.ts';
 import { kubectlAs, loginPerson, type Person } from './support/people.ts';
 import { useMesh } from './support/use-mesh.ts';
+import { waitFor } from '../harness/wait-for.ts';
 
 const kubectlBin = resolveBinaries().kubectl;
 const CLUSTERSET = 'e2e.plexus.local';
@@ -106,10 +107,10 @@ describe('kubectl through one shared identity', () => {
     child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
     try {
       // kubectl lists first (pod/before), then watches from the list's resourceVersion.
-      await until('kubectl listed the namespace', async () => out.includes('pod/before'), 30_000);
+      await waitFor(async () => out.includes('pod/before'), { what: 'kubectl listed the namespace' });
       const started = Date.now();
       await pod('watched');
-      await until('the new pod arrives on the watch', async () => out.includes('pod/watched'), 15_000);
+      await waitFor(async () => out.includes('pod/watched'), { what: 'the new pod arrives on the watch', timeoutMs: 15_000 });
       console.log(`[e2e] watch event through the proxy arrived ${Date.now() - started} ms after the create`);
     } finally {
       child.kill('SIGTERM');
@@ -193,7 +194,7 @@ describe('kubectl through one shared identity', () => {
     const revokedAt = Date.now();
     const identity = { certPem: readFileSync(path.join(eve.dir, 'user.crt'), 'utf8'), keyPem: readFileSync(path.join(eve.dir, 'user.key'), 'utf8') };
     for (const ctx of contexts) {
-      await until(`${ctx} refuses eve`, async () => (await direct(ctx, identity)).code === 'PLX_AGENT_PROXY_USER_REVOKED', 5_000);
+      await waitFor(async () => (await direct(ctx, identity)).code === 'PLX_AGENT_PROXY_USER_REVOKED', { what: `${ctx} refuses eve`, timeoutMs: 5_000 });
     }
     console.log(`[e2e] revocation reached all three proxies within ${Date.now() - revokedAt} ms`);
     for (const ctx of contexts) expect((await kubectlAs(eve, ['--context', ctx, 'get', 'pods', '-n', 'team'])).code).not.toBe(0);

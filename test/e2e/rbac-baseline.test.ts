@@ -2,11 +2,11 @@
 // and three `plexus agent run` processes. Access is checked with the real kubectl
 // (`auth can-i` impersonating plexus:* identities); drift is made with kubectl by hand.
 import { describe, expect, it } from 'vitest';
-import { until } from './support/objects.ts';
 import {
   applyBaseline, brokerCli, canI, clusterRole, compliance, groupRoleBinding, namespace, podReaderRole,
 } from './support/rbac.ts';
 import { useMesh } from './support/use-mesh.ts';
+import { waitFor } from '../harness/wait-for.ts';
 
 const base = [namespace('app'), podReaderRole('app'), groupRoleBinding('app', 'dev-pods', 'pod-reader', 'plexus:dev')];
 
@@ -14,10 +14,12 @@ describe('RBAC baseline across three clusters', () => {
   const fixture = useMesh({ clusters: 3 });
   const mesh = () => fixture.mesh;
   const all = () => mesh().clusters;
-  const allCompliantAt = (revision: number) => until(`every cluster compliant at revision ${revision}`, async () => {
+  const allCompliantAt = (revision: number) => waitFor(async () => {
     const s = await compliance(mesh());
     return s.clusters.length === 3 && s.clusters.every((c) => c.compliant && c.appliedRevision === revision) ? s : undefined;
-  }, 60_000);
+  }, { what: `every cluster compliant at revision ${revision}`, timeoutMs: 60_000 });
+  /** The base baseline in force everywhere, whether or not an earlier test applied it: each test runs alone (-t) too. */
+  const baseInForce = async () => allCompliantAt(await applyBaseline(mesh(), base));
 
   it('gives plexus:dev read on pods in app, identically in every cluster, and nobody else', async () => {
     const rev = await applyBaseline(mesh(), base);
@@ -31,21 +33,23 @@ describe('RBAC baseline across three clusters', () => {
   });
 
   it('corrects a hand edit and a deletion, and counts the drift', async () => {
+    await baseInForce();
     const c = mesh().cluster(1);
     const patch = JSON.stringify({ rules: [{ apiGroups: [''], resources: ['pods', 'secrets'], verbs: ['get', 'list', 'delete'] }] });
     expect((await c.kubectl(['patch', 'role', 'pod-reader', '-n', 'app', '--type', 'merge', '-p', patch])).code).toBe(0);
-    await until('the role edit reverted', async () => (await canI(c, 'delete', 'pods', 'app', 'plexus:alice', ['plexus:dev'])) === 'no' && (await canI(c, 'get', 'secrets', 'app', 'plexus:alice', ['plexus:dev'])) === 'no');
+    await waitFor(async () => (await canI(c, 'delete', 'pods', 'app', 'plexus:alice', ['plexus:dev'])) === 'no' && (await canI(c, 'get', 'secrets', 'app', 'plexus:alice', ['plexus:dev'])) === 'no', { what: 'the role edit reverted' });
     expect((await c.kubectl(['delete', 'rolebinding', 'dev-pods', '-n', 'app'])).code).toBe(0);
-    await until('the binding recreated', async () => (await canI(c, 'list', 'pods', 'app', 'plexus:alice', ['plexus:dev'])) === 'yes');
-    const s = await until('drift reported', async () => {
+    await waitFor(async () => (await canI(c, 'list', 'pods', 'app', 'plexus:alice', ['plexus:dev'])) === 'yes', { what: 'the binding recreated' });
+    const s = await waitFor(async () => {
       const st = (await compliance(mesh())).clusters.find((x) => x.cluster === c.name);
       return st && st.driftCount >= 2 ? st : undefined;
-    });
+    }, { what: 'drift reported' });
     expect(s.report?.recentDrift.map((d) => `${d.action} ${d.kind}`)).toEqual(expect.arrayContaining(['modified Role', 'deleted RoleBinding']));
     expect(s.compliant).toBe(true);
   });
 
   it('puts back what was deleted while the agent was down, once it runs again', async () => {
+    await baseInForce();
     const c = mesh().cluster(0);
     await mesh().stopAgent(c.name);
     try {
@@ -54,17 +58,17 @@ describe('RBAC baseline across three clusters', () => {
     } finally {
       mesh().startAgent(c.name);
     }
-    await until('the role recreated after the restart', async () => (await canI(c, 'list', 'pods', 'app', 'plexus:alice', ['plexus:dev'])) === 'yes', 60_000);
+    await waitFor(async () => (await canI(c, 'list', 'pods', 'app', 'plexus:alice', ['plexus:dev'])) === 'yes', { what: 'the role recreated after the restart', timeoutMs: 60_000 });
   });
 
   it('reports a clash with a pre-existing unlabelled object and leaves it alone; removing an object prunes it', async () => {
     const theirs = mesh().cluster(2);
     expect((await theirs.kubectl(['create', 'clusterrole', 'plexus-shared', '--verb', 'get', '--resource', 'configmaps'])).code).toBe(0);
     const rev = await applyBaseline(mesh(), [...base, clusterRole('plexus-shared', ['pods'])]);
-    const s = await until('the clash reported', async () => {
+    const s = await waitFor(async () => {
       const st = await compliance(mesh());
       return st.clusters.every((x) => x.appliedRevision === rev) ? st : undefined;
-    }, 60_000);
+    }, { what: 'the clash reported', timeoutMs: 60_000 });
     expect(s.clusters.map((x) => [x.cluster, x.clashes, x.compliant])).toEqual([
       ['cluster-1', 0, true], ['cluster-2', 0, true], ['cluster-3', 1, false],
     ]);

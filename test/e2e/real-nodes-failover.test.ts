@@ -10,10 +10,10 @@
 // failover bound, and come back when it heals. Every request is logged in the client pod;
 // failed requests during each switch are counted and printed.
 import { describe, expect, it } from 'vitest';
-import { until } from './support/objects.ts';
 import { apply, kubectlOk, podDig, scale, toolsPod, waitPodsReady, webServer } from './support/pods.ts';
 import { requestLog, requestLoopPod, type Switch, switchTo, untilRequests } from './support/request-log.ts';
 import { useDeployment } from './support/use-deployment.ts';
+import { waitFor } from '../harness/wait-for.ts';
 
 const NS = 'near';
 const URL = `http://web.${NS}.svc.clusterset.local/`;
@@ -47,14 +47,14 @@ describe('nearest first and failover with real pods and real traffic', () => {
     await waitPodsReady(c(2), NS, ['pod/tools']);
 
     // The name resolves through cluster-3's CoreDNS to its ServiceImport's clusterset IP.
-    const si = await until('the ServiceImport in cluster-3', async () => {
+    const si = await waitFor(async () => {
       const r = await c(2).kubectl(['get', 'serviceimport', '-n', NS, 'web', '-o', 'jsonpath={.spec.ips[0]}']);
       return r.code === 0 && r.stdout ? r.stdout : undefined;
-    }, 60_000);
-    await until('web.near resolved through CoreDNS in cluster-3', async () => {
+    }, { what: 'the ServiceImport in cluster-3', timeoutMs: 60_000 });
+    await waitFor(async () => {
       const r = await podDig(c(2), NS, 'tools', [`web.${NS}.svc.clusterset.local`, 'A']);
       return r.status === 'NOERROR' && r.answers.map((a) => a[4]).join() === si;
-    }, 60_000);
+    }, { what: 'web.near resolved through CoreDNS in cluster-3', timeoutMs: 60_000 });
 
     const start = Date.now();
     await apply(c(0), requestLoopPod(NS, 'client', URL));

@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Cluster } from '../harness/cluster.ts';
 import { KubectlSession, runKubectl, type KubectlIdentity } from './support/kubectl-session.ts';
 import { deployedAgents, type AuditLine, type ProxyEnv } from './support/access-proxy-env.ts';
-import { until } from './support/objects.ts';
+import { waitFor } from '../harness/wait-for.ts';
 import { groupRoleBinding, namespace } from './support/rbac.ts';
 
 const TOOLS = 'plexus.local/lab-tools:1';
@@ -78,10 +78,10 @@ function proxySuite(makeEnv: () => ProxyEnv): void {
     const result = await fn();
     const lines = async () => (await env0.audit(c, since)).filter((l) => ['exec', 'attach', 'portforward'].includes(l.subresource ?? ''));
     // An upgrade's audit line is written at 101; a refused one when its answer went out.
-    return { result, lines: await until(`the proxy of ${c.name} audited the session`, async () => {
+    return { result, lines: await waitFor(async () => {
       const got = await lines();
       return got.length > 0 ? got : undefined;
-    }, 15_000) };
+    }, { what: `the proxy of ${c.name} audited the session`, timeoutMs: 15_000 }) };
   }
 
   /** The wire every session in `lines` used: status 101 over exactly the protocol asked for. */
@@ -100,7 +100,7 @@ function proxySuite(makeEnv: () => ProxyEnv): void {
     for (const c of clusters()) {
       for (const ns of [ALLOWED, DENIED]) {
         // The namespace's default ServiceAccount comes from kube-controller-manager a moment after the namespace.
-        await until(`pod tools in ${c.name}/${ns} created`, async () => (await c.kubectl(['apply', '-f', '-'], { input: toolsPod(ns, c.name) })).code === 0, 30_000);
+        await waitFor(async () => (await c.kubectl(['apply', '-f', '-'], { input: toolsPod(ns, c.name) })).code === 0, { what: `pod tools in ${c.name}/${ns} created` });
       }
     }
     for (const c of clusters()) {
@@ -217,12 +217,12 @@ function proxySuite(makeEnv: () => ProxyEnv): void {
         const { lines } = await audited(c, async () => {
           const s = new KubectlSession(dana, [...ctx(c), 'port-forward', '-n', DENIED, 'pod/tools', ':8080', '--address', '127.0.0.1'], { env });
           try {
-            await until('port-forward to be refused', async () => {
+            await waitFor(async () => {
               if (!s.running) return true;
               const port = s.stdout.match(/127\.0\.0\.1:(\d+) -> 8080/)?.[1];
               if (port) await fetch(`http://127.0.0.1:${port}/`).catch(() => undefined);
               return /forbidden/i.test(s.stderr) || undefined;
-            }, 30_000);
+            }, { what: 'port-forward to be refused' });
           } finally {
             await s.stop();
           }

@@ -16,9 +16,10 @@ import type { Cluster } from '../harness/cluster.ts';
 import { resolveBinaries } from '../harness/binaries.ts';
 import { freePorts } from '../harness/free-ports.ts';
 import { dig } from './support/dig.ts';
-import { createService, ensureNamespace, exportService, setEndpoints, until } from './support/objects.ts';
+import { createService, ensureNamespace, exportService, setEndpoints } from './support/objects.ts';
 import { kubectlAs, loginPerson, type Person } from './support/people.ts';
 import { useMesh } from './support/use-mesh.ts';
+import { waitFor } from '../harness/wait-for.ts';
 
 const LIFETIME_S = 20;
 const kubectlBin = resolveBinaries().kubectl;
@@ -94,7 +95,7 @@ describe('certificate rotation with traffic flowing', () => {
     }
     dana = await loginPerson(fixture.mesh, 'dana', ['dev'], home);
     await exportHeadless('cart', '10.1.0.1');
-    await until('cart in cluster-2 DNS', async () => (await agentDig(['cart.shop.svc.clusterset.local', 'A'])).answers.length === 1, 60_000);
+    await waitFor(async () => (await agentDig(['cart.shop.svc.clusterset.local', 'A'])).answers.length === 1, { what: 'cart in cluster-2 DNS', timeoutMs: 60_000 });
     const poll = async () => {
       for (const i of [0, 1]) serials[i]!.add((await storedCert(c(i))).serial);
     };
@@ -165,7 +166,7 @@ describe('certificate rotation with traffic flowing', () => {
         const name = `cm-${cms.length}`;
         await c(0).client(CoreV1Api).createNamespacedConfigMap({ namespace: 'team', body: { metadata: { name } } });
         cms.push(name);
-        await until(`${name} on the proxied watch`, async () => watched.includes(`configmap/${name}\n`), 15_000);
+        await waitFor(async () => watched.includes(`configmap/${name}\n`), { what: `${name} on the proxied watch`, timeoutMs: 15_000 });
         if (Date.now() > deadline) throw new Error(`fewer than 3 rotations per agent in ${6 * LIFETIME_S} s: ${serials.map((s, i) => s.size - start[i]!)}`);
         await new Promise((r) => setTimeout(r, 250));
       }
@@ -196,22 +197,22 @@ describe('certificate rotation with traffic flowing', () => {
       const r = await agentDig(['cart.shop.svc.clusterset.local', 'A']);
       return r.answers.length === 1 ? undefined : `status ${r.status}`;
     }, 200);
-    await until('both certificates expired', async () => Date.now() > lastExpiry + 2000, (LIFETIME_S + 10) * 1000);
+    await waitFor(async () => Date.now() > lastExpiry + 2000, { what: 'both certificates expired', timeoutMs: (LIFETIME_S + 10) * 1000 });
     await dns.stop();
     expect(dns.failures).toEqual([]);
     const backAt = Date.now();
     await m.startBroker();
-    const renewed = await until('fresh certificates in both Secrets', async () => {
+    const renewed = await waitFor(async () => {
       const now = await Promise.all([0, 1].map((i) => storedCert(c(i))));
       return now.every((x, i) => x.serial !== before[i]!.serial && x.notAfter.getTime() > Date.now()) ? now : undefined;
-    }, 30_000);
+    }, { what: 'fresh certificates in both Secrets' });
     const tookMs = Date.now() - backAt;
     console.info(`[rotation] expired certificates renewed ${tookMs} ms after the broker came back`);
     expect(renewed).toHaveLength(2);
     // Traffic recovers: the proxy serves, and catalog changes flow through the broker watch again.
-    await until('kubectl via the proxy', async () => (await kubectl(['--context', 'plexus-cluster-2', 'get', 'configmaps', '-n', 'team'])).code === 0, 30_000);
+    await waitFor(async () => (await kubectl(['--context', 'plexus-cluster-2', 'get', 'configmaps', '-n', 'team'])).code === 0, { what: 'kubectl via the proxy' });
     await exportHeadless('after-outage', '10.3.0.1');
-    await until('a new export in cluster-2 DNS', async () => (await agentDig(['after-outage.shop.svc.clusterset.local', 'A'])).answers.length === 1, 30_000);
+    await waitFor(async () => (await agentDig(['after-outage.shop.svc.clusterset.local', 'A'])).answers.length === 1, { what: 'a new export in cluster-2 DNS' });
     for (const i of [0, 1]) {
       expect(await metric(i, 'plexus_agent_certificate_rotations_total{outcome="refused"}')).toBe(0);
       // The outage let the certificate pass 90% of its life: operators were told.

@@ -13,8 +13,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { CaRotateResponse, CaStatus } from '../../broker/api/ca.ts';
 import { TrustBundle } from '../../certs/trust-bundle.ts';
 import { plexus } from '../support/plexus-process.ts';
-import { until } from './support/objects.ts';
 import { useMesh } from './support/use-mesh.ts';
+import { waitFor } from '../harness/wait-for.ts';
 
 describe('trust bundle ConfigMap across a CA rollover', () => {
   const fixture = useMesh({ clusters: 1, agentArgs: () => ['--trust-bundle-refresh', '200'] });
@@ -47,20 +47,20 @@ describe('trust bundle ConfigMap across a CA rollover', () => {
     await core().createNamespace({ body: { metadata: { name: 'app', labels: { 'plexus.io/trust-bundle': 'enabled' } } } });
     const before = await status();
     const oldFp = before.bundleFingerprints[0]!;
-    await until('the root published in app', async () => ((await published()).join() === oldFp ? true : undefined), 60_000);
+    await waitFor(async () => ((await published()).join() === oldFp ? true : undefined), { what: 'the root published in app', timeoutMs: 60_000 });
     expect(await agentCertVerifies()).toBe('0 agent.crt: OK');
 
     const p1 = await rotate(1);
     const newFp = p1.status.roots.find((r) => r.role === 'new')!.fingerprint;
-    await until('both roots published', async () => ((await published()).join() === [oldFp, newFp].sort().join() ? true : undefined), 60_000);
+    await waitFor(async () => ((await published()).join() === [oldFp, newFp].sort().join() ? true : undefined), { what: 'both roots published', timeoutMs: 60_000 });
     await rotate(2, true);
     await rotate(3);
-    await until('the agent re-issued from the new root', async () => ((await status()).clusters.every((x) => x.issuer === newFp) ? true : undefined), 60_000);
+    await waitFor(async () => ((await status()).clusters.every((x) => x.issuer === newFp) ? true : undefined), { what: 'the agent re-issued from the new root', timeoutMs: 60_000 });
     expect(await agentCertVerifies()).toBe('0 agent.crt: OK');
 
     await rotate(4, true);
     await rotate(5);
-    await until('only the new root published', async () => ((await published()).join() === newFp ? true : undefined), 60_000);
+    await waitFor(async () => ((await published()).join() === newFp ? true : undefined), { what: 'only the new root published', timeoutMs: 60_000 });
     expect(await agentCertVerifies()).toBe('0 agent.crt: OK');
   }, 240_000);
 });

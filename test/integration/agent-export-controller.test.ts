@@ -1,13 +1,15 @@
 // The export side of the agent against a real kube-apiserver and a real broker over mTLS:
 // ClusterProperties and the lease at start, ServiceExport conditions, publishing ready
-// endpoints, endpoint churn, withdrawal, and the start-up sync after downtime.
+// endpoints, endpoint churn, withdrawal, and the start-up sync after downtime. Merged services
+// (for Conflict) come from the real catalog view fed by the real watch, as agent/main.ts wires them.
 import { CoreV1Api, CustomObjectsApi, DiscoveryV1Api, type V1EndpointSlice } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { catalogPaths, type CatalogSnapshot, type ExportRecord, type MergedService } from '../../broker/api/catalog.ts';
+import { catalogPaths, type ExportRecord } from '../../broker/api/catalog.ts';
 import { BrokerClient } from '../../agent/broker-client/broker-client.ts';
 import { setupServiceExportController, type ServiceExportController } from '../../agent/controllers/service-export/setup.ts';
-import type { MergedServiceSource } from '../../agent/controllers/service-export/reconciler.ts';
+import { WatchClient } from '../../agent/broker-client/watch-client.ts';
+import { CatalogView } from '../../agent/catalog/catalog-view.ts';
 import { startMembership, type RunningMembership } from '../../agent/controllers/membership/membership.ts';
 import type { AgentError } from '../../agent/errors.ts';
 import { systemClock, systemTimers } from '../../agent/timing/clock.ts';
@@ -18,33 +20,7 @@ import { useClusters } from '../harness/use-clusters.ts';
 import { waitFor } from '../harness/wait-for.ts';
 import { joinCluster, startTestBroker, type ClientIdentity, type TestBroker } from './support/broker-fixture.ts';
 
-const until = <T>(probe: () => Promise<T | undefined | false>, what: string, timeoutMs = 20_000) =>
-  waitFor(async () => (await probe()) || undefined, { what, timeoutMs, intervalMs: 50 });
-
-const noMerged: MergedServiceSource = { get: () => undefined, onChange: () => undefined };
 const logger = pino({ level: process.env.PLEXUS_TEST_LOG ?? 'silent' });
-
-/** Stands in for agent/catalog's view: the broker's snapshot, refreshed when the test says. */
-class SnapshotSource implements MergedServiceSource {
-  readonly #services = new Map<string, MergedService>();
-  readonly #cbs: ((ns: string, name: string) => void)[] = [];
-  get(ns: string, name: string) { return this.#services.get(`${ns}/${name}`); }
-  onChange(cb: (ns: string, name: string) => void) { this.#cbs.push(cb); }
-  async refresh(b: TestBroker, identity: ClientIdentity): Promise<void> {
-    const snap = (await b.call(catalogPaths.catalog, { identity })).body as CatalogSnapshot;
-    const seen = new Set<string>();
-    for (const svc of snap.services) {
-      seen.add(`${svc.namespace}/${svc.name}`);
-      this.#services.set(`${svc.namespace}/${svc.name}`, svc);
-      for (const cb of this.#cbs) cb(svc.namespace, svc.name);
-    }
-    for (const key of [...this.#services.keys()].filter((k) => !seen.has(k))) {
-      this.#services.delete(key);
-      const [ns, name] = key.split('/') as [string, string];
-      for (const cb of this.#cbs) cb(ns, name);
-    }
-  }
-}
 
 interface Agent { membership: RunningMembership; exports: ServiceExportController; stop(): Promise<void> }
 
@@ -67,13 +43,20 @@ describe('agent export side', () => {
     await broker?.stop();
   });
 
-  async function startAgent(clusterId = 'east', mergedServices: MergedServiceSource = noMerged): Promise<Agent> {
+  /** The agent's export side as agent/main.ts wires it: merged services come from the real catalog view, fed by the real watch on the broker. */
+  async function startAgent(clusterId = 'east'): Promise<Agent> {
     const kube = kubeAccess(lab.cluster(0).kubeConfig, { logger, informerBackoff: { baseMs: 50, maxMs: 1000, jitter: 0.2 } });
     const client = new BrokerClient({ baseUrl: broker.url, trustBundle: broker.caPem, clientCert: identity, timeoutMs: 5000 });
     const deps = { logger, clock: systemClock, timers: systemTimers };
     const membership = await startMembership({ api: kube.api, broker: client, clusterId, clusterset: broker.clusterset, ...deps });
+    const catalog = new CatalogView();
+    const watch = new WatchClient({
+      sink: catalog, logger, baseUrl: broker.url, trustBundle: broker.caPem, clientCert: identity,
+      backoffInitialMs: 50, backoffMaxMs: 500, bookmarkTimeoutMs: 5_000,
+    });
+    watch.start();
     const exports = setupServiceExportController({
-      clusterId, informers: kube.informers, status: kube.status, broker: client, mergedServices, ...deps,
+      clusterId, informers: kube.informers, status: kube.status, broker: client, mergedServices: catalog, ...deps,
       backoff: { baseMs: 50, maxMs: 2000, jitter: 0.2 },
     });
     await exports.start();
@@ -81,6 +64,7 @@ describe('agent export side', () => {
       membership, exports,
       async stop() {
         await exports.stop();
+        await watch.stop();
         await membership.stop();
         await kube.informers.stop();
         await client.close();
@@ -121,7 +105,7 @@ describe('agent export side', () => {
     const api = kubeAccess(lab.cluster(0).kubeConfig, { logger }).api;
     expect((await api.get(CLUSTER_PROPERTIES, { name: PROPERTY_CLUSTER_ID }))?.spec.value).toBe('east');
     expect((await api.get(CLUSTER_PROPERTIES, { name: PROPERTY_CLUSTERSET }))?.spec.value).toBe(broker.clusterset);
-    await until(async () => agent!.membership.heartbeat.lastRenewedAt, 'first lease renewal');
+    await waitFor(async () => agent!.membership.heartbeat.lastRenewedAt, { what: 'first lease renewal', timeoutMs: 20_000 });
     const snapshot = await broker.call(catalogPaths.catalog, { identity });
     expect((snapshot.body as { clusters: { cluster: string; available: boolean }[] }).clusters).toContainEqual(expect.objectContaining({ cluster: 'east', available: true }));
   });
@@ -143,12 +127,12 @@ describe('agent export side', () => {
     agent = await startAgent();
     const ns = await namespace();
     await createServiceExport(ns, 'orphan');
-    await until(async () => (await condition(ns, 'orphan', 'Valid'))?.reason === 'NoService', 'Valid=False NoService');
+    await waitFor(async () => (await condition(ns, 'orphan', 'Valid'))?.reason === 'NoService', { what: 'Valid=False NoService', timeoutMs: 20_000 });
     expect(await condition(ns, 'orphan', 'Valid')).toMatchObject({ status: 'False' });
 
     await lab.cluster(0).client(CoreV1Api).createNamespacedService({ namespace: ns, body: { metadata: { name: 'ext' }, spec: { type: 'ExternalName', externalName: 'db.example.com' } } });
     await createServiceExport(ns, 'ext');
-    await until(async () => (await condition(ns, 'ext', 'Valid'))?.reason === 'InvalidServiceType', 'Valid=False InvalidServiceType');
+    await waitFor(async () => (await condition(ns, 'ext', 'Valid'))?.reason === 'InvalidServiceType', { what: 'Valid=False InvalidServiceType', timeoutMs: 20_000 });
     expect((await brokerExports()).filter((e) => e.namespace === ns)).toEqual([]);
   });
 
@@ -164,13 +148,13 @@ describe('agent export side', () => {
     ]) });
     await createServiceExport(ns, 'cart');
 
-    const published = await until(async () => (await brokerExports()).find((e) => e.namespace === ns && e.name === 'cart'), 'export at the broker');
+    const published = await waitFor(async () => (await brokerExports()).find((e) => e.namespace === ns && e.name === 'cart'), { what: 'export at the broker', timeoutMs: 20_000 });
     expect(published).toMatchObject({
       cluster: 'east', type: 'ClusterSetIP', ports: [{ name: 'http', protocol: 'TCP', port: 80 }],
       endpoints: [{ addresses: ['10.1.0.1'], nodeName: 'n1', zone: 'z1' }],
       endpointPorts: [{ name: 'http', protocol: 'TCP', port: 8080 }], annotations: { 'plexus.io/dns-ttl': '5' },
     });
-    await until(async () => (await condition(ns, 'cart', 'Ready'))?.reason === 'Exported', 'Ready=True Exported');
+    await waitFor(async () => (await condition(ns, 'cart', 'Ready'))?.reason === 'Exported', { what: 'Ready=True Exported', timeoutMs: 20_000 });
     expect(await condition(ns, 'cart', 'Valid')).toMatchObject({ status: 'True', reason: 'Valid' });
     expect(await condition(ns, 'cart', 'Conflict')).toMatchObject({ status: 'False', reason: 'NoConflicts' });
 
@@ -179,15 +163,15 @@ describe('agent export side', () => {
       { addresses: ['10.1.0.2'], conditions: { ready: true } },
     ]) });
     await discovery.createNamespacedEndpointSlice({ namespace: ns, body: slice(ns, 'cart', 'cart-b', [{ addresses: ['10.1.0.3'] }]) });
-    await until(async () => (await brokerExports()).find((e) => e.namespace === ns)?.endpoints.length === 3, 'three endpoints at the broker');
+    await waitFor(async () => (await brokerExports()).find((e) => e.namespace === ns)?.endpoints.length === 3, { what: 'three endpoints at the broker', timeoutMs: 20_000 });
     await discovery.deleteNamespacedEndpointSlice({ namespace: ns, name: 'cart-a' });
-    await until(async () => {
+    await waitFor(async () => {
       const e = (await brokerExports()).find((x) => x.namespace === ns);
       return e?.endpoints.length === 1 && e.endpoints[0]!.addresses[0] === '10.1.0.3';
-    }, 'churned endpoints at the broker');
+    }, { what: 'churned endpoints at the broker', timeoutMs: 20_000 });
 
     await lab.cluster(0).client(CustomObjectsApi).deleteNamespacedCustomObject({ group: MCS_GROUP, version: MCS_VERSION, namespace: ns, plural: 'serviceexports', name: 'cart' });
-    await until(async () => !(await brokerExports()).some((e) => e.namespace === ns), 'export withdrawn');
+    await waitFor(async () => !(await brokerExports()).some((e) => e.namespace === ns), { what: 'export withdrawn', timeoutMs: 20_000 });
   });
 
   it('withdraws exports deleted while the agent was down, and republishes the rest once', async () => {
@@ -198,7 +182,7 @@ describe('agent export side', () => {
       await core.createNamespacedService({ namespace: ns, body: { metadata: { name }, spec: { ports: [{ port: 80 }] } } });
       await createServiceExport(ns, name);
     }
-    await until(async () => (await brokerExports()).filter((e) => e.namespace === ns).length === 2, 'both exports at the broker');
+    await waitFor(async () => (await brokerExports()).filter((e) => e.namespace === ns).length === 2, { what: 'both exports at the broker', timeoutMs: 20_000 });
     await agent.stop();
     agent = undefined;
 
@@ -213,8 +197,7 @@ describe('agent export side', () => {
 
   it('raises Conflict against an older export of another cluster, and clears it when that cluster withdraws', async () => {
     const west = (await joinCluster(broker, 'west')).identity;
-    const source = new SnapshotSource();
-    agent = await startAgent('east', source);
+    agent = await startAgent('east');
     const ns = await namespace();
     const westExport = {
       cluster: 'west', namespace: ns, name: 'pay', createdAt: '2020-01-01T00:00:00Z', type: 'Headless',
@@ -224,12 +207,11 @@ describe('agent export side', () => {
     expect(put.status).toBe(200);
     await lab.cluster(0).client(CoreV1Api).createNamespacedService({ namespace: ns, body: { metadata: { name: 'pay' }, spec: { ports: [{ name: 'http', port: 80 }] } } });
     await createServiceExport(ns, 'pay');
-    await until(async () => (await condition(ns, 'pay', 'Conflict'))?.status === 'True', 'Conflict=True from the write response');
+    await waitFor(async () => (await condition(ns, 'pay', 'Conflict'))?.status === 'True', { what: 'Conflict=True from the write response', timeoutMs: 20_000 });
     expect((await condition(ns, 'pay', 'Conflict'))!.reason).toContain('TypeConflict');
 
     const del = await broker.call(catalogPaths.export(ns, 'pay'), { method: 'DELETE', identity: west });
     expect(del.status).toBe(200);
-    await source.refresh(broker, identity);
-    await until(async () => (await condition(ns, 'pay', 'Conflict'))?.reason === 'NoConflicts', 'Conflict=False after the merged service changed');
+    await waitFor(async () => (await condition(ns, 'pay', 'Conflict'))?.reason === 'NoConflicts', { what: 'Conflict=False after the merged service changed', timeoutMs: 20_000 });
   });
 });

@@ -9,9 +9,6 @@ import type { ServiceExport } from '../../crds/types.ts';
 import { useClusters } from '../harness/use-clusters.ts';
 import { waitFor } from '../harness/wait-for.ts';
 
-const until = (ok: () => boolean, what: string, timeoutMs = 15_000) =>
-  waitFor(async () => (ok() ? true : undefined), { what, timeoutMs });
-
 describe('agent/kube on a real API server', () => {
   const lab = useClusters(1);
   let kube: KubeAccess;
@@ -35,18 +32,18 @@ describe('agent/kube on a real API server', () => {
     const seen: string[] = [];
     mine.get(SERVICES).onChange((s) => seen.push(s.metadata!.name!));
     await core.createNamespacedService({ namespace: 'kube-it', body: { metadata: { name: 'after' }, spec: { ports: [{ port: 81 }] } } });
-    await until(() => seen.includes('after'), 'watch event', 10_000);
+    await waitFor(() => seen.includes('after'), { what: 'watch event', timeoutMs: 10_000 });
 
     await kube.api.apply(ENDPOINT_SLICES, {
       apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice',
       metadata: { namespace: 'kube-it', name: 'after-1', labels: { 'kubernetes.io/service-name': 'after' } },
       addressType: 'IPv4', endpoints: [{ addresses: ['10.1.0.1'] }], ports: [{ port: 8080, protocol: 'TCP' }],
     } as never);
-    await until(() => mine.get(ENDPOINT_SLICES).byIndex(INDEX_SERVICE_NAME, 'kube-it/after').length === 1, 'indexed slice', 10_000);
+    await waitFor(() => mine.get(ENDPOINT_SLICES).byIndex(INDEX_SERVICE_NAME, 'kube-it/after').length === 1, { what: 'indexed slice', timeoutMs: 10_000 });
 
     await lab.cluster(0).restartApiServer();
     await core.createNamespacedService({ namespace: 'kube-it', body: { metadata: { name: 'restarted' }, spec: { ports: [{ port: 82 }] } } });
-    await until(() => mine.get(SERVICES).get('kube-it', 'restarted') !== undefined, 'event after restart', 60_000);
+    await waitFor(() => mine.get(SERVICES).get('kube-it', 'restarted') !== undefined, { what: 'event after restart', timeoutMs: 60_000 });
   });
 
   it('server-side applies as plexus and writes status only when it changed', async () => {

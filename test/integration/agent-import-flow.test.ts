@@ -69,10 +69,6 @@ async function importState(api: HttpKubeApi, namespace: string, name: string) {
   return { si, services: services.items.sort(byName), slices: slices.items.sort(byName) };
 }
 
-async function until<T>(probe: () => Promise<T | undefined | false>, what: string, timeoutMs = 30_000): Promise<T> {
-  return waitFor(async () => (await probe()) || undefined, { what, timeoutMs, intervalMs: 50 });
-}
-
 const addresses = (slices: V1EndpointSlice[]) => slices.flatMap((s) => (s.endpoints ?? []).map((e) => e.addresses[0]!)).sort();
 const ips = (n: number, third = 0) => Array.from({ length: n }, (_, i) => `10.1.${third + Math.floor(i / 250)}.${(i % 250) + 1}`);
 
@@ -118,10 +114,10 @@ describe('agent import: broker catalog → ServiceImport, derived Service, Endpo
   it('imports a service exported by east into west (and into east itself)', async () => {
     expect((await publish('east', web(['10.1.0.1', '10.1.0.2']))).status).toBe(200);
     for (const c of ['west', 'east']) {
-      const state = await until(async () => {
+      const state = await waitFor(async () => {
         const s = await importState(api[c]!, 'shop', 'web');
         return s.si?.status?.clusters?.length === 1 && s.slices.length === 1 && s.si.spec.ips?.length === 1 && s.services.length === 1 && s;
-      }, `import in ${c}`);
+      }, { what: `import in ${c}` });
       const svc = state.services[0]!;
       expect(svc.metadata!.name).toBe(derivedServiceName('shop', 'web'));
       expect(svc.spec!.selector).toBeUndefined();
@@ -145,35 +141,35 @@ describe('agent import: broker catalog → ServiceImport, derived Service, Endpo
 
   it('propagates endpoint changes, splitting past 100 endpoints and merging back', async () => {
     await publish('east', web(ips(150)));
-    const grown = await until(async () => {
+    const grown = await waitFor(async () => {
       const s = await importState(api.west!, 'shop', 'web');
       return s.slices.length === 2 && addresses(s.slices).length === 150 && s;
-    }, '150 endpoints in two slices');
+    }, { what: '150 endpoints in two slices' });
     expect(grown.slices.map((s) => s.endpoints!.length).sort()).toEqual([100, 50].sort());
     expect(addresses(grown.slices)).toEqual([...ips(150)].sort());
 
     await publish('east', web(['10.1.9.9']));
-    const shrunk = await until(async () => {
+    const shrunk = await waitFor(async () => {
       const s = await importState(api.west!, 'shop', 'web');
       return s.slices.length === 1 && addresses(s.slices).length === 1 && s;
-    }, 'back to one slice');
+    }, { what: 'back to one slice' });
     expect(addresses(shrunk.slices)).toEqual(['10.1.9.9']);
   });
 
   it('imports nothing where the namespace is missing, then imports once it is created', async () => {
     await createNamespace('east', 'late');
     await publish('east', exportSpec('east', 'late', 'api', { endpoints: [{ addresses: ['10.1.7.1'] }] }));
-    await until(async () => (await importState(api.east!, 'late', 'api')).slices.length === 1, 'import of late/api in east');
+    await waitFor(async () => (await importState(api.east!, 'late', 'api')).slices.length === 1, { what: 'import of late/api in east' });
     // west has seen the same catalog revision (its view holds late/api) yet created nothing.
-    await until(async () => importers.west!.view.get('late', 'api') !== undefined, 'late/api in west catalog view');
+    await waitFor(async () => importers.west!.view.get('late', 'api') !== undefined, { what: 'late/api in west catalog view' });
     await importers.west!.controller.controller.idle();
     expect(await importState(api.west!, 'late', 'api')).toMatchObject({ si: null, services: [], slices: [] });
 
     await createNamespace('west', 'late');
-    const s = await until(async () => {
+    const s = await waitFor(async () => {
       const st = await importState(api.west!, 'late', 'api');
       return st.si?.spec.ips?.length === 1 && st.slices.length === 1 && st;
-    }, 'late/api imported in west');
+    }, { what: 'late/api imported in west' });
     expect(addresses(s.slices)).toEqual(['10.1.7.1']);
   });
 
@@ -181,19 +177,19 @@ describe('agent import: broker catalog → ServiceImport, derived Service, Endpo
     expect((await heartbeat('east')).status).toBe(200);
     broker.clock.advance(LEASE_SECONDS + 1);
     expect(broker.broker.catalog.checkLeases()).toContain('east');
-    const down = await until(async () => {
+    const down = await waitFor(async () => {
       const s = await importState(api.west!, 'shop', 'web');
       return s.slices.length === 0 && (s.si?.status?.clusters ?? []).length === 0 && s;
-    }, 'east slices removed in west');
+    }, { what: 'east slices removed in west' });
     // An unavailable exporter is not a withdrawal: the ServiceImport and its ClusterSetIP stay.
     expect(down.si!.spec.ips).toHaveLength(1);
     expect(down.services).toHaveLength(1);
 
     expect((await heartbeat('east')).status).toBe(200);
-    const up = await until(async () => {
+    const up = await waitFor(async () => {
       const s = await importState(api.west!, 'shop', 'web');
       return s.slices.length === 1 && s.si?.status?.clusters?.length === 1 && s;
-    }, 'east slices restored in west');
+    }, { what: 'east slices restored in west' });
     expect(addresses(up.slices)).toEqual(['10.1.9.9']);
     expect(up.si!.status?.clusters).toEqual([{ cluster: 'east' }]);
   });
@@ -223,13 +219,13 @@ describe('agent import: broker catalog → ServiceImport, derived Service, Endpo
       web: [0, 1].map((i) => endpointSliceName('shop', 'web', 'east', 'IPv4', i)),
       db: [endpointSliceName('shop', 'db', 'east', 'IPv4', 0), endpointSliceName('shop', 'db', 'east', 'IPv6', 0)].sort(),
     };
-    await until(async () => {
+    await waitFor(async () => {
       const [w, d, l] = await Promise.all([importState(api.west!, 'shop', 'web'), importState(api.west!, 'shop', 'db'), importState(api.west!, 'late', 'api')]);
       return JSON.stringify(w.slices.map((s) => s.metadata!.name)) === JSON.stringify(expected.web)
         && addresses(w.slices).length === 120
         && JSON.stringify(d.slices.map((s) => s.metadata!.name)) === JSON.stringify(expected.db)
         && l.si === null && l.slices.length === 0 && l.services.length === 0;
-    }, 'west converged after restart');
+    }, { what: 'west converged after restart' });
     await restarted.controller.controller.idle();
 
     const all = await api.west!.list<V1EndpointSlice>(ENDPOINT_SLICES, { labelSelector: 'endpointslice.kubernetes.io/managed-by=agent.plexus.io' });
@@ -247,23 +243,23 @@ describe('agent import: broker catalog → ServiceImport, derived Service, Endpo
     const westSpec = exportSpec('west', 'shop', 'cache', { type: 'Headless', createdAt: '2026-01-02T00:00:00Z', endpoints: [{ addresses: ['10.2.3.1'], hostname: 'cache-0' }] });
     expect((await publish('west', westSpec)).status).toBe(200);
     for (const c of ['east', 'west']) {
-      await until(async () => importers[c]!.view.get('shop', 'cache')?.members.find((m) => m.cluster === 'west')?.excluded, `west excluded in ${c}'s catalog view`);
+      await waitFor(async () => importers[c]!.view.get('shop', 'cache')?.members.find((m) => m.cluster === 'west')?.excluded, { what: `west excluded in ${c}'s catalog view` });
       await importers[c]!.controller.controller.idle();
-      const s = await until(async () => {
+      const s = await waitFor(async () => {
         const st = await importState(api[c]!, 'shop', 'cache');
         return st.si?.status?.clusters?.length === 1 && st.slices.length === 1 && st;
-      }, `cache imported in ${c}`);
+      }, { what: `cache imported in ${c}` });
       expect(s.si!.spec.type).toBe('ClusterSetIP');
       expect(s.si!.status?.clusters).toEqual([{ cluster: 'east' }]);
       expect(addresses(s.slices)).toEqual(['10.1.3.1']);
     }
 
     await withdraw('east', 'shop', 'cache');
-    const headless = await until(async () => {
+    const headless = await waitFor(async () => {
       const st = await importState(api.west!, 'shop', 'cache');
       return st.si?.spec.type === 'Headless' && st.services.length === 0 && st.slices.length === 1
         && st.si.status?.clusters?.[0]?.cluster === 'west' && st;
-    }, 'cache flipped to Headless in west');
+    }, { what: 'cache flipped to Headless in west' });
     expect(headless.si!.spec.ips).toBeUndefined();
     expect(headless.slices[0]!.metadata!.name).toBe(endpointSliceName('shop', 'cache', 'west', 'IPv4', 0));
     expect(headless.slices[0]!.metadata!.labels!['kubernetes.io/service-name']).toBeUndefined();
@@ -273,10 +269,10 @@ describe('agent import: broker catalog → ServiceImport, derived Service, Endpo
   it('deletes the ServiceImport, derived Service and slices everywhere when the last export is withdrawn', async () => {
     await withdraw('east', 'shop', 'web');
     for (const c of ['west', 'east']) {
-      await until(async () => {
+      await waitFor(async () => {
         const s = await importState(api[c]!, 'shop', 'web');
         return s.si === null && s.services.length === 0 && s.slices.length === 0;
-      }, `shop/web gone from ${c}`);
+      }, { what: `shop/web gone from ${c}` });
     }
     // db is untouched.
     expect((await importState(api.west!, 'shop', 'db')).slices).toHaveLength(2);

@@ -7,15 +7,13 @@ import { catalogPaths, type ExportSpecInput } from '../../broker/api/catalog.ts'
 import { WatchClient } from '../../agent/broker-client/watch-client.ts';
 import { WatchDispatcher } from '../../agent/broker-client/watch-dispatcher.ts';
 import { CatalogView } from '../../agent/catalog/catalog-view.ts';
-import { FakeTimers } from '../../agent/kube/fake-timers.ts';
+import { FakeTimers } from '../support/fake-timers.ts';
 import type { Timers } from '../../agent/timing/clock.ts';
 import { waitFor } from '../harness/wait-for.ts';
 import { joinCluster, startTestBroker, type ClientIdentity, type TestBroker } from './support/broker-fixture.ts';
 import { exportSpec, restartTestBroker } from './support/catalog-fixture.ts';
 
 const logger = pino({ level: process.env.PLX_TEST_LOG ?? 'silent' });
-
-const until = (ok: () => boolean, what: string) => waitFor(async () => (ok() ? true : undefined), { what, timeoutMs: 15_000, intervalMs: 20 });
 
 describe('catalog WatchClient against the real broker', () => {
   let broker: TestBroker | undefined;
@@ -58,11 +56,11 @@ describe('catalog WatchClient against the real broker', () => {
     const { east, view, snapshots } = await setUp({});
     expect((await publish(broker!, east, exportSpec('east', 'shop', 'web'))).status).toBe(200);
     client!.start();
-    await until(() => view.get('shop', 'web') !== undefined, 'web in the view');
+    await waitFor(() => view.get('shop', 'web') !== undefined, { what: 'web in the view', timeoutMs: 15_000, intervalMs: 20 });
     const revision = client!.revision;
 
     await broker!.broker.stop();
-    await until(() => client!.state === 'backoff', 'client backing off');
+    await waitFor(() => client!.state === 'backoff', { what: 'client backing off', timeoutMs: 15_000, intervalMs: 20 });
     // An outage is not a deletion.
     expect(view.get('shop', 'web')).toBeDefined();
     expect(view.exportsOf('shop', 'web').map((e) => e.cluster)).toEqual(['east']);
@@ -70,7 +68,7 @@ describe('catalog WatchClient against the real broker', () => {
 
     broker = await restartTestBroker(broker!, sameBrokerPort(broker!));
     expect((await publish(broker, east, exportSpec('east', 'shop', 'db'))).status).toBe(200);
-    await until(() => view.get('shop', 'db') !== undefined, 'db after the outage');
+    await waitFor(() => view.get('shop', 'db') !== undefined, { what: 'db after the outage', timeoutMs: 15_000, intervalMs: 20 });
     expect(view.get('shop', 'web')).toBeDefined();
     expect(snapshots()).toBe(1);
   });
@@ -81,18 +79,18 @@ describe('catalog WatchClient against the real broker', () => {
     await publish(broker!, east, exportSpec('east', 'shop', 'web'));
     await publish(broker!, east, exportSpec('east', 'shop', 'db'));
     client!.start();
-    await until(() => view.get('shop', 'db') !== undefined, 'initial snapshot');
+    await waitFor(() => view.get('shop', 'db') !== undefined, { what: 'initial snapshot', timeoutMs: 15_000, intervalMs: 20 });
 
     await broker!.broker.stop();
     // The client now waits on our timers: nothing reconnects until we move them.
-    await until(() => client!.state === 'backoff', 'client backing off');
+    await waitFor(() => client!.state === 'backoff', { what: 'client backing off', timeoutMs: 15_000, intervalMs: 20 });
     broker = await restartTestBroker(broker!, { ...sameBrokerPort(broker!), eventRetention: 2 });
     await withdraw(broker, east, 'shop', 'web');
     for (const name of ['a', 'b', 'c']) await publish(broker, east, exportSpec('east', 'shop', name));
     changes.length = 0;
 
     timers.fireNext();
-    await until(() => snapshots() === 2 && view.get('shop', 'c') !== undefined, 'relisted snapshot');
+    await waitFor(() => snapshots() === 2 && view.get('shop', 'c') !== undefined, { what: 'relisted snapshot', timeoutMs: 15_000, intervalMs: 20 });
     expect(view.get('shop', 'web')).toBeUndefined();
     expect(view.keys().map(([, n]) => n)).toEqual(['a', 'b', 'c', 'db']);
     expect([...new Set(changes)].sort()).toEqual(['shop/a', 'shop/b', 'shop/c', 'shop/web']);

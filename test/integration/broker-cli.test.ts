@@ -7,21 +7,13 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { runPlexus, type PlexusRun } from '../support/plexus-process.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../harness/wait-for.ts';
 
 const repo = resolve(import.meta.dirname, '../..');
 const bin = join(repo, 'bin/plexus.ts');
 
 type Run = PlexusRun;
 const plexus = (...args: string[]): Promise<Run> => runPlexus(args);
-
-
-async function until(check: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!check()) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 function expectFailure(r: Run, code: string): void {
   expect(r.code).not.toBe(0);
@@ -43,7 +35,7 @@ describe('plexus broker CLI', () => {
     expect(init.code).toBe(0);
     fingerprint = (JSON.parse(init.stdout) as { caFingerprint: string }).caFingerprint;
     server = spawn(process.execPath, [bin, 'broker', 'start', '--data-dir', dataDir, '--listen', '127.0.0.1:0', '--log-level', 'warn'], { cwd: repo, stdio: 'ignore' });
-    await until(() => existsSync(join(dataDir, 'broker.json')), 'broker.json');
+    await waitFor(() => existsSync(join(dataDir, 'broker.json')), { what: 'broker.json' });
   });
 
   afterAll(async () => {

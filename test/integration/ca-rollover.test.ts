@@ -29,12 +29,6 @@ import { waitFor } from '../harness/wait-for.ts';
 import { runPlexus } from '../support/plexus-process.ts';
 import { callBroker, clusterCsr, errorCode, joinCluster, startTestBroker, type ClientIdentity, type TestBroker } from './support/broker-fixture.ts';
 
-const until = <T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 15_000): Promise<T> =>
-  waitFor(async () => {
-    const v = await fn();
-    return v === false ? undefined : v;
-  }, { what, timeoutMs, intervalMs: 25 });
-
 function storedIdentity(b: TestBroker, clusterId: string, joined: { identity: ClientIdentity; response: IdentityResponse }): StoredIdentity {
   return {
     clusterId, identity: joined.response.identity, brokerUrl: b.url, certPem: joined.identity.certPem, keyPem: joined.identity.keyPem,
@@ -142,7 +136,7 @@ describe('CA rollover', () => {
       expect(TrustBundle.fromPem((await renewUser({ configDir: aliceDir, now: () => b.clock.now() })).caPem).fingerprints()).toEqual([oldFp, newFp]);
 
       // Phase 2 waits for every agent: east acks by itself, west lags until it acks.
-      await until('east to take the new bundle', async () => (await status(b)).clusters.find((c) => c.id === 'east')?.hasBundle);
+      await waitFor(async () => (await status(b)).clusters.find((c) => c.id === 'east')?.hasBundle, { what: 'east to take the new bundle', timeoutMs: 15_000, intervalMs: 25 });
       expect(TrustBundle.fromPem(east.live.current().trustBundle).fingerprints()).toEqual([oldFp, newFp]);
       const s1 = await status(b);
       expect(s1.lagging).toEqual(['west', people]);
@@ -161,7 +155,7 @@ describe('CA rollover', () => {
       // Phase 3: the broker issues (and serves) from the new root; east renews by itself.
       expect((await rotate(b, { phase: 3 })).status).toBe(200);
       expect(await servingIssuerTrustedBy(b.url, (await served(b)).trustBundle.split(/(?<=-----END CERTIFICATE-----\n)/)[1]!)).toBe(true);
-      await until('east to be re-issued from the new root', async () => (await status(b)).clusters.find((c) => c.id === 'east')?.issuer === newFp);
+      await waitFor(async () => (await status(b)).clusters.find((c) => c.id === 'east')?.issuer === newFp, { what: 'east to be re-issued from the new root', timeoutMs: 15_000, intervalMs: 25 });
       const eastCert = east.live.current().certPem;
       const ok = opensslVerify(tmp, (await served(b)).trustBundle, eastCert, b.clock.now());
       expect(ok.status, ok.out).toBe(0);
@@ -186,7 +180,7 @@ describe('CA rollover', () => {
       // Phase 5: only the new root is left; east follows; old certificates no longer verify.
       expect((await rotate(b, { phase: 5 })).status).toBe(200);
       expect((await served(b)).fingerprints).toEqual([newFp]);
-      await until('east to drop the old root', () => TrustBundle.fromPem(east.live.current().trustBundle).fingerprints().length === 1 || undefined);
+      await waitFor(() => TrustBundle.fromPem(east.live.current().trustBundle).fingerprints().length === 1 || undefined, { what: 'east to drop the old root', timeoutMs: 15_000, intervalMs: 25 });
       expect(opensslVerify(tmp, (await served(b)).trustBundle, east.live.current().certPem, b.clock.now()).status).toBe(0);
       expect(opensslVerify(tmp, (await served(b)).trustBundle, west.identity.certPem, b.clock.now()).status).not.toBe(0);
       const final = await status(b);

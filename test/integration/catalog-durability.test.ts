@@ -14,7 +14,8 @@ import { dataDirLayout } from '../../broker/data-dir.ts';
 import { initBroker } from '../../broker/init.ts';
 import { startBroker, type RunningBroker } from '../../broker/main.ts';
 import { callBroker, joinCluster, type TestBroker } from './support/broker-fixture.ts';
-import { exportSpec, putExport, until, watch, type ClusterClient } from './support/catalog-fixture.ts';
+import { exportSpec, putExport, watch, type ClusterClient } from './support/catalog-fixture.ts';
+import { waitFor } from '../harness/wait-for.ts';
 
 const repo = resolve(import.meta.dirname, '../..');
 
@@ -46,11 +47,11 @@ describe('catalog durability', () => {
     child = spawn(process.execPath, [join(repo, 'bin/plexus.ts'), 'broker', 'start', '--data-dir', dataDir, '--listen', '127.0.0.1:0', '--log-level', 'warn'],
       { cwd: repo, stdio: 'ignore' });
     const brokerJson = dataDirLayout(dataDir).brokerJson;
-    const info = await until(() => {
+    const info = await waitFor(() => {
       if (!existsSync(brokerJson)) return undefined;
       const i = JSON.parse(readFileSync(brokerJson, 'utf8')) as { url: string; pid: number };
       return i.pid === child!.pid ? i : undefined;
-    }, 'broker.json', 30_000);
+    }, { what: 'broker.json', intervalMs: 10 });
     const b = handle(info.url);
     const east: ClusterClient = { id: 'east', identity: (await joinCluster(b, 'east')).identity };
 

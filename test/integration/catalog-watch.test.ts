@@ -6,7 +6,8 @@ import { request, Agent } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { catalogPaths, catalogSnapshotSchema, exportWriteResponseSchema } from '../../broker/api/catalog.ts';
 import { joinCluster, startTestBroker, type TestBroker } from './support/broker-fixture.ts';
-import { exportSpec, putExport, until, watch, type ClusterClient } from './support/catalog-fixture.ts';
+import { exportSpec, putExport, watch, type ClusterClient } from './support/catalog-fixture.ts';
+import { waitFor } from '../harness/wait-for.ts';
 
 describe('catalog watch', () => {
   let b: TestBroker | undefined;
@@ -118,7 +119,7 @@ describe('catalog watch', () => {
     stalled.write(`GET ${catalogPaths.watch(head)} HTTP/1.1\r\nhost: ${url.host}\r\n\r\n`);
     stalled.pause();
     await healthy.waitFor((es) => es.some((e) => e.type === 'bookmark'), 'healthy watcher caught up');
-    await until(() => (b.broker.catalog.watchers === 2 ? true : undefined), 'both watchers registered');
+    await waitFor(() => (b.broker.catalog.watchers === 2 ? true : undefined), { what: 'both watchers registered', timeoutMs: 10_000, intervalMs: 10 });
 
     // Large export events (about 100 KB each) until the kernel buffers are full and the
     // stalled watcher stays above the mark for a whole tick interval.

@@ -8,6 +8,7 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DnsServer, type DnsServerOptions } from '../../agent/dns/server.ts';
 import { dig, rdata, sampleResolver } from '../e2e/support/dig.ts';
+import { waitFor } from '../harness/wait-for.ts';
 
 const host = '127.0.0.1';
 let server: DnsServer | undefined;
@@ -42,14 +43,6 @@ async function connect(port: number, localAddress = host): Promise<net.Socket> {
   return s;
 }
 
-async function until(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 const closed = (s: net.Socket) => s.destroyed || s.readyState === 'closed';
 
 describe('DNS over TCP under abuse', () => {
@@ -60,11 +53,11 @@ describe('DNS over TCP under abuse', () => {
     let sent = 0;
     // One byte every 100 ms: never idle for the idle timeout, never a whole frame.
     timers.push(setInterval(() => { sent++; for (const s of slow) if (!closed(s)) s.write(f.subarray(sent % 2, (sent % 2) + 1)); }, 100));
-    await until(() => server!.tcpStats().connections === 20, '20 slow connections held');
+    await waitFor(() => server!.tcpStats().connections === 20, { what: '20 slow connections held', timeoutMs: 10_000, intervalMs: 20 });
     // At the cap a new client is still answered over TCP, right away.
     expect(rdata(await dig(host, port, ['+tcp', 'cart.shop.svc.clusterset.local', 'A']))).toEqual(['10.96.0.10']);
     // And the slow senders miss their frame deadline and are closed.
-    await until(() => slow.every(closed), 'every slow sender closed');
+    await waitFor(() => slow.every(closed), { what: 'every slow sender closed', timeoutMs: 10_000, intervalMs: 20 });
     expect(server!.tcpStats().frameTimeouts).toBeGreaterThan(0);
     expect(rdata(await dig(host, port, ['+tcp', 'cart.shop.svc.clusterset.local', 'A']))).toEqual(['10.96.0.10']);
   });
@@ -74,7 +67,7 @@ describe('DNS over TCP under abuse', () => {
     const others = await Promise.all(Array.from({ length: 5 }, () => connect(port, '127.0.0.2')));
     const hog: net.Socket[] = [];
     for (let i = 0; i < 12; i++) hog.push(await connect(port, '127.0.0.3'));
-    await until(() => hog.filter((s) => !closed(s)).length === 5, 'the hog cut down to 5 connections');
+    await waitFor(() => hog.filter((s) => !closed(s)).length === 5, { what: 'the hog cut down to 5 connections', timeoutMs: 10_000, intervalMs: 20 });
     expect(server!.tcpStats().connections).toBe(10);
     expect(others.some(closed)).toBe(false);
     // The newest of the hog's connections were kept, and they are served.
@@ -93,13 +86,13 @@ describe('DNS over TCP under abuse', () => {
     const all = Buffer.concat(Array.from({ length: 16_000 }, () => f));
     const before = process.memoryUsage().arrayBuffers;
     greedy.write(all);
-    await until(() => server!.tcpStats().paused === 1 || greedy.writableLength === 0, 'the server to stop reading (or take every query)');
+    await waitFor(() => server!.tcpStats().paused === 1 || greedy.writableLength === 0, { what: 'the server to stop reading (or take every query)', timeoutMs: 10_000, intervalMs: 20 });
     expect(server!.tcpStats().bufferedBytes).toBeLessThan(512 * 1024);
     expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(8 * 1024 * 1024);
     // Others are answered meanwhile.
     expect(rdata(await dig(host, port, ['+tcp', 'cart.shop.svc.clusterset.local', 'A']))).toEqual(['10.96.0.10']);
     expect(server!.tcpStats().bufferedBytes).toBeLessThan(512 * 1024);
     // A client that stays blocked for the idle timeout is closed.
-    await until(() => closed(greedy) || server!.tcpStats().connections === 0, 'the blocked client closed', 15_000);
+    await waitFor(() => closed(greedy) || server!.tcpStats().connections === 0, { what: 'the blocked client closed', timeoutMs: 15_000, intervalMs: 20 });
   });
 });

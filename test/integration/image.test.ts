@@ -4,7 +4,7 @@
 // image and every package it imports is a production dependency; that the HEALTHCHECK
 // command works against a real broker; and that every container in deploy/ runs with a
 // read-only root filesystem as a non-root user.
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { plexus, plexusDaemon, repoRoot, runPlexus } from '../support/plexus-process.ts';
@@ -37,6 +37,28 @@ function runtimeFiles(entry: string): { files: Set<string>; packages: Set<string
     for (const m of src.matchAll(/new URL\(['"](\.{0,2}\/?[^'"]+)['"], import\.meta\.url\)/g)) queue.push(path.resolve(path.dirname(file), m[1]!));
   }
   return { files, packages };
+}
+
+/**
+ * Every file the final stage's COPY instructions put into the image: the named sources,
+ * walked, minus what .dockerignore excludes (a pattern excludes a path when it matches the
+ * path or one of its parent directories, as the build context does).
+ */
+function copiedFiles(): string[] {
+  const ignore = readFileSync(path.join(repoRoot, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  // Exceptions (`!pattern`) would re-include paths; this check does not model them, so refuse them.
+  expect(ignore.filter((l) => l.startsWith('!'))).toEqual([]);
+  const ignored = (rel: string) => rel.split('/').some((_, i, parts) => ignore.some((g) => path.matchesGlob(parts.slice(0, i + 1).join('/'), g)));
+  const sources = finalStage.filter((l) => l.startsWith('COPY ') && !l.includes('--from=')).flatMap((l) => l.split(/\s+/).slice(1, -1));
+  const files: string[] = [];
+  for (const source of sources) {
+    const walked = statSync(path.join(repoRoot, source)).isDirectory()
+      ? readdirSync(path.join(repoRoot, source), { recursive: true, withFileTypes: true }).filter((e) => e.isFile())
+        .map((e) => path.relative(repoRoot, path.join(e.parentPath, e.name)))
+      : [source];
+    files.push(...walked.filter((f) => !ignored(f)));
+  }
+  return files;
 }
 
 describe('container image', () => {
@@ -75,6 +97,15 @@ describe('container image', () => {
     const copied = finalStage.filter((l) => l.startsWith('COPY ') && !l.includes('--from=')).map((l) => l.split(/\s+/)[1]!);
     const missing = [...runtimeFiles('bin/warm-compile-cache.ts').files].map((f) => path.relative(repoRoot, f)).filter((f) => !copied.some((c) => f.startsWith(`${c}/`)));
     expect(missing).toEqual([]);
+  });
+
+  it('copies no test code: no *.test.ts and nothing of test/ (the test/support/ fakes, the harness)', () => {
+    const copied = copiedFiles();
+    expect(copied.length).toBeGreaterThan(100);
+    expect(copied).toContain('agent/kube/informer.ts');
+    expect(copied.filter((f) => f.endsWith('.test.ts') || f === 'test' || f.startsWith('test/'))).toEqual([]);
+    // The fakes once lived beside the code they stand in for; none may come back into a copied folder.
+    expect(copied.filter((f) => /(^|\/)(fake-[^/]*|test-certs|issue-reference)\.ts$/.test(f))).toEqual([]);
   });
 
   it('every container in deploy/ has a read-only root filesystem and runs as non-root', () => {

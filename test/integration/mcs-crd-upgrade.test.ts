@@ -22,9 +22,6 @@ const PLEXUS_LABELS = (name: string) => ({ 'app.kubernetes.io/managed-by': 'plex
 interface Condition { type: string; status: string; reason: string }
 interface McsObject { apiVersion: string; metadata: { name: string; labels?: Record<string, string> }; spec?: Record<string, unknown>; status?: { conditions?: Condition[] } }
 
-const until = <T>(what: string, probe: () => Promise<T | undefined | false | null>, timeoutMs = 30_000): Promise<T> =>
-  waitFor(async () => (await probe()) || undefined, { what, timeoutMs, intervalMs: 100 });
-
 describe('MCS CRD upgrade in place: v1alpha1-only install → v1beta1 stored, v1alpha1 served', () => {
   const lab = useClusters(1, { names: ['east'], crdDir: OLD_CRDS });
   let broker: TestBroker | undefined;
@@ -83,18 +80,18 @@ describe('MCS CRD upgrade in place: v1alpha1-only install → v1beta1 stored, v1
     // A new agent reads and writes v1beta1.
     broker = await startTestBroker({ config: { watchBookmarkIntervalMs: 1_000 } });
     agent = await startTestAgent(broker, lab.cluster('east'), 'east');
-    const exported = await until('the pre-upgrade ServiceExport exported', async () => {
+    const exported = await waitFor(async () => {
       const se = await get(MCS_VERSION, 'serviceexports', 'cart');
       return se?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ? se : undefined;
-    });
+    }, { what: 'the pre-upgrade ServiceExport exported' });
     expect(exported.status!.conditions!.find((c) => c.type === 'Ready')).toMatchObject({ reason: 'Exported' });
-    const imported = await until('the pre-upgrade ServiceImport reconciled with the v1beta1 fields', async () => {
+    const imported = await waitFor(async () => {
       const si = await get(MCS_VERSION, 'serviceimports', 'cart');
       return si?.spec?.ipFamilies && si.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ? si : undefined;
-    });
+    }, { what: 'the pre-upgrade ServiceImport reconciled with the v1beta1 fields' });
     expect(imported.spec).toMatchObject({ type: 'ClusterSetIP', ipFamilies: ['IPv4'], ports: [{ name: 'http', protocol: 'TCP', port: 80 }] });
     expect(imported.spec!.ips).toHaveLength(1);
-    await until('the import of a service no longer exported deleted', async () => (await get(MCS_VERSION, 'serviceimports', 'gone')) === undefined);
+    await waitFor(async () => (await get(MCS_VERSION, 'serviceimports', 'gone')) === undefined, { what: 'the import of a service no longer exported deleted' });
     // Still readable as v1alpha1 after the agent rewrote it (stored as v1beta1 now).
     expect((await get(MCS_LEGACY_VERSION, 'serviceimports', 'cart'))?.spec).toMatchObject({ ipFamilies: ['IPv4'] });
     const crd = await ext.readCustomResourceDefinition({ name: `serviceimports.${MCS_GROUP}` });

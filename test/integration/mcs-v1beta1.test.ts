@@ -19,9 +19,6 @@ import { startTestBroker, type TestBroker } from './support/broker-fixture.ts';
 interface Condition { type: string; status: string; reason: string; message: string }
 type Import = ServiceImport & { status?: { conditions?: Condition[] } };
 
-const until = <T>(what: string, probe: () => Promise<T | undefined | false | null>, timeoutMs = 20_000): Promise<T> =>
-  waitFor(async () => (await probe()) || undefined, { what, timeoutMs, intervalMs: 100 });
-
 const HELLO_PORTS = [{ name: 'tcp', port: 42, protocol: 'TCP' }, { name: 'udp', port: 42, protocol: 'UDP' }];
 
 function hello(o: Partial<NonNullable<V1Service['spec']>> = {}): V1Service {
@@ -80,10 +77,10 @@ describe('MCS API v1beta1 (conformance-shaped, two clusters with real agents)', 
     return se.status?.conditions?.find((x) => x.type === type);
   }
   const conflictOn = (cluster: 'east' | 'west', ns: string, name = 'hello') =>
-    until(`Conflict=True on ${cluster}'s export ${ns}/${name}`, async () => {
+    waitFor(async () => {
       const x = await exportCondition(cluster, ns, 'Conflict', name);
       return x?.status === 'True' ? x : undefined;
-    });
+    }, { what: `Conflict=True on ${cluster}'s export ${ns}/${name}`, timeoutMs: 20_000 });
   const derived = async (cluster: 'east' | 'west', ns: string, name = 'hello') =>
     (await c(cluster).client(CoreV1Api).readNamespacedService({ namespace: ns, name: derivedServiceName(ns, name) }));
 
@@ -122,10 +119,10 @@ describe('MCS API v1beta1 (conformance-shaped, two clusters with real agents)', 
     await createService('east', ns, hello({ internalTrafficPolicy: 'Cluster', trafficDistribution: 'PreferClose' }));
     await createExport('east', ns, { exportedLabels: { 'dummy-label': 'true' }, exportedAnnotations: { 'dummy-annotation': 'true' } });
     for (const cluster of ['east', 'west'] as const) {
-      const si = await until(`ServiceImport in ${cluster} Ready`, async () => {
+      const si = await waitFor(async () => {
         const s = await serviceImport(cluster, ns);
         return s?.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True') ? s : undefined;
-      });
+      }, { what: `ServiceImport in ${cluster} Ready`, timeoutMs: 20_000 });
       expect(si.status!.conditions!.find((x) => x.type === 'Ready')).toMatchObject({ reason: 'Ready' });
       expect(si.spec).toMatchObject({
         type: 'ClusterSetIP', internalTrafficPolicy: 'Cluster', trafficDistribution: 'PreferClose',
@@ -154,18 +151,18 @@ describe('MCS API v1beta1 (conformance-shaped, two clusters with real agents)', 
     const ns = await namespace();
     await createService('west', ns, hello({ ipFamilyPolicy: 'RequireDualStack' }));
     await createExport('west', ns);
-    const dual = await until('dual-stack import in west', async () => {
+    const dual = await waitFor(async () => {
       const s = await serviceImport('west', ns);
       return s?.spec.ips?.length === 2 ? s : undefined;
-    });
+    }, { what: 'dual-stack import in west', timeoutMs: 20_000 });
     expect([...dual.spec.ipFamilies!].sort()).toEqual(['IPv4', 'IPv6']);
     dual.spec.ips!.forEach((ip, i) => expect(isIPv4(ip) ? 'IPv4' : 'IPv6').toBe(dual.spec.ipFamilies![i]));
-    const single = await until('IPv4 import in east', async () => (await serviceImport('east', ns))?.spec.ips?.length === 1 && serviceImport('east', ns));
+    const single = await waitFor(async () => (await serviceImport('east', ns))?.spec.ips?.length === 1 && serviceImport('east', ns), { what: 'IPv4 import in east', timeoutMs: 20_000 });
     expect(single!.spec.ipFamilies).toEqual(['IPv4']);
     // East exporting the same service single-stack: IPFamilyConflict on both, the oldest (west, dual-stack) decides.
     // Creation timestamps have seconds precision and ties go to the lower cluster ID (east): export a second later.
     const westExport = await custom('west').getNamespacedCustomObject({ group: MCS_GROUP, version: MCS_VERSION, namespace: ns, plural: 'serviceexports', name: 'hello' }) as { metadata: { creationTimestamp: string } };
-    await until('a second past west\'s export', async () => Date.now() >= Date.parse(westExport.metadata.creationTimestamp) + 1_000);
+    await waitFor(async () => Date.now() >= Date.parse(westExport.metadata.creationTimestamp) + 1_000, { what: 'a second past west\'s export', timeoutMs: 20_000 });
     await createService('east', ns, hello());
     await createExport('east', ns);
     for (const cluster of ['east', 'west'] as const) expect((await conflictOn(cluster, ns)).reason).toBe('IPFamilyConflict');
@@ -173,12 +170,12 @@ describe('MCS API v1beta1 (conformance-shaped, two clusters with real agents)', 
 
     await createService('west', ns, { ...hello({ ipFamilyPolicy: 'SingleStack', ipFamilies: ['IPv6'] }), metadata: { name: 'six' } });
     await createExport('west', ns, {}, 'six');
-    const six = await until('IPv6-only import in west', async () => (await serviceImport('west', ns, 'six'))?.spec.ips?.length === 1 && serviceImport('west', ns, 'six'));
+    const six = await waitFor(async () => (await serviceImport('west', ns, 'six'))?.spec.ips?.length === 1 && serviceImport('west', ns, 'six'), { what: 'IPv6-only import in west', timeoutMs: 20_000 });
     expect(six!.spec.ipFamilies).toEqual(['IPv6']);
-    const unsupported = await until('IPFamilyNotSupported in IPv4-only east', async () => {
+    const unsupported = await waitFor(async () => {
       const s = await serviceImport('east', ns, 'six');
       return s?.status?.conditions?.find((x) => x.type === 'Ready' && x.reason === 'IPFamilyNotSupported') ? s : undefined;
-    });
+    }, { what: 'IPFamilyNotSupported in IPv4-only east', timeoutMs: 20_000 });
     expect(unsupported.spec.ips).toBeUndefined();
     expect(unsupported.status!.conditions!.find((x) => x.type === 'Ready')!.status).toBe('False');
   });
@@ -187,7 +184,7 @@ describe('MCS API v1beta1 (conformance-shaped, two clusters with real agents)', 
     const ns = await namespace();
     await createService('east', ns, hello());
     await createExport('east', ns, { exportedLabels: { 'dummy-label': 'true' }, exportedAnnotations: { 'dummy-annotation': 'true' } });
-    await until('import in east', async () => serviceImport('east', ns));
+    await waitFor(async () => serviceImport('east', ns), { what: 'import in east', timeoutMs: 20_000 });
     await createService('west', ns, westHello());
     await createExport('west', ns, { exportedLabels: { 'dummy-label2': 'true' }, exportedAnnotations: { 'dummy-annotation2': 'true' } });
     for (const cluster of ['east', 'west'] as const) {
@@ -204,21 +201,21 @@ describe('MCS API v1beta1 (conformance-shaped, two clusters with real agents)', 
     const ns = await namespace();
     await createService('east', ns, hello());
     await createExport('east', ns);
-    await until('import in east', async () => serviceImport('east', ns));
+    await waitFor(async () => serviceImport('east', ns), { what: 'import in east', timeoutMs: 20_000 });
     await createService('west', ns, westHello({ ports: [{ name: 'tcp', port: 42, protocol: 'TCP' }, { name: 'stcp', port: 142, protocol: 'SCTP' }] }));
     await createExport('west', ns);
     for (const cluster of ['east', 'west'] as const) expect((await conflictOn(cluster, ns)).reason).toBe('PortConflict');
-    const union = await until('union of ports', async () => {
+    const union = await waitFor(async () => {
       const s = await serviceImport('east', ns);
       return s?.spec.ports.length === 3 ? s : undefined;
-    });
+    }, { what: 'union of ports', timeoutMs: 20_000 });
     expect([...union.spec.ports].sort((a, b) => a.name!.localeCompare(b.name!))).toEqual([
       { name: 'stcp', port: 142, protocol: 'SCTP' }, ...HELLO_PORTS,
     ]);
 
     await createService('east', ns, { ...hello({ ports: [{ name: 'tcp', port: 42, protocol: 'TCP' }] }), metadata: { name: 'num' } });
     await createExport('east', ns, {}, 'num');
-    await until('import of num in east', async () => serviceImport('east', ns, 'num'));
+    await waitFor(async () => serviceImport('east', ns, 'num'), { what: 'import of num in east', timeoutMs: 20_000 });
     await createService('west', ns, { ...westHello({ ports: [{ name: 'tcp', port: 43, protocol: 'TCP' }] }), metadata: { name: 'num' } });
     await createExport('west', ns, {}, 'num');
     for (const cluster of ['east', 'west'] as const) expect((await conflictOn(cluster, ns, 'num')).reason).toBe('PortConflict');
@@ -229,7 +226,7 @@ describe('MCS API v1beta1 (conformance-shaped, two clusters with real agents)', 
     const ns = await namespace();
     await createService('east', ns, { ...hello({ ports: [{ port: 80, protocol: 'TCP' }] }), metadata: { name: 'mix' } });
     await createExport('east', ns, {}, 'mix');
-    await until('import of mix in west', async () => (await serviceImport('west', ns, 'mix'))?.spec.ips?.length);
+    await waitFor(async () => ((await serviceImport('west', ns, 'mix'))?.spec.ips?.length ?? 0) > 0, { what: 'import of mix in west', timeoutMs: 20_000 });
     await createService('west', ns, { ...westHello({ ports: [{ name: 'metrics', port: 9090, protocol: 'TCP' }] }), metadata: { name: 'mix' } });
     await createExport('west', ns, {}, 'mix');
     for (const cluster of ['east', 'west'] as const) expect((await conflictOn(cluster, ns, 'mix')).reason).toBe('PortConflict');
@@ -244,7 +241,7 @@ describe('MCS API v1beta1 (conformance-shaped, two clusters with real agents)', 
     const ns = await namespace();
     await createService('east', ns, hello({ internalTrafficPolicy: 'Cluster' }));
     await createExport('east', ns);
-    await until('import in east', async () => serviceImport('east', ns));
+    await waitFor(async () => serviceImport('east', ns), { what: 'import in east', timeoutMs: 20_000 });
     await createService('west', ns, westHello({ clusterIP: 'None', internalTrafficPolicy: 'Local', trafficDistribution: 'PreferClose' }));
     await createExport('west', ns);
     for (const cluster of ['east', 'west'] as const) {
@@ -264,7 +261,7 @@ describe('MCS API v1beta1 (conformance-shaped, two clusters with real agents)', 
     } });
     await createService('east', ns, bare());
     await createExport('east', ns, {}, 'pay');
-    await until('import of pay in west', async () => (await serviceImport('west', ns, 'pay'))?.spec.ips?.length);
+    await waitFor(async () => ((await serviceImport('west', ns, 'pay'))?.spec.ips?.length ?? 0) > 0, { what: 'import of pay in west', timeoutMs: 20_000 });
     await createService('west', ns, bare('None'));
     await createExport('west', ns, {}, 'pay');
     for (const cluster of ['west', 'east'] as const) expect((await conflictOn(cluster, ns, 'pay')).reason).toBe('TypeConflict');
@@ -275,10 +272,10 @@ describe('MCS API v1beta1 (conformance-shaped, two clusters with real agents)', 
     await createService('east', ns, hello({ clusterIP: 'None' }));
     await createExport('east', ns);
     for (const cluster of ['east', 'west'] as const) {
-      const si = await until(`headless import in ${cluster}`, async () => {
+      const si = await waitFor(async () => {
         const s = await serviceImport(cluster, ns);
         return s?.status?.conditions?.length ? s : undefined;
-      });
+      }, { what: `headless import in ${cluster}`, timeoutMs: 20_000 });
       expect(si.spec.type).toBe('Headless');
       expect(si.spec.ips).toBeUndefined();
       expect(si.spec.ipFamilies).toEqual(['IPv4']);

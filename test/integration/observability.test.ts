@@ -52,9 +52,6 @@ function sample(text: string, name: string, labels: Record<string, string> = {})
   return undefined;
 }
 
-const until = <T>(probe: () => Promise<T | undefined | false>, what: string, timeoutMs = 30_000) =>
-  waitFor(async () => (await probe()) || undefined, { what, timeoutMs, intervalMs: 100 });
-
 describe('observability: metrics and logs of a real broker and agent', () => {
   const lab = useClusters(1);
   const brokerLogs = new LogCapture();
@@ -106,9 +103,9 @@ describe('observability: metrics and logs of a real broker and agent', () => {
 
   it('serves /healthz and /readyz, and shows the broker watch connected', async () => {
     expect((await fetch(`${agent.metricsUrl}/healthz`)).status).toBe(200);
-    await until(async () => (await fetch(`${agent.metricsUrl}/readyz`)).status === 200, 'agent ready');
-    await until(async () => sample(await scrapeAgent(), 'plexus_agent_broker_connected') === 1, 'watch connected');
-    await until(async () => (sample(await scrapeAgent(), 'plexus_agent_lease_renewals_total', { outcome: 'ok' }) ?? 0) >= 1, 'a lease renewal');
+    await waitFor(async () => (await fetch(`${agent.metricsUrl}/readyz`)).status === 200, { what: 'agent ready' });
+    await waitFor(async () => sample(await scrapeAgent(), 'plexus_agent_broker_connected') === 1, { what: 'watch connected' });
+    await waitFor(async () => (sample(await scrapeAgent(), 'plexus_agent_lease_renewals_total', { outcome: 'ok' }) ?? 0) >= 1, { what: 'a lease renewal' });
     expect(sample(await scrapeAgent(), 'plexus_agent_certificate_expiry_seconds')).toBeGreaterThan(3600);
   });
 
@@ -164,8 +161,8 @@ describe('observability: metrics and logs of a real broker and agent', () => {
       group: MCS_GROUP, version: MCS_VERSION, namespace: 'shop', plural: 'serviceexports',
       body: { apiVersion: `${MCS_GROUP}/${MCS_VERSION}`, kind: 'ServiceExport', metadata: { name: 'cart' } },
     });
-    await until(async () => sample(await scrapeAgent(), 'plexus_agent_exports') === 1, 'agent export gauge');
-    await until(async () => sample(await scrapeAgent(), 'plexus_agent_imports') === 1, 'agent import gauge');
+    await waitFor(async () => sample(await scrapeAgent(), 'plexus_agent_exports') === 1, { what: 'agent export gauge' });
+    await waitFor(async () => sample(await scrapeAgent(), 'plexus_agent_imports') === 1, { what: 'agent import gauge' });
     const text = await scrapeAgent();
     expect(sample(text, 'plexus_agent_export_conflicts')).toBe(0);
     expect(sample(text, 'plexus_agent_propagation_delay_seconds_count')).toBeGreaterThanOrEqual(1);
@@ -184,7 +181,7 @@ describe('observability: metrics and logs of a real broker and agent', () => {
       s.on('error', reject);
       s.send(dnsPacket.encode({ type: 'query', id: 7, flags: dnsPacket.RECURSION_DESIRED, questions: [{ name, type: 'A' }] }), agent.dns.port, agent.dns.host);
     });
-    await until(async () => (await ask('cart.shop.svc.clusterset.local')) === 0, 'cart resolves');
+    await waitFor(async () => (await ask('cart.shop.svc.clusterset.local')) === 0, { what: 'cart resolves' });
     expect(await ask('nothing.shop.svc.clusterset.local')).toBe(3);
     const text = await scrapeAgent();
     expect(sample(text, 'plexus_agent_dns_queries_total', { rcode: 'NOERROR', transport: 'udp' })).toBeGreaterThanOrEqual(1);
@@ -214,7 +211,7 @@ describe('observability: metrics and logs of a real broker and agent', () => {
     expect(await proxyGet(undefined)).toBe(401);
     expect(await proxyGet(user, { 'impersonate-user': 'system:admin' })).toBe(403);
     expect(await proxyGet(user)).toBe(403); // forwarded: the API server's RBAC refuses plexus:alice
-    await until(async () => (sample(await scrapeAgent(), 'plexus_agent_proxy_requests_total', { decision: 'forwarded' }) ?? 0) >= 1, 'forwarded counted');
+    await waitFor(async () => (sample(await scrapeAgent(), 'plexus_agent_proxy_requests_total', { decision: 'forwarded' }) ?? 0) >= 1, { what: 'forwarded counted' });
     expect(sample(await scrapeAgent(), 'plexus_agent_proxy_requests_total', { decision: 'refused' })).toBe(2);
     const audit = agentLogs.lines.filter((l) => l.audit === true);
     expect(audit).toHaveLength(3);
@@ -225,12 +222,12 @@ describe('observability: metrics and logs of a real broker and agent', () => {
     const role = { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'plexus-pod-reader' }, rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['get', 'list'] }] };
     const applied = await broker.call(rbacPaths.admin, { method: 'PUT', body: { objects: [role] }, identity: broker.admin });
     expect(applied.status).toBe(200);
-    await until(async () => sample(await scrapeAgent(), 'plexus_agent_rbac_revision') === (applied.body as { revision: number }).revision, 'baseline applied');
+    await waitFor(async () => sample(await scrapeAgent(), 'plexus_agent_rbac_revision') === (applied.body as { revision: number }).revision, { what: 'baseline applied' });
     const rbacApi = lab.cluster(0).client(RbacAuthorizationV1Api);
-    await until(async () => (await rbacApi.readClusterRole({ name: 'plexus-pod-reader' }).catch(() => undefined)) !== undefined, 'role exists');
+    await waitFor(async () => (await rbacApi.readClusterRole({ name: 'plexus-pod-reader' }).catch(() => undefined)) !== undefined, { what: 'role exists' });
     await rbacApi.deleteClusterRole({ name: 'plexus-pod-reader' });
-    await until(async () => (sample(await scrapeAgent(), 'plexus_agent_rbac_drift_corrections_total', { kind: 'ClusterRole' }) ?? 0) >= 1, 'drift corrected');
-    await until(async () => sample((await scrapeBroker()).text, 'plexus_broker_rbac_compliant_clusters') === 1, 'compliance reported');
+    await waitFor(async () => (sample(await scrapeAgent(), 'plexus_agent_rbac_drift_corrections_total', { kind: 'ClusterRole' }) ?? 0) >= 1, { what: 'drift corrected' });
+    await waitFor(async () => sample((await scrapeBroker()).text, 'plexus_broker_rbac_compliant_clusters') === 1, { what: 'compliance reported' });
   });
 
   it('counts renewals and the certificates they issue', async () => {
@@ -273,13 +270,13 @@ describe('observability: metrics and logs of a real broker and agent', () => {
 
   it('turns /readyz to 503 once the broker has been gone for the grace period, /healthz stays 200', async () => {
     await broker.broker.stop();
-    await until(async () => sample(await scrapeAgent(), 'plexus_agent_broker_connected') === 0, 'watch disconnected');
-    const unready = await until(async () => {
+    await waitFor(async () => sample(await scrapeAgent(), 'plexus_agent_broker_connected') === 0, { what: 'watch disconnected' });
+    const unready = await waitFor(async () => {
       const res = await fetch(`${agent.metricsUrl}/readyz`);
       return res.status === 503 ? res.text() : undefined;
-    }, 'agent unready');
+    }, { what: 'agent unready' });
     expect(unready).toMatch(/^broker watch disconnected for \d+ s\n$/);
     expect((await fetch(`${agent.metricsUrl}/healthz`)).status).toBe(200);
-    await until(async () => (sample(await scrapeAgent(), 'plexus_agent_lease_renewals_total', { outcome: 'error' }) ?? 0) >= 1, 'a failed lease renewal');
+    await waitFor(async () => (sample(await scrapeAgent(), 'plexus_agent_lease_renewals_total', { outcome: 'error' }) ?? 0) >= 1, { what: 'a failed lease renewal' });
   });
 });

@@ -139,45 +139,43 @@ describe('access proxy of an agent cut off from the broker', () => {
     const res = await request(new URL('/readyz', agent.metricsUrl));
     return { status: res.statusCode, text: await res.body.text() };
   }
-
-  const until = <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000) => waitFor(probe, { what, timeoutMs });
   const is = (r: { status: number; code?: string }, status: number, code?: string) => r.status === status && r.code === code;
 
   // A cut-off agent served on the list it had: dana, revoked while the agent could not hear
   // it, kept her access through this cluster for as long as the partition lasted.
   it('a person revoked while the agent is cut off loses access within the max staleness; everyone is refused until the broker is back', async () => {
-    await until('dana served through the proxy', async () => (is(await asPerson('dana'), 200) ? true : undefined));
-    await until('/readyz ready', async () => ((await readyz()).status === 200 ? true : undefined));
+    await waitFor(async () => (is(await asPerson('dana'), 200) ? true : undefined), { what: 'dana served through the proxy', timeoutMs: 20_000 });
+    await waitFor(async () => ((await readyz()).status === 200 ? true : undefined), { what: '/readyz ready', timeoutMs: 20_000 });
 
     relay.cut();
     const cutAt = Date.now();
     const revoke = await broker.call(userPaths.adminUser('dana'), { method: 'DELETE', identity: broker.admin });
     expect(revoke.status).toBe(200);
-    await until('dana refused: revocations stale', async () => (is(await asPerson('dana'), 503, 'PLX_AGENT_PROXY_REVOCATIONS_STALE') ? true : undefined));
+    await waitFor(async () => (is(await asPerson('dana'), 503, 'PLX_AGENT_PROXY_REVOCATIONS_STALE') ? true : undefined), { what: 'dana refused: revocations stale', timeoutMs: 20_000 });
     const staleAfter = Date.now() - cutAt;
     console.log(`[it] proxy refused everyone ${staleAfter} ms after the cut (max staleness ${MAX_STALENESS_MS} ms, bookmarks every ${BOOKMARK_MS} ms)`);
     expect(staleAfter).toBeGreaterThanOrEqual(MAX_STALENESS_MS - BOOKMARK_MS);
     expect(await asPerson('erin')).toEqual({ status: 503, code: 'PLX_AGENT_PROXY_REVOCATIONS_STALE' });
-    const notReady = await until('/readyz says why', async () => {
+    const notReady = await waitFor(async () => {
       const r = await readyz();
       return r.status === 503 && r.text.includes('no revocation update from the broker') ? r.text : undefined;
-    });
+    }, { what: '/readyz says why', timeoutMs: 20_000 });
     expect(notReady).toContain('access proxy');
 
     relay.restore();
-    await until('erin served again', async () => (is(await asPerson('erin'), 200) ? true : undefined));
+    await waitFor(async () => (is(await asPerson('erin'), 200) ? true : undefined), { what: 'erin served again', timeoutMs: 20_000 });
     expect(await asPerson('dana')).toEqual({ status: 401, code: 'PLX_AGENT_PROXY_USER_REVOKED' });
-    await until('/readyz ready again', async () => ((await readyz()).status === 200 ? true : undefined));
+    await waitFor(async () => ((await readyz()).status === 200 ? true : undefined), { what: '/readyz ready again', timeoutMs: 20_000 });
   });
 
   it('fails closed while the broker is stopped and recovers by itself when it starts again', async () => {
-    await until('erin served', async () => (is(await asPerson('erin'), 200) ? true : undefined));
+    await waitFor(async () => (is(await asPerson('erin'), 200) ? true : undefined), { what: 'erin served', timeoutMs: 20_000 });
     await broker.broker.stop();
-    await until('erin refused: revocations stale', async () => (is(await asPerson('erin'), 503, 'PLX_AGENT_PROXY_REVOCATIONS_STALE') ? true : undefined));
-    await until('/readyz names the stale revocations', async () => ((await readyz()).text.includes('no revocation update from the broker') ? true : undefined));
+    await waitFor(async () => (is(await asPerson('erin'), 503, 'PLX_AGENT_PROXY_REVOCATIONS_STALE') ? true : undefined), { what: 'erin refused: revocations stale', timeoutMs: 20_000 });
+    await waitFor(async () => ((await readyz()).text.includes('no revocation update from the broker') ? true : undefined), { what: '/readyz names the stale revocations', timeoutMs: 20_000 });
     broker = await restartTestBroker(broker, { listen: `127.0.0.1:${brokerPort}`, watchBookmarkIntervalMs: BOOKMARK_MS, leaseCheckIntervalMs: 600_000 });
-    await until('erin served after the broker restart', async () => (is(await asPerson('erin'), 200) ? true : undefined));
+    await waitFor(async () => (is(await asPerson('erin'), 200) ? true : undefined), { what: 'erin served after the broker restart', timeoutMs: 20_000 });
     expect(await asPerson('dana')).toEqual({ status: 401, code: 'PLX_AGENT_PROXY_USER_REVOKED' });
-    await until('/readyz ready again', async () => ((await readyz()).status === 200 ? true : undefined));
+    await waitFor(async () => ((await readyz()).status === 200 ? true : undefined), { what: '/readyz ready again', timeoutMs: 20_000 });
   });
 });

@@ -10,7 +10,8 @@ import { WatchClient } from '../../agent/broker-client/watch-client.ts';
 import { WatchDispatcher } from '../../agent/broker-client/watch-dispatcher.ts';
 import { CatalogView } from '../../agent/catalog/catalog-view.ts';
 import { errorCode, joinCluster, startTestBroker, type ClientIdentity, type TestBroker } from './support/broker-fixture.ts';
-import { until, watch } from './support/catalog-fixture.ts';
+import { watch } from './support/catalog-fixture.ts';
+import { waitFor } from '../harness/wait-for.ts';
 
 describe('advertisements at the broker', () => {
   let b: TestBroker;
@@ -74,10 +75,10 @@ describe('advertisements at the broker', () => {
     const wc = new WatchClient({ sink: stream, logger: pino({ level: 'silent' }), baseUrl: b.url, trustBundle: b.caPem, clientCert: west });
     wc.start();
     try {
-      await until(() => (view.advertisement('east') ? true : undefined), 'east in the snapshot');
+      await waitFor(() => (view.advertisement('east') ? true : undefined), { what: 'east in the snapshot', timeoutMs: 10_000, intervalMs: 10 });
       const written = await client.putAdvertisement({ cluster: 'west', zone: 'z2', latencies: { east: 2 } });
       expect(written.zone).toBe('z2');
-      await until(() => (view.advertisement('west')?.zone === 'z2' ? true : undefined), 'west via the watch');
+      await waitFor(() => (view.advertisement('west')?.zone === 'z2' ? true : undefined), { what: 'west via the watch', timeoutMs: 10_000, intervalMs: 10 });
       expect(seen).toContain('west');
       expect((await client.listAdvertisements()).advertisements.map((a) => a.cluster)).toEqual(['east', 'west']);
       await expect(client.putAdvertisement({ cluster: 'east', latencies: {} })).rejects.toMatchObject({ code: 'PLX_AGENT_BROKER_REJECTED', brokerCode: 'PLX_BROKER_FORBIDDEN' });

@@ -21,7 +21,7 @@ import { WatchClient } from '../../agent/broker-client/watch-client.ts';
 import { WatchDispatcher } from '../../agent/broker-client/watch-dispatcher.ts';
 import { CatalogView } from '../../agent/catalog/catalog-view.ts';
 import { joinCluster, startTestBroker, type ClientIdentity, type TestBroker } from './support/broker-fixture.ts';
-import { until } from './support/catalog-fixture.ts';
+import { waitFor } from '../harness/wait-for.ts';
 
 const silent = pino({ level: 'silent' });
 
@@ -67,7 +67,7 @@ describe('probe endpoint (mTLS)', () => {
     for (const identity of [east, west]) expect((await b.call(catalogPaths.lease, { body: {}, identity })).status).toBe(200);
     watch = new WatchClient({ sink: stream, logger: silent, baseUrl: b.url, trustBundle: b.caPem, clientCert: east, backoffInitialMs: 50, backoffMaxMs: 500, bookmarkTimeoutMs: 5_000 });
     watch.start();
-    await until(() => (view.isMember('west') ? true : undefined), 'west known as a member');
+    await waitFor(() => (view.isMember('west') ? true : undefined), { what: 'west known as a member', timeoutMs: 10_000, intervalMs: 10 });
     server = await startProbeServer({
       host: '127.0.0.1', port: 0, clusterId: 'east', clusterset: b.clusterset, certPem: east.certPem, keyPem: east.keyPem, trustBundlePem: b.caPem, logger: silent, isMember,
     });
@@ -111,12 +111,12 @@ describe('probe endpoint (mTLS)', () => {
   it('refuses a removed cluster whose certificate is still valid (it was accepted until the certificate expired)', async () => {
     const north = (await joinCluster(b, 'north')).identity;
     expect((await b.call(catalogPaths.lease, { body: {}, identity: north })).status).toBe(200);
-    await until(() => (view.isMember('north') ? true : undefined), 'north known as a member');
+    await waitFor(() => (view.isMember('north') ? true : undefined), { what: 'north known as a member', timeoutMs: 10_000, intervalMs: 10 });
     await expect(once(client(north), 'east')).resolves.toBeUndefined();
 
     const removed = await b.call(paths.adminCluster('north'), { method: 'DELETE', identity: b.admin });
     expect(removed.status).toBe(200);
-    await until(() => (view.isMember('north') ? undefined : true), 'north forgotten after its removal');
+    await waitFor(() => (view.isMember('north') ? undefined : true), { what: 'north forgotten after its removal', timeoutMs: 10_000, intervalMs: 10 });
     const refused = await rawProbe(north);
     expect(refused.status).toBe(403);
     expect(refused.code).toBe('PLX_AGENT_PROBE_PEER_REMOVED');
@@ -136,10 +136,10 @@ describe('probe endpoint (mTLS)', () => {
     prober.setTargets([{ cluster: 'east', url: `https://127.0.0.1:${peer.port}` }]);
     prober.start();
     try {
-      await until(() => (prober.state('east') === 'up' ? true : undefined), 'east up');
+      await waitFor(() => (prober.state('east') === 'up' ? true : undefined), { what: 'east up', timeoutMs: 10_000, intervalMs: 10 });
       expect(prober.latencyMs('east')).toBeGreaterThan(0);
       await peer.close();
-      await until(() => (prober.state('east') === 'down' ? true : undefined), 'east down');
+      await waitFor(() => (prober.state('east') === 'down' ? true : undefined), { what: 'east down', timeoutMs: 10_000, intervalMs: 10 });
       expect(prober.latencies()).toEqual({});
     } finally {
       prober.stop();

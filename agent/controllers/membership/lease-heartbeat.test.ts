@@ -1,7 +1,7 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { AgentError } from '../../errors.ts';
-import { FakeTimers } from '../../kube/fake-timers.ts';
+import { FakeTimers } from '../../../test/support/fake-timers.ts';
 import { AgentMetrics } from '../../metrics/agent-metrics.ts';
 import { LeaseHeartbeat, type LeaseClient } from './lease-heartbeat.ts';
 

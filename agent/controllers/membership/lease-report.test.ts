@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { LeaseReport } from '../../../broker/api/fleet.ts';
-import { FakeTimers } from '../../kube/fake-timers.ts';
+import { FakeTimers } from '../../../test/support/fake-timers.ts';
 import type { InformerRegistry, KubeObject } from '../../kube/index.ts';
 import { LeaseReporter, reportingLeaseClient } from './lease-report.ts';
 

@@ -6,7 +6,7 @@ import type { ServiceExport } from '../../../crds/types.ts';
 import { AgentError } from '../../errors.ts';
 import type { Condition } from '../../kube/conditions.ts';
 import { TerminalError } from '../../kube/controller.ts';
-import { FakeTimers } from '../../kube/fake-timers.ts';
+import { FakeTimers } from '../../../test/support/fake-timers.ts';
 import { AgentMetrics } from '../../metrics/agent-metrics.ts';
 import { ServiceExportReconciler, type ExportPublisher, type MergedServiceSource } from './reconciler.ts';
 

@@ -8,8 +8,8 @@ import {
   ENDPOINT_SLICES, InformerRegistry, NAMESPACES, SERVICES, SERVICE_IMPORTS, StatusWriter, TerminalError,
   type ComponentInformers,
 } from '../../kube/index.ts';
-import { FakeTimers } from '../../kube/fake-timers.ts';
-import { FakeKube } from './fake-kube.ts';
+import { FakeTimers } from '../../../test/support/fake-timers.ts';
+import { FakeKube } from '../../../test/support/fake-kube.ts';
 import { derivedServiceName, endpointSliceName } from './import-names.ts';
 import { ServiceImportReconciler } from './reconciler.ts';
 

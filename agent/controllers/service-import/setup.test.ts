@@ -3,8 +3,8 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ExportRecord, MergedService } from '../../../broker/api/catalog.ts';
 import { CatalogView } from '../../catalog/catalog-view.ts';
 import { ENDPOINT_SLICES, InformerRegistry, NAMESPACES, SERVICES, SERVICE_IMPORTS, StatusWriter } from '../../kube/index.ts';
-import { FakeTimers } from '../../kube/fake-timers.ts';
-import { FakeKube } from './fake-kube.ts';
+import { FakeTimers } from '../../../test/support/fake-timers.ts';
+import { FakeKube } from '../../../test/support/fake-kube.ts';
 import { setupServiceImportController, type ServiceImportController } from './setup.ts';
 
 const log = pino({ level: 'silent' });

@@ -1,8 +1,8 @@
 import type { V1ConfigMap, V1Namespace } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { FakeKube } from '../service-import/fake-kube.ts';
-import { FakeTimers } from '../../kube/fake-timers.ts';
+import { FakeKube } from '../../../test/support/fake-kube.ts';
+import { FakeTimers } from '../../../test/support/fake-timers.ts';
 import {
   EVENTS, InformerRegistry, NAMESPACES, TRUST_BUNDLE_CONFIG_MAP, TRUST_BUNDLE_CONFIG_MAPS, TerminalError, type KubeObject,
 } from '../../kube/index.ts';

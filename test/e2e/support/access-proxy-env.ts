@@ -12,7 +12,7 @@ import { afterAll, beforeAll } from 'vitest';
 import { rbacComplianceResponseSchema } from '../../../broker/api/rbac.ts';
 import type { Cluster } from '../../harness/cluster.ts';
 import { plexus } from '../../support/plexus-process.ts';
-import { until } from './objects.ts';
+import { waitFor } from '../../harness/wait-for.ts';
 import { kubectlOk } from './pods.ts';
 import { useDeployment } from './use-deployment.ts';
 import type { KubectlIdentity } from './kubectl-session.ts';
@@ -74,19 +74,19 @@ export function deployedAgents(n: number): ProxyEnv {
       const file = path.join(dataDir, 'baseline.json');
       writeFileSync(file, JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }));
       const rev = (JSON.parse(await plexus(admin(['broker', 'rbac', 'apply', '-f', file, '-o', 'json']))) as { revision: number }).revision;
-      await until(`every cluster applied baseline revision ${rev}`, async () => {
+      await waitFor(async () => {
         const s = rbacComplianceResponseSchema.parse(JSON.parse(await plexus(admin(['broker', 'status', '-o', 'json']))));
         return s.clusters.length === n && s.clusters.every((c) => c.compliant && c.appliedRevision === rev) ? s : undefined;
-      }, 180_000);
+      }, { what: `every cluster applied baseline revision ${rev}`, timeoutMs: 180_000 });
     },
     async login(name, groups, dir) {
       const inv = JSON.parse(await plexus(admin(['broker', 'user', 'invite', name, ...groups.flatMap((g) => ['--group', g]), '--output', 'json']))) as { token: string; caFingerprint: string };
       await plexus(['login', '--broker', fixture.d.brokerUrl, '--token', inv.token, '--ca-fingerprint', inv.caFingerprint, '--config-dir', dir]);
       const kubeconfig = path.join(dir, 'kubeconfig.yaml');
-      await until(`kubeconfig of ${name} names all ${n} clusters`, async () => {
+      await waitFor(async () => {
         const out = JSON.parse(await plexus(['kubeconfig', '--output', kubeconfig, '--config-dir', dir, '--format', 'json'])) as { contexts: string[] };
         return out.contexts.length === n;
-      }, 60_000);
+      }, { what: `kubeconfig of ${name} names all ${n} clusters`, timeoutMs: 60_000 });
       return { kubeconfig, cacheDir: path.join(dir, 'kube-cache') };
     },
     async audit(c, sinceMs) {

@@ -5,7 +5,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { once } from 'node:events';
 import { resolveBinaries } from '../../harness/binaries.ts';
-import { until } from './objects.ts';
+import { waitFor } from '../../harness/wait-for.ts';
 
 export interface KubectlIdentity {
   readonly kubeconfig: string;
@@ -58,12 +58,12 @@ export class KubectlSession {
 
   /** Polls until stdout matches; fails early (with stderr) if kubectl exits first. */
   async waitForOutput(pattern: RegExp, what: string, timeoutMs = 30_000): Promise<RegExpMatchArray> {
-    return until(what, async () => {
+    return waitFor(async () => {
       const m = this.stdout.match(pattern);
       if (m) return m;
       if (!this.running) throw new Error(`kubectl exited (${this.child.exitCode ?? this.child.signalCode}) before ${what}; stderr: ${this.stderr.trim()}`);
       return undefined;
-    }, timeoutMs);
+    }, { what, timeoutMs: timeoutMs });
   }
 
   /** Waits for the exit; kills it (SIGKILL) if it has not ended within `timeoutMs`. */

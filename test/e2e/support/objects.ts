@@ -2,7 +2,6 @@
 // clients of the harness (the admin identity of each cluster).
 import { CoreV1Api, CustomObjectsApi, DiscoveryV1Api, type V1EndpointSlice, type V1Service } from '@kubernetes/client-node';
 import type { Cluster } from '../../harness/cluster.ts';
-import { waitFor } from '../../harness/wait-for.ts';
 import { LABEL_SERVICE_NAME, LABEL_SOURCE_CLUSTER, MCS_GROUP, MCS_VERSION } from '../../../crds/types.ts';
 
 export interface Condition { type: string; status: string; reason: string; message?: string }
@@ -88,13 +87,6 @@ export async function importedSlices(c: Cluster, ns: string, svc: string, source
 
 export function addressesOf(slices: V1EndpointSlice[]): string[] {
   return slices.flatMap((s) => (s.endpoints ?? []).flatMap((e) => e.addresses)).sort();
-}
-
-export async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
-  return waitFor(async () => {
-    const v = await probe();
-    return v === false ? undefined : v;
-  }, { what, timeoutMs, intervalMs: 50 });
 }
 
 export const sameSet = (a: string[], b: string[]) => a.length === b.length && [...a].sort().every((x, i) => x === [...b].sort()[i]);

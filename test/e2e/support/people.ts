@@ -6,7 +6,7 @@ import path from 'node:path';
 import { resolveBinaries } from '../../harness/binaries.ts';
 import { plexus } from '../../support/plexus-process.ts';
 import type { Mesh } from './mesh.ts';
-import { until } from './objects.ts';
+import { waitFor } from '../../harness/wait-for.ts';
 
 export interface Person {
   readonly name: string;
@@ -24,10 +24,10 @@ export async function loginPerson(mesh: Mesh, name: string, groups: readonly str
   await plexus(['login', '--broker', inv.broker, '--token', inv.token, '--ca-fingerprint', inv.caFingerprint, '--config-dir', dir]);
   const p = { name, dir, kubeconfig: path.join(dir, 'kubeconfig.yaml') };
   // Agents advertise their proxy URL shortly after start: re-run until every cluster is there.
-  await until(`kubeconfig of ${name} names all ${mesh.clusters.length} clusters`, async () => {
+  await waitFor(async () => {
     const out = JSON.parse(await plexus(['kubeconfig', '--output', p.kubeconfig, '--config-dir', dir, '--format', 'json'])) as { contexts: string[] };
     return out.contexts.length === mesh.clusters.length;
-  }, 60_000);
+  }, { what: `kubeconfig of ${name} names all ${mesh.clusters.length} clusters`, timeoutMs: 60_000 });
   return p;
 }
 

@@ -37,10 +37,6 @@ export function syncExports(b: TestBroker, c: ClusterClient, exports: ExportSpec
   return b.call(catalogPaths.exports, { method: 'PUT', body: { exports }, identity: c.identity });
 }
 
-export async function until<T>(probe: () => T | undefined, what: string, timeoutMs = 10_000): Promise<T> {
-  return waitFor(async () => probe(), { what, timeoutMs, intervalMs: 10 });
-}
-
 /** One GET /v1/watch stream: every line parsed with the wire schema and kept in order. */
 export class WatchStream {
   readonly events: WatchEvent[] = [];
@@ -89,7 +85,7 @@ export class WatchStream {
 
   /** Polls until `pred` holds for the events received so far. */
   waitFor(pred: (events: WatchEvent[]) => boolean, what: string): Promise<true> {
-    return until(() => (pred(this.events) ? true : undefined), what);
+    return waitFor(() => (pred(this.events) ? true : undefined), { what, timeoutMs: 10_000, intervalMs: 10 });
   }
 
   /** Waits for an event at or beyond `revision`. */

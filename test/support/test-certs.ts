@@ -1,7 +1,7 @@
 // Test-only: crafts certificates this library would never issue (wrong usages, extra URI
 // SANs, missing AKI, forged issuers) through @peculiar/x509, so verification can be
 // tested against them. Imported only by *.test.ts files.
-import './setup.ts';
+import '../../certs/setup.ts';
 import {
   AuthorityKeyIdentifierExtension,
   BasicConstraintsExtension,
@@ -16,9 +16,9 @@ import {
 } from '@peculiar/x509';
 import type { X509Certificate } from '@peculiar/x509';
 import type { webcrypto } from 'node:crypto';
-import type { CertificateAuthority } from './ca.ts';
-import { USAGE_OID } from './leaf-tbs.ts';
-import type { ExtendedUsage } from './leaf-tbs.ts';
+import type { CertificateAuthority } from '../../certs/ca.ts';
+import { USAGE_OID } from '../../certs/leaf-tbs.ts';
+import type { ExtendedUsage } from '../../certs/leaf-tbs.ts';
 
 type CryptoKey = webcrypto.CryptoKey;
 

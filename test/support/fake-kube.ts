@@ -3,11 +3,11 @@
 // apply touches only status) and feeds real Informers through ListWatchLike, so the
 // reconciler runs against the real informer, registry and controller code.
 import type { KubernetesListObject } from '@kubernetes/client-node';
-import { AgentError } from '../../errors.ts';
+import { AgentError } from '../../agent/errors.ts';
 import {
   resourceId,
   type InformerEvent, type KubeApi, type KubeObject, type ListOptions, type ListWatchFactory, type ListWatchLike, type ObjectRef, type ResourceType,
-} from '../../kube/index.ts';
+} from '../../agent/kube/index.ts';
 
 type Listener = (verb: InformerEvent, obj: KubeObject) => void;
 

@@ -1,6 +1,6 @@
 // Manual timers and clock for tests of anything that waits (work queue backoff, informer
 // restarts, lease loops): time moves only when the test calls advance().
-import type { Clock, TimerHandle, Timers } from '../timing/clock.ts';
+import type { Clock, TimerHandle, Timers } from '../../agent/timing/clock.ts';
 
 interface Pending { id: number; at: number; ms: number; fn: () => void }
 

@@ -1,8 +1,8 @@
 // In-memory stand-in for client-node's ListWatch, for unit tests of informers and of
 // controllers wired on an InformerRegistry: the test scripts start() outcomes and puts,
 // updates and removes objects itself.
-import type { ListWatchLike } from './informer.ts';
-import type { KubeObject, ResourceType } from './resources.ts';
+import type { ListWatchLike } from '../../agent/kube/informer.ts';
+import type { KubeObject, ResourceType } from '../../agent/kube/resources.ts';
 
 /** ListWatch stand-in: the test scripts start() outcomes and emits events itself. */
 export class FakeListWatch<T extends KubeObject> implements ListWatchLike<T> {

@@ -2,7 +2,7 @@
 // generator. issueCertificate uses the hand-encoded fast path in leaf-tbs.ts; this
 // reference exists so tests can check, byte for byte, that both agree (STYLE: keep the
 // plain path beside a fast path). Not used on any production path.
-import './setup.ts';
+import '../../certs/setup.ts';
 import {
   AuthorityKeyIdentifierExtension,
   BasicConstraintsExtension,
@@ -15,11 +15,11 @@ import {
   X509CertificateGenerator,
 } from '@peculiar/x509';
 import type { Extension, JsonGeneralName } from '@peculiar/x509';
-import type { CaSigner } from './ca.ts';
-import { certificateParts } from './certificate-der.ts';
-import { webCryptoSignParams } from './keys.ts';
-import { USAGE_OID } from './leaf-tbs.ts';
-import type { LeafTemplate } from './leaf-tbs.ts';
+import type { CaSigner } from '../../certs/ca.ts';
+import { certificateParts } from '../../certs/certificate-der.ts';
+import { webCryptoSignParams } from '../../certs/keys.ts';
+import { USAGE_OID } from '../../certs/leaf-tbs.ts';
+import type { LeafTemplate } from '../../certs/leaf-tbs.ts';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
