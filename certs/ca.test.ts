@@ -7,19 +7,11 @@ import {
 } from '@peculiar/x509';
 import { describe, expect, it } from 'vitest';
 import { caSigner, createRootCa, loadCa } from './ca.ts';
-import { CertError } from './errors.ts';
 import { exportPrivateKeyPem, generateKeyPair } from './keys.ts';
 import { certificateToPem } from './pem.ts';
 import { craftRoot, Name, T0, at } from '../test/support/test-certs.ts';
+import { certErrorCodeAsync as codeOf } from '../test/support/cert-error-code.ts';
 
-async function codeOf(f: () => Promise<unknown>): Promise<string | undefined> {
-  try {
-    await f();
-  } catch (e) {
-    return e instanceof CertError ? e.code : `not a CertError: ${String(e)}`;
-  }
-  return undefined;
-}
 
 const DAY_MS = 86_400_000;
 

@@ -3,19 +3,11 @@ import { Name, Pkcs10CertificateRequestGenerator, SubjectAlternativeNameExtensio
 import type { JsonGeneralName } from '@peculiar/x509';
 import { describe, expect, it } from 'vitest';
 import { createCsr, readCsr } from './csr.ts';
-import { CertError } from './errors.ts';
 import { generateKeyPair } from './keys.ts';
 import type { KeyAlgorithm } from './keys.ts';
 import { decodePemBlocks, encodePem } from './pem.ts';
+import { certErrorCodeAsync as codeOf } from '../test/support/cert-error-code.ts';
 
-async function codeOf(f: () => Promise<unknown>): Promise<string | undefined> {
-  try {
-    await f();
-  } catch (e) {
-    return e instanceof CertError ? e.code : `not a CertError: ${String(e)}`;
-  }
-  return undefined;
-}
 
 const spki = async (k: webcrypto.CryptoKey) => Buffer.from(await crypto.subtle.exportKey('spki', k)).toString('hex');
 const csrDer = (pem: string) => decodePemBlocks(pem, 'CERTIFICATE REQUEST')[0]!;

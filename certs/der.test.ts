@@ -1,18 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { childrenOf, oid, readNode, readOid, readRoot, sequence, time, unsignedInteger, tlv, TAG } from './der.ts';
-import { CertError } from './errors.ts';
+import { certErrorCode as codeOf } from '../test/support/cert-error-code.ts';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const bytes = (h: string): Uint8Array => new Uint8Array(Buffer.from(h, 'hex'));
 
-function codeOf(f: () => unknown): string | undefined {
-  try {
-    f();
-  } catch (e) {
-    return e instanceof CertError ? e.code : 'not a CertError';
-  }
-  return undefined;
-}
 
 describe('DER writer', () => {
   it('encodes OIDs (known vectors)', () => {

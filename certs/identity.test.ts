@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { CertError } from './errors.ts';
 import {
   formatIdentity,
   parseIdentity,
@@ -10,15 +9,8 @@ import {
   validateTrustDomain,
 } from './identity.ts';
 import type { Identity } from './identity.ts';
+import { certErrorCode as codeOf } from '../test/support/cert-error-code.ts';
 
-function codeOf(f: () => unknown): string | undefined {
-  try {
-    f();
-  } catch (e) {
-    return e instanceof CertError ? e.code : `not a CertError: ${String(e)}`;
-  }
-  return undefined;
-}
 
 describe('parseIdentity', () => {
   it.each([

@@ -14,7 +14,6 @@ import {
 import { beforeAll, describe, expect, it } from 'vitest';
 import { caSigner, createRootCa } from './ca.ts';
 import type { CertificateAuthority } from './ca.ts';
-import { CertError } from './errors.ts';
 import { ipv6Bytes, issueCertificate, leafTemplate } from './issue.ts';
 import type { IssueOptions } from './issue.ts';
 import { referenceLeafTbs } from '../test/support/issue-reference.ts';
@@ -24,15 +23,8 @@ import { implicitPrimitive } from './der.ts';
 import { encodeLeafTbs } from './leaf-tbs.ts';
 import { certificatesFromPem } from './pem.ts';
 import { at, HOUR_MS, T0 } from '../test/support/test-certs.ts';
+import { certErrorCodeAsync as codeOf } from '../test/support/cert-error-code.ts';
 
-async function codeOf(f: () => Promise<unknown>): Promise<string | undefined> {
-  try {
-    await f();
-  } catch (e) {
-    return e instanceof CertError ? e.code : `not a CertError: ${String(e)}`;
-  }
-  return undefined;
-}
 
 const cas = {} as Record<KeyAlgorithm, CertificateAuthority>;
 const leafKeys = {} as Record<KeyAlgorithm, webcrypto.CryptoKeyPair>;

@@ -1,18 +1,10 @@
 import { generateKeyPairSync } from 'node:crypto';
 import type { webcrypto } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { CertError } from './errors.ts';
 import { exportPrivateKeyPem, generateKeyPair, importPrivateKeyPem, webCryptoSignParams } from './keys.ts';
 import type { KeyAlgorithm } from './keys.ts';
+import { certErrorCodeAsync as codeOf } from '../test/support/cert-error-code.ts';
 
-async function codeOf(f: () => Promise<unknown>): Promise<string | undefined> {
-  try {
-    await f();
-  } catch (e) {
-    return e instanceof CertError ? e.code : `not a CertError: ${String(e)}`;
-  }
-  return undefined;
-}
 
 const data = new TextEncoder().encode('plexus');
 

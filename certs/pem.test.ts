@@ -2,18 +2,10 @@ import { createHash } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createRootCa } from './ca.ts';
 import type { CertificateAuthority } from './ca.ts';
-import { CertError } from './errors.ts';
 import { certificatesFromPem, certificateToPem, encodePem, fingerprintSha256, splitPemBlocks } from './pem.ts';
 import { T0 } from '../test/support/test-certs.ts';
+import { certErrorCode as codeOf } from '../test/support/cert-error-code.ts';
 
-function codeOf(f: () => unknown): string | undefined {
-  try {
-    f();
-  } catch (e) {
-    return e instanceof CertError ? e.code : 'not a CertError';
-  }
-  return undefined;
-}
 
 let ca: CertificateAuthority;
 let other: CertificateAuthority;

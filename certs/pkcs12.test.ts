@@ -3,11 +3,11 @@ import { X509Certificate as NodeX509, createPrivateKey } from 'node:crypto';
 import forge from 'node-forge';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createRootCa, type CertificateAuthority } from './ca.ts';
-import { CertError } from './errors.ts';
 import { issueCertificate } from './issue.ts';
 import { exportPrivateKeyPem, generateKeyPair, type KeyAlgorithm } from './keys.ts';
 import { encodePkcs12 } from './pkcs12.ts';
 import { T0 } from '../test/support/test-certs.ts';
+import { certErrorCode as codeOf } from '../test/support/cert-error-code.ts';
 
 // forge decrypts PBKDF2-HMAC-SHA-256 in plain JavaScript (~0.2 ms per iteration here), so
 // the round trips use few iterations; the default count is checked by reading the header.
@@ -31,14 +31,6 @@ const certDerOf = (bag: forge.pkcs12.Bag) => derOf(bag.asn1);
 const holdsOid = (p12: Uint8Array, name: string) =>
   Buffer.from(p12).includes(derOf(forge.asn1.create(0, 6, false, forge.asn1.oidToDer(forge.pki.oids[name]!).getBytes())));
 
-function codeOf(f: () => unknown): string | undefined {
-  try {
-    f();
-  } catch (e) {
-    return e instanceof CertError ? e.code : `not a CertError: ${String(e)}`;
-  }
-  return undefined;
-}
 
 describe('encodePkcs12', () => {
   it.each(['P-256', 'RSA-2048'] as KeyAlgorithm[])('round-trips a %s key, its certificate and the root through node-forge', async (alg) => {

@@ -1,16 +1,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { CertError } from './errors.ts';
 import { renewalTime } from './renewal.ts';
 import type { RenewalOptions } from './renewal.ts';
+import { certErrorCode as codeOf } from '../test/support/cert-error-code.ts';
 
-function codeOf(f: () => unknown): string | undefined {
-  try {
-    f();
-  } catch (e) {
-    return e instanceof CertError ? e.code : `not a CertError: ${String(e)}`;
-  }
-  return undefined;
-}
 
 // A 30-day certificate: lifetime 2,592,000,000 ms.
 const notBefore = new Date('2030-01-01T00:00:00.000Z');

@@ -1,21 +1,13 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createRootCa } from './ca.ts';
 import type { CertificateAuthority } from './ca.ts';
-import { CertError } from './errors.ts';
 import { issueCertificate } from './issue.ts';
 import { generateKeyPair } from './keys.ts';
 import { fingerprintSha256 } from './pem.ts';
 import { T0 } from '../test/support/test-certs.ts';
 import { TrustBundle } from './trust-bundle.ts';
+import { certErrorCode as codeOf } from '../test/support/cert-error-code.ts';
 
-function codeOf(f: () => unknown): string | undefined {
-  try {
-    f();
-  } catch (e) {
-    return e instanceof CertError ? e.code : `not a CertError: ${String(e)}`;
-  }
-  return undefined;
-}
 
 let a: CertificateAuthority;
 let b: CertificateAuthority;

@@ -4,7 +4,6 @@ import type { webcrypto } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createRootCa } from './ca.ts';
 import type { CertificateAuthority } from './ca.ts';
-import { CertError } from './errors.ts';
 import type { Identity } from './identity.ts';
 import { issueCertificate } from './issue.ts';
 import type { IssueOptions } from './issue.ts';
@@ -14,15 +13,8 @@ import { at, craftLeaf, craftRoot, Extension, HOUR_MS, Name, T0, tamperSignature
 import { TrustBundle } from './trust-bundle.ts';
 import { verifyLeaf } from './verify.ts';
 import type { VerifyOptions } from './verify.ts';
+import { certErrorCodeAsync as codeOf } from '../test/support/cert-error-code.ts';
 
-async function codeOf(f: () => Promise<unknown>): Promise<string | undefined> {
-  try {
-    await f();
-  } catch (e) {
-    return e instanceof CertError ? e.code : `not a CertError: ${String(e)}`;
-  }
-  return undefined;
-}
 
 let rootA: CertificateAuthority; // P-256
 let rootB: CertificateAuthority; // RSA-2048, the "new" root during rotation
