@@ -5,12 +5,12 @@
 // twice on the terminal without echo. A run with none of them and no terminal (a script,
 // CI) is refused before anything else happens — in `login` before the one-time token is
 // spent. The password is never printed, logged or put in an error message.
-import { randomBytes } from 'node:crypto';
-import { chmodSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { Writable } from 'node:stream';
 import { Option } from 'commander';
+import { writeFileAtomic } from './atomic-file.ts';
 import type { Pkcs12Options } from '../certs/pkcs12.ts';
 import type { CliErrorCode } from './errors.ts';
 
@@ -96,13 +96,9 @@ export async function writePkcs12File(file: string, o: Pkcs12Options): Promise<s
   // node-forge is loaded only by the commands that write a PKCS#12 (role-libraries.test.ts).
   const { encodePkcs12 } = await import('../certs/pkcs12.ts');
   const bytes = encodePkcs12(o);
-  const tmp = path.join(path.dirname(target), `.${path.basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
   try {
-    writeFileSync(tmp, bytes, { mode: 0o600, flag: 'wx' });
-    chmodSync(tmp, 0o600);
-    renameSync(tmp, target);
+    writeFileAtomic(target, bytes, 0o600);
   } catch (e) {
-    rmSync(tmp, { force: true });
     throw new Pkcs12FileError('PLX_CLI_P12_WRITE', `cannot write ${target}: ${(e as Error).message}`, { cause: e });
   }
   return target;

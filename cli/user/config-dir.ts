@@ -2,8 +2,8 @@
 // user.crt, ca.crt (the trust bundle) and user.json (broker URL, names, expiry).
 // Kubeconfigs reference the files by path, so a renewal applies without regenerating them.
 // Every file is replaced by write-to-temp + rename: readers see old or new, never half.
-import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { writeFileAtomic as writeAtomic } from '../atomic-file.ts';
 import os from 'node:os';
 import path from 'node:path';
 import { UserCliError } from './user-error.ts';
@@ -35,15 +35,11 @@ export function configDirLayout(dir: string): ConfigDirLayout {
   return { dir: d, key: path.join(d, 'user.key'), cert: path.join(d, 'user.crt'), ca: path.join(d, 'ca.crt'), profile: path.join(d, 'user.json') };
 }
 
-/** Writes `content` to `file` atomically with `mode`. */
+/** Writes `content` to `file` atomically with `mode` (../atomic-file.ts); PLX_USER_CONFIG_DIR when it cannot. */
 export function writeFileAtomic(file: string, content: string, mode: number): void {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
   try {
-    writeFileSync(tmp, content, { mode, flag: 'wx' });
-    chmodSync(tmp, mode);
-    renameSync(tmp, file);
+    writeAtomic(file, content, mode);
   } catch (e) {
-    rmSync(tmp, { force: true });
     throw new UserCliError('PLX_USER_CONFIG_DIR', `cannot write ${file}: ${(e as Error).message}`, { cause: e });
   }
 }
