@@ -8,7 +8,7 @@ import { ENDPOINT_SLICES, InformerRegistry, SERVICE_IMPORTS } from '../kube/inde
 import { fakeListWatches } from '../../test/support/fake-list-watch.ts';
 import { FakeTimers } from '../../test/support/fake-timers.ts';
 import type { EndpointOrder } from './endpoint-order.ts';
-import { DnsFeeder } from './feeder.ts';
+import { DnsFeeder, servedEndpoints } from './feeder.ts';
 import { Resolver, type Resolution } from './resolver.ts';
 
 const log = pino({ level: 'silent' });
@@ -146,5 +146,31 @@ describe('DnsFeeder before the broker catalog arrives', () => {
     expect(addresses(resolver.resolve({ name: 'pg.shop.svc.clusterset.local', type: 'A' }))).toEqual(['10.1.0.7']);
     lws.of(ENDPOINT_SLICES).put(slice('pg-east', 'east', [{ a: '10.1.0.3' }]), 'update');
     expect(addresses(resolver.resolve({ name: 'pg.shop.svc.clusterset.local', type: 'A' }))).toEqual(['10.1.0.7']);
+  });
+});
+
+describe('servedEndpoints (headless answers follow the import\'s IP families)', () => {
+  const eps = [
+    { cluster: 'east', addresses: ['10.1.0.1'], ports: [] },
+    { cluster: 'east', addresses: ['fd00::1'], ports: [] },
+    { cluster: 'west', addresses: ['10.2.0.1', 'fd00::2'], ports: [] },
+  ];
+  const imp = (ipFamilies?: ('IPv4' | 'IPv6')[], reason?: string): ServiceImport => ({
+    ...si('db', 'Headless'),
+    spec: { type: 'Headless', ports: [], ...(ipFamilies ? { ipFamilies } : {}) },
+    ...(reason ? { status: { conditions: [{ type: 'Ready', status: 'False', reason, message: '', lastTransitionTime: new Date(0) }] } } : {}),
+  });
+
+  it('an IPv4-only import answered with IPv6 addresses too: now only the IPv4 ones', () => {
+    expect(servedEndpoints(imp(['IPv4']), eps).map((e) => e.addresses)).toEqual([['10.1.0.1'], ['10.2.0.1']]);
+  });
+
+  it('an import that is Ready=False IPFamilyNotSupported answered its exporters\' addresses: now none', () => {
+    expect(servedEndpoints(imp(undefined, 'IPFamilyNotSupported'), eps)).toEqual([]);
+    expect(servedEndpoints(imp(undefined, 'Pending'), eps)).toEqual(eps);
+  });
+
+  it('an import naming no family (older agents) keeps every address', () => {
+    expect(servedEndpoints(imp(), eps)).toEqual(eps);
   });
 });

@@ -7,6 +7,7 @@
 // namespace/name, and the feeder rebuilds that service from current state (level-based).
 // Nothing here runs per query.
 import type { V1EndpointSlice } from '@kubernetes/client-node';
+import { isIPv4 } from 'node:net';
 import type { Logger } from 'pino';
 import type { ExportRecord, MergedService } from '../../broker/api/catalog.ts';
 import { LABEL_SERVICE_NAME as MCS_LABEL_SERVICE_NAME, LABEL_SOURCE_CLUSTER, type ServiceImport } from '../../crds/types.ts';
@@ -74,6 +75,21 @@ export function importedEndpoints(slices: readonly V1EndpointSlice[]): OrderedEn
 }
 
 /**
+ * The headless endpoints this cluster's pods can use: none when the import says
+ * Ready=False IPFamilyNotSupported, else only the addresses of the import's `ipFamilies`
+ * (the exporters' families this cluster serves; all when it names none). An address of a
+ * family the pods cannot reach would only make clients try it and fail.
+ */
+export function servedEndpoints(si: ServiceImport, endpoints: OrderedEndpoint[]): OrderedEndpoint[] {
+  if (si.status?.conditions?.some((c) => c.type === 'Ready' && c.reason === 'IPFamilyNotSupported')) return [];
+  const families: readonly string[] = si.spec?.ipFamilies ?? [];
+  if (families.length === 0) return endpoints;
+  return endpoints
+    .map((ep) => ({ ...ep, addresses: ep.addresses.filter((a) => families.includes(isIPv4(a) ? 'IPv4' : 'IPv6')) }))
+    .filter((ep) => ep.addresses.length > 0);
+}
+
+/**
  * The records of one service from its ServiceImport (and, for headless, the catalog; before
  * the catalog's first snapshot, the imported slices, or 'pending' when there are none).
  */
@@ -88,9 +104,9 @@ export function serviceRecords(
     if (!catalog.synced) {
       const slices = importedSlices(namespace, name);
       if (slices.length === 0) return 'pending';
-      return { type: 'Headless', ports, endpoints: order.order(namespace, name, importedEndpoints(slices)) };
+      return { type: 'Headless', ports, endpoints: order.order(namespace, name, servedEndpoints(si, importedEndpoints(slices))) };
     }
-    return { type: 'Headless', ports, endpoints: order.order(namespace, name, headlessEndpoints(catalog, namespace, name)) };
+    return { type: 'Headless', ports, endpoints: order.order(namespace, name, servedEndpoints(si, headlessEndpoints(catalog, namespace, name))) };
   }
   return { type: 'ClusterSetIP', ips: si.spec?.ips ?? [], ports };
 }

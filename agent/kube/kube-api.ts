@@ -39,6 +39,8 @@ export interface KubeApi {
   apply<T extends KubeObject>(r: ResourceType<T>, obj: NoInfer<T>, o?: { subresource?: 'status' }): Promise<T>;
   /** False when it was already gone (not-found on delete is success). */
   delete(r: ResourceType<never>, ref: ObjectRef): Promise<boolean>;
+  /** The object as the API server would create it (defaults, validation, admission), never stored: `dryRun=All`. */
+  dryRunCreate<T extends KubeObject>(r: ResourceType<T>, obj: NoInfer<T>): Promise<T>;
 }
 
 export function statusOf(err: unknown): number | undefined {
@@ -86,6 +88,13 @@ export class HttpKubeApi implements KubeApi {
     const path = resourcePath(r, { ...ref, subresource: o.subresource });
     const res = await this.#send('PATCH', path, { fieldManager: FIELD_MANAGER, force: 'true' }, body, PatchStrategy.ServerSideApply);
     return this.#ok(res, `apply ${o.subresource ? `${o.subresource} of ` : ''}${refText(ref)}`, r) as T;
+  }
+
+  async dryRunCreate<T extends KubeObject>(r: ResourceType<T>, obj: NoInfer<T>): Promise<T> {
+    const ns = obj.metadata?.namespace;
+    const body = JSON.stringify({ ...obj, apiVersion: r.apiVersion, kind: r.kind });
+    const res = await this.#send('POST', resourcePath(r, { namespace: ns }), { dryRun: 'All', fieldManager: FIELD_MANAGER }, body, 'application/json');
+    return this.#ok(res, `dry-run create ${refText({ namespace: ns, name: obj.metadata?.name ?? obj.metadata?.generateName ?? '' })}`, r) as T;
   }
 
   /** Drops the kept-alive connections at agent stop; requests still in flight are aborted. */

@@ -6,6 +6,7 @@
 // API server with RBAC on. Regression: deploy/agent/rbac.yaml granted only patch.
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ServedFamilies } from '../../agent/controllers/service-import/served-families.ts';
 import { HttpKubeApi } from '../../agent/kube/kube-api.ts';
 import {
   CLUSTER_PROPERTIES, CLUSTER_ROLES, CLUSTER_ROLE_BINDINGS, ENDPOINT_SLICES, EVENTS, NAMESPACES, ROLES, ROLE_BINDINGS, SERVICES,
@@ -55,6 +56,12 @@ describe('deploy/agent RBAC lets the agent create what it applies', () => {
     for (const name of ['serviceimport.multicluster.x-k8s.io/cart', 'service/plx-cart', 'endpointslice.discovery.k8s.io/cart-east-1', `configmap/${TRUST_BUNDLE_CONFIG_MAP}`, 'event/cart.e2e']) {
       expect(out).toContain(name);
     }
+  });
+
+  it('may ask which IP families the cluster serves (a dry-run create of a Service), which stores nothing', async () => {
+    const before = await kubectl(['get', 'services', '-n', 'shop', '-o', 'name']);
+    expect(await new ServedFamilies(api).families('shop')).toEqual(['IPv4']);
+    expect(await kubectl(['get', 'services', '-n', 'shop', '-o', 'name'])).toBe(before);
   });
 
   it('applies, re-applies and prunes the RBAC baseline (apply and delete, no update) and may not update a role', async () => {

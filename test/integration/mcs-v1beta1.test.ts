@@ -6,13 +6,14 @@
 // conflict rules (Conflict=True on every export involved, exact port match). The objects
 // mirror the suite's: a "hello" Service with tcp/42 and udp/42, ClientIP affinity (10 s)
 // and PreferDualStack. "east" is IPv4-only, "west" is dual-stack; east exports first.
-import { CoreV1Api, CustomObjectsApi, type V1Service } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, DiscoveryV1Api, type V1Service } from '@kubernetes/client-node';
 import { isIPv4 } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { derivedServiceName } from '../../agent/controllers/service-import/import-names.ts';
 import { MCS_GROUP, MCS_LEGACY_VERSION, MCS_VERSION, type ServiceImport } from '../../crds/types.ts';
 import { useClusters } from '../harness/use-clusters.ts';
 import { waitFor } from '../harness/wait-for.ts';
+import { dig, rdata } from '../e2e/support/dig.ts';
 import { startTestAgent, type TestAgent } from './support/agent-fixture.ts';
 import { startTestBroker, type TestBroker } from './support/broker-fixture.ts';
 
@@ -279,6 +280,79 @@ describe('MCS API v1beta1 (conformance-shaped, two clusters with real agents)', 
       expect(si.spec.type).toBe('Headless');
       expect(si.spec.ips).toBeUndefined();
       expect(si.spec.ipFamilies).toEqual(['IPv4']);
+      expect(si.status!.conditions!.find((x) => x.type === 'Ready')).toMatchObject({ status: 'True', reason: 'Ready' });
     }
+  });
+
+  /** A headless Service in west (dual-stack) with one ready endpoint per address, as the EndpointSlice controller would write them. */
+  async function westHeadless(ns: string, name: string, families: ('IPv4' | 'IPv6')[], addresses: Record<'IPv4' | 'IPv6', string>): Promise<void> {
+    await createService('west', ns, { metadata: { name }, spec: {
+      clusterIP: 'None', selector: { app: name }, ports: [{ name: 'tcp', port: 42, protocol: 'TCP' }],
+      ipFamilyPolicy: families.length === 2 ? 'RequireDualStack' : 'SingleStack', ipFamilies: families,
+    } });
+    for (const family of families) {
+      await c('west').client(DiscoveryV1Api).createNamespacedEndpointSlice({ namespace: ns, body: {
+        metadata: { name: `${name}-${family.toLowerCase()}`, labels: { 'kubernetes.io/service-name': name } },
+        addressType: family, ports: [{ name: 'tcp', port: 4242, protocol: 'TCP' }],
+        endpoints: [{ addresses: [addresses[family]], conditions: { ready: true } }],
+      } });
+    }
+    await createExport('west', ns, {}, name);
+  }
+  const importedSlices = async (cluster: 'east' | 'west', ns: string, name: string) =>
+    (await c(cluster).client(DiscoveryV1Api).listNamespacedEndpointSlice({ namespace: ns, labelSelector: `multicluster.kubernetes.io/service-name=${name}` })).items;
+  const agentDig = (cluster: 'east' | 'west', args: string[]) => {
+    const { host, port } = agents[cluster === 'east' ? 0 : 1]!.agent.dns;
+    return dig(host, port, args);
+  };
+  const answers = (cluster: 'east' | 'west', fqdn: string, type: string, want: string[]) =>
+    waitFor(async () => JSON.stringify(rdata(await agentDig(cluster, [fqdn, type]))) === JSON.stringify(want), {
+      what: `${type} ${fqdn} from ${cluster}'s agent = [${want.join(', ')}]`, timeoutMs: 20_000,
+    });
+
+  it('a headless import of IPv6-only exporters in an IPv4-only cluster was Ready: now Ready=False IPFamilyNotSupported, no IPv6 slice and no AAAA answer there', async () => {
+    const ns = await namespace();
+    await westHeadless(ns, 'six', ['IPv6'], { IPv4: '', IPv6: 'fd00:10:97::1:6' });
+    const home = await waitFor(async () => {
+      const s = await serviceImport('west', ns, 'six');
+      return s?.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True') ? s : undefined;
+    }, { what: 'Ready headless IPv6 import in dual-stack west', timeoutMs: 20_000 });
+    expect(home.spec.ipFamilies).toEqual(['IPv6']);
+    const unsupported = await waitFor(async () => {
+      const s = await serviceImport('east', ns, 'six');
+      return s?.status?.conditions?.find((x) => x.type === 'Ready' && x.reason === 'IPFamilyNotSupported') ? s : undefined;
+    }, { what: 'IPFamilyNotSupported for the headless IPv6 import in IPv4-only east', timeoutMs: 20_000 });
+    expect(unsupported.spec.type).toBe('Headless');
+    expect(unsupported.spec.ipFamilies).toBeUndefined();
+    const ready = unsupported.status!.conditions!.find((x) => x.type === 'Ready')!;
+    expect(ready.status).toBe('False');
+    expect(ready.message).toContain('IPv6');
+    expect(await importedSlices('east', ns, 'six')).toEqual([]);
+    expect((await importedSlices('west', ns, 'six')).map((s) => s.addressType)).toEqual(['IPv6']);
+    const fqdn = `six.${ns}.svc.clusterset.local`;
+    await answers('west', fqdn, 'AAAA', ['fd00:10:97::1:6']);
+    // The agent's DNS follows the import (its informer may be a moment behind the API server).
+    await answers('east', fqdn, 'AAAA', []);
+  });
+
+  it('a dual-stack headless export in an IPv4-only cluster: Ready, ipFamilies IPv4, only the IPv4 slice and A answers (as ClusterSetIP keeps only the served family)', async () => {
+    const ns = await namespace();
+    await westHeadless(ns, 'both', ['IPv4', 'IPv6'], { IPv4: '10.244.1.7', IPv6: 'fd00:10:97::1:7' });
+    const east = await waitFor(async () => {
+      const s = await serviceImport('east', ns, 'both');
+      return s?.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True') ? s : undefined;
+    }, { what: 'Ready dual-stack headless import in IPv4-only east', timeoutMs: 20_000 });
+    expect(east.spec.ipFamilies).toEqual(['IPv4']);
+    await waitFor(async () => (await importedSlices('east', ns, 'both')).length > 0, { what: 'imported slices in east', timeoutMs: 20_000 });
+    expect((await importedSlices('east', ns, 'both')).map((s) => s.addressType)).toEqual(['IPv4']);
+    const west = await waitFor(async () => {
+      const s = await serviceImport('west', ns, 'both');
+      return s?.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True') ? s : undefined;
+    }, { what: 'Ready dual-stack headless import in west', timeoutMs: 20_000 });
+    expect(west.spec.ipFamilies).toEqual(['IPv4', 'IPv6']);
+    const fqdn = `both.${ns}.svc.clusterset.local`;
+    await answers('east', fqdn, 'A', ['10.244.1.7']);
+    expect(rdata(await agentDig('east', [fqdn, 'AAAA']))).toEqual([]);
+    await answers('west', fqdn, 'AAAA', ['fd00:10:97::1:7']);
   });
 });

@@ -16,6 +16,10 @@ const refKey = (namespace: string | undefined, name: string) => (namespace ? `${
 export class FakeKube implements KubeApi {
   readonly server = 'https://fake.invalid';
   readonly writes: string[] = [];
+  /** The IP families this fake cluster is configured with (what a PreferDualStack Service gets). */
+  servedFamilies: ('IPv4' | 'IPv6')[] = ['IPv4'];
+  /** Set to make dryRunCreate fail, as a refusing admission webhook would. */
+  dryRunFailure: AgentError | undefined;
   readonly #store = new Map<string, Map<string, KubeObject>>();
   readonly #listeners = new Map<string, Set<Listener>>();
   #uid = 0;
@@ -78,6 +82,17 @@ export class FakeKube implements KubeApi {
       next.spec = { ...next.spec, clusterIP: ip, clusterIPs: [ip] };
     }
     return this.put(r, next);
+  }
+
+  async dryRunCreate<T extends KubeObject>(r: ResourceType<T>, obj: T): Promise<T> {
+    this.writes.push(`dry-run create ${r.kind} ${refKey(obj.metadata?.namespace, obj.metadata?.name ?? obj.metadata?.generateName ?? '')}`);
+    if (this.dryRunFailure) throw this.dryRunFailure;
+    const next = structuredClone(obj) as T & { spec?: { ipFamilyPolicy?: string; ipFamilies?: string[] } };
+    if (r.kind === 'Service') {
+      const policy = next.spec?.ipFamilyPolicy ?? 'SingleStack';
+      next.spec = { ...next.spec, ipFamilies: policy === 'SingleStack' ? this.servedFamilies.slice(0, 1) : [...this.servedFamilies] };
+    }
+    return next;
   }
 
   async delete(r: ResourceType<never>, ref: ObjectRef): Promise<boolean> {

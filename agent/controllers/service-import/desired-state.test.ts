@@ -113,6 +113,51 @@ describe('importAddressing (ipFamilies, one per entry of ips)', () => {
   });
 });
 
+describe('a Headless import and the IP families this cluster serves', () => {
+  const headless = (ipFamilies: MergedService['ipFamilies'], addresses: string[][]) =>
+    inputs(merged({ type: 'Headless', ipFamilies }), [record('east', addresses, { type: 'Headless' })]);
+
+  it('IPv6-only exporters in an IPv4-only cluster were Ready: now unsupported, Ready=False IPFamilyNotSupported naming IPv6', () => {
+    const i = headless(['IPv6'], [['fd00::1']]);
+    const a = importAddressing(i, undefined, ['IPv4']);
+    expect(a).toEqual({ ips: [], ipFamilies: [], unsupported: true });
+    const ready = readyCondition(i, a);
+    expect(ready).toMatchObject({ type: 'Ready', status: 'False', reason: 'IPFamilyNotSupported' });
+    expect(ready.message).toContain('IPv6');
+    expect(desiredServiceImport(i.service, { addressing: a }).spec.ipFamilies).toBeUndefined();
+  });
+
+  it('exporters that name no family (older agents) count by their endpoints\' addresses', () => {
+    const i = headless([], [['fd00::1'], ['fd00::2']]);
+    expect(importAddressing(i, undefined, ['IPv4']).unsupported).toBe(true);
+    expect(importAddressing(headless([], []), undefined, ['IPv4'])).toEqual({ ips: [], ipFamilies: [], unsupported: false });
+  });
+
+  it('dual-stack exporters in an IPv4-only cluster: Ready, only IPv4 in ipFamilies and in the slices (as ClusterSetIP keeps only the served family)', () => {
+    const i = headless(['IPv4', 'IPv6'], [['10.1.0.1', 'fd00::1']]);
+    const a = importAddressing(i, undefined, ['IPv4']);
+    expect(a).toEqual({ ips: [], ipFamilies: ['IPv4'], unsupported: false });
+    expect(readyCondition(i, a)).toMatchObject({ status: 'True', reason: 'Ready' });
+    expect(desiredEndpointSlices(i, owner, { served: ['IPv4'] }).map((s) => s.addressType)).toEqual(['IPv4']);
+    expect(desiredEndpointSlices(i, owner, { served: ['IPv4', 'IPv6'] }).map((s) => s.addressType)).toEqual(['IPv4', 'IPv6']);
+  });
+
+  it('an IPv4-only cluster gets no slice of IPv6-only exporters', () => {
+    expect(desiredEndpointSlices(headless(['IPv6'], [['fd00::1']]), owner, { served: ['IPv4'] })).toEqual([]);
+  });
+
+  it('served families unknown (the API server could not tell): every exporter family is assumed served, as before', () => {
+    const i = headless(['IPv6'], [['fd00::1']]);
+    expect(importAddressing(i, undefined, undefined)).toEqual({ ips: [], ipFamilies: ['IPv6'], unsupported: false });
+    expect(desiredEndpointSlices(i, owner).map((s) => s.addressType)).toEqual(['IPv6']);
+  });
+
+  it('leaves ClusterSetIP slices alone: kube-proxy programs only the derived Service\'s families', () => {
+    const i = inputs(merged({ ipFamilies: ['IPv4', 'IPv6'] }), [record('east', [['10.1.0.1', 'fd00::1']])]);
+    expect(desiredEndpointSlices(i, owner, { served: ['IPv4'] }).map((s) => s.addressType)).toEqual(['IPv4', 'IPv6']);
+  });
+});
+
 describe('readyCondition', () => {
   const v4 = { ips: ['10.96.0.10'], ipFamilies: ['IPv4' as const], unsupported: false };
   it('is Ready once the import has its clusterset IP and an available exporter', () => {

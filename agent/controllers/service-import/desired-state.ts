@@ -59,22 +59,38 @@ export function effectiveTrafficDistribution(service: MergedService, topologyKno
 export interface ImportAddressing {
   readonly ips: readonly string[];
   readonly ipFamilies: readonly IPFamily[];
-  /** The exporters use only families this cluster cannot serve (ClusterSetIP: none of them got a ClusterIP here). */
+  /**
+   * The exporters use only families this cluster cannot serve (ClusterSetIP: none of them
+   * got a ClusterIP here; Headless: none of them is among the cluster's served families).
+   */
   readonly unsupported: boolean;
+}
+
+/** The exporters' families (the merged service's), else those of the exported endpoints (older agents name none). */
+export function exporterFamilies(inputs: ImportInputs): IPFamily[] {
+  if (inputs.service.ipFamilies.length > 0) return [...inputs.service.ipFamilies];
+  const seen = new Set<IPFamily>();
+  for (const e of inputs.exports) for (const ep of e.endpoints) for (const a of ep.addresses) seen.add(familyOf(a));
+  return (['IPv4', 'IPv6'] as const).filter((f) => seen.has(f));
 }
 
 /**
  * ClusterSetIP: the derived Service's ClusterIPs (PreferDualStack: every family this
  * cluster serves) restricted to the exporters' families, in the Service's order. Headless:
- * no IPs, the exporters' families (else those of the exported endpoints).
+ * no IPs, the exporters' families restricted to `served` (this cluster's families,
+ * agent/controllers/service-import/served-families.ts; when unknown, all of them).
  */
-export function importAddressing(inputs: ImportInputs, derived: { spec?: { clusterIPs?: string[]; clusterIP?: string; ipFamilies?: string[] } } | undefined): ImportAddressing {
+export function importAddressing(
+  inputs: ImportInputs,
+  derived: { spec?: { clusterIPs?: string[]; clusterIP?: string; ipFamilies?: string[] } } | undefined,
+  served?: readonly IPFamily[],
+): ImportAddressing {
   const wanted = inputs.service.ipFamilies;
   if (inputs.service.type !== 'ClusterSetIP') {
-    if (wanted.length > 0) return { ips: [], ipFamilies: [...wanted], unsupported: false };
-    const seen = new Set<IPFamily>();
-    for (const e of inputs.exports) for (const ep of e.endpoints) for (const a of ep.addresses) seen.add(familyOf(a));
-    return { ips: [], ipFamilies: (['IPv4', 'IPv6'] as const).filter((f) => seen.has(f)), unsupported: false };
+    const families = exporterFamilies(inputs);
+    if (!served) return { ips: [], ipFamilies: families, unsupported: false };
+    const usable = families.filter((f) => served.includes(f));
+    return { ips: [], ipFamilies: usable, unsupported: families.length > 0 && usable.length === 0 };
   }
   const clusterIps = (derived?.spec?.clusterIPs ?? (derived?.spec?.clusterIP ? [derived.spec.clusterIP] : []))
     .filter((ip) => ip && ip !== 'None').slice(0, 2);
@@ -132,7 +148,7 @@ export function readyCondition(inputs: ImportInputs, addressing: ImportAddressin
   if (addressing.unsupported) {
     return {
       type: 'Ready', status: 'False', reason: 'IPFamilyNotSupported',
-      message: `the exporters use ${service.ipFamilies.join(', ')}, which this cluster does not serve`,
+      message: `the exporters use only ${exporterFamilies(inputs).join(' and ')}, which this cluster does not serve`,
     };
   }
   if (service.type === 'ClusterSetIP' && addressing.ips.length === 0) {
@@ -232,8 +248,15 @@ function endpointsByFamily(record: ExportRecord, hints: Map<ExportedEndpoint, st
   return out;
 }
 
-/** Every slice this cluster should hold for the import, in a stable order, split past 100 endpoints. */
-export function desiredEndpointSlices(inputs: ImportInputs, owner: ImportOwner): V1EndpointSlice[] {
+/**
+ * Every slice this cluster should hold for the import, in a stable order, split past 100
+ * endpoints. `served`, for a Headless import, keeps only the slices of the families this
+ * cluster serves (served-families.ts; unknown: all): their addresses go straight to clients
+ * (DNS answers, other DNS servers reading the slices), and an address of a family the
+ * pods cannot reach only breaks them. ClusterSetIP slices keep every family: kube-proxy
+ * programs only the derived Service's families and ignores the others.
+ */
+export function desiredEndpointSlices(inputs: ImportInputs, owner: ImportOwner, o: { served?: readonly IPFamily[] | undefined } = {}): V1EndpointSlice[] {
   const { service } = inputs;
   const sources = new Set(sourceClusters(inputs));
   const slices: V1EndpointSlice[] = [];
@@ -247,6 +270,7 @@ export function desiredEndpointSlices(inputs: ImportInputs, owner: ImportOwner):
   for (const record of records) {
     const ports = acceptedEndpointPorts(service, record);
     for (const [family, endpoints] of endpointsByFamily(record, hints)) {
+      if (service.type !== 'ClusterSetIP' && o.served && !o.served.includes(family)) continue;
       for (let i = 0; i * MAX_ENDPOINTS_PER_SLICE < endpoints.length; i++) {
         const labels: Record<string, string> = {
           ...plexusLabels(service.name),

@@ -12,6 +12,8 @@ import { FakeTimers } from '../../../test/support/fake-timers.ts';
 import { FakeKube } from '../../../test/support/fake-kube.ts';
 import { derivedServiceName, endpointSliceName } from './import-names.ts';
 import { ServiceImportReconciler } from './reconciler.ts';
+import { ServedFamilies } from './served-families.ts';
+import { AgentError } from '../../errors.ts';
 
 const log = pino({ level: 'silent' });
 const ctx = { log };
@@ -170,6 +172,37 @@ describe('ServiceImportReconciler', () => {
     await reconciler.reconcile('shop/web', ctx);
     expect(kube.objects(SERVICE_IMPORTS)).toHaveLength(1);
     expect(kube.writes).toEqual([]);
+  });
+
+  describe('a Headless import in a cluster that serves only IPv4', () => {
+    const headless = (reconcilerOf: () => ServiceImportReconciler, ipFamilies: MergedService['ipFamilies'], addresses: string[]) => async () => {
+      nsShop();
+      publish(merged({ type: 'Headless', ipFamilies }), [{ ...record('east', addresses), type: 'Headless' }]);
+      await reconcilerOf().reconcile('shop/web', ctx);
+    };
+    const withServed = () => new ServiceImportReconciler({ api: kube, informers, status: new StatusWriter(kube), catalog, servedFamilies: new ServedFamilies(kube) });
+
+    it('IPv6-only exporters were imported as Ready with IPv6 slices: now Ready=False IPFamilyNotSupported and no slice', async () => {
+      await headless(withServed, ['IPv6'], ['fd00::1'])();
+      expect(si()!.status!.conditions).toMatchObject([{ type: 'Ready', status: 'False', reason: 'IPFamilyNotSupported' }]);
+      expect(si()!.spec.ipFamilies).toBeUndefined();
+      expect(sliceNames()).toEqual([]);
+      expect(kube.objects(SERVICES)).toEqual([]);
+    });
+
+    it('IPv4 exporters stay Ready with their slice', async () => {
+      await headless(withServed, ['IPv4'], ['10.0.0.1'])();
+      expect(si()!.status!.conditions).toMatchObject([{ type: 'Ready', status: 'True', reason: 'Ready' }]);
+      expect(si()!.spec.ipFamilies).toEqual(['IPv4']);
+      expect(sliceNames()).toEqual([endpointSliceName('shop', 'web', 'east', 'IPv4', 0)]);
+    });
+
+    it('when the API server cannot tell (dry run refused), every family is assumed served and the import still converges', async () => {
+      kube.dryRunFailure = new AgentError('PLX_AGENT_KUBE', 'webhook refuses dry run', { status: 400 });
+      await headless(withServed, ['IPv6'], ['fd00::1'])();
+      expect(si()!.status!.conditions).toMatchObject([{ type: 'Ready', status: 'True', reason: 'Ready' }]);
+      expect(sliceNames()).toEqual([endpointSliceName('shop', 'web', 'east', 'IPv6', 0)]);
+    });
   });
 
   it('waits for the catalog: before the first snapshot it deletes nothing and asks to be retried', async () => {

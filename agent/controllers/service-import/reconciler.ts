@@ -20,6 +20,8 @@ import type { ImportTopology } from '../../topology/import-ranking.ts';
 import type { AgentMetrics } from '../../metrics/agent-metrics.ts';
 import { systemClock, type Clock } from '../../timing/clock.ts';
 import { mergeConditions } from '../../kube/conditions.ts';
+import type { IPFamily } from '../../../broker/api/catalog.ts';
+import type { ServedFamiliesReader } from './served-families.ts';
 
 /** What the reconciler reads of the catalog (agent/catalog/CatalogView provides it). */
 export interface ImportCatalogReader {
@@ -41,6 +43,8 @@ export interface ServiceImportReconcilerDeps {
   metrics?: Pick<AgentMetrics, 'imports'> | undefined;
   /** lastTransitionTime of the Ready condition (default: the system clock). */
   clock?: Clock | undefined;
+  /** The IP families this cluster serves, for Headless imports; without it, every family is assumed served. */
+  servedFamilies?: ServedFamiliesReader | undefined;
 }
 
 export class ServiceImportReconciler implements Reconciler {
@@ -85,12 +89,27 @@ export class ServiceImportReconciler implements Reconciler {
     this.#d.metrics?.imports.set(this.#imported.size);
   }
 
+  /**
+   * Unknown (every family assumed served, as before this was asked) when the API server
+   * cannot answer, e.g. an admission webhook refuses dry runs: a Headless import still
+   * converges, and the next reconcile asks again.
+   */
+  async #servedFamilies(namespace: string, ctx: ReconcileContext): Promise<readonly IPFamily[] | undefined> {
+    try {
+      return await this.#d.servedFamilies?.families(namespace);
+    } catch (err) {
+      ctx.log.warn({ err }, 'cannot tell which IP families this cluster serves; assuming all of them');
+      return undefined;
+    }
+  }
+
   async #converge(objects: OwnedObjects, inputs: ImportInputs, ctx: ReconcileContext): Promise<void> {
     const { service } = inputs;
     const { namespace, name } = service;
     const serviceName = derivedServiceName(namespace, name);
     const existing = objects.service(namespace, serviceName);
-    const known = service.type === 'ClusterSetIP' && !isPlexusOwned(existing) ? NO_ADDRESSING : importAddressing(inputs, existing);
+    const served = service.type === 'ClusterSetIP' ? undefined : await this.#servedFamilies(namespace, ctx);
+    const known = service.type === 'ClusterSetIP' && !isPlexusOwned(existing) ? NO_ADDRESSING : importAddressing(inputs, existing, served);
     const annotations = desiredRankingAnnotations(inputs);
     const trafficDistribution = effectiveTrafficDistribution(service, inputs.topology !== undefined);
     const siOf = (addressing: ImportAddressing) => desiredServiceImport(service, { addressing, annotations, trafficDistribution });
@@ -108,7 +127,7 @@ export class ServiceImportReconciler implements Reconciler {
       if (!jsonEqual(addressing, known)) si = await objects.applyServiceImport(siOf(addressing));
     }
 
-    const slices = desiredEndpointSlices(inputs, owner);
+    const slices = desiredEndpointSlices(inputs, owner, { served });
     const written = await objects.applySlices(slices);
     const deleted = await objects.prune(namespace, name, {
       slices: new Set(slices.map((s) => s.metadata!.name!)),

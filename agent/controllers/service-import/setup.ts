@@ -15,6 +15,7 @@ import { LABEL_SERVICE_NAME } from '../../../crds/types.ts';
 import { isPlexusOwned } from './owned-objects.ts';
 import { ServiceImportReconciler, type ImportCatalogReader, type ServiceImportReconcilerDeps } from './reconciler.ts';
 import type { ImportTopology } from '../../topology/import-ranking.ts';
+import { ServedFamilies } from './served-families.ts';
 
 /** The catalog as this controller consumes it (agent/catalog/CatalogView provides it). */
 export interface ImportCatalog extends ImportCatalogReader {
@@ -48,7 +49,9 @@ export const SERVICE_IMPORT_COMPONENT = 'service-import';
 
 export function setupServiceImportController(d: ServiceImportControllerDeps): ServiceImportController {
   const informers = d.informers.declare(SERVICE_IMPORT_COMPONENT, [NAMESPACES, SERVICE_IMPORTS, SERVICES, ENDPOINT_SLICES]);
-  const reconciler = new ServiceImportReconciler({ api: d.api, informers, status: d.status, catalog: d.catalog, topology: d.topology, metrics: d.metrics });
+  const reconciler = new ServiceImportReconciler({
+    api: d.api, informers, status: d.status, catalog: d.catalog, topology: d.topology, metrics: d.metrics, servedFamilies: new ServedFamilies(d.api),
+  });
   const controller = new Controller({
     name: SERVICE_IMPORT_COMPONENT, reconciler, logger: d.logger, timers: d.timers,
     ...(d.workers ? { workers: d.workers } : {}), ...(d.backoff ? { backoff: d.backoff } : {}),
