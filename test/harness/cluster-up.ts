@@ -5,6 +5,8 @@ import '../../certs/setup.ts';
 import { Command, InvalidArgumentError } from 'commander';
 import { resolveBinaries } from './binaries.ts';
 import type { ClusterSet } from './cluster-set.ts';
+import { HarnessError } from './errors.ts';
+import type { PodNetworkLayout } from './lab-network.ts';
 import { startClusters } from './start-clusters.ts';
 
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
@@ -16,6 +18,12 @@ interface CliOptions {
   crds: boolean;
   json: boolean;
   nodes: boolean;
+  podNetworks?: PodNetworkLayout;
+}
+
+/** 'routed', 'isolated' or comma-separated network names (one per cluster); startClusters validates them. */
+function podNetworkLayout(v: string): PodNetworkLayout {
+  return v === 'routed' || v === 'isolated' ? v : v.split(',').map((s) => s.trim());
 }
 
 function positiveInt(v: string): number {
@@ -33,6 +41,7 @@ function parseArgs(argv: string[]): CliOptions {
     .option('--no-crds', 'do not install crds/*.yaml')
     .option('--json', 'print one JSON line describing the lab instead of the text summary', false)
     .option('--nodes', 'a real node per cluster (containerd, kubelet, kube-proxy, CoreDNS) in its own network namespace; needs root and `npm run nodes:install`', false)
+    .option('--pod-networks <layout>', 'with --nodes: routed (one pod network, the default), isolated (each cluster its own, same pod CIDR), or one network name per cluster, e.g. east,east,west', podNetworkLayout)
     .showHelpAfterError()
     .parse(argv)
     .opts<CliOptions>();
@@ -42,7 +51,7 @@ function describeText(set: ClusterSet, kubectl: string): string {
   const lines = [`${set.clusters.length} cluster(s) ready (etcd ${set.etcdEndpoint}):`, ''];
   for (const c of set.clusters) {
     lines.push(`${c.name}  ${c.server}`, `  kubeconfig: ${c.kubeconfigPath}`, `  ${kubectl} --kubeconfig ${c.kubeconfigPath} get ns`);
-    if (c.node) lines.push(`  node ${c.node.name} ${c.node.ip} (netns ${c.node.netns}), pods ${c.node.podCidr}`);
+    if (c.node) lines.push(`  node ${c.node.name} ${c.node.ip} (netns ${c.node.netns}), pods ${c.node.podCidr} on pod network ${c.node.podNetwork}`);
     lines.push('');
   }
   lines.push(`Stop with Ctrl-C or \`kill -TERM ${process.pid}\`; every process and ${set.dir} are removed.`);
@@ -88,7 +97,9 @@ async function main(): Promise<void> {
   // Interrupted while starting: exit at once; the harness's exit hook kills what started.
   const early = (): never => process.exit(130);
   for (const s of SIGNALS) process.once(s, early);
-  const set = await startClusters(o.clusters, { names: o.names, serviceCidrs: o.serviceCidr, installCrds: o.crds, nodes: o.nodes });
+  if (o.podNetworks && !o.nodes) throw new HarnessError('PLX_HARNESS_BAD_OPTION', '--pod-networks needs --nodes');
+  const nodes = o.nodes && o.podNetworks ? { podNetworks: o.podNetworks } : o.nodes;
+  const set = await startClusters(o.clusters, { names: o.names, serviceCidrs: o.serviceCidr, installCrds: o.crds, nodes });
   for (const s of SIGNALS) process.off(s, early);
   stopOnSignals(set);
   if (o.json) process.stdout.write(describeJson(set) + '\n');

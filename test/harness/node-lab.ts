@@ -10,13 +10,18 @@ import type { Component } from './component.ts';
 import { LabHost } from './lab-host.ts';
 import { installClusterDns } from './lab-dns.ts';
 import { planAddresses, setUpNetwork } from './lab-network.ts';
-import type { LabAddressing, NodeAddressing, PodNetworkMode } from './lab-network.ts';
+import type { LabAddressing, NodeAddressing, PodNetworkLayout } from './lab-network.ts';
 import { LabNode, resolveLabImages } from './lab-node.ts';
 import type { LabImages } from './lab-node.ts';
 
 export interface NodeLabOptions {
-  /** How pod networks of different clusters reach each other; default (and only one built) routed. */
-  readonly podNetwork?: PodNetworkMode;
+  /**
+   * Which pod network each cluster is on (lab-network.ts): 'routed' (default, one network:
+   * distinct pod CIDRs routed to each other), 'isolated' (each cluster on its own: the same
+   * pod CIDR everywhere, no pod routes between clusters), or one network name per cluster,
+   * e.g. ['east', 'east', 'west'].
+   */
+  readonly podNetworks?: PodNetworkLayout;
   /** More docker-archive tars to import into every node, after the lab's own (e.g. the conformance suite's images). */
   readonly extraImages?: readonly string[];
 }
@@ -26,6 +31,8 @@ export interface NodeInfo {
   readonly name: string;
   readonly ip: string;
   readonly podCidr: string;
+  /** The name of its pod network: clusters on different ones neither route to each other's pods nor have distinct pod CIDRs. */
+  readonly podNetwork: string;
   readonly netns: string;
 }
 
@@ -59,11 +66,11 @@ export class NodeLab {
   /** Claims a slot (undoing what crashed runs left) and builds the network; undone on failure. */
   static create(dir: string, clusters: number, bins: NodeBinaries, o: NodeLabOptions = {}): NodeLab {
     const images = resolveLabImages(bins.cacheRoot, bins.versions, o.extraImages);
-    const mode = o.podNetwork ?? 'routed';
-    planAddresses(0, clusters, mode);                // validate before touching the host
+    const layout = o.podNetworks ?? 'routed';
+    planAddresses(0, clusters, layout);              // validate before touching the host
     const host = LabHost.claim(dir);
     try {
-      const addressing = planAddresses(host.slot, clusters, mode);
+      const addressing = planAddresses(host.slot, clusters, layout);
       setUpNetwork(addressing, host);
       return new NodeLab(host, addressing, bins, images);
     } catch (err) {
@@ -76,7 +83,7 @@ export class NodeLab {
 
   info(i: number, clusterName: string): NodeInfo {
     const a = this.node(i);
-    return { name: `${clusterName}-node`, ip: a.nodeIp, podCidr: a.podCidr, netns: a.netns };
+    return { name: `${clusterName}-node`, ip: a.nodeIp, podCidr: a.podCidr, podNetwork: a.podNetwork, netns: a.netns };
   }
 
   /** Starts a node behind each running API server, then CoreDNS in each cluster. */

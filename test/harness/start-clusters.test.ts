@@ -35,6 +35,8 @@ describe('startClusters option checks (before anything starts)', () => {
     ['a CIDR count that does not match', 2, { serviceCidrs: ['10.96.0.0/16'] }],
     ['an IPv6 service range wider than /108', 1, { serviceCidrs: '10.96.0.0/16,fd00::/64' }],
     ['three service ranges', 1, { serviceCidrs: '10.96.0.0/16,fd00::/108,fd01::/108' }],
+    ['a pod network list that does not name one network per cluster', 3, { nodes: { podNetworks: ['east', 'west'] } }],
+    ['a pod network layout that is neither routed, isolated nor a list', 2, { nodes: { podNetworks: 'flat' as never } }],
   ])('refuses %s', async (_what, n, opts) => {
     expect(await codeOf(startClusters(n, opts))).toBe('PLX_HARNESS_BAD_OPTION');
   });

@@ -21,6 +21,7 @@ import { onProcessExit } from './exit-guard.ts';
 import { freePorts } from './free-ports.ts';
 import { installCrds, readCrds } from './install-crds.ts';
 import { writeKubeconfig } from './kubeconfig.ts';
+import { planAddresses } from './lab-network.ts';
 import { NodeLab } from './node-lab.ts';
 import type { NodeLabOptions } from './node-lab.ts';
 import { Reaper } from './reaper.ts';
@@ -92,6 +93,7 @@ function plan(n: number, o: StartOptions): Plan {
   const cidrs = typeof given === 'string' ? names.map(() => given) : [...given];
   if (cidrs.length !== n) throw new HarnessError('PLX_HARNESS_BAD_OPTION', `expected ${n} service CIDRs, got ${cidrs.length}`);
   cidrs.forEach(firstServiceIp);
+  if (typeof o.nodes === 'object') planAddresses(0, n, o.nodes.podNetworks);
   const crds = o.installCrds === false ? [] : readCrds(o.crdDir);
   return { names, cidrs, crds, timeoutMs: o.startTimeoutMs ?? 120_000, lifetime: o.certLifetimeSeconds ?? 7 * 86_400 };
 }

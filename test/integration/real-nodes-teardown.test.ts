@@ -10,7 +10,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { describe, expect, it } from 'vitest';
 import { startClusters, waitFor } from '../harness/index.ts';
-import { labRunDir } from '../harness/lab-host.ts';
+import { labRunDir, sweepLabs } from '../harness/lab-host.ts';
 
 const repoRoot = path.resolve(import.meta.dirname, '..', '..');
 const SYSCTLS = ['vm.overcommit_memory', 'kernel.panic', 'kernel.panic_on_oops', 'fs.inotify.max_user_instances'];
@@ -65,9 +65,9 @@ function mountsBelow(dir: string): string[] {
 
 interface UpInfo { pid: number; dir: string; lab: { slot: number }; resources: { pids: number[] } }
 
-/** Starts `cluster-up --nodes --json` as its own process and reads its one JSON line. */
-function startDriver(): Promise<UpInfo> {
-  const child = spawn(process.execPath, [path.join(repoRoot, 'test/harness/cluster-up.ts'), '--clusters', '1', '--nodes', '--no-crds', '--json'],
+/** Starts `cluster-up --nodes --json` (one cluster unless `args` say otherwise) as its own process and reads its one JSON line. */
+function startDriver(args: readonly string[] = ['--clusters', '1']): Promise<UpInfo> {
+  const child = spawn(process.execPath, [path.join(repoRoot, 'test/harness/cluster-up.ts'), ...args, '--nodes', '--no-crds', '--json'],
     { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   const err: string[] = [];
   child.stderr.on('data', (b: Buffer) => err.push(b.toString()));
@@ -111,6 +111,29 @@ describe('real-node lab teardown', () => {
     expect({ ...after, sysctls: {}, hostDirs: {} }).toEqual({ netns: [], links: [], cgroups: [], slots: [], sysctls: {}, hostDirs: {} });
     // Host-wide settings are compared when no other lab ran at either end (always so in CI).
     if (Object.keys(before.sysctls).length > 0 && Object.keys(after.sysctls).length > 0) expect(after).toEqual(before);
+  }, 300_000);
+
+  it('a crashed lab on isolated pod networks (a masquerade rule and an unreachable route in each node) is swept with nothing left, and the host\'s iptables never held either', async () => {
+    const crashed = await startDriver(['--clusters', '2', '--pod-networks', 'isolated']);
+    const slot = crashed.lab.slot;
+    const inNode = (args: string[]): string => execFileSync('ip', ['netns', 'exec', `plx${slot}-2`, ...args], { encoding: 'utf8' });
+    expect(inNode(['iptables', '-t', 'nat', '-S', 'POSTROUTING'])).toContain(`-d 172.30.${slot}.0/24 -o eth0 -j MASQUERADE`);
+    expect(inNode(['ip', 'route', 'show', 'type', 'unreachable'])).toContain(`10.${200 + slot}.0.0/16`);
+    for (const pid of [crashed.pid, ...crashed.resources.pids]) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    expect(processesNaming(crashed.dir).length).toBeGreaterThan(0);
+    sweepLabs();
+    expect(processesNaming(crashed.dir)).toEqual([]);
+    expect(mountsBelow(crashed.dir)).toEqual([]);
+    expect(existsSync(crashed.dir)).toBe(false);
+    const after = hostState(existsSync(path.join(labRunDir(), `slot-${slot}.owner`)) ? [] : [slot]);
+    expect({ ...after, sysctls: {}, hostDirs: {} }).toEqual({ netns: [], links: [], cgroups: [], slots: [], sysctls: {}, hostDirs: {} });
+    expect(execFileSync('iptables', ['-t', 'nat', '-S'], { encoding: 'utf8' })).not.toContain(`10.${200 + slot}.`);
   }, 300_000);
 
   it('a lab whose driver was sent SIGKILL but had not finished exiting (kill(2) returns first) is swept by the next start, not taken for a live lab that keeps its containers', async () => {
