@@ -1,4 +1,4 @@
-// The part of node-forge that certs/pkcs12.ts uses (the package ships no types). Bytes
+// The part of node-forge that certs/pkcs12.ts uses (encode and decode) (the package ships no types). Bytes
 // are forge "binary strings": one char per byte.
 declare module 'node-forge' {
   namespace forge {
@@ -44,6 +44,9 @@ declare module 'node-forge' {
     }
     namespace pki {
       const oids: Record<string, string>;
+      /** What decodePkcs12 needs of an RSA key or certificate forge parsed (P-256 ones stay ASN.1). */
+      function privateKeyToPem(key: unknown): string;
+      function certificateToPem(cert: unknown): string;
     }
     namespace pkcs12 {
       interface Bag { type: string; attributes: Record<string, unknown[]>; asn1: asn1.Asn1; key?: unknown; cert?: unknown }

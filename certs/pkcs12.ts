@@ -138,3 +138,69 @@ export function encodePkcs12(o: Pkcs12Options): Uint8Array {
   const pfx = seq([int(3), seq([oid(OID.data!), explicit0(octets(authSafeDer))]), macData(authSafeDer, o.password, iterations)]);
   return new Uint8Array(Buffer.from(der(pfx), 'binary'));
 }
+
+/** What a PKCS#12 holds: one private key, the certificate it belongs to, and every other certificate. */
+export interface DecodedPkcs12 {
+  /** PKCS#8 "PRIVATE KEY" PEM. */
+  readonly keyPem: string;
+  /** The certificate whose public key is the key's. */
+  readonly certPem: string;
+  /** Every other certificate (for a Plexus export: the clusterset roots), PEM, in file order; '' if none. */
+  readonly caPem: string;
+}
+
+const pem = (label: string, d: Buffer): string => `-----BEGIN ${label}-----\n${d.toString('base64').match(/.{1,64}/g)!.join('\n')}\n-----END ${label}-----\n`;
+
+function openPfx(bytes: Uint8Array, password: string): forge.pkcs12.Pkcs12Pfx {
+  let pfx: Asn1;
+  try {
+    pfx = asn1.fromDer(forge.util.createBuffer(binary(bytes)), { strict: true });
+  } catch (cause) {
+    throw new CertError('PLX_CERTS_BAD_PKCS12', 'not a PKCS#12 file (no DER structure)', { cause });
+  }
+  try {
+    return forge.pkcs12.pkcs12FromAsn1(pfx, false, password);
+  } catch (cause) {
+    // forge's words for a MAC that fails, or (without a MAC) a key bag that does not decrypt.
+    if (/MAC could not be verified|wrong password/i.test((cause as Error).message)) {
+      throw new CertError('PLX_CERTS_PKCS12_PASSWORD', 'the PKCS#12 password is wrong (its integrity check fails)', { cause });
+    }
+    throw new CertError('PLX_CERTS_BAD_PKCS12', `not a readable PKCS#12: ${(cause as Error).message}`, { cause });
+  }
+}
+
+/**
+ * The key and certificates of a PKCS#12 (what encodePkcs12 writes, or OpenSSL 3 by default:
+ * PBES2 key bags, certificates plain or PBES2-encrypted). The MAC is checked first, so a
+ * wrong password is PLX_CERTS_PKCS12_PASSWORD and not a garbled key. Exactly one key.
+ */
+export function decodePkcs12(bytes: Uint8Array, password: string): DecodedPkcs12 {
+  const p12 = openPfx(bytes, password);
+  const bagsOf = (bagType: string) => p12.getBags({ bagType })[bagType] ?? [];
+  const keyBags = [...bagsOf(OID.pkcs8ShroudedKeyBag!), ...bagsOf(OID.keyBag!)];
+  if (keyBags.length !== 1) throw new CertError('PLX_CERTS_BAD_PKCS12', `a PKCS#12 identity holds exactly one private key, this one ${keyBags.length}`);
+  const keyBag = keyBags[0]!;
+  // forge parses RSA keys and certificates itself and leaves anything else (P-256) as ASN.1.
+  let key;
+  try {
+    key = keyBag.key
+      ? createPrivateKey({ key: forge.pki.privateKeyToPem(keyBag.key), format: 'pem' })
+      : createPrivateKey({ key: Buffer.from(der(keyBag.asn1), 'binary'), format: 'der', type: 'pkcs8' });
+  } catch (cause) {
+    throw new CertError('PLX_CERTS_BAD_PKCS12', 'the PKCS#12 private key is not a readable PKCS#8 key', { cause });
+  }
+  const certs = bagsOf(OID.certBag!).map((b) => {
+    try {
+      return new X509Certificate(b.cert ? forge.pki.certificateToPem(b.cert) : Buffer.from(der(b.asn1), 'binary'));
+    } catch (cause) {
+      throw new CertError('PLX_CERTS_BAD_PKCS12', 'the PKCS#12 holds an unreadable certificate', { cause });
+    }
+  });
+  const leaf = certs.find((c) => c.checkPrivateKey(key));
+  if (!leaf) throw new CertError('PLX_CERTS_BAD_PKCS12', 'the PKCS#12 holds no certificate for its private key');
+  return {
+    keyPem: key.export({ type: 'pkcs8', format: 'pem' }) as string,
+    certPem: pem('CERTIFICATE', leaf.raw),
+    caPem: certs.filter((c) => c !== leaf).map((c) => pem('CERTIFICATE', c.raw)).join(''),
+  };
+}
