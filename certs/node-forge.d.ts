@@ -1,4 +1,4 @@
-// The part of node-forge that certs/pkcs12.ts uses (encode and decode) (the package ships no types). Bytes
+// The part of node-forge that certs/pkcs12.ts uses and certs/pkcs12-decode.ts use (the package ships no types). Bytes
 // are forge "binary strings": one char per byte.
 declare module 'node-forge' {
   namespace forge {
@@ -23,6 +23,7 @@ declare module 'node-forge' {
       function toDer(obj: Asn1): util.ByteStringBuffer;
       function fromDer(bytes: string | util.ByteStringBuffer, options?: { strict?: boolean }): Asn1;
       function oidToDer(oid: string): util.ByteStringBuffer;
+      function derToOid(bytes: string): string;
       function integerToDer(n: number): util.ByteStringBuffer;
     }
     namespace md {
@@ -44,9 +45,6 @@ declare module 'node-forge' {
     }
     namespace pki {
       const oids: Record<string, string>;
-      /** What decodePkcs12 needs of an RSA key or certificate forge parsed (P-256 ones stay ASN.1). */
-      function privateKeyToPem(key: unknown): string;
-      function certificateToPem(cert: unknown): string;
     }
     namespace pkcs12 {
       interface Bag { type: string; attributes: Record<string, unknown[]>; asn1: asn1.Asn1; key?: unknown; cert?: unknown }

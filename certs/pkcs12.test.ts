@@ -5,7 +5,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { createRootCa, type CertificateAuthority } from './ca.ts';
 import { issueCertificate } from './issue.ts';
 import { exportPrivateKeyPem, generateKeyPair, type KeyAlgorithm } from './keys.ts';
-import { decodePkcs12, encodePkcs12 } from './pkcs12.ts';
+import { encodePkcs12 } from './pkcs12.ts';
+import { decodePkcs12 } from './pkcs12-decode.ts';
 import { T0 } from '../test/support/test-certs.ts';
 import { certErrorCode as codeOf } from '../test/support/cert-error-code.ts';
 
@@ -106,5 +107,15 @@ describe('decodePkcs12', () => {
     expect(codeOf(() => decodePkcs12(p12, 'wrong'))).toBe('PLX_CERTS_PKCS12_PASSWORD');
     expect(codeOf(() => decodePkcs12(new TextEncoder().encode('-----BEGIN CERTIFICATE-----'), 'right'))).toBe('PLX_CERTS_BAD_PKCS12');
     expect(codeOf(() => decodePkcs12(p12.slice(0, 200), 'right'))).toBe('PLX_CERTS_BAD_PKCS12');
+  });
+
+  it('a root swapped in the unencrypted certificate bags fails the MAC (PLX_CERTS_PKCS12_PASSWORD), so nobody without the password can change whom the admin trusts', async () => {
+    const p12 = encodePkcs12({ ...(await identity('P-256')), caPem: ca.certPem, password: 'right', friendlyName: 'alice', iterations: FEW });
+    const rootDer = new NodeX509(ca.certPem).raw;
+    const at = Buffer.from(p12).indexOf(rootDer);
+    expect(at).toBeGreaterThan(0);
+    const tampered = Buffer.from(p12);
+    tampered[at + rootDer.length - 10]! ^= 0xff;
+    expect(codeOf(() => decodePkcs12(tampered, 'right'))).toBe('PLX_CERTS_PKCS12_PASSWORD');
   });
 });
