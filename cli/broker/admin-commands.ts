@@ -6,15 +6,16 @@ import { printData, type Column, type OutputFormat } from '../output.ts';
 import type { ClusterInfo, TokenInfo } from '../../broker/api/types.ts';
 import { AdminClient } from '../../broker/admin-client.ts';
 import { outputOption } from '../options.ts';
-import { ADMIN_ACCESS_HELP, addAdminAccessOptions, resolveAdminCredentials, type AdminAccessFlags } from './admin-credentials.ts';
+import { ADMIN_ACCESS_HELP, addAdminAccessOptions, resolveAdminCredentials, type AdminAccessFlags, type AdminCredentials } from './admin-credentials.ts';
 import { parseDurationSeconds } from '../../broker/duration.ts';
 
 export interface AdminFlags extends AdminAccessFlags { output: OutputFormat }
 
-export async function withAdmin<T>(flags: AdminAccessFlags, fn: (client: AdminClient) => Promise<T>): Promise<T> {
-  const client = new AdminClient(await resolveAdminCredentials(flags));
+export async function withAdmin<T>(flags: AdminAccessFlags, fn: (client: AdminClient, creds: AdminCredentials) => Promise<T>): Promise<T> {
+  const creds = await resolveAdminCredentials(flags);
+  const client = new AdminClient(creds);
   try {
-    return await fn(client);
+    return await fn(client, creds);
   } finally {
     await client.close();
   }

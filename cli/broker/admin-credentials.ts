@@ -98,8 +98,13 @@ const processSources: CredentialSources = {
 
 const given = (s: string | undefined): string | undefined => (s === undefined || s === '' ? undefined : s);
 
+/** What AdminClient needs; `p12` when the identity came from a .p12 (admin-p12-refresh.ts rewrites it). */
+export interface AdminCredentials extends AdminClientOptions {
+  readonly p12?: { readonly file: string; readonly password: string };
+}
+
 /** The broker URL and admin identity for AdminClient, from the sources above in their order. */
-export async function resolveAdminCredentials(flags: AdminAccessFlags, src: CredentialSources = processSources): Promise<AdminClientOptions> {
+export async function resolveAdminCredentials(flags: AdminAccessFlags, src: CredentialSources = processSources): Promise<AdminCredentials> {
   const p12 = given(flags.adminP12);
   const dataDir = given(flags.dataDir);
   if (p12 === undefined && dataDir === undefined) {
@@ -119,8 +124,9 @@ export async function resolveAdminCredentials(flags: AdminAccessFlags, src: Cred
       caPem: readDataFile(layout!.adminCa, 'admin trust bundle'),
     };
   }
-  const id = await readPkcs12File(p12, await src.password(flags.p12PasswordFile));
+  const password = await src.password(flags.p12PasswordFile);
+  const id = await readPkcs12File(p12, password);
   checkAdminCertificate(id.certPem, p12);
   if (id.caPem === '') throw new Pkcs12FileError('PLX_CLI_P12_UNREADABLE', `${p12} holds no clusterset root to verify the broker with; export it with \`plexus broker admin-p12\``);
-  return { baseUrl, certPem: id.certPem, keyPem: id.keyPem, caPem: id.caPem };
+  return { baseUrl, certPem: id.certPem, keyPem: id.keyPem, caPem: id.caPem, p12: { file: p12, password } };
 }

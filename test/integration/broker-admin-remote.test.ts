@@ -68,22 +68,21 @@ describe('plexus admin commands from another machine', () => {
     if (root) rmSync(root, { recursive: true, force: true });
   });
 
-  it('every read command answers the same with --broker/--admin-p12 and with PLEXUS_BROKER/PLEXUS_ADMIN_P12 as with --data-dir', async () => {
+  // `plexus status` stamps each answer with the time it was made.
+  const stable = (v: unknown) => ({ ...(v as object), generatedAt: undefined });
+
+  it.each([
+    ['broker token list'], ['broker cluster list'], ['broker user list'], ['broker status'],
+    ['broker ca status'], ['broker rbac diff'], ['status'], ['services'],
+  ])('`plexus %s` answers the same with --broker/--admin-p12 and with PLEXUS_BROKER/PLEXUS_ADMIN_P12 as with --data-dir', async (command) => {
+    const args = command.split(' ');
     expect(existsSync(join(away, 'broker.json'))).toBe(false);
-    const reads: string[][] = [
-      ['broker', 'token', 'list'], ['broker', 'cluster', 'list'], ['broker', 'user', 'list'], ['broker', 'status'],
-      ['broker', 'ca', 'status'], ['broker', 'rbac', 'diff'], ['status'], ['services'],
-    ];
-    // `plexus status` stamps each answer with the time it was made.
-    const stable = (v: unknown) => ({ ...(v as object), generatedAt: undefined });
-    for (const args of reads) {
-      const want = stable(json(await local(...args, '-o', 'json')));
-      expect(stable(json(await viaFlags(...args, '-o', 'json'))), args.join(' ')).toEqual(want);
-      expect(stable(json(await viaEnv(...args, '-o', 'json'))), args.join(' ')).toEqual(want);
-    }
+    const want = stable(json(await local(...args, '-o', 'json')));
+    expect(stable(json(await viaFlags(...args, '-o', 'json')))).toEqual(want);
+    expect(stable(json(await viaEnv(...args, '-o', 'json')))).toEqual(want);
   });
 
-  it('tokens, users, labels, RBAC, the metrics identity and CA rollover change the broker from afar as the local form does, and repeating a change is a no-op', async () => {
+  it('tokens and people are minted and revoked from afar, and a second revoke is a no-op', async () => {
     const created = json(await viaFlags('broker', 'token', 'create', '--cluster', 'north', '-o', 'json')) as { id: string; joinCommand: string };
     expect(created.joinCommand).toContain(`--broker ${new URL(b.url).origin}`);
     const stateOf = async (id: string) => (json(await local('broker', 'token', 'list', '-o', 'json')) as { tokens: { id: string; state: string }[] }).tokens.find((t) => t.id === id)?.state;
@@ -96,7 +95,9 @@ describe('plexus admin commands from another machine', () => {
     expect(invited.loginCommand).toContain(`--broker ${new URL(b.url).origin}`);
     expect(json(await viaFlags('broker', 'user', 'revoke', 'dave', '-o', 'json'))).toMatchObject({ name: 'dave', state: 'revoked' });
     expect(json(await viaEnv('broker', 'user', 'revoke', 'dave', '-o', 'json'))).toMatchObject({ name: 'dave', state: 'revoked' });
+  });
 
+  it('labels and the RBAC baseline are set from afar, with a manifest on the other machine; applying it again makes no revision', async () => {
     expect(json(await viaFlags('broker', 'cluster', 'label', 'east', 'env=prod', '-o', 'json'))).toMatchObject({ id: 'east', labels: { env: 'prod' } });
     const clusters = json(await local('broker', 'cluster', 'list', '-o', 'json')) as { clusters: { id: string; labels: Record<string, string> }[] };
     expect(clusters.clusters.find((c) => c.id === 'east')?.labels).toEqual({ env: 'prod' });
@@ -107,8 +108,9 @@ describe('plexus admin commands from another machine', () => {
     expect(first.created).toBe(true);
     expect(json(await viaEnv('broker', 'rbac', 'apply', '-f', 'baseline.yaml', '--target', 'env=prod', '-o', 'json'))).toMatchObject({ revision: first.revision, created: false });
     expect(json(await local('broker', 'rbac', 'diff', '-o', 'json'))).toEqual(json(await viaEnv('broker', 'rbac', 'diff', '-o', 'json')));
+  });
 
-    // The scrape identity's key is made and written on the other machine.
+  it('the metrics identity is made on the other machine, and a CA rollover phase is run, repeated (no-op) and rolled back from afar', async () => {
     expect(json(await viaEnv('broker', 'metrics', 'identity', '--out', 'prom', '-o', 'json'))).toMatchObject({ identity: `spiffe://${b.clusterset}/admin/metrics` });
     expect(statSync(join(away, 'prom', 'tls.key')).mode & 0o777).toBe(0o600);
 
@@ -117,10 +119,11 @@ describe('plexus admin commands from another machine', () => {
     expect(json(await local('broker', 'ca', 'status', '-o', 'json'))).toMatchObject({ phase: 1 });
     expect(json(await viaEnv('broker', 'ca', 'rotate', '--rollback', '-o', 'json'))).toMatchObject({ changed: true, status: { phase: 0 } });
     expect(json(await viaFlags('broker', 'ca', 'status', '-o', 'json'))).toMatchObject({ phase: 0 });
+  });
 
+  it('a cluster is removed from afar, twice without error; a broker error keeps its own code', async () => {
     expect(json(await viaEnv('broker', 'cluster', 'remove', 'east', '-o', 'json'))).toMatchObject({ id: 'east', state: 'removed' });
     expect(json(await viaFlags('broker', 'cluster', 'remove', 'east', '-o', 'json'))).toMatchObject({ id: 'east', state: 'removed' });
-    // A broker error keeps its own code from afar.
     expectFailure(await viaFlags('broker', 'cluster', 'remove', 'ghost'), 'PLX_BROKER_NOT_FOUND');
   });
 
@@ -188,5 +191,57 @@ describe('plexus admin commands from another machine', () => {
       }
       expect((await b.call(path, { identity: b.admin })).status).toBe(200);
     }
+  });
+});
+
+// Regression: a .p12 holds the roots and certificate of the day it was exported. Once phase 3
+// of a CA rollover served from the new root, an admin working from it could no longer verify
+// the broker (PLX_BROKER_UNREACHABLE), and after phase 5 the broker refused its certificate;
+// only DATA_DIR/admin/ was kept in line, by the broker itself.
+describe('a remote admin .p12 through a CA rollover', () => {
+  let b: TestBroker;
+  let dir: string;
+
+  beforeAll(async () => {
+    b = await startTestBroker();
+    dir = mkdtempSync(join(tmpdir(), 'plexus-admin-rollover-'));
+    writeFileSync(join(dir, 'p12-pass'), `${PASSWORD}\n`, { mode: 0o600 });
+    const exported = await runPlexus(['broker', 'admin-p12', '--data-dir', b.dataDir, '--out', join(dir, 'admin.p12'), '--p12-password-file', join(dir, 'p12-pass')]);
+    expect(exported.code, exported.stderr).toBe(0);
+    copyFileSync(join(dir, 'admin.p12'), join(dir, 'stale.p12'));
+  });
+
+  afterAll(async () => {
+    await b?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  const withP12 = (file: string, ...args: string[]) =>
+    runPlexus([...args, '--broker', b.url, '--admin-p12', file, '--p12-password-file', 'p12-pass'], { cwd: dir, env: { HOME: dir } });
+
+  it('ca rotate run with a .p12 keeps that file in line (roots and certificate), so it still works after all five phases; a copy nobody refreshed stops at phase 3', async () => {
+    const rootsOf = async (file: string) => {
+      const { decodePkcs12 } = await import('../../certs/pkcs12-decode.ts');
+      return decodePkcs12(readFileSync(join(dir, file)), PASSWORD);
+    };
+    for (const phase of [1, 2, 3, 4, 5]) {
+      const r = json(await withP12('admin.p12', 'broker', 'ca', 'rotate', '--phase', String(phase), '--force', '-o', 'json')) as { changed: boolean; status: { phase: number; bundleFingerprints: string[] }; adminP12Updated?: string };
+      expect([phase, r.changed, r.status.phase]).toEqual([phase, true, phase]);
+      // Phase 1 adds a root to the bundle, 3 issues from it, 5 drops the old one: the file follows each.
+      expect([phase, r.adminP12Updated !== undefined]).toEqual([phase, [1, 3, 5].includes(phase)]);
+      expect(json(await withP12('admin.p12', 'broker', 'token', 'list', '-o', 'json'))).toHaveProperty('tokens');
+      if (phase >= 3) expectFailure(await withP12('stale.p12', 'broker', 'token', 'list'), 'PLX_BROKER_UNREACHABLE');
+    }
+    const status = json(await runPlexus(['broker', 'ca', 'status', '--data-dir', b.dataDir, '-o', 'json'])) as { phase: number; bundleFingerprints: string[]; issuingFingerprint: string };
+    expect(status.phase).toBe(5);
+    const held = await rootsOf('admin.p12');
+    const { fingerprintSha256, splitPemBlocks } = await import('../../certs/pem.ts');
+    expect(splitPemBlocks(held.caPem, 'CERTIFICATE').map((r) => fingerprintSha256(r))).toEqual(status.bundleFingerprints);
+    expect(status.bundleFingerprints).toEqual([status.issuingFingerprint]);
+    expect(statSync(join(dir, 'admin.p12')).mode & 0o777).toBe(0o600);
+    // Running again changes nothing: the file is in line.
+    expect(json(await withP12('admin.p12', 'broker', 'ca', 'status', '-o', 'json'))).not.toHaveProperty('adminP12Updated');
+    // The local form was kept in line by the broker, as before.
+    expect(json(await runPlexus(['broker', 'token', 'list', '--data-dir', b.dataDir, '-o', 'json']))).toHaveProperty('tokens');
   });
 });
