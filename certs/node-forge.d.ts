@@ -1,4 +1,4 @@
-// The part of node-forge that certs/pkcs12.ts uses and certs/pkcs12-decode.ts use (the package ships no types). Bytes
+// The part of node-forge that certs/pkcs12.ts and certs/pkcs12-decode.ts use (the package ships no types). Bytes
 // are forge "binary strings": one char per byte.
 declare module 'node-forge' {
   namespace forge {

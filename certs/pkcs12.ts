@@ -138,4 +138,3 @@ export function encodePkcs12(o: Pkcs12Options): Uint8Array {
   const pfx = seq([int(3), seq([oid(OID.data!), explicit0(octets(authSafeDer))]), macData(authSafeDer, o.password, iterations)]);
   return new Uint8Array(Buffer.from(der(pfx), 'binary'));
 }
-
