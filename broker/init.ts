@@ -32,7 +32,7 @@ export interface InitBrokerResult {
   readonly layout: DataDirLayout;
 }
 
-const ADMIN_CERT_LIFETIME_SECONDS = 365 * 24 * 3600;
+export const ADMIN_CERT_LIFETIME_SECONDS = 365 * 24 * 3600;
 
 function validateClusterset(clusterset: string): void {
   try {

@@ -19,6 +19,8 @@ export const CERT_ERRORS = {
   PLX_CERTS_NOT_YET_VALID: { meaning: 'A certificate\'s notBefore is in the future.', remedy: 'Check the clocks of issuer and verifier.' },
   PLX_CERTS_KEY_USAGE: { meaning: 'A certificate lacks the key usage or extended key usage the use needs (client or server auth, CA).', remedy: 'Use a certificate issued for that purpose.' },
   PLX_CERTS_TRUST_DOMAIN: { meaning: 'A certificate\'s identity belongs to another trust domain (clusterset).', remedy: 'Use an identity of this clusterset.' },
+  PLX_CERTS_BAD_PKCS12: { meaning: 'A file is not a readable PKCS#12 (RFC 7292), or holds no private key with its certificate.', remedy: 'Pass the .p12 exactly as written (`plexus broker admin-p12`, `plexus login --p12`, `plexus export-p12`).' },
+  PLX_CERTS_PKCS12_PASSWORD: { meaning: 'The PKCS#12 integrity check fails with the password given: the password is wrong (or the file was altered).', remedy: 'Give the password the file was written with.' },
   PLX_CERTS_BAD_ARGUMENT: { meaning: 'An argument to the PKI library is invalid (lifetime, DNS name, common name, …).', remedy: 'Fix the argument the message names.' },
 } as const satisfies Record<string, ErrorCodeEntry>;
 

@@ -1,4 +1,4 @@
-// The part of node-forge that certs/pkcs12.ts uses (the package ships no types). Bytes
+// The part of node-forge that certs/pkcs12.ts and certs/pkcs12-decode.ts use (the package ships no types). Bytes
 // are forge "binary strings": one char per byte.
 declare module 'node-forge' {
   namespace forge {
@@ -23,6 +23,7 @@ declare module 'node-forge' {
       function toDer(obj: Asn1): util.ByteStringBuffer;
       function fromDer(bytes: string | util.ByteStringBuffer, options?: { strict?: boolean }): Asn1;
       function oidToDer(oid: string): util.ByteStringBuffer;
+      function derToOid(bytes: string): string;
       function integerToDer(n: number): util.ByteStringBuffer;
     }
     namespace md {

@@ -6,6 +6,7 @@ import { createRootCa, type CertificateAuthority } from './ca.ts';
 import { issueCertificate } from './issue.ts';
 import { exportPrivateKeyPem, generateKeyPair, type KeyAlgorithm } from './keys.ts';
 import { encodePkcs12 } from './pkcs12.ts';
+import { decodePkcs12 } from './pkcs12-decode.ts';
 import { T0 } from '../test/support/test-certs.ts';
 import { certErrorCode as codeOf } from '../test/support/cert-error-code.ts';
 
@@ -87,5 +88,34 @@ describe('encodePkcs12', () => {
     expect(codeOf(() => encodePkcs12({ ...id, password: 'pw', friendlyName: 'a\nb', iterations: FEW }))).toBe('PLX_CERTS_BAD_ARGUMENT');
     expect(codeOf(() => encodePkcs12({ ...id, password: 'pw', friendlyName: 'alice', iterations: 0 }))).toBe('PLX_CERTS_BAD_ARGUMENT');
     expect(codeOf(() => encodePkcs12({ ...id, keyPem: 'nope', password: 'pw', friendlyName: 'alice', iterations: FEW }))).toBe('PLX_CERTS_BAD_PEM');
+  });
+});
+
+describe('decodePkcs12', () => {
+  it.each(['P-256', 'RSA-2048'] as KeyAlgorithm[])('gives back the %s key, its certificate and the roots that encodePkcs12 wrote', async (alg) => {
+    const id = await identity(alg);
+    const p12 = encodePkcs12({ ...id, caPem: ca.certPem, password: 'correct horse', friendlyName: 'alice (acme)', iterations: FEW });
+    const out = decodePkcs12(p12, 'correct horse');
+    expect(new NodeX509(out.certPem).fingerprint256).toBe(new NodeX509(id.certPem).fingerprint256);
+    const pkcs8 = (pem: string) => createPrivateKey({ key: pem, format: 'pem' }).export({ type: 'pkcs8', format: 'der' });
+    expect(pkcs8(out.keyPem)).toEqual(pkcs8(id.keyPem));
+    expect(new NodeX509(out.caPem).fingerprint256).toBe(new NodeX509(ca.certPem).fingerprint256);
+  });
+
+  it('a wrong password is PLX_CERTS_PKCS12_PASSWORD, bytes that are no PKCS#12 PLX_CERTS_BAD_PKCS12', async () => {
+    const p12 = encodePkcs12({ ...(await identity('P-256')), caPem: ca.certPem, password: 'right', friendlyName: 'alice', iterations: FEW });
+    expect(codeOf(() => decodePkcs12(p12, 'wrong'))).toBe('PLX_CERTS_PKCS12_PASSWORD');
+    expect(codeOf(() => decodePkcs12(new TextEncoder().encode('-----BEGIN CERTIFICATE-----'), 'right'))).toBe('PLX_CERTS_BAD_PKCS12');
+    expect(codeOf(() => decodePkcs12(p12.slice(0, 200), 'right'))).toBe('PLX_CERTS_BAD_PKCS12');
+  });
+
+  it('a root swapped in the unencrypted certificate bags fails the MAC (PLX_CERTS_PKCS12_PASSWORD), so nobody without the password can change whom the admin trusts', async () => {
+    const p12 = encodePkcs12({ ...(await identity('P-256')), caPem: ca.certPem, password: 'right', friendlyName: 'alice', iterations: FEW });
+    const rootDer = new NodeX509(ca.certPem).raw;
+    const at = Buffer.from(p12).indexOf(rootDer);
+    expect(at).toBeGreaterThan(0);
+    const tampered = Buffer.from(p12);
+    tampered[at + rootDer.length - 10]! ^= 0xff;
+    expect(codeOf(() => decodePkcs12(tampered, 'right'))).toBe('PLX_CERTS_PKCS12_PASSWORD');
   });
 });

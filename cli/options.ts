@@ -1,4 +1,5 @@
-// Options shared by the `plexus` commands: the broker's data directory and URL, and --output.
+// Options shared by the `plexus` commands: the broker's data directory and --output (the admin
+// commands' credentials are in broker/admin-credentials.ts).
 import { Option } from 'commander';
 
 export const DATA_DIR_ENV = 'PLEXUS_BROKER_DATA_DIR';
@@ -11,8 +12,4 @@ export function dataDirOption(): Option {
   const o = new Option('--data-dir <dir>', `broker data directory (env ${DATA_DIR_ENV})`).makeOptionMandatory();
   const fromEnv = process.env[DATA_DIR_ENV];
   return fromEnv ? o.default(fromEnv) : o;
-}
-
-export function brokerUrlOption(): Option {
-  return new Option('--broker <url>', 'broker URL (default: the running broker recorded in DATA_DIR/broker.json)');
 }

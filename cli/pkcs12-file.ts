@@ -1,5 +1,6 @@
 // A PKCS#12 file for a browser (`plexus login --p12`, `plexus export-p12`,
-// `plexus broker admin-p12`): where its password comes from, and writing it 0600.
+// `plexus broker admin-p12`): where its password comes from, and writing it 0600; and
+// reading one back (`--admin-p12` of the admin commands).
 //
 // The password is read from --p12-password-file, else env PLEXUS_P12_PASSWORD, else asked
 // twice on the terminal without echo. A run with none of them and no terminal (a script,
@@ -12,11 +13,13 @@ import { Writable } from 'node:stream';
 import { Option } from 'commander';
 import { writeFileAtomic } from './atomic-file.ts';
 import type { Pkcs12Options } from '../certs/pkcs12.ts';
+import type { DecodedPkcs12 } from '../certs/pkcs12-decode.ts';
 import type { CliErrorCode } from './errors.ts';
 
 export const P12_PASSWORD_ENV = 'PLEXUS_P12_PASSWORD';
 
 export type Pkcs12FileErrorCode = Extract<CliErrorCode, `PLX_CLI_P12_${string}`>;
+
 
 export class Pkcs12FileError extends Error {
   readonly code: Pkcs12FileErrorCode;
@@ -40,8 +43,12 @@ export interface PasswordSources {
   readonly ask: (question: string) => Promise<string>;
 }
 
-/** The PKCS#12 password from the first source that has one; PLX_CLI_P12_* otherwise. */
-export async function p12Password(s: PasswordSources): Promise<string> {
+/**
+ * The PKCS#12 password from the first source that has one; PLX_CLI_P12_* otherwise. A
+ * password for a new file is asked twice on the terminal; one to open a file (`confirm:
+ * false`) once, since a typo is caught by the file's integrity check.
+ */
+export async function p12Password(s: PasswordSources, o: { confirm?: boolean } = {}): Promise<string> {
   if (s.passwordFile !== undefined) {
     let text;
     try {
@@ -61,7 +68,7 @@ export async function p12Password(s: PasswordSources): Promise<string> {
   }
   const first = await s.ask('PKCS#12 password: ');
   if (first === '') throw new Pkcs12FileError('PLX_CLI_P12_PASSWORD_REQUIRED', 'the PKCS#12 password must not be empty');
-  if (await s.ask('Again: ') !== first) throw new Pkcs12FileError('PLX_CLI_P12_PASSWORD_MISMATCH', 'the two PKCS#12 passwords differ');
+  if (o.confirm !== false && await s.ask('Again: ') !== first) throw new Pkcs12FileError('PLX_CLI_P12_PASSWORD_MISMATCH', 'the two PKCS#12 passwords differ');
   return first;
 }
 
@@ -102,4 +109,26 @@ export async function writePkcs12File(file: string, o: Pkcs12Options): Promise<s
     throw new Pkcs12FileError('PLX_CLI_P12_WRITE', `cannot write ${target}: ${(e as Error).message}`, { cause: e });
   }
   return target;
+}
+
+/**
+ * Reads and opens a PKCS#12 (e.g. from `plexus broker admin-p12`): its key, its
+ * certificate and every other certificate it carries. PLX_CLI_P12_UNREADABLE or
+ * PLX_CLI_P12_BAD_PASSWORD; the password is never part of a message.
+ */
+export async function readPkcs12File(file: string, password: string): Promise<DecodedPkcs12> {
+  let bytes;
+  try {
+    bytes = readFileSync(file);
+  } catch (e) {
+    throw new Pkcs12FileError('PLX_CLI_P12_UNREADABLE', `cannot read the PKCS#12 file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
+  }
+  // node-forge is loaded only by the commands that read or write a PKCS#12 (role-libraries.test.ts).
+  const { decodePkcs12 } = await import('../certs/pkcs12-decode.ts');
+  try {
+    return decodePkcs12(bytes, password);
+  } catch (e) {
+    const code = (e as { code?: unknown }).code === 'PLX_CERTS_PKCS12_PASSWORD' ? 'PLX_CLI_P12_BAD_PASSWORD' : 'PLX_CLI_P12_UNREADABLE';
+    throw new Pkcs12FileError(code, `${file}: ${(e as Error).message}`, { cause: e });
+  }
 }

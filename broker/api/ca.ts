@@ -2,11 +2,12 @@
 // cluster-scoped trust-bundle acknowledgement through which agents report which roots they
 // trust and learn which root issues now.
 import { z } from 'zod';
-import { trustBundleResponseSchema } from './types.ts';
+import { pemSchema, trustBundleResponseSchema } from './types.ts';
 
 export const caPaths = {
   status: '/v1/admin/ca',
   rotate: '/v1/admin/ca/rotate',
+  adminIdentity: '/v1/admin/ca/admin-identity',
   trustBundleAck: '/v1/trust-bundle/ack',
 } as const;
 
@@ -95,3 +96,16 @@ export const trustBundleAckResponseSchema = trustBundleResponseSchema.extend({
   issuingFingerprint: z.string(),
 });
 export type TrustBundleAckResponse = z.infer<typeof trustBundleAckResponseSchema>;
+
+// POST /v1/admin/ca/admin-identity (admin only): the admin's certificate from the issuing
+// root for the key in the CSR, and the bundle; how a remote admin's .p12 follows a rollover.
+export const adminIdentityRequestSchema = z.object({ csr: pemSchema }).strict();
+export type AdminIdentityRequest = z.input<typeof adminIdentityRequestSchema>;
+
+export const adminIdentityResponseSchema = z.object({
+  identity: z.string(),
+  certificate: z.string(),
+  trustBundle: z.string(),
+  notAfter: z.string(),
+});
+export type AdminIdentityResponse = z.infer<typeof adminIdentityResponseSchema>;

@@ -9,7 +9,10 @@ import { CLOCK_SKEW_MS, createRootCa, type CertificateAuthority } from '../../ce
 import { nodeKeyOf } from '../../certs/keys.ts';
 import { fingerprintSha256 } from '../../certs/pem.ts';
 import { TrustBundle } from '../../certs/trust-bundle.ts';
-import type { CaClusterInfo, CaPhase, CaRootInfo, CaRotateResponse, CaStatus, TrustBundleAckResponse } from '../api/ca.ts';
+import type {
+  AdminIdentityRequest, AdminIdentityResponse, CaClusterInfo, CaPhase, CaRootInfo, CaRotateResponse, CaStatus, TrustBundleAckResponse,
+} from '../api/ca.ts';
+import { issueAdminIdentity } from './admin-identity-issuer.ts';
 import type { Clock } from '../clock.ts';
 import type { DataDirLayout } from '../data-dir.ts';
 import { readDataFile } from '../data-dir.ts';
@@ -70,6 +73,11 @@ export class CaRotation {
   acknowledge(cluster: string, fingerprints: readonly string[]): TrustBundleAckResponse {
     this.#d.store.ca.recordAck(cluster, fingerprints, this.#d.clock.now());
     return this.live.trustBundleResponse(this.#d.store.clusterset);
+  }
+
+  /** The admin identity from the issuing root, for the key of `body.csr` (admin-identity-issuer.ts). */
+  issueAdminIdentity(body: AdminIdentityRequest): Promise<AdminIdentityResponse> {
+    return issueAdminIdentity({ clusterset: this.#d.store.clusterset, now: this.#d.clock.now(), issuing: this.live.issuing, bundlePem: this.live.bundle.toPem() }, body);
   }
 
   status(): CaStatus {

@@ -1,7 +1,8 @@
 // HTTP routes of CA rollover (broker/ca/). The access table (route-access.ts) admits the
-// admin to `ca status` and `ca rotate`, clusters to the trust-bundle acknowledgement.
+// admin to `ca status`, `ca rotate` and its own re-issue, clusters to the trust-bundle
+// acknowledgement.
 import type { FastifyPluginAsync } from 'fastify';
-import { caPaths, caRotateRequestSchema, trustBundleAckRequestSchema } from '../api/ca.ts';
+import { adminIdentityRequestSchema, caPaths, caRotateRequestSchema, trustBundleAckRequestSchema } from '../api/ca.ts';
 import type { Authenticator } from './authenticate.ts';
 import { parseWith } from './parse.ts';
 import type { CaRotation } from '../ca/ca-rotation.ts';
@@ -12,6 +13,11 @@ export const caAdminRoutes: FastifyPluginAsync<{ rotation: CaRotation }> = async
     const res = await rotation.rotate(parseWith(caRotateRequestSchema, request.body ?? {}));
     request.log.info({ changed: res.changed, phase: res.status.phase }, res.message);
     return res;
+  });
+  app.post(caPaths.adminIdentity, async (request, reply) => {
+    const res = await rotation.issueAdminIdentity(parseWith(adminIdentityRequestSchema, request.body));
+    request.log.info({ identity: res.identity, notAfter: res.notAfter }, 'admin identity re-issued');
+    return reply.code(201).send(res);
   });
 };
 

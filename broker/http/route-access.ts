@@ -49,6 +49,7 @@ export const brokerRouteAccess: Readonly<Record<string, RouteAccess>> = Object.f
 
   'GET /v1/admin/ca': admin,
   'POST /v1/admin/ca/rotate': admin,
+  'POST /v1/admin/ca/admin-identity': admin,
   'GET /v1/admin/tokens': admin,
   'POST /v1/admin/tokens': admin,
   'DELETE /v1/admin/tokens/:id': admin,

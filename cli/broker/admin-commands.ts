@@ -1,31 +1,33 @@
 // `plexus broker token …` and `plexus broker cluster …`: admin commands that call the
-// running broker's admin API with the admin identity from the data directory.
+// running broker's admin API with the admin identity, from a .p12 anywhere or from the
+// data directory on the broker's disk (admin-credentials.ts).
 import type { Command } from 'commander';
 import { printData, type Column, type OutputFormat } from '../output.ts';
 import type { ClusterInfo, TokenInfo } from '../../broker/api/types.ts';
 import { AdminClient } from '../../broker/admin-client.ts';
-import { brokerUrlOption, dataDirOption, outputOption } from '../options.ts';
+import { outputOption } from '../options.ts';
+import { ADMIN_ACCESS_HELP, addAdminAccessOptions, resolveAdminCredentials, type AdminAccessFlags, type AdminCredentials } from './admin-credentials.ts';
 import { parseDurationSeconds } from '../../broker/duration.ts';
 
-export interface AdminFlags { dataDir: string; broker?: string; output: OutputFormat }
+export interface AdminFlags extends AdminAccessFlags { output: OutputFormat }
 
-export async function withAdmin<T>(flags: AdminFlags, fn: (client: AdminClient) => Promise<T>): Promise<T> {
-  const client = AdminClient.fromDataDir(flags.dataDir, flags.broker);
+export async function withAdmin<T>(flags: AdminAccessFlags, fn: (client: AdminClient, creds: AdminCredentials) => Promise<T>): Promise<T> {
+  const creds = await resolveAdminCredentials(flags);
+  const client = new AdminClient(creds);
   try {
-    return await fn(client);
+    return await fn(client, creds);
   } finally {
     await client.close();
   }
 }
 
 export function adminCommand(parent: Command, name: string, description: string, example: string): Command {
-  return parent.command(name)
+  const cmd = parent.command(name)
     .summary(description.split('\n')[0]!.replace(/\.$/, ''))
-    .description(description)
-    .addOption(dataDirOption())
-    .addOption(brokerUrlOption())
+    .description(description);
+  return addAdminAccessOptions(cmd)
     .addOption(outputOption())
-    .addHelpText('after', `\nExample:\n  ${example}`);
+    .addHelpText('after', `\nExample:\n  ${example}\n\n${ADMIN_ACCESS_HELP}`);
 }
 
 const tokenColumns: Column<TokenInfo>[] = [

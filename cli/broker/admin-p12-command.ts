@@ -1,5 +1,6 @@
 // `plexus broker admin-p12`: the admin identity from the data directory as a
-// password-protected PKCS#12, to load into a browser for the dashboard. Local only: it
+// password-protected PKCS#12, to load into a browser for the dashboard, or to administer
+// from another machine (`--admin-p12 FILE` of every admin command). Local only: it
 // reads D/admin/ and talks to no broker; the clusterset roots (D/admin/ca.crt) go in as
 // CA certificates, which a browser still trusts only when told to.
 import { X509Certificate } from 'node:crypto';
@@ -14,10 +15,11 @@ interface AdminP12Flags { dataDir: string; out: string; p12PasswordFile?: string
 
 export function registerAdminP12Command(broker: Command): void {
   broker.command('admin-p12')
-    .summary('write the admin identity as a password-protected PKCS#12 for a browser')
+    .summary('write the admin identity as a password-protected PKCS#12 (browser, remote admin)')
     .description('Write the admin certificate and key (DATA_DIR/admin/) as a password-protected PKCS#12 (0600),\n'
       + 'with the clusterset root as a CA certificate: import it into the browser that opens the dashboard,\n'
-      + 'and trust the root there for websites. Nothing is sent to the broker.')
+      + 'and trust the root there for websites. Or copy it to another machine and pass it to any admin command\n'
+      + 'as --admin-p12 FILE (env PLEXUS_ADMIN_P12) with --broker URL (env PLEXUS_BROKER). Nothing is sent to the broker.')
     .addOption(dataDirOption())
     .requiredOption('--out <file>', 'PKCS#12 file to write (0600, replaced atomically)')
     .addOption(p12PasswordFileOption())

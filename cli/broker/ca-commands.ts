@@ -1,7 +1,8 @@
 // `plexus broker ca rotate|status`: CA rollover over the running broker's admin API.
 // `rotate` runs one phase per call (see broker/ca/README.md); `status` shows the phase, the
 // roots, and per cluster whether it has the bundle, which root issued its identity, and
-// whether it lags.
+// whether it lags. Run with a .p12 (--admin-p12), both bring the file in line with the
+// bundle and the issuing root (admin-p12-refresh.ts), as the broker does for DATA_DIR/admin/.
 import type { Command } from 'commander';
 import { printData, type Column } from '../output.ts';
 import {
@@ -9,6 +10,7 @@ import {
 } from '../../broker/api/ca.ts';
 import { adminCommand, withAdmin, type AdminFlags } from './admin-commands.ts';
 import { BrokerError } from '../../broker/errors.ts';
+import { refreshAdminP12 } from './admin-p12-refresh.ts';
 
 const short = (fp: string | null) => (fp ? `${fp.slice(0, 23)}…` : '-');
 
@@ -57,19 +59,23 @@ export function registerCaCommands(broker: Command): void {
     .option('--phase <n>', 'run exactly this phase (1-5); with --rollback, undo exactly this phase')
     .option('--rollback', 'undo the last phase done instead')
     .option('--force', 'complete a wait phase although clusters lag')
-    .action(async (flags: RotateFlags) => withAdmin(flags, async (client) => {
+    .action(async (flags: RotateFlags) => withAdmin(flags, async (client, creds) => {
       const phase = parsePhase(flags.phase);
       const body = { ...(phase ? { phase } : {}), rollback: Boolean(flags.rollback), force: Boolean(flags.force) };
       const res = await client.request('POST', caPaths.rotate, body, caRotateResponseSchema);
-      if (flags.output === 'json') return printData('json', res, [], []);
+      const adminP12 = await refreshAdminP12(client, creds, res.status);
+      if (flags.output === 'json') return printData('json', { ...res, ...(adminP12 ? { adminP12Updated: adminP12 } : {}) }, [], []);
       process.stdout.write(`${res.changed ? '' : 'nothing to do: '}${res.message}\n\n`);
       printStatus(res.status);
+      if (adminP12) process.stdout.write(`\nadmin identity and roots updated in ${adminP12}\n`);
     }));
   adminCommand(ca, 'status', 'Show the CA rollover phase, the roots, and per cluster: has the bundle, identity from which root, lagging.',
     'plexus broker ca status --data-dir ./broker --output json')
-    .action(async (flags: AdminFlags) => withAdmin(flags, async (client) => {
+    .action(async (flags: AdminFlags) => withAdmin(flags, async (client, creds) => {
       const s = await client.request('GET', caPaths.status, undefined, caStatusSchema);
-      if (flags.output === 'json') return printData('json', s, [], []);
+      const adminP12 = await refreshAdminP12(client, creds, s);
+      if (flags.output === 'json') return printData('json', { ...s, ...(adminP12 ? { adminP12Updated: adminP12 } : {}) }, [], []);
       printStatus(s);
+      if (adminP12) process.stdout.write(`\nadmin identity and roots updated in ${adminP12}\n`);
     }));
 }

@@ -6,13 +6,14 @@ import { Option, type Command } from 'commander';
 import type { z } from 'zod';
 import { fleetPaths, fleetServicesSchema, fleetStatusSchema, type FleetServices, type FleetStatus } from '../../broker/api/fleet.ts';
 import { withAdmin } from '../broker/admin-commands.ts';
-import { brokerUrlOption, dataDirOption, outputOption } from '../options.ts';
+import { ADMIN_ACCESS_HELP, addAdminAccessOptions, type AdminAccessFlags } from '../broker/admin-credentials.ts';
+import { outputOption } from '../options.ts';
 import { parseDurationSeconds } from '../../broker/duration.ts';
 import { renderTable, type Column, type OutputFormat } from '../output.ts';
 import { clusterColumns, serviceColumns } from './fleet-columns.ts';
 import { watchLoop } from './watch-loop.ts';
 
-interface FleetFlags { dataDir: string; broker?: string; output: OutputFormat; watch?: boolean; interval: string }
+interface FleetFlags extends AdminAccessFlags { output: OutputFormat; watch?: boolean; interval: string }
 
 interface View<T> {
   readonly path: string;
@@ -65,17 +66,15 @@ async function show<T>(view: View<T>, flags: FleetFlags): Promise<void> {
 }
 
 function fleetCommand(program: Command, name: string, summary: string, description: string, examples: string[]): Command {
-  return program.command(name)
+  return addAdminAccessOptions(program.command(name)
     .summary(summary)
-    .description(description)
-    .addOption(dataDirOption())
-    .addOption(brokerUrlOption())
+    .description(description))
     .addOption(outputOption())
     .option('-w, --watch', 'keep running and print again whenever something changes (JSON: one document per line)')
     .addOption(new Option('--interval <duration>', 'how often --watch asks the broker').default('2s'))
     .addHelpText('after', `\nExamples:\n${examples.map((e) => `  ${e}`).join('\n')}\n\n`
-      + 'Talks to the running broker with the admin identity in DATA_DIR/admin/. Errors carry a stable\n'
-      + 'code, e.g. error [PLX_BROKER_UNREACHABLE] when no broker answers.');
+      + 'Talks to the running broker with the admin identity. Errors carry a stable code, e.g.\n'
+      + `error [PLX_BROKER_UNREACHABLE] when no broker answers.\n\n${ADMIN_ACCESS_HELP}`);
 }
 
 export function registerFleetCommands(program: Command): void {

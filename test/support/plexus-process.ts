@@ -11,16 +11,16 @@ export const plexusBin = path.join(repoRoot, 'bin', 'plexus.ts');
 export interface PlexusRun { code: number | null; stdout: string; stderr: string }
 
 const cleanEnv = (extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv =>
-  ({ ...process.env, PLEXUS_BROKER_DATA_DIR: '', KUBERNETES_SERVICE_HOST: '', ...extra });
+  ({ ...process.env, PLEXUS_BROKER_DATA_DIR: '', PLEXUS_BROKER: '', PLEXUS_ADMIN_P12: '', KUBERNETES_SERVICE_HOST: '', ...extra });
 
-/** Runs `plexus <args>` to completion; never throws on a non-zero exit. */
-export async function runPlexus(args: readonly string[], o: { env?: NodeJS.ProcessEnv } = {}): Promise<PlexusRun> {
-  return runCommand(process.execPath, [plexusBin, ...args], cleanEnv(o.env));
+/** Runs `plexus <args>` to completion (in the repository root unless `cwd`); never throws on a non-zero exit. */
+export async function runPlexus(args: readonly string[], o: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<PlexusRun> {
+  return runCommand(process.execPath, [plexusBin, ...args], cleanEnv(o.env), o.cwd);
 }
 
-/** Runs any command from the repository root to completion, collecting its output; never throws on a non-zero exit. */
-export async function runCommand(cmd: string, args: readonly string[], env: NodeJS.ProcessEnv): Promise<PlexusRun> {
-  const child = spawn(cmd, args, { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+/** Runs any command (from the repository root unless `cwd`) to completion, collecting its output; never throws on a non-zero exit. */
+export async function runCommand(cmd: string, args: readonly string[], env: NodeJS.ProcessEnv, cwd = repoRoot): Promise<PlexusRun> {
+  const child = spawn(cmd, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
