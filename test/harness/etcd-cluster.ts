@@ -105,6 +105,16 @@ export class EtcdCluster {
     return { memberId: body.header.member_id, leader: body.leader, revision: Number(body.header.revision ?? 0) };
   }
 
+  /** Compacts the key space up to revision (physically, so watches from before it fail). */
+  async compact(revision: number): Promise<void> {
+    const live = this.members.findIndex((m) => m.component.running);
+    const res = await request(`${this.member(live).endpoint}/v3/kv/compaction`, {
+      method: 'POST', body: JSON.stringify({ revision: String(revision), physical: true }), dispatcher: this.#agent,
+    });
+    const text = await res.body.text();
+    if (res.statusCode !== 200) throw new HarnessError('PLX_HARNESS_BAD_OPTION', `etcd compaction to ${revision}: HTTP ${res.statusCode} ${text}`);
+  }
+
   /** Index of the current leader, once the running members agree on one. */
   async leader(timeoutMs = this.#startTimeoutMs): Promise<number> {
     return waitFor(async () => {
