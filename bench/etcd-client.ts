@@ -32,6 +32,11 @@ const ms = (x: number): string => `${x.toFixed(2)} ms`;
 const mib = (x: number): string => `${(x / 2 ** 20).toFixed(1)} MiB`;
 
 async function main(): Promise<void> {
+  try {
+    import.meta.resolve('etcd3');
+  } catch {
+    throw new Error('bench:etcd-client compares against the etcd3 package, which is not a dependency: run `npm install --no-save etcd3@1.1.2` first');
+  }
   const cluster = await startEtcdCluster({ members: 3 });
   const results: Record<Which, Result[]> = { gateway: [], etcd3: [] };
   try {

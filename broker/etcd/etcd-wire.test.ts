@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { b64, keyValueSchema, prefixEnd, txnResponseSchema, watchMessageSchema } from './etcd-wire.ts';
+import { b64, headerSchema, keyValueSchema, prefixEnd, txnResponseSchema, watchMessageSchema } from './etcd-wire.ts';
 
 const header = { cluster_id: '14841639068965178418', member_id: '10276657743932975437', revision: '7', raft_term: '2' };
 
@@ -8,6 +8,11 @@ describe('etcd wire schemas', () => {
     const kv = keyValueSchema.parse({ key: b64('a/b'), create_revision: '5', mod_revision: '6' });
     expect(kv).toEqual({ key: 'a/b', value: Buffer.alloc(0), createRevision: 5, modRevision: 6, version: 0, lease: '0' });
     expect(txnResponseSchema.parse({ header }).succeeded).toBe(false);
+  });
+
+  it('accept a uint64 cluster or member ID of 20 digits (etcd\'s IDs pass int64; every answer was refused)', () => {
+    const h = headerSchema.parse({ ...header, cluster_id: '18446744073709551615' });
+    expect(h.clusterId).toBe('18446744073709551615');
   });
 
   it('refuse an answer whose revision is not a decimal, whose key is not base64, or whose revision passes 2^53', () => {
