@@ -1,6 +1,10 @@
 // broker/etcd against a real 3-member etcd 3.6 cluster (TLS 1.3, client certificates):
 // compare-and-swap races, watches that outlive their member, leader loss, compaction,
 // lease expiry, and a client cut off from etcd.
+import { readFileSync } from 'node:fs';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { EtcdClient } from '../../broker/etcd/etcd-client.ts';
 import { EtcdLease } from '../../broker/etcd/etcd-lease.ts';
@@ -203,8 +207,9 @@ describe('etcd client: failures', () => {
   });
 
   it('a client cut off from every member gets PLX_BROKER_ETCD_UNAVAILABLE within its request timeout, and works again once healed', async () => {
-    for (const m of cluster.members) proxies.push(await CutProxy.start({ host: '127.0.0.1', port: m.clientPort }));
-    const mine = proxies.slice(-3);
+    const mine: CutProxy[] = [];
+    for (const m of cluster.members) mine.push(await CutProxy.start({ host: '127.0.0.1', port: m.clientPort }));
+    proxies.push(...mine);
     const c = client(mine.map((p) => `https://${p.address}`), 1500);
     await c.put('cut/k', 'before');
     for (const p of mine) p.cut('refuse');
@@ -220,6 +225,44 @@ describe('etcd client: failures', () => {
     expect(Date.now() - t).toBeLessThan(1500 + 1000);
     for (const p of mine) p.heal();
     await waitFor(async () => (await c.get('cut/k')).kv?.value.toString() === 'before', { what: 'reads after the heal' });
+  });
+
+  it('a write sent into a connection that goes silent is PLX_BROKER_ETCD_OUTCOME_UNKNOWN and not re-sent elsewhere; reads fail over', async () => {
+    const mine: CutProxy[] = [];
+    for (const m of cluster.members) mine.push(await CutProxy.start({ host: '127.0.0.1', port: m.clientPort }));
+    proxies.push(...mine);
+    const c = client(mine.map((p) => `https://${p.address}`), 1500);
+    await c.put('silent/k', 'before');
+    expect(c.transport.currentEndpoint).toBe(`https://${mine[0]!.address}`);
+    mine[0]!.cut('blackhole');
+    expect(await codeOf(c.put('silent/k', 'during'))).toBe('PLX_BROKER_ETCD_OUTCOME_UNKNOWN');
+    // The read goes to the next member, and shows the write did not land through another one.
+    expect((await c.get('silent/k')).kv?.value.toString()).toBe('before');
+    expect(c.transport.currentEndpoint).not.toBe(`https://${mine[0]!.address}`);
+  });
+
+  it('answers that break the v3 API\'s shape are PLX_BROKER_ETCD_BAD_RESPONSE, for calls and for watch streams', async () => {
+    // A TLS server with a member's certificate that answers like etcd, but wrongly.
+    const server = https.createServer({
+      cert: readFileSync(path.join(cluster.dir, 'pki', 'm0.crt')), key: readFileSync(path.join(cluster.dir, 'pki', 'm0.key')),
+      ca: cluster.tls.caPem, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.3',
+    }, (req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      if (req.url === '/v3/watch') res.end('{"result":{"header":{"revision":"2"},"created":true}}\n{"result":{"header":{"revision":"3"},"events":[{"kv":{"key":"!!","mod_revision":"3"}}]}}\n');
+      else res.end('{"header":{"revision":"NaN"},"kvs":[]}');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    try {
+      const c = client([`https://127.0.0.1:${(server.address() as AddressInfo).port}`], 1500);
+      expect(await codeOf(c.get('k'))).toBe('PLX_BROKER_ETCD_BAD_RESPONSE');
+      const err = await new Promise<BrokerError>((resolve) => {
+        c.watch({ key: 'k/', prefix: true, fromRevision: 2, onEvents: () => { throw new Error('a bad event was delivered'); }, onError: resolve });
+      });
+      expect(err.code).toBe('PLX_BROKER_ETCD_BAD_RESPONSE');
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
   });
 
   it('bad options are refused at once, every problem listed', () => {
