@@ -75,7 +75,7 @@ export class EtcdElection {
         const ahead = kvs.filter((kv) => kv.createRevision < createRevision);
         if (ahead.length === 0) return { key, createRevision, compare: { key, target: 'create', value: createRevision } };
         const predecessor = ahead.reduce((a, b) => (b.createRevision > a.createRevision ? b : a));
-        await this.#waitDeleted(predecessor.key, revision + 1, signal);
+        await this.#waitDeleted(predecessor.key, revision + 1, lease, signal);
       }
     } catch (err) {
       if (signal?.aborted) await this.#client.txn({ compare: [{ key, target: 'create', value: createRevision }], success: [{ delete: { key } }] }).catch(() => {});
@@ -118,8 +118,10 @@ export class EtcdElection {
   }
 
   /** Resolves when key is deleted at or after fromRevision (or is already gone). */
-  async #waitDeleted(key: string, fromRevision: number, signal?: AbortSignal): Promise<void> {
+  async #waitDeleted(key: string, fromRevision: number, lease: EtcdLease, signal?: AbortSignal): Promise<void> {
     await new Promise<void>((resolve, reject) => {
+      // Losing our own lease while in line ends the wait: our key is gone with it.
+      const removeLost = lease.onLost((err) => finish(err));
       const watch = this.#client.watch({
         key, fromRevision,
         onEvents: (events) => { if (events.some((e) => e.type === 'delete')) finish(); },
@@ -128,6 +130,7 @@ export class EtcdElection {
       const onAbort = (): void => finish(signal?.reason as Error);
       function finish(err?: Error): void {
         watch.close();
+        removeLost();
         signal?.removeEventListener('abort', onAbort);
         if (err) reject(err);
         else resolve();

@@ -21,6 +21,7 @@ export class EtcdLease {
   #lastRenewed: number;
   #timer: NodeJS.Timeout | undefined;
   #state: 'alive' | 'lost' | 'revoked' = 'alive';
+  #lostListeners = new Set<(err: BrokerError) => void>();
 
   private constructor(client: EtcdClient, id: string, ttlSeconds: number, o: EtcdLeaseOptions) {
     this.#client = client;
@@ -69,6 +70,14 @@ export class EtcdLease {
     this.#state = 'lost';
     clearTimeout(this.#timer);
     this.#o.onLost(err);
+    for (const fn of this.#lostListeners) fn(err);
+    this.#lostListeners.clear();
+  }
+
+  /** Also calls fn when the lease is lost (for waits that must end then); returns the remover. */
+  onLost(fn: (err: BrokerError) => void): () => void {
+    this.#lostListeners.add(fn);
+    return () => { this.#lostListeners.delete(fn); };
   }
 
   /** Stops renewing and revokes the lease (its keys go at once). Idempotent. */

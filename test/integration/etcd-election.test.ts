@@ -65,6 +65,19 @@ describe('etcd election', () => {
     await a.lease.revoke();
   });
 
+  it('a candidate waiting in line whose lease is revoked behind its back stops waiting with PLX_BROKER_ETCD_LEASE_LOST', async () => {
+    const election = new EtcdElection(c, 'election/c/');
+    const leader = await candidate(election, 'leader');
+    await leader.campaign;
+    const waiting = await candidate(election, 'waiting');
+    await waitFor(async () => (await c.range('election/c/')).kvs.length === 2, { what: 'two candidates' });
+    await c.leaseRevoke(waiting.lease.id);
+    await waiting.campaign;
+    expect(waiting.failed()).toMatchObject({ code: 'PLX_BROKER_ETCD_LEASE_LOST' });
+    expect((await election.leader())?.value).toBe('leader');
+    await leader.lease.revoke();
+  });
+
   it('the leader\'s process is SIGKILLed: its lease expires and the waiting candidate leads', async () => {
     const election = new EtcdElection(c, 'election/b/');
     const child = spawn(process.execPath, [path.join(import.meta.dirname, 'fixtures', 'etcd-campaigner.ts')], {
