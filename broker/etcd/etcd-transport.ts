@@ -103,17 +103,29 @@ export class EtcdTransport {
    */
   async stream(path: string, body: string, o: { idleTimeoutMs: number; headers?: Record<string, string> }): Promise<{ endpoint: string; body: Readable }> {
     return this.#withFailover(path, { write: false }, async (endpoint, signal) => {
+      // The call's deadline covers opening the stream only: the stream itself lives on
+      // (with the deadline's signal attached, every watch was cut after requestTimeoutMs).
+      const open = new AbortController();
+      const onDeadline = (): void => open.abort(signal.reason);
+      signal.addEventListener('abort', onDeadline, { once: true });
       let res;
       try {
         res = await request(`${endpoint}${path}`, {
-          method: 'POST', body, dispatcher: this.#agent, signal,
+          method: 'POST', body, dispatcher: this.#agent, signal: open.signal,
           headers: { 'content-type': 'application/json', ...o.headers },
           headersTimeout: this.#o.requestTimeoutMs, bodyTimeout: o.idleTimeoutMs,
         });
       } catch (err) {
         return { failure: classifyThrown(err, false) };
+      } finally {
+        signal.removeEventListener('abort', onDeadline);
       }
       if (res.statusCode !== 200) return { failure: await this.#statusFailure(res, false) };
+      if (signal.aborted) {
+        // The deadline passed while the headers arrived: #bounded has already given up on us.
+        res.body.destroy();
+        return { failure: { kind: 'not-sent', reason: 'opened after the deadline' } };
+      }
       return { value: { endpoint, body: res.body } };
     });
   }

@@ -132,6 +132,43 @@ describe('etcd client: watches', () => {
     expect(revs.every((r, i) => i === 0 || r > revs[i - 1]!)).toBe(true);
   });
 
+  it('a watch stream stays open past the request timeout (it was aborted and reopened every requestTimeoutMs)', async () => {
+    const c = client(cluster.endpoints, 1000);
+    const { revision } = await c.put('long/other', 'x');
+    const progress: number[] = [];
+    let disconnects = 0;
+    const watch = c.watch({
+      key: 'long/k', fromRevision: revision + 1, onEvents: () => {}, onProgress: (r) => progress.push(r),
+      onDisconnect: () => { disconnects++; }, onError: (e) => { throw e; },
+    });
+    const t0 = Date.now();
+    // Progress notifications every 500 ms: wait until the stream has lived 3 request timeouts.
+    await waitFor(() => Date.now() - t0 > 3000 && progress.length >= 5, { what: '3 s of progress notifications', timeoutMs: 15_000 });
+    watch.close();
+    expect(disconnects).toBe(0);
+  });
+
+  it('a watch on a member that loses its quorum is ended by etcd (hasleader) and resumes once the quorum is back, instead of going silent', async () => {
+    const x = 0;
+    const watcher = client([cluster.endpoints[x]!]);
+    const writer = client();
+    const { revision } = await writer.put('q/k/0', 'v0');
+    const events: WatchEvent[] = [];
+    let disconnects = 0;
+    const watch = watcher.watch({
+      key: 'q/k/', prefix: true, fromRevision: revision, retryMs: 200,
+      onEvents: (evs) => { events.push(...evs); }, onDisconnect: () => { disconnects++; }, onError: (e) => { throw e; },
+    });
+    await waitFor(() => events.length === 1, { what: 'the first event' });
+    await Promise.all([1, 2].map((i) => cluster.kill(i)));
+    await waitFor(() => disconnects > 0, { what: 'the watch to end on the leaderless member', timeoutMs: 20_000 });
+    await cluster.restart(1);
+    await writer.put('q/k/1', 'v1');
+    await waitFor(() => events.length === 2, { what: 'the event after the quorum came back', timeoutMs: 20_000 });
+    watch.close();
+    expect(events.map((e) => e.kv.key)).toEqual(['q/k/0', 'q/k/1']);
+  });
+
   it('a watch from a compacted revision fails with PLX_BROKER_ETCD_COMPACTED, and so does a range at it', async () => {
     const c = client();
     const first = await c.put('cmpt/a', '1');
