@@ -24,7 +24,8 @@ export interface EtcdWatchOptions {
   readonly prefix?: boolean;             // every key under `key` (default: that key only)
   /** First revision delivered; 0 or absent: from now. */
   readonly fromRevision?: number;
-  /** Events of one revision batch, in order; the watch waits for the returned promise. */
+  /** Events of one stream message, in order; the watch waits for the returned promise. If it
+   *  throws, the stream is reopened and the same events come again (level-based retry). */
   readonly onEvents: (events: readonly WatchEvent[], revision: number) => void | Promise<void>;
   /** Every event up to `revision` has been delivered (a progress notification). */
   readonly onProgress?: (revision: number) => void;
