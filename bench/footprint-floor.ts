@@ -5,15 +5,7 @@
 // (the bare runtime). Each line on stdin is answered with process.memoryUsage() as JSON, so
 // the bench reads the heap the same way it reads the real processes' metrics.
 import { createInterface } from 'node:readline';
-
-/** The packages each role's process has loaded after it settles (bench:footprint traced them with a resolve hook). */
-export const roleLibraries: Record<string, string[]> = {
-  // The agent loads client-node's KubeConfig, ListWatch, Watch and patch modules, not its
-  // index, through the resolve hook bin/plexus.ts registers (agent/kube/client-node-slim.ts).
-  agent: ['reflect-metadata', '@peculiar/x509', 'commander', 'undici', 'zod', 'pino', ...['config', 'cache', 'watch', 'patch'].map((m) => `@kubernetes/client-node/dist/${m}.js`), 'prom-client'],
-  broker: ['reflect-metadata', '@peculiar/x509', 'commander', 'undici', 'zod', 'pino', 'fastify', 'prom-client', 'node:sqlite'],
-  runtime: [],
-};
+import { roleLibraries } from './role-libraries.ts';
 
 const role = process.argv[2] ?? 'runtime';
 const libs = roleLibraries[role];

@@ -41,6 +41,8 @@ export const BROKER_API_ERRORS = {
   PLX_BROKER_EXPORT_PROTECTED_NAMESPACE: { status: 403, meaning: 'An export from a namespace the broker protects (`--protected-namespaces`).', remedy: 'Export from another namespace, or change --protected-namespaces on the broker.' },
   PLX_BROKER_EXPORT_ADDRESS_REFUSED: { status: 422, meaning: 'An export with a loopback, link-local, unspecified, multicast, broadcast or IPv4-mapped endpoint address.', remedy: 'Export Services whose endpoints have routable pod or node addresses.' },
   PLX_BROKER_NOT_READY: { status: 503, meaning: 'The broker is starting or stopping.', remedy: 'Retry shortly.' },
+  PLX_BROKER_ETCD_UNAVAILABLE: { status: 503, meaning: 'No etcd member answered in time (all unreachable, refusing TLS, or without a leader); nothing was written. The replica refuses writes and reports unready until etcd answers again.', remedy: 'Retry shortly; if it lasts, check the etcd members and the network between this replica and them.' },
+  PLX_BROKER_ETCD_OUTCOME_UNKNOWN: { status: 503, meaning: 'The connection to etcd failed after a write was sent; the write may or may not have been applied.', remedy: 'Retry: the broker re-reads the current state before writing again.' },
   PLX_BROKER_INTERNAL: { status: 500, meaning: 'An unexpected failure in the broker; the log has the cause.', remedy: 'Report it with the broker\'s log line.' },
 } as const satisfies Record<string, ErrorCodeEntry & { status: number }>;
 
@@ -53,6 +55,11 @@ export const BROKER_LOCAL_ERRORS = {
   PLX_BROKER_UNREACHABLE: { meaning: 'An admin command found no running broker, or could not connect to it.', remedy: 'Start the broker, or pass --broker URL.' },
   PLX_BROKER_BAD_RESPONSE: { meaning: 'The broker\'s answer did not match the wire contract.', remedy: 'Run CLI and broker of the same Plexus version.' },
   PLX_BROKER_LISTEN_FAILED: { meaning: 'The broker cannot listen on its address (in use, or not permitted).', remedy: 'Pick another --listen, or stop what holds the port.' },
+  PLX_BROKER_ETCD_COMPACTED: { meaning: 'A watch or read asked etcd for a revision that compaction has removed.', remedy: 'Read the current state (range) and watch from its revision; the caller does this by itself.' },
+  PLX_BROKER_ETCD_BAD_RESPONSE: { meaning: 'An answer from etcd did not match the v3 API\'s shape (or a watch stream broke its framing); it was not used.', remedy: 'Point the broker at etcd 3.6 members directly, not through a proxy that rewrites answers.' },
+  PLX_BROKER_ETCD_REQUEST_REJECTED: { meaning: 'etcd refused a request (invalid argument, too large, permission denied…); details.grpcCode is etcd\'s status code.', remedy: 'A bug in the broker if it repeats: report it with the log line.' },
+  PLX_BROKER_ETCD_LEASE_LOST: { meaning: 'The replica\'s etcd lease expired or was revoked: its election key and every key bound to the lease are gone.', remedy: 'None: the replica grants a new lease and campaigns again; another replica may lead meanwhile.' },
+  PLX_BROKER_ETCD_CONFIG_INVALID: { meaning: 'The etcd client options are invalid (no endpoint, a non-https endpoint, missing TLS material, a bad timeout); every problem is listed.', remedy: 'Fix each named option.' },
 } as const satisfies Record<string, ErrorCodeEntry>;
 
 /** Why an RBAC baseline object was rejected (details of PLX_BROKER_RBAC_REJECTED). */
