@@ -8,7 +8,7 @@
 //           subsystems (catalog/, rbac/, users/, ca/, fleet/, metrics/ …) export services.
 //   Runtime code (agent/ broker/ certs/ cli/ bin/, not their *.test.ts) never imports test/:
 //   the fakes of test/support/ and the harness stay out of the image. Unit tests beside the
-//   code may import test/support/.
+//   code may import test/support/. Nor does it import a devDependency kept for a benchmark (etcd3).
 import tseslint from 'typescript-eslint';
 
 const crossesInto = (dir) => ({ regex: `(^|/)${dir}(/|$)`, message: `certs/ is a pure library and must not import ${dir}/` });
@@ -17,6 +17,8 @@ const noCli = [
   { regex: '(^|/)cli(/|$)', message: 'runtime packages (broker/, agent/, certs/) must not import cli/: commands live in cli/ and import the runtime, not the other way round' },
   { regex: '^commander(/|$)', message: 'commander belongs to the commands in cli/, not to a runtime package' },
 ];
+// Dev-only packages (benchmarks' peers) are not in the image (npm ci --omit=dev).
+const devOnly = { regex: '^etcd3(/|$)', message: 'etcd3 is a devDependency, the peer of bench:etcd-client only; the broker reaches etcd through broker/etcd/ (its JSON gateway over undici)' };
 const noFastify = { regex: '^(fastify|@fastify/)', message: 'fastify is imported only in broker/http/: route plugins live there; a subsystem exports a service for http/ to mount' };
 const brokerNoAgent = { regex: '(^|/)agent(/|$)', message: 'broker/ must not import agent/' };
 // Later entries replace earlier ones for the files both match (broker/http/ after broker/).
@@ -43,6 +45,6 @@ export default tseslint.config(
   // the rule's options, so the runtime block repeats the folder's boundaries.
   ...Object.entries(boundaries).flatMap(([dir, patterns]) => [
     { files: tests.map((t) => `${dir}/${t}`), rules: { 'no-restricted-imports': ['error', { patterns }] } },
-    { files: [`${dir}/**/*.ts`], ignores: tests, rules: { 'no-restricted-imports': ['error', { patterns: [...patterns, testCode] }] } },
+    { files: [`${dir}/**/*.ts`], ignores: tests, rules: { 'no-restricted-imports': ['error', { patterns: [...patterns, testCode, devOnly] }] } },
   ]),
 );

@@ -35,7 +35,7 @@ async function main(): Promise<void> {
   try {
     import.meta.resolve('etcd3');
   } catch {
-    throw new Error('bench:etcd-client compares against the etcd3 package, which is not a dependency: run `npm install --no-save etcd3@1.1.2` first');
+    throw new Error('bench:etcd-client compares against the etcd3 package (a devDependency, for this benchmark only): run `npm ci` first');
   }
   const cluster = await startEtcdCluster({ members: 3 });
   const results: Record<Which, Result[]> = { gateway: [], etcd3: [] };
