@@ -13,7 +13,7 @@ import type { CaClusterInfo, CaPhase, CaRootInfo, CaRotateResponse, CaStatus, Tr
 import type { Clock } from '../clock.ts';
 import type { DataDirLayout } from '../data-dir.ts';
 import { readDataFile } from '../data-dir.ts';
-import type { CaCommit, CaRootRecord, ClusterTrustRecord } from '../store/ca-store.ts';
+import type { CaCommit, CaRootRecord, ClusterTrustRecord } from './ca-store.ts';
 import type { Store } from '../store/store.ts';
 import { LiveCa, type CaMaterial } from './live-ca.ts';
 import { applyStep, laggingFor, phaseNames, planRotation, type RolloverFacts, type RolloverState, type RotateInput } from './phases.ts';

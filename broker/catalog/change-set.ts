@@ -5,7 +5,7 @@
 // (only when the merged service really changed) right after it.
 import type { ClusterAdvertisement } from '../api/advertisement.ts';
 import type { ClusterState, ExportRecord, ExportSpec, MergedService, WatchEvent } from '../api/catalog.ts';
-import type { CatalogCommit, StoredAdvertisement, StoredEvent, StoredExport, StoredLease } from '../store/catalog-store.ts';
+import type { CatalogCommit, StoredAdvertisement, StoredEvent, StoredExport, StoredLease } from './catalog-store.ts';
 import { serviceKey, type CatalogIndex, type ServiceKey } from './catalog-index.ts';
 import type { LoggedEvent } from './event-log.ts';
 import { mergeService } from './merge.ts';

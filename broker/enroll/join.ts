@@ -8,7 +8,7 @@ import { formatIdentity } from '../../certs/identity.ts';
 import type { Clock } from '../clock.ts';
 import { BrokerError } from '../errors.ts';
 import type { Store } from '../store/store.ts';
-import { tokenState, type TokenRecord, type TokenState } from '../store/token-record.ts';
+import { tokenState, type TokenRecord, type TokenState } from './token-record.ts';
 import type { ClusterIssuer } from './cluster-issuer.ts';
 import { parseToken, tokenSecretMatches } from './token.ts';
 

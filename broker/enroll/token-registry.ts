@@ -5,7 +5,7 @@ import { createTokenRequestSchema, type CreateTokenRequest, type CreateTokenResp
 import type { Clock } from '../clock.ts';
 import { BrokerError } from '../errors.ts';
 import type { Store } from '../store/store.ts';
-import { tokenState, type TokenKind, type TokenRecord } from '../store/token-record.ts';
+import { tokenState, type TokenKind, type TokenRecord } from './token-record.ts';
 import { generateToken } from './token.ts';
 
 export interface TokenRegistryDeps {

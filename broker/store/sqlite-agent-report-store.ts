@@ -1,6 +1,6 @@
 // AgentReportStore on the broker's sqlite connection. Table from migration 7.
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
-import type { AgentReportStore, StoredAgentReport } from './agent-report-store.ts';
+import type { AgentReportStore, StoredAgentReport } from '../fleet/agent-report-store.ts';
 
 export class SqliteAgentReportStore implements AgentReportStore {
   readonly #put: StatementSync;

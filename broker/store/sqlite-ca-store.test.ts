@@ -2,9 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { CaCommit } from './ca-store.ts';
+import type { CaCommit } from '../ca/ca-store.ts';
 import { SqliteStore } from './sqlite-store.ts';
-import type { TokenRecord } from './token-record.ts';
+import type { TokenRecord } from '../enroll/token-record.ts';
 
 const t0 = new Date('2030-01-01T00:00:00Z');
 const later = (s: number) => new Date(t0.getTime() + s * 1000);

@@ -2,7 +2,7 @@
 // migration 6: ca_roots, ca_rollover, ca_history, trust_bundle_acks, certificates.issuer.
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type { CaPhase } from '../api/ca.ts';
-import type { CaCommit, CaHistoryRecord, CaRolloverRecord, CaRootRecord, CaStore, ClusterTrustRecord } from './ca-store.ts';
+import type { CaCommit, CaHistoryRecord, CaRolloverRecord, CaRootRecord, CaStore, ClusterTrustRecord } from '../ca/ca-store.ts';
 import { immediateTransaction } from './transaction.ts';
 
 type Row = Record<string, unknown>;

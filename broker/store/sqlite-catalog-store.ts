@@ -4,7 +4,7 @@ import { immediateTransaction } from './transaction.ts';
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type {
   CatalogCommit, CatalogState, CatalogStore, StoredAdvertisement, StoredEvent, StoredExport, StoredLease,
-} from './catalog-store.ts';
+} from '../catalog/catalog-store.ts';
 
 export class SqliteCatalogStore implements CatalogStore {
   readonly #db: DatabaseSync;

@@ -2,7 +2,7 @@
 // synchronous=FULL apply). Tables come from migration 4.
 import { immediateTransaction } from './transaction.ts';
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
-import type { RbacStore, StoredBaseline, StoredRbacStatus } from './rbac-store.ts';
+import type { RbacStore, StoredBaseline, StoredRbacStatus } from '../rbac/rbac-store.ts';
 
 export class SqliteRbacStore implements RbacStore {
   readonly #db: DatabaseSync;

@@ -5,7 +5,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { migrations } from './migrations.ts';
 import { SqliteStore } from './sqlite-store.ts';
-import { tokenState, type TokenRecord } from './token-record.ts';
+import { tokenState, type TokenRecord } from '../enroll/token-record.ts';
 
 const t0 = new Date('2030-01-01T00:00:00Z');
 const later = (s: number) => new Date(t0.getTime() + s * 1000);

@@ -6,20 +6,20 @@ import { immediateTransaction } from './transaction.ts';
 import { existsSync } from 'node:fs';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { BrokerError } from '../errors.ts';
-import type { CatalogStore } from './catalog-store.ts';
-import type { RbacStore } from './rbac-store.ts';
+import type { CatalogStore } from '../catalog/catalog-store.ts';
+import type { RbacStore } from '../rbac/rbac-store.ts';
 import { SqliteRbacStore } from './sqlite-rbac-store.ts';
 import { SqliteUserStore } from './sqlite-user-store.ts';
-import type { UserStore } from './user-store.ts';
+import type { UserStore } from '../users/user-store.ts';
 import { migrate } from './migrations.ts';
 import { SqliteCatalogStore } from './sqlite-catalog-store.ts';
 import { SqliteCaStore } from './sqlite-ca-store.ts';
-import type { CaStore } from './ca-store.ts';
+import type { CaStore } from '../ca/ca-store.ts';
 import { toTokenRecord } from './sqlite-token-row.ts';
 import { SqliteAgentReportStore } from './sqlite-agent-report-store.ts';
-import type { AgentReportStore } from './agent-report-store.ts';
+import type { AgentReportStore } from '../fleet/agent-report-store.ts';
 import type { ClusterRecord, IssuedCertificate, JoinResult, Store } from './store.ts';
-import { tokenState, type TokenRecord } from './token-record.ts';
+import { tokenState, type TokenRecord } from '../enroll/token-record.ts';
 
 type Row = Record<string, unknown>;
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SqliteStore } from './sqlite-store.ts';
-import { tokenState, type TokenRecord } from './token-record.ts';
+import { tokenState, type TokenRecord } from '../enroll/token-record.ts';
 
 const t0 = new Date('2030-01-01T00:00:00Z');
 const later = (s: number) => new Date(t0.getTime() + s * 1000);

@@ -3,8 +3,8 @@
 import { immediateTransaction } from './transaction.ts';
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { toTokenRecord } from './sqlite-token-row.ts';
-import { tokenState, type TokenRecord } from './token-record.ts';
-import type { UserLoginResult, UserRecord, UserState, UserStore } from './user-store.ts';
+import { tokenState, type TokenRecord } from '../enroll/token-record.ts';
+import type { UserLoginResult, UserRecord, UserState, UserStore } from '../users/user-store.ts';
 
 type Row = Record<string, unknown>;
 

@@ -1,12 +1,12 @@
 // The broker's persistent state, as its consumers (enroll/, http/) need it. The sqlite
 // implementation is the only one today; a Kubernetes hub store may follow, so nothing
 // outside store/ may depend on SQL.
-import type { AgentReportStore } from './agent-report-store.ts';
-import type { CaStore } from './ca-store.ts';
-import type { CatalogStore } from './catalog-store.ts';
-import type { RbacStore } from './rbac-store.ts';
-import type { TokenRecord } from './token-record.ts';
-import type { UserStore } from './user-store.ts';
+import type { AgentReportStore } from '../fleet/agent-report-store.ts';
+import type { CaStore } from '../ca/ca-store.ts';
+import type { CatalogStore } from '../catalog/catalog-store.ts';
+import type { RbacStore } from '../rbac/rbac-store.ts';
+import type { TokenRecord } from '../enroll/token-record.ts';
+import type { UserStore } from '../users/user-store.ts';
 
 export type ClusterState = 'active' | 'removed';
 

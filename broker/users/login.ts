@@ -8,7 +8,7 @@ import { readCsrOrRefuse } from '../enroll/read-csr.ts';
 import { parseToken, tokenSecretMatches } from '../enroll/token.ts';
 import { BrokerError } from '../errors.ts';
 import type { Store } from '../store/store.ts';
-import { tokenState } from '../store/token-record.ts';
+import { tokenState } from '../enroll/token-record.ts';
 import type { IssuedUserCertificate, UserIssuer } from './user-issuer.ts';
 
 export interface UserLoginDeps {

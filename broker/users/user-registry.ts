@@ -6,7 +6,7 @@ import type { Clock } from '../clock.ts';
 import { mintToken, toTokenInfo } from '../enroll/token-registry.ts';
 import { BrokerError } from '../errors.ts';
 import type { Store } from '../store/store.ts';
-import type { UserRecord } from '../store/user-store.ts';
+import type { UserRecord } from './user-store.ts';
 
 export interface UserRegistryDeps {
   readonly store: Store;

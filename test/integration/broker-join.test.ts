@@ -5,7 +5,7 @@ import { paths, identityResponseSchema } from '../../broker/api/types.ts';
 import { parseIdentity } from '../../certs/identity.ts';
 import { TrustBundle } from '../../certs/trust-bundle.ts';
 import { verifyLeaf } from '../../certs/verify.ts';
-import { tokenState } from '../../broker/store/token-record.ts';
+import { tokenState } from '../../broker/enroll/token-record.ts';
 import {
   clusterCsr, clusterKeys, createToken, errorCode, startTestBroker, type TestBroker,
 } from './support/broker-fixture.ts';

@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { clusterListResponseSchema, identityResponseSchema, paths } from '../../broker/api/types.ts';
 import { createRootCa } from '../../certs/ca.ts';
 import { issueCertificate } from '../../certs/issue.ts';
-import { tokenState } from '../../broker/store/token-record.ts';
+import { tokenState } from '../../broker/enroll/token-record.ts';
 import {
   clusterCsr, clusterKeys, createToken, errorCode, joinCluster, startTestBroker, type ClientIdentity, type TestBroker,
 } from './support/broker-fixture.ts';

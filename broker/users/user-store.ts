@@ -2,7 +2,7 @@
 // who logged in, who is revoked. Revocation is by name and final: a revoked name cannot
 // be invited again (agents refuse it by name, so reviving it would need an un-revoke
 // event every agent must see; pick a new name instead).
-import type { TokenRecord } from './token-record.ts';
+import type { TokenRecord } from '../enroll/token-record.ts';
 
 export type UserState = 'invited' | 'active' | 'revoked';
 
