@@ -41,6 +41,8 @@ export const BROKER_API_ERRORS = {
   PLX_BROKER_EXPORT_PROTECTED_NAMESPACE: { status: 403, meaning: 'An export from a namespace the broker protects (`--protected-namespaces`).', remedy: 'Export from another namespace, or change --protected-namespaces on the broker.' },
   PLX_BROKER_EXPORT_ADDRESS_REFUSED: { status: 422, meaning: 'An export with a loopback, link-local, unspecified, multicast, broadcast or IPv4-mapped endpoint address.', remedy: 'Export Services whose endpoints have routable pod or node addresses.' },
   PLX_BROKER_NOT_READY: { status: 503, meaning: 'The broker is starting or stopping.', remedy: 'Retry shortly.' },
+  PLX_BROKER_STORE_FAILED: { status: 503, meaning: 'The broker could not commit the change to its store; nothing was changed and nothing was acknowledged.', remedy: 'Retry; if it persists, the broker log names the cause (disk full, store unreachable).' },
+  PLX_BROKER_STORE_CONFLICT: { status: 503, meaning: 'Another writer changed the same state first (another broker replica); this change was not committed.', remedy: 'Retry the request.' },
   PLX_BROKER_INTERNAL: { status: 500, meaning: 'An unexpected failure in the broker; the log has the cause.', remedy: 'Report it with the broker\'s log line.' },
 } as const satisfies Record<string, ErrorCodeEntry & { status: number }>;
 

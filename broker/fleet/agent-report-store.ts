@@ -1,5 +1,4 @@
-// Each agent's last lease report (broker/api/fleet.ts LeaseReport), stored since
-// migration 7 so `plexus status` still knows a cluster's version after a broker restart.
+// Each agent's last lease report (broker/api/fleet.ts LeaseReport), kept durably so `plexus status` still knows a cluster's version after a broker restart.
 
 export interface StoredAgentReport {
   readonly cluster: string;
@@ -9,7 +8,7 @@ export interface StoredAgentReport {
 }
 
 export interface AgentReportStore {
-  put(r: StoredAgentReport): void;
-  all(): StoredAgentReport[];
-  delete(cluster: string): void;
+  put(r: StoredAgentReport): Promise<void>;
+  all(): Promise<StoredAgentReport[]>;
+  delete(cluster: string): Promise<void>;
 }

@@ -1,6 +1,6 @@
 // The RBAC baseline's persistent state, as broker/rbac/ needs it: the revisions of the
 // baseline (append-only), the admin-set cluster labels that target it, and each agent's
-// last status report. Nothing outside store/ sees SQL.
+// last status report. Declared here by its consumer; broker/store/ implements it.
 
 export interface StoredBaseline {
   readonly revision: number;
@@ -20,13 +20,16 @@ export interface StoredRbacStatus {
 
 export interface RbacStore {
   /** The newest revision, if any. */
-  current(): StoredBaseline | undefined;
-  /** Appends a revision (its number must be the next one). */
-  insert(b: StoredBaseline): void;
-  labels(cluster: string): Record<string, string>;
-  allLabels(): Map<string, Record<string, string>>;
-  /** Sets and removes labels of one cluster in one transaction. */
-  updateLabels(cluster: string, set: Readonly<Record<string, string>>, remove: readonly string[]): void;
-  putStatus(s: StoredRbacStatus): void;
-  statuses(): StoredRbacStatus[];
+  current(): Promise<StoredBaseline | undefined>;
+  /**
+   * Appends a revision only if its number is one past the newest (compare-and-set on the
+   * head); false, writing nothing, when another writer appended that revision first.
+   */
+  insert(b: StoredBaseline): Promise<boolean>;
+  labels(cluster: string): Promise<Record<string, string>>;
+  allLabels(): Promise<Map<string, Record<string, string>>>;
+  /** Sets and removes labels of one known cluster atomically; false (nothing written) for an unknown cluster. */
+  updateLabels(cluster: string, set: Readonly<Record<string, string>>, remove: readonly string[]): Promise<boolean>;
+  putStatus(s: StoredRbacStatus): Promise<void>;
+  statuses(): Promise<StoredRbacStatus[]>;
 }

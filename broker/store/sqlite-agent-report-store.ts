@@ -14,15 +14,15 @@ export class SqliteAgentReportStore implements AgentReportStore {
     this.#delete = db.prepare('DELETE FROM agent_reports WHERE cluster = ?');
   }
 
-  put(r: StoredAgentReport): void {
+  async put(r: StoredAgentReport): Promise<void> {
     this.#put.run(r.cluster, r.report, r.reportedAt.getTime());
   }
 
-  all(): StoredAgentReport[] {
+  async all(): Promise<StoredAgentReport[]> {
     return this.#all.all().map((r) => ({ cluster: String(r.cluster), report: String(r.report), reportedAt: new Date(Number(r.reported_at)) }));
   }
 
-  delete(cluster: string): void {
+  async delete(cluster: string): Promise<void> {
     this.#delete.run(cluster);
   }
 }

@@ -20,15 +20,22 @@ export type UserLoginResult =
   | { readonly ok: false; readonly reason: 'token-not-pending' | 'revoked' };
 
 export interface UserStore {
-  get(name: string): UserRecord | undefined;
-  list(): UserRecord[];
-  listRevoked(): UserRecord[];
-  /** In one transaction: the user row (if new) and a kind-"user" token bound to these groups. */
-  invite(o: { token: TokenRecord; groups: readonly string[]; now: Date }): 'ok' | 'revoked';
+  get(name: string): Promise<UserRecord | undefined>;
+  list(): Promise<UserRecord[]>;
+  listRevoked(): Promise<UserRecord[]>;
+  /**
+   * Atomically: the user (if new) and a kind-"user" token bound to these groups, only if the
+   * name is not revoked and no token has the token's id; otherwise nothing is written.
+   */
+  invite(o: { token: TokenRecord; groups: readonly string[]; now: Date }): Promise<'ok' | 'revoked' | 'id-taken'>;
   /** Groups the invitation token was minted with. */
-  inviteGroups(tokenId: string): string[] | undefined;
-  /** In one transaction: consume the (still pending) token and make the user active with its groups. */
-  completeLogin(o: { tokenId: string; name: string; now: Date }): UserLoginResult;
-  /** Marks the user revoked (idempotent) and revokes its pending tokens; undefined if unknown. */
-  revoke(name: string, at: Date): UserRecord | undefined;
+  inviteGroups(tokenId: string): Promise<string[] | undefined>;
+  /** Atomically: consume the (still pending) token and make the user active with its groups. */
+  completeLogin(o: { tokenId: string; name: string; now: Date }): Promise<UserLoginResult>;
+  /**
+   * Marks the user revoked and revokes its pending tokens, atomically; undefined if unknown.
+   * `revokedNow` is true only for the call that made the change (of two racing revocations,
+   * exactly one), so the revocation is announced once.
+   */
+  revoke(name: string, at: Date): Promise<{ readonly user: UserRecord; readonly revokedNow: boolean } | undefined>;
 }
