@@ -121,7 +121,7 @@ export class CaRotation {
       if (next.issuing !== state.issuing) await this.#ca(next.issuing, [...roots, ...(created ? [created] : [])]);
       // Compare-and-set on the state planned from: another replica's step in between wins, this one changes nothing.
       if (!(await this.#d.store.ca.commit(commit, now))) {
-        throw new BrokerError('PLX_BROKER_CONFLICT', 'the CA rollover changed while this step was planned; run `plexus ca status` and retry');
+        throw new BrokerError('PLX_BROKER_CONFLICT', 'the CA rollover changed while this step was planned; run `plexus broker ca status` and retry');
       }
     } catch (e) {
       if (created) removeRootFiles(this.#d.layout, created.keyFile, { certificate: true });
