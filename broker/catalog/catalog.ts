@@ -98,8 +98,8 @@ export class Catalog {
     this.#clock = deps.clock;
     this.#log = deps.logger;
     this.#config = deps.config;
-    for (const row of state.exports) this.#index.put({ ...(JSON.parse(row.spec) as ExportSpec), revision: row.revision });
-    for (const row of state.advertisements ?? []) this.#advertisements.set(row.cluster, JSON.parse(row.body) as ClusterAdvertisement);
+    for (const e of state.exports) this.#index.put({ ...(JSON.parse(e.spec) as ExportSpec), revision: e.revision });
+    for (const a of state.advertisements ?? []) this.#advertisements.set(a.cluster, JSON.parse(a.body) as ClusterAdvertisement);
     for (const key of this.#index.keys()) this.#index.setMerged(key, mergeService([...this.#index.ofKey(key).values()]));
     this.#events = new EventLog({
       retention: deps.config.eventRetention, head: state.revision, compactedThrough: state.compactedThrough,
@@ -199,7 +199,7 @@ export class Catalog {
     });
   }
 
-  /** Replaces the caller's whole export set in one transaction. */
+  /** Replaces the caller's whole export set in one atomic commit. */
   async sync(caller: string, specs: readonly ExportSpec[]): Promise<SyncResult> {
     checkOwner(caller, specs);
     const wanted = new Map<string, ExportSpec>();

@@ -1,6 +1,6 @@
 // POST /v1/join: a one-time token plus a CSR become the cluster's first certificate.
-// Everything that can fail is checked before the single store transaction; the
-// transaction then re-checks the token, so of two concurrent joins with one token
+// Everything that can fail is checked before the single atomic store operation
+// (completeJoin), which re-checks the token, so of two concurrent joins with one token
 // exactly one commits and the other sees PLX_BROKER_TOKEN_USED.
 import type { IdentityResponse, JoinRequest } from '../api/types.ts';
 import type { BrokerErrorCode } from '../api/errors.ts';

@@ -70,14 +70,14 @@ export class RbacService {
   }
 
   async #current(): Promise<{ revision: number; hash: string; doc: BaselineDocument; createdAt: Date | null }> {
-    const row = await this.#d.store.rbac.current();
-    if (!row) return { revision: 0, hash: EMPTY_HASH, doc: EMPTY, createdAt: null };
+    const stored = await this.#d.store.rbac.current();
+    if (!stored) return { revision: 0, hash: EMPTY_HASH, doc: EMPTY, createdAt: null };
     // Parsed once per revision: when one lands, every agent fetches its baseline at once
     // (measured: 1000 fetches of a 200-object baseline took 0.7 s parsing the same document).
-    if (this.#parsed?.revision !== row.revision || this.#parsed.hash !== row.hash) {
-      this.#parsed = { revision: row.revision, hash: row.hash, doc: JSON.parse(row.document) as BaselineDocument };
+    if (this.#parsed?.revision !== stored.revision || this.#parsed.hash !== stored.hash) {
+      this.#parsed = { revision: stored.revision, hash: stored.hash, doc: JSON.parse(stored.document) as BaselineDocument };
     }
-    return { ...this.#parsed, createdAt: row.createdAt };
+    return { ...this.#parsed, createdAt: stored.createdAt };
   }
 
   async revision(): Promise<number> {
@@ -108,13 +108,13 @@ export class RbacService {
       if (cur.hash === hash) return { revision: cur.revision, created: false, hash, objects: doc.entries.length };
       const revision = cur.revision + 1;
       if (await this.#d.store.rbac.insert({ revision, hash, document: JSON.stringify(doc), createdAt: this.#d.clock.now() })) {
-        return this.#stored(revision, hash, doc);
+        return this.#created(revision, hash, doc);
       }
     }
     throw new BrokerError('PLX_BROKER_CONFLICT', 'the RBAC baseline kept changing while this one was stored; retry');
   }
 
-  async #stored(revision: number, hash: string, doc: BaselineDocument): Promise<RbacApplyResponse> {
+  async #created(revision: number, hash: string, doc: BaselineDocument): Promise<RbacApplyResponse> {
     this.#d.logger.info({ revision, objects: doc.entries.length, target: doc.target }, 'rbac baseline revision stored');
     await this.#d.announce(revision);
     return { revision, created: true, hash, objects: doc.entries.length };

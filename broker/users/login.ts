@@ -1,6 +1,6 @@
 // POST /v1/users/login (one-time token + CSR) and POST /v1/users/renew (current
 // certificate + CSR). Everything that can fail is checked before the single store
-// transaction, which re-checks the token: of two logins with one token exactly one wins.
+// operation (completeLogin), which re-checks the token: of two logins with one token exactly one wins.
 import { formatIdentity } from '../../certs/identity.ts';
 import type { UserIdentityResponse, UserLoginRequest, UserRenewRequest } from '../api/users.ts';
 import type { Clock } from '../clock.ts';
