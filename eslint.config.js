@@ -6,6 +6,10 @@
 //           way round. broker/, agent/ and certs/ import neither cli/ nor commander.
 //   fastify is imported only in broker/http/: every route plugin lives there, and the
 //           subsystems (catalog/, rbac/, users/, ca/, fleet/, metrics/ …) export services.
+//   node:sqlite is imported only in broker/store/ (the embedded backend). broker/ runtime code
+//           outside broker/store/ does not import broker/store/ either: each consumer declares
+//           the store interface it needs in its own folder, and only the composition roots
+//           (broker/main.ts, broker/init.ts) pick a backend. Unit tests may use the real one.
 //   Runtime code (agent/ broker/ certs/ cli/ bin/, not their *.test.ts) never imports test/:
 //   the fakes of test/support/ and the harness stay out of the image. Unit tests beside the
 //   code may import test/support/. Nor does it import a devDependency kept for a benchmark (etcd3).
@@ -21,15 +25,22 @@ const noCli = [
 const devOnly = { regex: '^etcd3(/|$)', message: 'etcd3 is a devDependency, the peer of bench:etcd-client only; the broker reaches etcd through broker/etcd/ (its JSON gateway over undici)' };
 const noFastify = { regex: '^(fastify|@fastify/)', message: 'fastify is imported only in broker/http/: route plugins live there; a subsystem exports a service for http/ to mount' };
 const brokerNoAgent = { regex: '(^|/)agent(/|$)', message: 'broker/ must not import agent/' };
+const noSqlite = { regex: '^node:sqlite$', message: 'node:sqlite is the embedded store backend: only broker/store/ imports it; code elsewhere uses the store interface its consumer declares' };
+const noStoreBackend = { regex: '(^|/)store/', message: 'broker/store/ is a backend: only broker/main.ts and broker/init.ts choose it; declare the store interface you need in your own folder' };
 // Later entries replace earlier ones for the files both match (broker/http/ after broker/).
 const boundaries = {
-  certs: [crossesInto('broker'), crossesInto('agent'), ...noCli, noFastify],
-  agent: [{ regex: '(^|/)broker/(?!api(/|$))', message: 'agent/ may import only broker/api/ (the wire contract) from the broker' }, ...noCli, noFastify],
-  broker: [brokerNoAgent, ...noCli, noFastify],
-  'broker/http': [brokerNoAgent, ...noCli],
-  cli: [],
-  bin: [],
+  certs: [crossesInto('broker'), crossesInto('agent'), ...noCli, noFastify, noSqlite],
+  agent: [{ regex: '(^|/)broker/(?!api(/|$))', message: 'agent/ may import only broker/api/ (the wire contract) from the broker' }, ...noCli, noFastify, noSqlite],
+  broker: [brokerNoAgent, ...noCli, noFastify, noSqlite],
+  'broker/http': [brokerNoAgent, ...noCli, noSqlite],
+  'broker/store': [brokerNoAgent, ...noCli, noFastify],
+  cli: [noSqlite],
+  bin: [noSqlite],
 };
+// Runtime files only (their unit tests may open the real store): the store backend stays
+// behind the composition roots.
+const runtimeOnly = { broker: [noStoreBackend], 'broker/http': [noStoreBackend] };
+const compositionRoots = ['broker/main.ts', 'broker/init.ts'];
 const tests = ['**/*.test.ts'];
 
 export default tseslint.config(
@@ -45,6 +56,7 @@ export default tseslint.config(
   // the rule's options, so the runtime block repeats the folder's boundaries.
   ...Object.entries(boundaries).flatMap(([dir, patterns]) => [
     { files: tests.map((t) => `${dir}/${t}`), rules: { 'no-restricted-imports': ['error', { patterns }] } },
-    { files: [`${dir}/**/*.ts`], ignores: tests, rules: { 'no-restricted-imports': ['error', { patterns: [...patterns, testCode, devOnly] }] } },
+    { files: [`${dir}/**/*.ts`], ignores: tests, rules: { 'no-restricted-imports': ['error', { patterns: [...patterns, ...(runtimeOnly[dir] ?? []), testCode, devOnly] }] } },
   ]),
+  { files: compositionRoots, rules: { 'no-restricted-imports': ['error', { patterns: [...boundaries.broker, testCode, devOnly] }] } },
 );

@@ -53,7 +53,8 @@ async function issuanceRate(alg: KeyAlgorithm, n: number) {
     const tokens = new TokenRegistry({ store, clock, caFingerprint: init.caFingerprint });
     const issuer = new ClusterIssuer({ ca, clusterset, lifetimeSeconds: 24 * 3600 });
     const clusterIds = ids(n, alg === 'P-256' ? 'p' : 'r');
-    const tokenIds = clusterIds.map((c) => tokens.create({ cluster: c }).info.id);
+    const tokenIds: string[] = [];
+    for (const c of clusterIds) tokenIds.push((await tokens.create({ cluster: c })).info.id);
     const csrs = await csrsFor(clusterset, clusterIds, alg);
 
     const cpu0 = process.cpuUsage();
@@ -61,12 +62,12 @@ async function issuanceRate(alg: KeyAlgorithm, n: number) {
     for (let i = 0; i < n; i++) {
       const csr = await issuer.readClusterCsr(csrs[i]!, clusterIds[i]!);
       const issued = await issuer.issue(csr, clusterIds[i]!, clock.now());
-      const r = store.completeJoin({ tokenId: tokenIds[i]!, clusterId: clusterIds[i]!, certificate: issued, now: clock.now() });
+      const r = await store.completeJoin({ tokenId: tokenIds[i]!, clusterId: clusterIds[i]!, certificate: issued, now: clock.now() });
       if (!r.ok) throw new Error(`join ${i} failed: ${r.reason}`);
     }
     const wallS = (performance.now() - start) / 1000;
     const cpu = process.cpuUsage(cpu0);
-    store.close();
+    await store.close();
     return { perSecond: n / wallS, perCpuSecond: n / ((cpu.user + cpu.system) / 1e6) };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -82,7 +83,8 @@ async function joinLatency(n: number, concurrency: number) {
   try {
     const tokens = new TokenRegistry({ store: broker.store, clock, caFingerprint: init.caFingerprint });
     const clusterIds = ids(n, 'j');
-    const tokenList = clusterIds.map((c) => tokens.create({ cluster: c }).token);
+    const tokenList: string[] = [];
+    for (const c of clusterIds) tokenList.push((await tokens.create({ cluster: c })).token);
     const csrs = await csrsFor(clusterset, clusterIds, 'P-256');
     const { trustBundle } = await loadRoot(dataDirLayout(init.dataDir));
     const client = new BrokerClient({ baseUrl: broker.url, trustBundle: trustBundle.toPem() });

@@ -81,7 +81,7 @@ async function populate(staging: string, o: InitBrokerOptions): Promise<Omit<Ini
   writeSecret(layout.caKey, keyPem);
   writeFileSync(layout.caCert, ca.certPem, { mode: 0o644 });
   const admin = await writeAdmin(layout, ca, o);
-  SqliteStore.create(layout.store, { clusterset: o.clusterset, now: o.now }).close();
+  SqliteStore.create(layout.store, { clusterset: o.clusterset, now: o.now }).closeNow();
   chmodSync(layout.store, 0o600); // token hashes and membership: readable by the broker only
   return {
     clusterset: o.clusterset,

@@ -1,5 +1,6 @@
-// Broker process wiring: config → dependencies → start → graceful stop. No logic lives
-// here beyond putting the pieces together.
+// Broker process wiring, the one composition root: config → store → every service
+// (composeBroker) → routes (buildApp) → start → graceful stop. No logic lives here beyond
+// putting the pieces together.
 import '../certs/setup.ts';
 import type { AddressInfo } from 'node:net';
 import type { Server as HttpsServer } from 'node:https';
@@ -7,16 +8,27 @@ import { pino, type Logger } from 'pino';
 import { dialableUrl } from './api/addresses.ts';
 import { systemClock, type Clock } from './clock.ts';
 import type { BrokerConfig } from './config.ts';
-import { clearRuntimeInfo, dataDirLayout, writeRuntimeInfo } from './data-dir.ts';
+import { clearRuntimeInfo, dataDirLayout, writeRuntimeInfo, type DataDirLayout } from './data-dir.ts';
 import { BrokerError } from './errors.ts';
 import { Catalog } from './catalog/catalog.ts';
-import { buildApp, type BrokerApp } from './http/app.ts';
+import { ClusterIssuer } from './enroll/cluster-issuer.ts';
+import { Membership } from './enroll/membership.ts';
+import { TokenRegistry } from './enroll/token-registry.ts';
+import { AgentReports } from './fleet/agent-reports.ts';
+import { FleetView } from './fleet/fleet-view.ts';
+import { buildApp, type AppServices, type BrokerApp } from './http/app.ts';
+import { Authenticator, type PeerCertificateSource } from './http/authenticate.ts';
+import { brokerStateSource } from './metrics/broker-state.ts';
+import { RbacService } from './rbac/rbac-service.ts';
 import { issueServingCertificate } from './serving-cert.ts';
 import { CaRotation } from './ca/ca-rotation.ts';
+import type { CaMaterial } from './ca/live-ca.ts';
 import { ServingTls } from './ca/serving-tls.ts';
 import { SqliteStore } from './store/sqlite-store.ts';
 import type { Store } from './store/store.ts';
 import { BrokerMetrics } from './metrics/broker-metrics.ts';
+import { UserIssuer } from './users/user-issuer.ts';
+import { UserRegistry } from './users/user-registry.ts';
 
 export interface StartBrokerOptions {
   readonly clock?: Clock;
@@ -37,6 +49,63 @@ export interface RunningBroker {
   stop(): Promise<void>;
 }
 
+export interface ComposeOptions {
+  readonly config: BrokerConfig;
+  readonly layout: DataDirLayout;
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly metrics: BrokerMetrics;
+  readonly isReady: () => boolean;
+  /** Makes the servers use new CA material (the serving TLS context). */
+  readonly onCaChange?: (m: CaMaterial) => Promise<void>;
+  /** Test seam: where the client certificate comes from (default: the TLS socket). */
+  readonly peerCertificate?: PeerCertificateSource;
+}
+
+/**
+ * Builds every service the broker serves from the store: CA rollover, the catalog,
+ * enrollment, people, RBAC, fleet views, metrics. The one place dependencies are chosen;
+ * startBroker (and the tests' test/support/broker-app.ts) hand the result to buildApp.
+ */
+export async function composeBroker(o: ComposeOptions): Promise<AppServices> {
+  const { config, store, clock, logger, metrics } = o;
+  // The roots come from the store (CA rollover, broker/ca/); the first start seeds it from D/ca/root.*.
+  const caRotation = await CaRotation.open({
+    layout: o.layout, store, clock, logger: logger.child({ component: 'ca' }), userCertLifetimeSeconds: config.userCertLifetimeSeconds,
+    ...(o.onCaChange ? { onChange: o.onCaChange } : {}), phaseGauge: metrics.caPhase,
+  });
+  // The CA can change while the broker runs: these read it through getters at the moment of
+  // use, so every issue and every verification sees the current root.
+  const live = caRotation.live;
+  const trustBundlePem = () => live.bundle.toPem();
+  const catalog = await Catalog.open({ store, clock, logger: logger.child({ component: 'catalog' }), config });
+  const issuer = new ClusterIssuer({ get ca() { return live.issuing; }, clusterset: store.clusterset, lifetimeSeconds: config.clusterCertLifetimeSeconds });
+  const userIssuer = new UserIssuer({ get ca() { return live.issuing; }, clusterset: store.clusterset, lifetimeSeconds: config.userCertLifetimeSeconds });
+  const auth = new Authenticator({ store, clock, get trustBundle() { return live.bundle; } }, o.peerCertificate);
+  // RBAC baseline (broker/rbac/): changes are announced on the catalog's watch stream.
+  const rbac = await RbacService.open({ store, clock, logger: logger.child({ component: 'rbac' }), announce: (r) => catalog.announceRbac(r) });
+  const agentReports = await AgentReports.open({ store, clock });
+  const services: AppServices = {
+    clusterset: store.clusterset, live, clock, logger, config, isReady: o.isReady, auth, catalog, caRotation, metrics, rbac, agentReports,
+    enroll: { store, issuer, clock, trustBundlePem },
+    login: { store, issuer: userIssuer, clock, trustBundlePem },
+    tokens: new TokenRegistry({ store, clock, get caFingerprint() { return live.pinFingerprint; } }),
+    membership: new Membership({ store, clock, onRemoved: (id) => catalog.removeCluster(id) }),
+    users: new UserRegistry({
+      store, clock, get caFingerprint() { return live.pinFingerprint; },
+      onRevoked: (u) => catalog.announceUserRevoked(u.name, u.revokedAt ?? clock.now()),
+    }),
+    revokedUsers: store,
+    // Fleet views (broker/fleet/): status, services and the dashboard, from what is held above.
+    fleet: new FleetView({ store, clock, reports: agentReports, snapshot: () => catalog.snapshot(), compliance: () => rbac.compliance() }),
+  };
+  metrics.setStateSource(brokerStateSource({
+    store, clock, catalog, rbacCompliant: async () => (await rbac.compliance()).clusters.filter((c) => c.compliant).length,
+  }));
+  return services;
+}
+
 /** The process's one root logger. Secrets never reach it; these paths are a second guard. */
 export function createRootLogger(level: string): Logger {
   return pino({
@@ -54,25 +123,18 @@ export async function startBroker(config: BrokerConfig, o: StartBrokerOptions = 
   const store = SqliteStore.open(layout.store);
   let ready = false;
   try {
-    // The roots come from the store (CA rollover, broker/ca/); the first start seeds it from D/ca/root.*.
     const tls: { serving?: ServingTls } = {};
-    const caRotation = await CaRotation.open({
-      layout, store, clock, logger: logger.child({ component: 'ca' }), userCertLifetimeSeconds: config.userCertLifetimeSeconds,
-      onChange: async (m) => tls.serving?.caChanged(m), phaseGauge: metrics.caPhase,
+    const services = await composeBroker({
+      config, layout, store, clock, logger, metrics, isReady: () => ready, onCaChange: async (m) => tls.serving?.caChanged(m),
     });
-    const { issuing: ca, bundle: trustBundle } = caRotation.live;
+    const { catalog } = services;
     const servingTls = tls.serving = await ServingTls.start({
-      live: caRotation.live, clock, logger: logger.child({ component: 'serving-tls' }),
+      live: services.live, clock, logger: logger.child({ component: 'serving-tls' }),
       issue: (issuer) => issueServingCertificate({
         ca: issuer, listenHost: config.listen.host, sans: config.sans, lifetimeSeconds: config.serverCertLifetimeSeconds, now: clock.now(),
       }).then((c) => { metrics.certificatesIssued.inc({ kind: 'serving' }); return c; }),
     });
-    const serving = servingTls.certificate;
-    const catalog = new Catalog({ store, clock, logger: logger.child({ component: 'catalog' }), config });
-    const app = buildApp({
-      store, ca, trustBundle, caRotation, clock, logger, config, tls: serving, isReady: () => ready,
-      catalog: { catalog, bodyLimitBytes: config.catalogBodyLimitBytes }, metrics,
-    });
+    const app = buildApp({ ...services, tls: servingTls.certificate });
     try {
       await app.listen({ host: config.listen.host, port: config.listen.port });
     } catch (e) {
@@ -97,14 +159,14 @@ export async function startBroker(config: BrokerConfig, o: StartBrokerOptions = 
         await app.close();
       } finally {
         clearTimeout(force);
-        store.close();
+        await store.close();
         clearRuntimeInfo(layout, process.pid);
         logger.child({ component: 'broker' }).info('broker stopped');
       }
     })());
     return { url, app, store, catalog, metrics, stop };
   } catch (e) {
-    store.close();
+    await store.close();
     throw e;
   }
 }

@@ -42,4 +42,17 @@ describe('import boundaries', () => {
     expect(await restricted('certs/probe.test.ts', "import '../agent/errors.ts';\n")).toBe(true);
     expect(await restricted('agent/probe.test.ts', "import '../broker/config.ts';\n")).toBe(true);
   });
+
+  it('node:sqlite stays in broker/store/, and only the composition roots import the store backend', async () => {
+    for (const file of ['broker/catalog/probe.ts', 'broker/http/probe.ts', 'broker/probe.ts', 'agent/probe.ts', 'cli/probe.ts', 'certs/probe.ts', 'broker/catalog/probe.test.ts']) {
+      expect(await restricted(file, "import 'node:sqlite';\n"), file).toBe(true);
+    }
+    expect(await restricted('broker/store/probe.ts', "import 'node:sqlite';\n")).toBe(false);
+    expect(await restricted('broker/catalog/probe.ts', "import '../store/sqlite-store.ts';\n")).toBe(true);
+    expect(await restricted('broker/http/probe.ts', "import '../store/store.ts';\n")).toBe(true);
+    expect(await restricted('broker/main.ts', "import './store/sqlite-store.ts';\n")).toBe(false);
+    expect(await restricted('broker/init.ts', "import './store/sqlite-store.ts';\n")).toBe(false);
+    // A unit test may run on the real backend.
+    expect(await restricted('broker/catalog/probe.test.ts', "import '../store/sqlite-store.ts';\n")).toBe(false);
+  });
 });

@@ -34,7 +34,7 @@ export const BROKER_API_ERRORS = {
   PLX_BROKER_USER_REVOKED: { status: 401, meaning: 'The user was revoked; revocation is final.', remedy: 'Ask an admin to invite a new name.' },
   PLX_BROKER_FORBIDDEN: { status: 403, meaning: 'The identity may not call this endpoint, or may not write this object (a cluster writes only its own exports).', remedy: 'Use the identity the route requires (broker/http/route-access.ts).' },
   PLX_BROKER_NOT_FOUND: { status: 404, meaning: 'No such route, cluster, token or user.', remedy: 'Check the name (`plexus broker cluster list`, `broker user list`).' },
-  PLX_BROKER_CONFLICT: { status: 409, meaning: 'The request clashes with the current state: the cluster ID is an active member, or the user name was revoked.', remedy: 'Remove the cluster first (`plexus broker cluster remove`), or invite a new user name.' },
+  PLX_BROKER_CONFLICT: { status: 409, meaning: 'The request clashes with the current state: the cluster ID is an active member, the user name was revoked, or the CA rollover or RBAC baseline changed while the request was planned.', remedy: 'Remove the cluster first (`plexus broker cluster remove`), invite a new user name, or check the state (`plexus broker ca status`, `plexus broker rbac status`) and retry.' },
   PLX_BROKER_CA_LAGGING: { status: 409, meaning: 'CA rollover: a wait phase is not complete; details.lagging names the clusters.', remedy: 'Wait for the named clusters to acknowledge the bundle (`plexus broker ca status`), or remove them.' },
   PLX_BROKER_CA_PHASE_ORDER: { status: 409, meaning: 'CA rollover: the requested phase is not the next one (or, for rollback, not the last one done).', remedy: 'Run the phase `plexus broker ca status` names as next.' },
   PLX_BROKER_CA_ROLLBACK_REFUSED: { status: 409, meaning: 'CA rollover: this step cannot be undone safely (e.g. certificates were issued from the new root).', remedy: 'Complete the rollover instead.' },
@@ -43,6 +43,8 @@ export const BROKER_API_ERRORS = {
   PLX_BROKER_NOT_READY: { status: 503, meaning: 'The broker is starting or stopping.', remedy: 'Retry shortly.' },
   PLX_BROKER_ETCD_UNAVAILABLE: { status: 503, meaning: 'No etcd member answered in time (all unreachable, refusing TLS, or without a leader); nothing was written. The replica refuses writes and reports unready until etcd answers again.', remedy: 'Retry shortly; if it lasts, check the etcd members and the network between this replica and them.' },
   PLX_BROKER_ETCD_OUTCOME_UNKNOWN: { status: 503, meaning: 'The connection to etcd failed after a write was sent; the write may or may not have been applied.', remedy: 'Retry: the broker re-reads the current state before writing again.' },
+  PLX_BROKER_STORE_FAILED: { status: 503, meaning: 'The broker could not commit the change to its store; nothing was changed and nothing was acknowledged.', remedy: 'Retry; if it persists, the broker log names the cause (disk full, store unreachable).' },
+  PLX_BROKER_STORE_CONFLICT: { status: 503, meaning: 'Another writer changed the same state first (another broker replica); this change was not committed.', remedy: 'Retry the request.' },
   PLX_BROKER_INTERNAL: { status: 500, meaning: 'An unexpected failure in the broker; the log has the cause.', remedy: 'Report it with the broker\'s log line.' },
 } as const satisfies Record<string, ErrorCodeEntry & { status: number }>;
 

@@ -1,6 +1,7 @@
 // CA rollover, applied: `ca rotate` runs one step of the state machine in phases.ts, and
 // `ca status` reports where the fleet is. A step is done in this order, so nothing is left
-// half-written: create files (a new root's key), commit the store in one transaction,
+// half-written: create files (a new root's key), commit the store in one atomic step (a
+// compare-and-set on the state it was planned from, so two replicas cannot both step),
 // then remove files that are no longer needed, then make the running broker use it
 // (LiveCa, the admin bundle and certificate, and `onChange`: the TLS server's context and
 // serving certificate). If the commit fails, the files it would have used are removed.
@@ -15,16 +16,22 @@ import type {
 import { issueAdminIdentity } from './admin-identity-issuer.ts';
 import type { Clock } from '../clock.ts';
 import type { DataDirLayout } from '../data-dir.ts';
+import { BrokerError } from '../errors.ts';
 import { readDataFile } from '../data-dir.ts';
-import type { CaCommit, CaRootRecord, ClusterTrustRecord } from '../store/ca-store.ts';
-import type { Store } from '../store/store.ts';
+import type { CaCommit, CaRolloverRecord, CaRootRecord, CaStore, ClusterTrustRecord } from './ca-store.ts';
 import { LiveCa, type CaMaterial } from './live-ca.ts';
 import { applyStep, laggingFor, phaseNames, planRotation, type RolloverFacts, type RolloverState, type RotateInput } from './phases.ts';
 import { loadRootCa, removeRootFiles, syncAdminFiles, writeRootFiles } from './root-files.ts';
 
+/** What CA rollover needs from durable state: the clusterset its roots are for, and its own records. */
+export interface CaRotationStore {
+  readonly clusterset: string;
+  readonly ca: CaStore;
+}
+
 export interface CaRotationDeps {
   readonly layout: DataDirLayout;
-  readonly store: Store;
+  readonly store: CaRotationStore;
   readonly clock: Clock;
   readonly logger: Logger;
   /** Person certificates from a root stay valid this long after it stops issuing. */
@@ -43,16 +50,16 @@ export class CaRotation {
 
   /** Seeds the store from D/ca/root.* on first start, then loads the issuing root and the bundle. */
   static async open(d: CaRotationDeps): Promise<CaRotation> {
-    if (!d.store.ca.rollover()) {
+    if (!(await d.store.ca.rollover())) {
       const certPem = readDataFile(d.layout.caCert, 'root CA certificate');
       const root = await loadRootCa(d.layout, certPem, 'ca/root.key');
-      d.store.ca.seed({ fingerprint: fingerprintSha256(root.cert), certPem: root.certPem, keyFile: 'ca/root.key', createdAt: root.cert.notBefore }, d.clock.now());
+      await d.store.ca.seed({ fingerprint: fingerprintSha256(root.cert), certPem: root.certPem, keyFile: 'ca/root.key', createdAt: root.cert.notBefore }, d.clock.now());
     }
     const cache = new Map<number, CertificateAuthority>();
     const material = await loadMaterial(d, cache);
     await syncAdminFiles(d.layout, material.issuing, material.bundle.toPem(), d.store.clusterset, d.clock.now());
     const rotation = new CaRotation(d, material, cache);
-    d.phaseGauge?.set(d.store.ca.rollover()!.phase);
+    d.phaseGauge?.set((await d.store.ca.rollover())!.phase);
     return rotation;
   }
 
@@ -70,8 +77,8 @@ export class CaRotation {
   }
 
   /** Records which roots a cluster trusts; answers with the bundle and the issuing root. */
-  acknowledge(cluster: string, fingerprints: readonly string[]): TrustBundleAckResponse {
-    this.#d.store.ca.recordAck(cluster, fingerprints, this.#d.clock.now());
+  async acknowledge(cluster: string, fingerprints: readonly string[]): Promise<TrustBundleAckResponse> {
+    await this.#d.store.ca.recordAck(cluster, fingerprints, this.#d.clock.now());
     return this.live.trustBundleResponse(this.#d.store.clusterset);
   }
 
@@ -80,14 +87,12 @@ export class CaRotation {
     return issueAdminIdentity({ clusterset: this.#d.store.clusterset, now: this.#d.clock.now(), issuing: this.live.issuing, bundlePem: this.live.bundle.toPem() }, body);
   }
 
-  status(): CaStatus {
+  async status(): Promise<CaStatus> {
     const { store } = this.#d;
-    const state = this.#state();
-    const roots = store.ca.roots();
-    const trust = store.ca.clusterTrust();
-    const facts = this.#facts(state, roots, trust);
+    const { state, rollover, roots } = await this.#state();
+    const trust = await store.ca.clusterTrust();
+    const facts = this.#facts(state, rollover, roots, trust);
     const next = state.phase === 0 || state.phase === 5 ? [] : laggingFor((state.phase + 1) as CaPhase, facts);
-    const rollover = store.ca.rollover()!;
     return {
       phase: state.phase,
       phaseName: phaseNames[state.phase],
@@ -97,15 +102,14 @@ export class CaRotation {
       clusters: trust.map((t) => clusterInfo(t, state, roots, this.live.bundle.fingerprints())),
       lagging: [...next],
       oldUserCertsValidUntil: state.phase >= 3 && state.old !== null ? this.#oldUserCertsValidUntil(rollover.issuingSince).toISOString() : null,
-      history: store.ca.history(20).map((h) => ({ ...h, at: h.at.toISOString() })),
+      history: (await store.ca.history(20)).map((h) => ({ ...h, at: h.at.toISOString() })),
     };
   }
 
   async #rotate(input: RotateInput): Promise<CaRotateResponse> {
-    const state = this.#state();
-    const roots = this.#d.store.ca.roots();
-    const plan = planRotation(state, input, this.#facts(state, roots, this.#d.store.ca.clusterTrust()));
-    if (plan.kind === 'noop') return { changed: false, message: plan.message, status: this.status() };
+    const { state, rollover, roots } = await this.#state();
+    const plan = planRotation(state, input, this.#facts(state, rollover, roots, await this.#d.store.ca.clusterTrust()));
+    if (plan.kind === 'noop') return { changed: false, message: plan.message, status: await this.status() };
     const now = this.#d.clock.now();
     let created: CaRootRecord | undefined;
     if (plan.action === 'advance' && plan.to === 1) created = await this.#createRoot(roots, now);
@@ -115,6 +119,7 @@ export class CaRotation {
     const destroy = plan.action === 'advance' && plan.to === 1 ? roots.filter((r) => !r.inBundle && r.keyFile !== '') : [];
     const detail = describe(plan, next, roots, created);
     const commit: CaCommit = {
+      expected: { phase: state.phase, issuing: state.issuing, old: state.old, new: state.new },
       rollover: { phase: next.phase, issuing: next.issuing, old: next.old, new: next.new }, bundle: next.bundle,
       ...(created ? { addRoot: created } : {}), ...(dropped ? { dropRoot: dropped.generation } : {}),
       destroyKeysOf: destroy.map((r) => r.generation),
@@ -122,7 +127,10 @@ export class CaRotation {
     };
     try {
       if (next.issuing !== state.issuing) await this.#ca(next.issuing, [...roots, ...(created ? [created] : [])]);
-      this.#d.store.ca.commit(commit, now);
+      // Compare-and-set on the state planned from: another replica's step in between wins, this one changes nothing.
+      if (!(await this.#d.store.ca.commit(commit, now))) {
+        throw new BrokerError('PLX_BROKER_CONFLICT', 'the CA rollover changed while this step was planned; run `plexus broker ca status` and retry');
+      }
     } catch (e) {
       if (created) removeRootFiles(this.#d.layout, created.keyFile, { certificate: true });
       throw e;
@@ -134,7 +142,7 @@ export class CaRotation {
     this.#d.logger.info({ action: plan.action, from: plan.from, to: plan.to, forced: plan.forced, lagging: plan.lagging }, `CA rollover: ${detail}`);
     await this.#apply();
     this.#d.phaseGauge?.set(next.phase);
-    return { changed: true, message: `phase ${plan.from} → ${plan.to}: ${detail}`, status: this.status() };
+    return { changed: true, message: `phase ${plan.from} → ${plan.to}: ${detail}`, status: await this.status() };
   }
 
   async #createRoot(roots: readonly CaRootRecord[], now: Date): Promise<CaRootRecord> {
@@ -159,24 +167,25 @@ export class CaRotation {
     return cachedCa(this.#d, this.#cas, generation, roots);
   }
 
-  #state(): RolloverState {
-    const r = this.#d.store.ca.rollover()!;
-    const bundle = this.#d.store.ca.roots().filter((x) => x.inBundle).map((x) => x.generation);
-    return { phase: r.phase, issuing: r.issuing, bundle, old: r.old, new: r.new };
+  async #state(): Promise<{ state: RolloverState; rollover: CaRolloverRecord; roots: CaRootRecord[] }> {
+    const rollover = (await this.#d.store.ca.rollover())!;
+    const roots = await this.#d.store.ca.roots();
+    const bundle = roots.filter((x) => x.inBundle).map((x) => x.generation);
+    return { state: { phase: rollover.phase, issuing: rollover.issuing, bundle, old: rollover.old, new: rollover.new }, rollover, roots };
   }
 
   #oldUserCertsValidUntil(issuingSince: Date): Date {
     return new Date(issuingSince.getTime() + this.#d.userCertLifetimeSeconds * 1000 + CLOCK_SKEW_MS);
   }
 
-  #facts(state: RolloverState, roots: readonly CaRootRecord[], trust: readonly ClusterTrustRecord[]): RolloverFacts {
+  #facts(state: RolloverState, rollover: CaRolloverRecord, roots: readonly CaRootRecord[], trust: readonly ClusterTrustRecord[]): RolloverFacts {
     const fresh = roots.find((r) => r.generation === state.new);
     if (!fresh) return { laggingAcks: [], laggingIdentities: [], newRootIssued: false };
     const now = this.#d.clock.now();
     // People fetch the bundle and certificates only when they log in or renew: one
     // person-certificate lifetime after a change, everyone still able to call anything has it.
     const peopleUntil = this.#oldUserCertsValidUntil(fresh.createdAt);
-    const certsUntil = this.#oldUserCertsValidUntil(this.#d.store.ca.rollover()!.issuingSince);
+    const certsUntil = this.#oldUserCertsValidUntil(rollover.issuingSince);
     return {
       laggingAcks: trust.filter((t) => !t.ackedFingerprints.includes(fresh.fingerprint)).map((t) => t.cluster),
       ...(now < peopleUntil ? { laggingPeopleBundles: `people's trust bundles from before the new root (until ${peopleUntil.toISOString()})` } : {}),
@@ -198,8 +207,8 @@ async function cachedCa(d: CaRotationDeps, cache: Map<number, CertificateAuthori
 }
 
 async function loadMaterial(d: CaRotationDeps, cache: Map<number, CertificateAuthority>): Promise<CaMaterial> {
-  const roots = d.store.ca.roots();
-  const rollover = d.store.ca.rollover()!;
+  const roots = await d.store.ca.roots();
+  const rollover = (await d.store.ca.rollover())!;
   const bundle = TrustBundle.fromPem(roots.filter((r) => r.inBundle).map((r) => r.certPem).join(''));
   return { issuing: await cachedCa(d, cache, rollover.issuing, roots), bundle };
 }

@@ -1,8 +1,10 @@
 // The service catalog: exports from every cluster, merged per namespace/name, with a
 // revisioned event log that watchers follow. Every write is planned as a ChangeSet,
-// committed to the store in one durable transaction, and only then applied in memory and
-// fanned out, so an acknowledged write survives a crash and a failed one leaves no trace.
-// All methods are synchronous (node:sqlite is), so no two changes can interleave.
+// committed to the store in one atomic, conditional commit (on the head revision it was
+// planned on), and only then applied in memory and fanned out, so an acknowledged write
+// survives a crash and a failed one leaves no trace. Store commits are asynchronous, so
+// writes are serialized: each is planned, committed and applied before the next one is
+// planned, in the order they arrived. Reads answer from memory at once.
 import type { Logger } from 'pino';
 import type { AdvertisementList, ClusterAdvertisement } from '../api/advertisement.ts';
 import { advertisementRecord, sameAdvertisement, type AdvertisementInput } from '../advertise/advertisement-record.ts';
@@ -12,7 +14,8 @@ import type {
 import { DEFAULT_PROTECTED_NAMESPACES, exportRefusal } from '../api/export-guard.ts';
 import type { Clock } from '../clock.ts';
 import { BrokerError } from '../errors.ts';
-import type { Store } from '../store/store.ts';
+import type { CatalogMembers } from './catalog-store.ts';
+import type { CatalogState } from './catalog-store.ts';
 import { CatalogIndex, serviceKey } from './catalog-index.ts';
 import { ChangeSet } from './change-set.ts';
 import { EventLog } from './event-log.ts';
@@ -31,7 +34,7 @@ export interface CatalogConfig {
 }
 
 export interface CatalogDeps {
-  readonly store: Store;
+  readonly store: CatalogMembers;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly config: CatalogConfig;
@@ -66,7 +69,7 @@ export function canonicalSpec(s: ExportSpec): ExportSpec {
 }
 
 export class Catalog {
-  readonly #store: Store;
+  readonly #store: CatalogMembers;
   readonly #clock: Clock;
   readonly #log: Logger;
   readonly #config: CatalogConfig;
@@ -76,18 +79,27 @@ export class Catalog {
   readonly #hub: WatchHub;
   #timers: NodeJS.Timeout[] = [];
   #snapshotCache: WeakRef<{ revision: number; body: Buffer }> | undefined;
+  /** The tail of the write queue: every write waits for the one before it. */
+  #writes: Promise<unknown> = Promise.resolve();
   /** Cluster advertisements (broker/advertise/), by cluster. */
   readonly #advertisements = new Map<string, ClusterAdvertisement>();
 
   /** Loads the catalog from the store and reconciles it with membership. */
-  constructor(deps: CatalogDeps) {
+  static async open(deps: CatalogDeps): Promise<Catalog> {
+    const state = await deps.store.catalog.load();
+    const catalog = new Catalog(deps, state);
+    const persisted = new Map(state.leases.map((l) => [l.cluster, l.available]));
+    await catalog.#serialize(() => catalog.#restoreLeases(persisted));
+    return catalog;
+  }
+
+  private constructor(deps: CatalogDeps, state: CatalogState) {
     this.#store = deps.store;
     this.#clock = deps.clock;
     this.#log = deps.logger;
     this.#config = deps.config;
-    const state = deps.store.catalog.load();
-    for (const row of state.exports) this.#index.put({ ...(JSON.parse(row.spec) as ExportSpec), revision: row.revision });
-    for (const row of state.advertisements ?? []) this.#advertisements.set(row.cluster, JSON.parse(row.body) as ClusterAdvertisement);
+    for (const e of state.exports) this.#index.put({ ...(JSON.parse(e.spec) as ExportSpec), revision: e.revision });
+    for (const a of state.advertisements ?? []) this.#advertisements.set(a.cluster, JSON.parse(a.body) as ClusterAdvertisement);
     for (const key of this.#index.keys()) this.#index.setMerged(key, mergeService([...this.#index.ofKey(key).values()]));
     this.#events = new EventLog({
       retention: deps.config.eventRetention, head: state.revision, compactedThrough: state.compactedThrough,
@@ -95,7 +107,6 @@ export class Catalog {
     });
     this.#leases = new LeaseTracker({ durationSeconds: deps.config.leaseDurationSeconds });
     this.#hub = new WatchHub({ log: this.#events, highWaterMarkBytes: deps.config.watchHighWaterMarkBytes, logger: deps.logger });
-    this.#restoreLeases(new Map(state.leases.map((l) => [l.cluster, l.available])));
   }
 
   get revision(): number {
@@ -111,22 +122,47 @@ export class Catalog {
    * one that was unavailable stays so until it heartbeats. Clusters removed while the
    * broker was down (or between removal and withdrawal) are withdrawn now.
    */
-  #restoreLeases(persisted: Map<string, boolean>): void {
+  async #restoreLeases(persisted: Map<string, boolean>): Promise<void> {
+    const active = new Set((await this.#store.listClusters()).filter((c) => c.state === 'active').map((c) => c.id));
     const now = this.#clock.now();
-    const active = new Set(this.#store.listClusters().filter((c) => c.state === 'active').map((c) => c.id));
     for (const id of active) this.#leases.track(id, persisted.get(id) ?? true, now);
     const gone = new Set([...persisted.keys(), ...this.#index.clustersWithExports()].filter((id) => !active.has(id)));
-    for (const id of [...gone].sort()) this.#withdrawCluster(id, persisted.get(id) === true);
+    for (const id of [...gone].sort()) await this.#withdrawCluster(id, persisted.get(id) === true);
+  }
+
+  /**
+   * Runs `write` after every write queued before it has finished (committed or failed):
+   * a change is planned on the state its predecessors left, and acknowledged in order.
+   */
+  #serialize<T>(write: () => Promise<T>): Promise<T> {
+    const run = this.#writes.then(write);
+    this.#writes = run.catch(() => undefined);
+    return run;
   }
 
   #changeSet(): ChangeSet {
     return new ChangeSet(this.#index, this.#events.head, this.#clock.now().getTime());
   }
 
-  #commit(cs: ChangeSet, after?: () => void): number {
+  /**
+   * Commits the change set, then applies it in memory and fans it out. A commit that fails
+   * (or lost its head revision to another writer) leaves memory as it was and rejects:
+   * nothing unacknowledged appears. Call only inside #serialize.
+   */
+  async #commit(cs: ChangeSet, after?: () => void): Promise<number> {
     if (cs.empty) return this.#events.head;
     const change = cs.build(this.#events.compactionFor(cs.revision));
-    this.#store.catalog.commit(change.commit);
+    let committed: boolean;
+    try {
+      committed = await this.#store.catalog.commit(change.commit);
+    } catch (err) {
+      this.#log.error({ err, revision: change.revision }, 'catalog commit failed; nothing changed');
+      throw new BrokerError('PLX_BROKER_STORE_FAILED', `catalog change to revision ${change.revision} was not committed: ${(err as Error).message}`, { cause: err });
+    }
+    if (!committed) {
+      this.#log.error({ after: change.commit.after, revision: change.revision }, 'catalog head moved under this broker; change not committed');
+      throw new BrokerError('PLX_BROKER_STORE_CONFLICT', `catalog revision ${change.commit.after} is no longer the stored head; change not committed`);
+    }
     cs.apply();
     after?.();
     this.#events.append(change.events);
@@ -141,26 +177,30 @@ export class Catalog {
     return () => this.#leases.track(cluster, true, this.#clock.now());
   }
 
-  upsert(caller: string, spec: ExportSpec): ExportWriteResponse {
+  async upsert(caller: string, spec: ExportSpec): Promise<ExportWriteResponse> {
     checkOwner(caller, [spec]);
     const refusal = this.#refusal(caller, spec);
     if (refusal) throw new BrokerError(refusal.code, refusal.message);
-    const cs = this.#changeSet();
-    const track = this.#track(cs, caller);
-    cs.putExport(canonicalSpec(spec));
-    const revision = this.#commit(cs, track);
-    return { revision, service: this.#index.merged(serviceKey(spec.namespace, spec.name)) ?? null };
+    return this.#serialize(async () => {
+      const cs = this.#changeSet();
+      const track = this.#track(cs, caller);
+      cs.putExport(canonicalSpec(spec));
+      const revision = await this.#commit(cs, track);
+      return { revision, service: this.#index.merged(serviceKey(spec.namespace, spec.name)) ?? null };
+    });
   }
 
-  withdraw(caller: string, namespace: string, name: string): ExportWriteResponse {
-    const cs = this.#changeSet();
-    cs.deleteExport(caller, namespace, name);
-    const revision = this.#commit(cs);
-    return { revision, service: this.#index.merged(serviceKey(namespace, name)) ?? null };
+  withdraw(caller: string, namespace: string, name: string): Promise<ExportWriteResponse> {
+    return this.#serialize(async () => {
+      const cs = this.#changeSet();
+      cs.deleteExport(caller, namespace, name);
+      const revision = await this.#commit(cs);
+      return { revision, service: this.#index.merged(serviceKey(namespace, name)) ?? null };
+    });
   }
 
-  /** Replaces the caller's whole export set in one transaction. */
-  sync(caller: string, specs: readonly ExportSpec[]): SyncResult {
+  /** Replaces the caller's whole export set in one atomic commit. */
+  async sync(caller: string, specs: readonly ExportSpec[]): Promise<SyncResult> {
     checkOwner(caller, specs);
     const wanted = new Map<string, ExportSpec>();
     const refused: RefusedExport[] = [];
@@ -175,15 +215,17 @@ export class Catalog {
       if (refusal) refused.push({ namespace: s.namespace, name: s.name, ...refusal });
       else wanted.set(key, canonicalSpec(s));
     }
-    const cs = this.#changeSet();
-    const track = this.#track(cs, caller);
-    let upserted = 0;
-    let withdrawn = 0;
-    for (const key of [...wanted.keys()].sort()) if (cs.putExport(wanted.get(key)!)) upserted++;
-    const stale = [...this.#index.ofCluster(caller).values()].filter((r) => !wanted.has(serviceKey(r.namespace, r.name)));
-    for (const r of stale) if (cs.deleteExport(caller, r.namespace, r.name)) withdrawn++;
-    const revision = this.#commit(cs, track);
-    return { revision, upserted, withdrawn, unchanged: wanted.size - upserted, ...(refused.length > 0 ? { refused } : {}) };
+    return this.#serialize(async () => {
+      const cs = this.#changeSet();
+      const track = this.#track(cs, caller);
+      let upserted = 0;
+      let withdrawn = 0;
+      for (const key of [...wanted.keys()].sort()) if (cs.putExport(wanted.get(key)!)) upserted++;
+      const stale = [...this.#index.ofCluster(caller).values()].filter((r) => !wanted.has(serviceKey(r.namespace, r.name)));
+      for (const r of stale) if (cs.deleteExport(caller, r.namespace, r.name)) withdrawn++;
+      const revision = await this.#commit(cs, track);
+      return { revision, upserted, withdrawn, unchanged: wanted.size - upserted, ...(refused.length > 0 ? { refused } : {}) };
+    });
   }
 
   /** The export guard (broker/api/export-guard.ts); a refusal is logged and nothing is stored. */
@@ -198,42 +240,56 @@ export class Catalog {
     return { revision: this.#events.head, exports };
   }
 
-  heartbeat(caller: string): LeaseResponse {
+  /** A renewal of an available cluster's lease is memory only; becoming available is a committed change. */
+  async heartbeat(caller: string): Promise<LeaseResponse> {
     const now = this.#clock.now();
-    const wasAvailable = this.#leases.has(caller) && this.#leases.isAvailable(caller);
-    this.#leases.renew(caller, now);
-    if (!wasAvailable) {
+    const response = { leaseDurationSeconds: this.#config.leaseDurationSeconds, renewedAt: now.toISOString() };
+    if (this.#leases.has(caller) && this.#leases.isAvailable(caller)) {
+      this.#leases.renew(caller, now);
+      return response;
+    }
+    return this.#serialize(async () => {
+      if (this.#leases.has(caller) && this.#leases.isAvailable(caller)) {
+        this.#leases.renew(caller, now);
+        return response;
+      }
       const cs = this.#changeSet();
       cs.clusterState({ cluster: caller, available: true, leaseRenewedAt: now.toISOString() });
-      this.#commit(cs, () => this.#leases.setAvailable(caller, true));
+      await this.#commit(cs, () => {
+        this.#leases.renew(caller, now);
+        this.#leases.setAvailable(caller, true);
+      });
       this.#log.info({ cluster: caller }, 'cluster available');
-    }
-    return { leaseDurationSeconds: this.#config.leaseDurationSeconds, renewedAt: now.toISOString() };
+      return response;
+    });
   }
 
   /** Marks clusters whose lease ran out unavailable; returns them. Driven by a timer and by tests. */
-  checkLeases(): string[] {
-    const expired = this.#leases.expired(this.#clock.now());
-    if (expired.length === 0) return expired;
-    const cs = this.#changeSet();
-    for (const id of expired) cs.clusterState({ ...this.#leases.state(id), available: false });
-    this.#commit(cs, () => expired.forEach((id) => this.#leases.setAvailable(id, false)));
-    this.#log.warn({ clusters: expired }, 'cluster lease expired; marked unavailable');
-    return expired;
+  checkLeases(): Promise<string[]> {
+    return this.#serialize(async () => {
+      const expired = this.#leases.expired(this.#clock.now());
+      if (expired.length === 0) return expired;
+      const cs = this.#changeSet();
+      for (const id of expired) cs.clusterState({ ...this.#leases.state(id), available: false });
+      await this.#commit(cs, () => expired.forEach((id) => this.#leases.setAvailable(id, false)));
+      this.#log.warn({ clusters: expired }, 'cluster lease expired; marked unavailable');
+      return expired;
+    });
   }
 
   /** A removed cluster: withdraw all its exports and announce it unavailable. Idempotent. */
-  removeCluster(id: string): number {
+  removeCluster(id: string): Promise<number> {
     this.#hub.closeOwner(id);
-    return this.#withdrawCluster(id, this.#leases.has(id));
+    return this.#serialize(() => this.#withdrawCluster(id, this.#leases.has(id)));
   }
 
-  #withdrawCluster(id: string, announce: boolean): number {
+  /** Call only inside #serialize. */
+  async #withdrawCluster(id: string, announce: boolean): Promise<number> {
     const cs = this.#changeSet();
     for (const r of [...this.#index.ofCluster(id).values()]) cs.deleteExport(id, r.namespace, r.name);
     if (this.#advertisements.has(id)) cs.advertisement(id, null);
     if (announce) cs.clusterState({ ...this.#leases.state(id), available: false, removed: true }, { forget: true });
-    const revision = this.#commit(cs, () => {
+    const revision = await this.#commit(cs, () => {
       this.#leases.forget(id);
       this.#advertisements.delete(id);
     });
@@ -253,18 +309,20 @@ export class Catalog {
   }
 
   /** Stores the caller's advertisement; content equal to the stored one makes no event. */
-  putAdvertisement(caller: string, input: AdvertisementInput): ClusterAdvertisement {
+  async putAdvertisement(caller: string, input: AdvertisementInput): Promise<ClusterAdvertisement> {
     if (input.cluster !== caller) throw new BrokerError('PLX_BROKER_FORBIDDEN', `cluster "${caller}" may write only its own advertisement`);
-    const current = this.#advertisements.get(caller);
-    if (current && sameAdvertisement(current, input)) return current;
-    const cs = this.#changeSet();
-    const track = this.#track(cs, caller);
-    const record = cs.advertisement(caller, (revision) => advertisementRecord(input, this.#clock.now(), revision))!;
-    this.#commit(cs, () => {
-      track?.();
-      this.#advertisements.set(caller, record);
+    return this.#serialize(async () => {
+      const current = this.#advertisements.get(caller);
+      if (current && sameAdvertisement(current, input)) return current;
+      const cs = this.#changeSet();
+      const track = this.#track(cs, caller);
+      const record = cs.advertisement(caller, (revision) => advertisementRecord(input, this.#clock.now(), revision))!;
+      await this.#commit(cs, () => {
+        track?.();
+        this.#advertisements.set(caller, record);
+      });
+      return record;
     });
-    return record;
   }
 
   listAdvertisements(): AdvertisementList {
@@ -273,17 +331,21 @@ export class Catalog {
   }
 
   /** Announces a revoked user on every watch stream (agents refuse it everywhere). */
-  announceUserRevoked(name: string, revokedAt: Date): number {
-    const cs = this.#changeSet();
-    cs.userRevoked(name, revokedAt);
-    return this.#commit(cs);
+  announceUserRevoked(name: string, revokedAt: Date): Promise<number> {
+    return this.#serialize(() => {
+      const cs = this.#changeSet();
+      cs.userRevoked(name, revokedAt);
+      return this.#commit(cs);
+    });
   }
 
   /** Announces an RBAC baseline change on every watch stream (agents fetch their baseline). */
-  announceRbac(rbacRevision: number): number {
-    const cs = this.#changeSet();
-    cs.rbac(rbacRevision);
-    return this.#commit(cs);
+  announceRbac(rbacRevision: number): Promise<number> {
+    return this.#serialize(() => {
+      const cs = this.#changeSet();
+      cs.rbac(rbacRevision);
+      return this.#commit(cs);
+    });
   }
 
   /** The snapshot as JSON bytes, serialized once per revision however many clients relist at once. */
@@ -308,13 +370,9 @@ export class Catalog {
   start(): void {
     if (this.#timers.length > 0) return;
     this.#leases.listening(this.#clock.now());
-    const every = (ms: number, fn: () => void) => {
+    const every = (ms: number, fn: () => unknown) => {
       const t = setInterval(() => {
-        try {
-          fn();
-        } catch (err) {
-          this.#log.error({ err }, 'catalog timer failed');
-        }
+        Promise.resolve().then(fn).catch((err: unknown) => this.#log.error({ err }, 'catalog timer failed'));
       }, ms);
       t.unref();
       this.#timers.push(t);

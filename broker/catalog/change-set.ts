@@ -5,7 +5,7 @@
 // (only when the merged service really changed) right after it.
 import type { ClusterAdvertisement } from '../api/advertisement.ts';
 import type { ClusterState, ExportRecord, ExportSpec, MergedService, WatchEvent } from '../api/catalog.ts';
-import type { CatalogCommit, StoredAdvertisement, StoredEvent, StoredExport, StoredLease } from '../store/catalog-store.ts';
+import type { CatalogCommit, StoredAdvertisement, StoredEvent, StoredExport, StoredLease } from './catalog-store.ts';
 import { serviceKey, type CatalogIndex, type ServiceKey } from './catalog-index.ts';
 import type { LoggedEvent } from './event-log.ts';
 import { mergeService } from './merge.ts';
@@ -42,11 +42,14 @@ export class ChangeSet {
   readonly #advertisementDeletes: string[] = [];
 
   readonly #committedAt: number | undefined;
+  /** The head this change is planned on: the store commits it only on this head. */
+  readonly #after: number;
 
   /** `committedAt` (wall-clock ms) is stamped on every event, for agents' propagation delay. */
   constructor(index: CatalogIndex, head: number, committedAt?: number) {
     this.#index = index;
     this.#revision = head;
+    this.#after = head;
     this.#committedAt = committedAt;
   }
 
@@ -153,7 +156,7 @@ export class ChangeSet {
     return {
       revision: this.#revision,
       commit: {
-        revision: this.#revision, upserts: this.#upserts, deletes: this.#deletes, events: this.#events,
+        after: this.#after, revision: this.#revision, upserts: this.#upserts, deletes: this.#deletes, events: this.#events,
         leases: this.#leases, leaseDeletes: this.#leaseDeletes, compactThrough,
         advertisements: this.#advertisements, advertisementDeletes: this.#advertisementDeletes,
       },

@@ -1,19 +1,19 @@
 // POST /v1/join: a one-time token plus a CSR become the cluster's first certificate.
-// Everything that can fail is checked before the single store transaction; the
-// transaction then re-checks the token, so of two concurrent joins with one token
+// Everything that can fail is checked before the single atomic store operation
+// (completeJoin), which re-checks the token, so of two concurrent joins with one token
 // exactly one commits and the other sees PLX_BROKER_TOKEN_USED.
 import type { IdentityResponse, JoinRequest } from '../api/types.ts';
 import type { BrokerErrorCode } from '../api/errors.ts';
 import { formatIdentity } from '../../certs/identity.ts';
 import type { Clock } from '../clock.ts';
 import { BrokerError } from '../errors.ts';
-import type { Store } from '../store/store.ts';
-import { tokenState, type TokenRecord, type TokenState } from '../store/token-record.ts';
+import type { EnrollStore } from './enroll-store.ts';
+import { tokenState, type TokenRecord, type TokenState } from './token-record.ts';
 import type { ClusterIssuer } from './cluster-issuer.ts';
 import { parseToken, tokenSecretMatches } from './token.ts';
 
 export interface EnrollDeps {
-  readonly store: Store;
+  readonly store: EnrollStore;
   readonly issuer: ClusterIssuer;
   readonly clock: Clock;
   /** PEM of the roots clusters must trust. */
@@ -33,9 +33,9 @@ function unusableToken(token: TokenRecord | undefined, now: Date): BrokerError {
 }
 
 /** Finds the token and checks its secret and state; unknown and wrong-secret look alike. */
-function pendingToken(store: Store, presented: string, now: Date): TokenRecord {
+async function pendingToken(store: EnrollStore, presented: string, now: Date): Promise<TokenRecord> {
   const { id, secret } = parseToken(presented);
-  const token = store.getToken(id);
+  const token = await store.getToken(id);
   if (!token || token.kind !== 'cluster' || !tokenSecretMatches(secret, token.secretHash)) {
     throw new BrokerError('PLX_BROKER_TOKEN_INVALID', 'unknown join token');
   }
@@ -45,18 +45,18 @@ function pendingToken(store: Store, presented: string, now: Date): TokenRecord {
 
 export async function join(deps: EnrollDeps, req: JoinRequest): Promise<IdentityResponse> {
   const { store, issuer, clock } = deps;
-  const token = pendingToken(store, req.token, clock.now());
+  const token = await pendingToken(store, req.token, clock.now());
   const clusterId = token.subject;
   const csr = await issuer.readClusterCsr(req.csr, clusterId);
   // Another join may have used the token while the CSR was being verified: say so first.
-  const current = store.getToken(token.id);
+  const current = await store.getToken(token.id);
   if (!current || tokenState(current, clock.now()) !== 'pending') throw unusableToken(current, clock.now());
-  if (store.getCluster(clusterId)?.state === 'active') {
+  if ((await store.getCluster(clusterId))?.state === 'active') {
     throw new BrokerError('PLX_BROKER_CONFLICT', `cluster "${clusterId}" is already an active member`);
   }
   const now = clock.now();
   const issued = await issuer.issue(csr, clusterId, now);
-  const result = store.completeJoin({ tokenId: token.id, clusterId, certificate: issued, now });
+  const result = await store.completeJoin({ tokenId: token.id, clusterId, certificate: issued, now });
   if (!result.ok) {
     if (result.reason === 'cluster-active') throw new BrokerError('PLX_BROKER_CONFLICT', `cluster "${clusterId}" is already an active member`);
     throw unusableToken(result.token, now);

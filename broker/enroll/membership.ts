@@ -3,7 +3,7 @@
 import type { ClusterInfo } from '../api/types.ts';
 import type { Clock } from '../clock.ts';
 import { BrokerError } from '../errors.ts';
-import type { ClusterRecord, Store } from '../store/store.ts';
+import type { ClusterRecord, ClusterStore } from './enroll-store.ts';
 
 export function toClusterInfo(c: ClusterRecord): ClusterInfo {
   return {
@@ -18,32 +18,32 @@ export function toClusterInfo(c: ClusterRecord): ClusterInfo {
 }
 
 export class Membership {
-  readonly #store: Store;
+  readonly #store: Pick<ClusterStore, 'getCluster' | 'listClusters' | 'removeCluster'>;
   readonly #clock: Clock;
-  readonly #onRemoved: ((id: string) => void) | undefined;
+  readonly #onRemoved: ((id: string) => unknown) | undefined;
 
   /** `onRemoved` runs after every successful removal (the catalog withdraws the cluster's exports). */
-  constructor(deps: { store: Store; clock: Clock; onRemoved?: ((id: string) => void) | undefined }) {
+  constructor(deps: { store: Pick<ClusterStore, 'getCluster' | 'listClusters' | 'removeCluster'>; clock: Clock; onRemoved?: ((id: string) => unknown) | undefined }) {
     this.#store = deps.store;
     this.#clock = deps.clock;
     this.#onRemoved = deps.onRemoved;
   }
 
-  list(): ClusterInfo[] {
-    return this.#store.listClusters().map(toClusterInfo);
+  async list(): Promise<ClusterInfo[]> {
+    return (await this.#store.listClusters()).map(toClusterInfo);
   }
 
-  get(id: string): ClusterInfo {
-    const c = this.#store.getCluster(id);
+  async get(id: string): Promise<ClusterInfo> {
+    const c = await this.#store.getCluster(id);
     if (!c) throw new BrokerError('PLX_BROKER_NOT_FOUND', `no cluster "${id}"`);
     return toClusterInfo(c);
   }
 
   /** Idempotent for known clusters; an unknown ID is PLX_BROKER_NOT_FOUND (likely a typo). */
-  remove(id: string): ClusterInfo {
-    const c = this.#store.removeCluster(id, this.#clock.now());
+  async remove(id: string): Promise<ClusterInfo> {
+    const c = await this.#store.removeCluster(id, this.#clock.now());
     if (!c) throw new BrokerError('PLX_BROKER_NOT_FOUND', `no cluster "${id}"`);
-    this.#onRemoved?.(id);
+    await this.#onRemoved?.(id);
     return toClusterInfo(c);
   }
 }

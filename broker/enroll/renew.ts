@@ -17,7 +17,7 @@ export async function renew(deps: EnrollDeps, caller: RenewingCluster, req: Rene
   const csr = await issuer.readClusterCsr(req.csr, caller.clusterId);
   const now = clock.now();
   const issued = await issuer.issue(csr, caller.clusterId, now);
-  const recorded = store.recordRenewal({ clusterId: caller.clusterId, epoch: caller.epoch, certificate: issued, now });
+  const recorded = await store.recordRenewal({ clusterId: caller.clusterId, epoch: caller.epoch, certificate: issued, now });
   if (!recorded) throw new BrokerError('PLX_BROKER_CLUSTER_REVOKED', `cluster "${caller.clusterId}" is no longer a member`);
   return {
     clusterId: caller.clusterId,

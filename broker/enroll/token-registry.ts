@@ -4,12 +4,12 @@
 import { createTokenRequestSchema, type CreateTokenRequest, type CreateTokenResponse, type TokenInfo } from '../api/types.ts';
 import type { Clock } from '../clock.ts';
 import { BrokerError } from '../errors.ts';
-import type { Store } from '../store/store.ts';
-import { tokenState, type TokenKind, type TokenRecord } from '../store/token-record.ts';
+import type { TokenStore } from './enroll-store.ts';
+import { tokenState, type TokenKind, type TokenRecord } from './token-record.ts';
 import { generateToken } from './token.ts';
 
 export interface TokenRegistryDeps {
-  readonly store: Store;
+  readonly store: Omit<TokenStore, 'getToken'>;
   readonly clock: Clock;
   /** sha256:<hex> of the root the joining agent must pin. */
   readonly caFingerprint: string;
@@ -28,19 +28,29 @@ export function toTokenInfo(t: TokenRecord, now: Date): TokenInfo {
   };
 }
 
+/** A fresh one-time token record for `subject`; the caller stores it (the store refuses a taken id). */
+export function mintToken(o: { kind: TokenKind; subject: string; ttlSeconds: number; now: Date }): { token: string; record: TokenRecord } {
+  const g = generateToken();
+  const record: TokenRecord = {
+    id: g.id, kind: o.kind, subject: o.subject, secretHash: g.secretHash,
+    createdAt: o.now, expiresAt: new Date(o.now.getTime() + o.ttlSeconds * 1000), usedAt: null, revokedAt: null,
+  };
+  return { token: g.token, record };
+}
+
 /**
- * A fresh one-time token for `subject` whose id no stored token has yet; the caller stores
- * the record. Ids are 8 random characters from 36: collisions are rare but possible, so retry.
+ * Mints and stores a token through `add`, one conditional store operation per attempt.
+ * Ids are 8 random characters from 36: collisions are rare but possible, so a taken id
+ * (the store says so; no separate look-up that another replica could race) is retried.
  */
-export function mintToken(store: Pick<Store, 'getToken'>, o: { kind: TokenKind; subject: string; ttlSeconds: number; now: Date }): { token: string; record: TokenRecord } {
+export async function addMintedToken<R extends string>(
+  add: (record: TokenRecord) => Promise<R | 'id-taken'>,
+  o: { kind: TokenKind; subject: string; ttlSeconds: number; now: Date },
+): Promise<{ token: string; record: TokenRecord; result: R }> {
   for (let attempt = 0; attempt < 5; attempt++) {
-    const g = generateToken();
-    if (store.getToken(g.id)) continue;
-    const record: TokenRecord = {
-      id: g.id, kind: o.kind, subject: o.subject, secretHash: g.secretHash,
-      createdAt: o.now, expiresAt: new Date(o.now.getTime() + o.ttlSeconds * 1000), usedAt: null, revokedAt: null,
-    };
-    return { token: g.token, record };
+    const minted = mintToken(o);
+    const result = await add(minted.record);
+    if (result !== 'id-taken') return { ...minted, result: result as R };
   }
   throw new BrokerError('PLX_BROKER_INTERNAL', 'could not allocate a unique token id');
 }
@@ -52,27 +62,27 @@ export class TokenRegistry {
     this.#deps = deps;
   }
 
-  create(input: CreateTokenRequest): CreateTokenResponse {
+  /** The active-member check and the write are one store operation: a join landing in between cannot slip past it. */
+  async create(input: CreateTokenRequest): Promise<CreateTokenResponse> {
     const req = createTokenRequestSchema.parse(input);
     const { store, clock, caFingerprint } = this.#deps;
-    if (store.getCluster(req.cluster)?.state === 'active') {
+    const now = clock.now();
+    const { token, record, result } = await addMintedToken((r) => store.addToken(r), { kind: 'cluster', subject: req.cluster, ttlSeconds: req.ttlSeconds, now });
+    if (result === 'cluster-active') {
       throw new BrokerError('PLX_BROKER_CONFLICT', `cluster "${req.cluster}" is already an active member; remove it before issuing a new join token`);
     }
-    const now = clock.now();
-    const { token, record } = mintToken(store, { kind: 'cluster', subject: req.cluster, ttlSeconds: req.ttlSeconds, now });
-    store.insertToken(record);
     return { token, info: toTokenInfo(record, now), caFingerprint };
   }
 
-  list(): TokenInfo[] {
+  async list(): Promise<TokenInfo[]> {
     const now = this.#deps.clock.now();
-    return this.#deps.store.listTokens().map((t) => toTokenInfo(t, now));
+    return (await this.#deps.store.listTokens()).map((t) => toTokenInfo(t, now));
   }
 
   /** Idempotent: revoking a revoked (or used) token returns it unchanged. Unknown id is NOT_FOUND. */
-  revoke(id: string): TokenInfo {
+  async revoke(id: string): Promise<TokenInfo> {
     const now = this.#deps.clock.now();
-    const t = this.#deps.store.revokeToken(id, now);
+    const t = await this.#deps.store.revokeToken(id, now);
     if (!t) throw new BrokerError('PLX_BROKER_NOT_FOUND', `no token with id "${id}"`);
     return toTokenInfo(t, now);
   }

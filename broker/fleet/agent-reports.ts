@@ -3,7 +3,7 @@
 // every few seconds per cluster.
 import type { LeaseReport } from '../api/fleet.ts';
 import type { Clock } from '../clock.ts';
-import type { Store } from '../store/store.ts';
+import type { AgentReportStore } from './agent-report-store.ts';
 
 export interface AgentReport {
   readonly report: LeaseReport;
@@ -11,22 +11,28 @@ export interface AgentReport {
 }
 
 export class AgentReports {
-  readonly #store: Store;
+  readonly #store: { readonly reports: AgentReportStore };
   readonly #clock: Clock;
   readonly #reports = new Map<string, AgentReport & { readonly json: string }>();
 
-  constructor(deps: { store: Store; clock: Clock }) {
-    this.#store = deps.store;
-    this.#clock = deps.clock;
-    for (const row of deps.store.reports.all()) {
-      this.#reports.set(row.cluster, { report: JSON.parse(row.report) as LeaseReport, reportedAt: row.reportedAt, json: row.report });
+  /** Reads the stored reports once; afterwards memory answers and only changes are written. */
+  static async open(deps: { store: { readonly reports: AgentReportStore }; clock: Clock }): Promise<AgentReports> {
+    const reports = new AgentReports(deps);
+    for (const row of await deps.store.reports.all()) {
+      reports.#reports.set(row.cluster, { report: JSON.parse(row.report) as LeaseReport, reportedAt: row.reportedAt, json: row.report });
     }
+    return reports;
   }
 
-  record(cluster: string, report: LeaseReport): void {
+  private constructor(deps: { store: { readonly reports: AgentReportStore }; clock: Clock }) {
+    this.#store = deps.store;
+    this.#clock = deps.clock;
+  }
+
+  async record(cluster: string, report: LeaseReport): Promise<void> {
     const json = JSON.stringify(report);
     const reportedAt = this.#clock.now();
-    if (this.#reports.get(cluster)?.json !== json) this.#store.reports.put({ cluster, report: json, reportedAt });
+    if (this.#reports.get(cluster)?.json !== json) await this.#store.reports.put({ cluster, report: json, reportedAt });
     this.#reports.set(cluster, { report, reportedAt, json });
   }
 

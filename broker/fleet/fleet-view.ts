@@ -5,15 +5,15 @@ import type { CatalogSnapshot, MergedService, ServicePort } from '../api/catalog
 import type { ClusterHealth, FleetCluster, FleetService, FleetServices, FleetStatus } from '../api/fleet.ts';
 import type { RbacCompliance, RbacComplianceResponse } from '../api/rbac.ts';
 import type { Clock } from '../clock.ts';
-import type { Store } from '../store/store.ts';
+import type { ClusterRecord } from '../enroll/enroll-store.ts';
 import type { AgentReports } from './agent-reports.ts';
 
 export interface FleetViewDeps {
-  readonly store: Store;
+  readonly store: { readonly clusterset: string; listClusters(): Promise<ClusterRecord[]> };
   readonly clock: Clock;
   readonly reports: AgentReports;
   readonly snapshot: () => CatalogSnapshot;
-  readonly compliance: () => RbacComplianceResponse;
+  readonly compliance: () => Promise<RbacComplianceResponse>;
 }
 
 function health(s: CatalogSnapshot['clusters'][number] | undefined): ClusterHealth {
@@ -43,17 +43,18 @@ export class FleetView {
     this.#d = deps;
   }
 
-  status(): FleetStatus {
+  async status(): Promise<FleetStatus> {
     const { store, clock, reports } = this.#d;
+    // The store first, the catalog snapshot last: nothing awaits between the snapshot and its use.
+    const [rbac, all] = await Promise.all([this.#d.compliance(), store.listClusters()]);
     const snap = this.#d.snapshot();
-    const rbac = this.#d.compliance();
     const leases = new Map(snap.clusters.map((c) => [c.cluster, c]));
     const ads = new Map((snap.advertisements ?? []).map((a) => [a.cluster, a]));
     const compliance = new Map(rbac.clusters.map((c) => [c.cluster, c]));
     // One pass over the exports, not one per cluster.
     const exportCounts = new Map<string, number>();
     for (const e of snap.exports) exportCounts.set(e.cluster, (exportCounts.get(e.cluster) ?? 0) + 1);
-    const active = store.listClusters().filter((c) => c.state === 'active');
+    const active = all.filter((c) => c.state === 'active');
     const activeIds = new Set(active.map((c) => c.id));
     const clusters = active.map((c): FleetCluster => {
       const lease = leases.get(c.id);
@@ -72,9 +73,9 @@ export class FleetView {
     return { clusterset: store.clusterset, generatedAt: clock.now().toISOString(), catalogRevision: snap.revision, rbacRevision: rbac.revision, clusters };
   }
 
-  services(): FleetServices {
+  async services(): Promise<FleetServices> {
+    const active = (await this.#d.store.listClusters()).filter((c) => c.state === 'active').map((c) => c.id);
     const snap = this.#d.snapshot();
-    const active = this.#d.store.listClusters().filter((c) => c.state === 'active').map((c) => c.id);
     const importers = new Map<string, string[]>();
     for (const cluster of active) {
       for (const ref of this.#d.reports.get(cluster)?.report.imports ?? []) {

@@ -20,7 +20,7 @@ export const advertisementRoutes: FastifyPluginAsync<AdvertisementRoutesOptions>
     if (identity.kind !== 'cluster') throw new BrokerError('PLX_BROKER_FORBIDDEN', 'only a cluster identity may write an advertisement');
     const input = parseWith(clusterAdvertisementInputSchema, request.body);
     if (input.cluster !== identity.name) throw new BrokerError('PLX_BROKER_FORBIDDEN', `cluster "${identity.name}" may write only its own advertisement`);
-    const record = catalog.putAdvertisement(identity.name, input);
+    const record = await catalog.putAdvertisement(identity.name, input);
     request.log.debug({ cluster: identity.name, revision: record.revision }, 'advertisement written');
     return record;
   });

@@ -4,17 +4,15 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { paths } from '../api/types.ts';
-import { dataDirLayout, loadRoot } from '../data-dir.ts';
+import { buildTestBrokerApp, type TestBrokerApp } from '../../test/support/broker-app.ts';
+import { dataDirLayout } from '../data-dir.ts';
 import { initBroker } from '../init.ts';
-import { SqliteStore } from '../store/sqlite-store.ts';
-import { buildApp } from './app.ts';
 
 describe('buildApp', () => {
   let root: string;
-  let store: SqliteStore;
+  let broker: TestBrokerApp;
   let app: FastifyInstance;
   let adminPem: string;
 
@@ -23,19 +21,15 @@ describe('buildApp', () => {
     const now = new Date();
     await initBroker({ dataDir: join(root, 'b'), clusterset: 'acme.example', now });
     const layout = dataDirLayout(join(root, 'b'));
-    const { ca, trustBundle } = await loadRoot(layout);
     adminPem = readFileSync(layout.adminCert, 'utf8');
-    store = SqliteStore.open(layout.store);
-    app = buildApp({
-      store, ca, trustBundle, clock: { now: () => now }, logger: pino({ level: 'silent' }),
-      config: { clusterCertLifetimeSeconds: 3600, bodyLimitBytes: 4096 },
+    broker = await buildTestBrokerApp({
+      dataDir: join(root, 'b'), clock: { now: () => now }, config: { clusterCertLifetimeSeconds: 3600, bodyLimitBytes: 4096 },
       peerCertificate: (req) => (req.headers['x-test-peer'] === 'admin' ? adminPem : undefined),
     });
-    await app.ready();
+    app = broker.app;
   });
   afterAll(async () => {
-    await app.close();
-    store.close();
+    await broker.close();
     rmSync(root, { recursive: true, force: true });
   });
 

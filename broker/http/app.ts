@@ -1,71 +1,75 @@
-// buildApp(deps) assembles the broker's HTTP API and never listens: tests call inject() or
-// listen on port 0 themselves. Who may call each route lives in one table
-// (route-access.ts), checked by one hook on every request.
+// buildApp(services) assembles the broker's HTTP API and never listens: tests call
+// inject() or listen on port 0 themselves. It builds no service: broker/main.ts (the one
+// composition root) builds them all and hands them in; this file only registers the
+// route plugins. Who may call each route lives in one table (route-access.ts), checked by
+// one hook on every request.
 import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import type { CertificateAuthority } from '../../certs/ca.ts';
-import type { TrustBundle } from '../../certs/trust-bundle.ts';
 import type { Clock } from '../clock.ts';
 import type { BrokerConfig } from '../config.ts';
-import { ClusterIssuer } from '../enroll/cluster-issuer.ts';
 import type { EnrollDeps } from '../enroll/join.ts';
-import { Membership } from '../enroll/membership.ts';
-import { TokenRegistry } from '../enroll/token-registry.ts';
-import type { Store } from '../store/store.ts';
+import type { Membership } from '../enroll/membership.ts';
+import type { TokenRegistry } from '../enroll/token-registry.ts';
 import type { Catalog } from '../catalog/catalog.ts';
 import { adminClusterRoutes, adminTokenRoutes } from './admin-routes.ts';
 import { advertisementRoutes } from './advertisement-routes.ts';
-import { Authenticator, checkRoute, type PeerCertificateSource } from './authenticate.ts';
+import { checkRoute, type Authenticator } from './authenticate.ts';
 import { brokerRouteAccess } from './route-access.ts';
 import type { BrokerMetrics } from '../metrics/broker-metrics.ts';
-import { brokerStateSource } from '../metrics/broker-state.ts';
 import { metricsRoutes } from './metrics-routes.ts';
 import { metricsIdentityRoutes } from './metrics-identity-routes.ts';
 import { observeRequests } from './request-observer.ts';
 import { catalogRoutes } from './catalog-routes.ts';
-import { RbacService } from '../rbac/rbac-service.ts';
+import type { RbacService } from '../rbac/rbac-service.ts';
 import { rbacAdminRoutes, rbacClusterRoutes } from './rbac-routes.ts';
 import { joinRoutes, renewRoutes } from './enroll-routes.ts';
-import { UserIssuer } from '../users/user-issuer.ts';
-import { UserRegistry } from '../users/user-registry.ts';
+import type { UserRegistry } from '../users/user-registry.ts';
+import type { UserStore } from '../users/user-store.ts';
 import { revokedUserRoutes, userAdminRoutes, userLoginRoutes, userRenewRoutes } from './user-routes.ts';
 import type { UserLoginDeps } from '../users/login.ts';
-import { AgentReports } from '../fleet/agent-reports.ts';
+import type { AgentReports } from '../fleet/agent-reports.ts';
 import { dashboardRoutes } from './dashboard-routes.ts';
 import { fleetRoutes } from './fleet-routes.ts';
-import { FleetView } from '../fleet/fleet-view.ts';
+import type { FleetView } from '../fleet/fleet-view.ts';
 import { installErrorHandling } from './error-handler.ts';
 import { healthRoutes } from './health-routes.ts';
 import { trustBundleRoutes } from './trust-bundle-routes.ts';
 import { caAdminRoutes, trustBundleAckRoutes } from './ca-routes.ts';
 import type { CaRotation } from '../ca/ca-rotation.ts';
-import { LiveCa } from '../ca/live-ca.ts';
+import type { LiveCa } from '../ca/live-ca.ts';
 
 /** The broker's HTTP app; its type is named here so that only broker/http/ imports fastify. */
 export type BrokerApp = FastifyInstance;
 
-export interface AppDeps {
-  readonly store: Store;
-  readonly ca: CertificateAuthority;
-  readonly trustBundle: TrustBundle;
+/** Everything the routes serve, built by broker/main.ts (composeBroker). */
+export interface AppServices {
+  readonly clusterset: string;
+  /** The current issuing root and trust bundle (CA rollover replaces them while the broker runs). */
+  readonly live: LiveCa;
   readonly clock: Clock;
   readonly logger: Logger;
-  readonly config: Pick<BrokerConfig, 'clusterCertLifetimeSeconds' | 'bodyLimitBytes'> & Partial<Pick<BrokerConfig, 'userCertLifetimeSeconds' | 'clusterRenewGraceSeconds'>>;
-  /** Serve HTTPS (TLS 1.3 only, client certificates requested) with this serving identity. */
-  readonly tls?: { readonly keyPem: string; readonly certPem: string };
-  readonly isReady?: () => boolean;
-  /** Test seam: where the client certificate comes from (default: the TLS socket). */
-  readonly peerCertificate?: PeerCertificateSource;
-  /** The service catalog and the body limit of its writes; without it, no catalog routes. */
-  readonly catalog?: { readonly catalog: Catalog; readonly bodyLimitBytes: number };
-  /** Records requests and serves GET /metrics to the admin or metrics identity; without it, no /metrics. */
-  readonly metrics?: BrokerMetrics;
-  /** CA rollover (broker/ca/): its live CA replaces `ca`/`trustBundle`, and its routes are served. */
-  readonly caRotation?: CaRotation;
+  readonly config: Pick<BrokerConfig, 'bodyLimitBytes' | 'catalogBodyLimitBytes' | 'clusterRenewGraceSeconds'>;
+  /** Serve HTTPS (TLS 1.3 only, client certificates requested) with this serving identity; absent: plain HTTP for inject() tests. */
+  readonly tls?: { readonly keyPem: string; readonly certPem: string } | undefined;
+  readonly isReady: () => boolean;
+  readonly auth: Authenticator;
+  readonly enroll: EnrollDeps;
+  readonly login: UserLoginDeps;
+  readonly tokens: TokenRegistry;
+  readonly membership: Membership;
+  readonly users: UserRegistry;
+  /** Revoked people, served to agents. */
+  readonly revokedUsers: { readonly users: Pick<UserStore, 'listRevoked'> };
+  readonly rbac: RbacService;
+  readonly catalog: Catalog;
+  readonly agentReports: AgentReports;
+  readonly fleet: FleetView;
+  readonly caRotation: CaRotation;
+  readonly metrics: BrokerMetrics;
 }
 
-function createFastify(deps: AppDeps): FastifyInstance {
+function createFastify(deps: AppServices): FastifyInstance {
   const common = {
     // The root logger comes in; subsystems below take their own component child.
     loggerInstance: deps.logger.child({ component: 'http' }),
@@ -80,7 +84,7 @@ function createFastify(deps: AppDeps): FastifyInstance {
   const https = {
     key: deps.tls.keyPem,
     cert: deps.tls.certPem,
-    ca: deps.trustBundle.toPem(),
+    ca: deps.live.bundle.toPem(),
     minVersion: 'TLSv1.3' as const,
     // Join has no client certificate, so TLS must not insist; Authenticator decides.
     requestCert: true,
@@ -89,7 +93,7 @@ function createFastify(deps: AppDeps): FastifyInstance {
   return Fastify({ ...common, https }) as unknown as FastifyInstance;
 }
 
-export function buildApp(deps: AppDeps): FastifyInstance {
+export function buildApp(deps: AppServices): FastifyInstance {
   const app = createFastify(deps);
   // Only JSON is accepted: anything else, text/plain included, is 415.
   app.removeContentTypeParser('text/plain');
@@ -107,72 +111,41 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     return payload;
   });
 
-  const { store, clock } = deps;
-  // The CA can change while the broker runs (CA rollover): these deps read it through getters
-  // at the moment of use, so every issue and every verification sees the current root.
-  const live = deps.caRotation?.live ?? new LiveCa({ issuing: deps.ca, bundle: deps.trustBundle });
-  const trustBundlePem = () => live.bundle.toPem();
-  const issuer = new ClusterIssuer({ get ca() { return live.issuing; }, clusterset: store.clusterset, lifetimeSeconds: deps.config.clusterCertLifetimeSeconds });
-  const enroll: EnrollDeps = { store, issuer, clock, trustBundlePem };
-  const auth = new Authenticator({ store, clock, get trustBundle() { return live.bundle; } }, deps.peerCertificate);
+  const { auth, catalog, live, clusterset } = deps;
   // Before any route group registers, so every request gets its line (with its caller once authenticated).
   observeRequests(app, deps.metrics, (request) => auth.callerOf(request)?.identity);
-  const tokens = new TokenRegistry({ store, clock, get caFingerprint() { return live.pinFingerprint; } });
-  const catalog = deps.catalog?.catalog;
-  const membership = new Membership({ store, clock, onRemoved: catalog ? (id) => catalog.removeCluster(id) : undefined });
-  // RBAC baseline (broker/rbac/): changes are announced on the catalog's watch stream.
-  const rbac = new RbacService({ store, clock, logger: deps.logger.child({ component: 'rbac' }), announce: (r) => void catalog?.announceRbac(r) });
-  const rbacRoutes = { rbac, bodyLimitBytes: deps.catalog?.bodyLimitBytes ?? deps.config.bodyLimitBytes };
-  // Fleet views (broker/fleet/): status, services and the dashboard, from what is held above.
-  const agentReports = new AgentReports({ store, clock });
-  const fleet = catalog ? new FleetView({ store, clock, reports: agentReports, snapshot: () => catalog.snapshot(), compliance: () => rbac.compliance() }) : undefined;
   // Watch streams never finish on their own: end them before the server waits for connections.
-  if (catalog) app.addHook('preClose', async () => catalog.stop());
+  app.addHook('preClose', async () => catalog.stop());
 
   // Who may call each route is decided in one place, the access table, on every request.
   const expiredGraceMs = (deps.config.clusterRenewGraceSeconds ?? 0) * 1000;
   app.addHook('onRoute', checkRoute(brokerRouteAccess));
   app.addHook('onRequest', auth.guard(brokerRouteAccess, { expiredGraceMs, newestOnly: true }));
 
-  void app.register(healthRoutes, { isReady: deps.isReady ?? (() => true) });
-  void app.register(trustBundleRoutes, { clusterset: store.clusterset, live });
-  void app.register(joinRoutes, { enroll });
-  const userIssuer = new UserIssuer({ get ca() { return live.issuing; }, clusterset: store.clusterset, lifetimeSeconds: deps.config.userCertLifetimeSeconds ?? 8 * 3600 });
-  const login: UserLoginDeps = { store, issuer: userIssuer, clock, trustBundlePem };
-  const users = new UserRegistry({
-    store, clock, get caFingerprint() { return live.pinFingerprint; },
-    onRevoked: catalog ? (u) => catalog.announceUserRevoked(u.name, u.revokedAt ?? clock.now()) : undefined,
-  });
-  void app.register(userLoginRoutes, { login });
-  void app.register(userRenewRoutes, { login, auth });
+  const rbacRoutes = { rbac: deps.rbac, bodyLimitBytes: deps.config.catalogBodyLimitBytes };
+  void app.register(healthRoutes, { isReady: deps.isReady });
+  void app.register(trustBundleRoutes, { clusterset, live });
+  void app.register(joinRoutes, { enroll: deps.enroll });
+  void app.register(userLoginRoutes, { login: deps.login });
+  void app.register(userRenewRoutes, { login: deps.login, auth });
   // Only a cluster's newest certificate renews; renewal alone also takes it shortly after it
   // expired, so an agent cut off by a broker outage renews when the broker is back (authenticate.ts).
-  void app.register(renewRoutes, { enroll, auth });
+  void app.register(renewRoutes, { enroll: deps.enroll, auth });
   void app.register(rbacClusterRoutes, { ...rbacRoutes, auth });
-  void app.register(revokedUserRoutes, { store });
-  if (deps.caRotation) void app.register(trustBundleAckRoutes, { rotation: deps.caRotation, auth });
-  if (catalog) {
-    void app.register(catalogRoutes, {
-      catalog, auth, bodyLimitBytes: deps.catalog!.bodyLimitBytes, onLeaseReport: (c, r) => agentReports.record(c, r),
-    });
-    void app.register(advertisementRoutes, { catalog, auth });
-  }
-  if (deps.caRotation) void app.register(caAdminRoutes, { rotation: deps.caRotation });
-  void app.register(adminTokenRoutes, { tokens, membership });
+  void app.register(revokedUserRoutes, { store: deps.revokedUsers });
+  void app.register(trustBundleAckRoutes, { rotation: deps.caRotation, auth });
+  void app.register(catalogRoutes, {
+    catalog, auth, bodyLimitBytes: deps.config.catalogBodyLimitBytes, onLeaseReport: (c, r) => deps.agentReports.record(c, r),
+  });
+  void app.register(advertisementRoutes, { catalog, auth });
+  void app.register(caAdminRoutes, { rotation: deps.caRotation });
+  void app.register(adminTokenRoutes, { tokens: deps.tokens, membership: deps.membership });
   void app.register(rbacAdminRoutes, rbacRoutes);
-  void app.register(userAdminRoutes, { users });
-  void app.register(adminClusterRoutes, { tokens, membership });
-  if (fleet) {
-    void app.register(fleetRoutes, { fleet });
-    void app.register(dashboardRoutes);
-  }
-  const metrics = deps.metrics;
-  if (metrics) {
-    metrics.setStateSource(brokerStateSource({
-      store, clock, catalog, rbacCompliant: () => rbac.compliance().clusters.filter((c) => c.compliant).length,
-    }));
-    void app.register(metricsRoutes, { registry: metrics.registry });
-    void app.register(metricsIdentityRoutes, { clusterset: store.clusterset, clock, issuingCa: () => live.issuing, trustBundlePem });
-  }
+  void app.register(userAdminRoutes, { users: deps.users });
+  void app.register(adminClusterRoutes, { tokens: deps.tokens, membership: deps.membership });
+  void app.register(fleetRoutes, { fleet: deps.fleet });
+  void app.register(dashboardRoutes);
+  void app.register(metricsRoutes, { registry: deps.metrics.registry });
+  void app.register(metricsIdentityRoutes, { clusterset, clock: deps.clock, issuingCa: () => live.issuing, trustBundlePem: () => live.bundle.toPem() });
   return app;
 }

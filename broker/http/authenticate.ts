@@ -13,7 +13,8 @@ import { verifyLeaf } from '../../certs/verify.ts';
 import type { Clock } from '../clock.ts';
 import { normalizeSerial } from '../enroll/cluster-issuer.ts';
 import { BrokerError } from '../errors.ts';
-import type { Store } from '../store/store.ts';
+import type { CertificateStore, ClusterStore } from '../enroll/enroll-store.ts';
+import type { UserStore } from '../users/user-store.ts';
 import { callerOf, routeKey, type Caller, type RouteAccess } from './route-access.ts';
 
 export interface Principal {
@@ -26,8 +27,14 @@ export interface Principal {
 /** Returns the client certificate (PEM or DER) presented on the request's connection. */
 export type PeerCertificateSource = (request: FastifyRequest) => string | Uint8Array | undefined;
 
+/** What authentication reads on every request: membership, certificates, people. */
+export interface AuthenticatorStore extends CertificateStore, Pick<ClusterStore, 'getCluster'> {
+  readonly clusterset: string;
+  readonly users: Pick<UserStore, 'get'>;
+}
+
 export interface AuthenticatorDeps {
-  readonly store: Store;
+  readonly store: AuthenticatorStore;
   readonly clock: Clock;
   readonly trustBundle: TrustBundle;
 }
@@ -108,22 +115,22 @@ export class Authenticator {
     }
     if (!leaf.identity) throw new BrokerError('PLX_BROKER_CERT_UNTRUSTED', 'client certificate carries no Plexus identity');
     const serial = normalizeSerial(leaf.serial);
-    if (leaf.identity.kind === 'user' && store.users.get(leaf.identity.name)?.state !== 'active') {
+    if (leaf.identity.kind === 'user' && (await store.users.get(leaf.identity.name))?.state !== 'active') {
       // A person who was revoked (or never logged in) is refused on every endpoint.
       throw new BrokerError('PLX_BROKER_USER_REVOKED', `user "${leaf.identity.name}" is revoked`);
     }
     if (leaf.identity.kind !== 'cluster') return { identity: leaf.identity, serial };
-    const cluster = store.getCluster(leaf.identity.name);
-    if (!cluster || cluster.state !== 'active' || !store.isCurrentCertificate(cluster.id, serial)) {
+    const cluster = await store.getCluster(leaf.identity.name);
+    if (!cluster || cluster.state !== 'active' || !(await store.isCurrentCertificate(cluster.id, serial))) {
       throw new BrokerError('PLX_BROKER_CLUSTER_REVOKED', `certificate of cluster "${leaf.identity.name}" is no longer valid`);
     }
-    if (expired && !store.isLatestCertificate(cluster.id, serial)) {
+    if (expired && !(await store.isLatestCertificate(cluster.id, serial))) {
       throw new BrokerError('PLX_BROKER_CERT_EXPIRED', 'client certificate has expired and a newer one was issued since');
     }
-    if (o.newestOnly && store.isSupersededInUse(serial)) {
+    if (o.newestOnly && (await store.isSupersededInUse(serial))) {
       throw new BrokerError('PLX_BROKER_CERT_SUPERSEDED', `certificate of cluster "${leaf.identity.name}" was superseded by a renewal that is in use; only the newest one renews`);
     }
-    this.#markPresented(cluster.id, serial);
+    await this.#markPresented(cluster.id, serial);
     return { identity: leaf.identity, serial, epoch: cluster.epoch };
   }
 
@@ -133,9 +140,9 @@ export class Authenticator {
    * trust domain. Anything else is refused as expired.
    */
   /** A store write when a cluster presents another certificate than last time, not per request. */
-  #markPresented(clusterId: string, serial: string): void {
+  async #markPresented(clusterId: string, serial: string): Promise<void> {
     if (this.#presented.get(clusterId) === serial) return;
-    this.#deps.store.markCertificatePresented(serial, this.#deps.clock.now());
+    await this.#deps.store.markCertificatePresented(serial, this.#deps.clock.now());
     this.#presented.set(clusterId, serial);
   }
 

@@ -18,7 +18,7 @@ export interface CatalogRoutesOptions {
   readonly auth: Authenticator;
   readonly bodyLimitBytes: number;
   /** Receives the report an agent sends with its heartbeat (broker/fleet/agent-reports.ts). */
-  readonly onLeaseReport?: (cluster: string, report: LeaseReport) => void;
+  readonly onLeaseReport?: (cluster: string, report: LeaseReport) => Promise<void>;
 }
 
 interface KeyParams {
@@ -48,7 +48,7 @@ export const catalogRoutes: FastifyPluginAsync<CatalogRoutesOptions> = async (ap
     const cluster = caller(request);
     if (spec.cluster !== cluster) throw new BrokerError('PLX_BROKER_FORBIDDEN', `cluster "${cluster}" may write only its own exports`);
     if (spec.namespace !== params.namespace || spec.name !== params.name) throw pathMismatch(params, spec);
-    const res = catalog.upsert(cluster, spec);
+    const res = await catalog.upsert(cluster, spec);
     request.log.debug({ cluster, namespace: spec.namespace, name: spec.name, revision: res.revision }, 'export written');
     return res;
   });
@@ -61,7 +61,7 @@ export const catalogRoutes: FastifyPluginAsync<CatalogRoutesOptions> = async (ap
   app.put(catalogPaths.exports, write, async (request) => {
     const body = parseWith(exportSyncRequestSchema, request.body);
     const cluster = caller(request);
-    const res = catalog.sync(cluster, body.exports);
+    const res = await catalog.sync(cluster, body.exports);
     request.log.info({ cluster, ...res }, 'exports synced');
     return res;
   });
@@ -71,8 +71,8 @@ export const catalogRoutes: FastifyPluginAsync<CatalogRoutesOptions> = async (ap
   app.post(catalogPaths.lease, async (request) => {
     const body = parseWith(leaseBodySchema, request.body);
     const cluster = caller(request);
-    const res = catalog.heartbeat(cluster);
-    if (body?.report) onLeaseReport?.(cluster, body.report);
+    const res = await catalog.heartbeat(cluster);
+    if (body?.report) await onLeaseReport?.(cluster, body.report);
     return res;
   });
 

@@ -10,6 +10,6 @@ export interface FleetRoutesOptions {
 
 export const fleetRoutes: FastifyPluginAsync<FleetRoutesOptions> = async (app, { fleet }) => {
   const noStore = { 'cache-control': 'no-store' };
-  app.get(fleetPaths.fleet, async (_request, reply) => reply.headers(noStore).send(fleet.status()));
-  app.get(fleetPaths.services, async (_request, reply) => reply.headers(noStore).send(fleet.services()));
+  app.get(fleetPaths.fleet, async (_request, reply) => reply.headers(noStore).send(await fleet.status()));
+  app.get(fleetPaths.services, async (_request, reply) => reply.headers(noStore).send(await fleet.services()));
 };

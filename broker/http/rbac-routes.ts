@@ -17,7 +17,7 @@ export interface RbacRoutesOptions {
 export const rbacAdminRoutes: FastifyPluginAsync<RbacRoutesOptions> = async (app, { rbac, bodyLimitBytes }) => {
   const write = { bodyLimit: bodyLimitBytes };
   app.put(rbacPaths.admin, write, async (request) => {
-    const res = rbac.apply(parseWith(rbacApplyRequestSchema, request.body));
+    const res = await rbac.apply(parseWith(rbacApplyRequestSchema, request.body));
     request.log.info({ revision: res.revision, created: res.created, objects: res.objects }, 'rbac baseline applied');
     return res;
   });
@@ -38,7 +38,7 @@ export const rbacClusterRoutes: FastifyPluginAsync<RbacRoutesOptions & { readonl
   const caller = (request: FastifyRequest) => auth.principalOf(request).identity.name;
   app.get(rbacPaths.baseline, async (request) => rbac.baselineFor(caller(request)));
   app.put(rbacPaths.status, { bodyLimit: bodyLimitBytes }, async (request) => {
-    rbac.report(caller(request), parseWith(rbacStatusReportSchema, request.body));
+    await rbac.report(caller(request), parseWith(rbacStatusReportSchema, request.body));
     return { ok: true };
   });
 };

@@ -6,19 +6,13 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCsr } from '../../certs/csr.ts';
 import type { Identity } from '../../certs/identity.ts';
 import { generateKeyPair } from '../../certs/keys.ts';
-import { CaRotation } from '../ca/ca-rotation.ts';
-import { Catalog } from '../catalog/catalog.ts';
-import { parseBrokerConfig } from '../config.ts';
+import { buildTestBrokerApp, type TestBrokerApp } from '../../test/support/broker-app.ts';
 import { dataDirLayout } from '../data-dir.ts';
 import { initBroker } from '../init.ts';
-import { BrokerMetrics } from '../metrics/broker-metrics.ts';
-import { SqliteStore } from '../store/sqlite-store.ts';
-import { buildApp } from './app.ts';
 import { brokerRouteAccess, type Caller } from './route-access.ts';
 
 type Row = 'none' | 'cluster' | 'another cluster' | 'person' | 'admin' | 'metrics' | 'foreign root';
@@ -34,9 +28,8 @@ function requestFor(key: string): { method: 'GET' | 'PUT' | 'POST' | 'DELETE'; u
 
 describe('broker access table', () => {
   let root: string;
-  let store: SqliteStore;
+  let broker: TestBrokerApp;
   let app: FastifyInstance;
-  let catalog: Catalog;
   const peers = new Map<Row, string>();
   const now = new Date();
 
@@ -56,20 +49,10 @@ describe('broker access table', () => {
     await initBroker({ dataDir, clusterset: 'acme.example', now });
     await initBroker({ dataDir: join(root, 'foreign'), clusterset: 'acme.example', now });
     const layout = dataDirLayout(dataDir);
-    const config = parseBrokerConfig({ dataDir, listen: '127.0.0.1:0', logLevel: 'silent' });
-    const clock = { now: () => now };
-    const logger = pino({ level: 'silent' });
-    store = SqliteStore.open(layout.store);
-    const caRotation = await CaRotation.open({ layout, store, clock, logger, userCertLifetimeSeconds: config.userCertLifetimeSeconds });
-    catalog = new Catalog({ store, clock, logger, config });
     peers.set('admin', readFileSync(layout.adminCert, 'utf8'));
     peers.set('foreign root', readFileSync(dataDirLayout(join(root, 'foreign')).adminCert, 'utf8'));
-    app = buildApp({
-      store, ca: caRotation.live.issuing, trustBundle: caRotation.live.bundle, caRotation, clock, logger, config,
-      catalog: { catalog, bodyLimitBytes: config.catalogBodyLimitBytes }, metrics: new BrokerMetrics(),
-      peerCertificate: (req) => peers.get(req.headers['x-test-peer'] as Row),
-    });
-    await app.ready();
+    broker = await buildTestBrokerApp({ dataDir, clock: { now: () => now }, peerCertificate: (req) => peers.get(req.headers['x-test-peer'] as Row) });
+    app = broker.app;
     for (const [row, name] of [['cluster', 'east'], ['another cluster', 'west']] as const) {
       const { token } = await post<{ token: string }>('/v1/admin/tokens', { cluster: name }, 'admin');
       const joined = await post<{ certificate: string }>('/v1/join', { token, csr: await csr({ trustDomain: 'acme.example', kind: 'cluster', name }) });
@@ -80,9 +63,7 @@ describe('broker access table', () => {
     peers.set('metrics', (await post<{ certificate: string }>('/v1/admin/metrics-identity', { csr: await csr() }, 'admin')).certificate);
   });
   afterAll(async () => {
-    await app?.close();
-    catalog?.stop();
-    store?.close();
+    await broker?.close();
     rmSync(root, { recursive: true, force: true });
   });
 

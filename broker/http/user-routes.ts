@@ -7,7 +7,7 @@ import {
 } from '../api/users.ts';
 import type { Authenticator } from './authenticate.ts';
 import { parseWith } from './parse.ts';
-import type { Store } from '../store/store.ts';
+import type { UserStore } from '../users/user-store.ts';
 import { loginUser, renewUser, type UserLoginDeps } from '../users/login.ts';
 import type { UserRegistry } from '../users/user-registry.ts';
 
@@ -28,9 +28,9 @@ export const userRenewRoutes: FastifyPluginAsync<{ login: UserLoginDeps; auth: A
   });
 };
 
-export const revokedUserRoutes: FastifyPluginAsync<{ store: Store }> = async (app, { store }) => {
+export const revokedUserRoutes: FastifyPluginAsync<{ store: { readonly users: Pick<UserStore, 'listRevoked'> } }> = async (app, { store }) => {
   app.get(userPaths.revoked, async (): Promise<RevokedUserList> => ({
-    users: store.users.listRevoked().map((u) => ({ name: u.name, revokedAt: (u.revokedAt ?? u.createdAt).toISOString() })),
+    users: (await store.users.listRevoked()).map((u) => ({ name: u.name, revokedAt: (u.revokedAt ?? u.createdAt).toISOString() })),
   }));
 };
 
@@ -38,13 +38,13 @@ interface NameParams { name: string }
 
 export const userAdminRoutes: FastifyPluginAsync<{ users: UserRegistry }> = async (app, { users }) => {
   app.post(userPaths.adminUsers, async (request, reply) => {
-    const res = users.invite(parseWith(inviteUserRequestSchema, request.body));
+    const res = await users.invite(parseWith(inviteUserRequestSchema, request.body));
     request.log.info({ tokenId: res.info.id, user: res.name, groups: res.groups, expiresAt: res.info.expiresAt }, 'user invited');
     return reply.code(201).send(res);
   });
-  app.get(userPaths.adminUsers, async () => ({ users: users.list() }));
+  app.get(userPaths.adminUsers, async () => ({ users: await users.list() }));
   app.delete<{ Params: NameParams }>(`${userPaths.adminUsers}/:name`, async (request) => {
-    const info = users.revoke(parseWith(userNameSchema, request.params.name));
+    const info = await users.revoke(parseWith(userNameSchema, request.params.name));
     request.log.info({ user: info.name }, 'user revoked');
     return info;
   });

@@ -10,7 +10,7 @@ describe('BrokerMetrics state gauges', () => {
   it('read the state once per scrape and show it', async () => {
     const m = new BrokerMetrics({ defaultMetrics: false });
     let reads = 0;
-    m.setStateSource(() => {
+    m.setStateSource(async () => {
       reads++;
       return state({
         clusters: [
@@ -39,7 +39,7 @@ describe('BrokerMetrics state gauges', () => {
   it('drops the series of a cluster that is gone at the next scrape', async () => {
     const m = new BrokerMetrics({ defaultMetrics: false });
     let clusters: BrokerStateSample['clusters'] = [{ id: 'east', available: true, leaseRenewedAt: now }];
-    m.setStateSource(() => state({ clusters }));
+    m.setStateSource(async () => state({ clusters }));
     expect(await m.registry.metrics()).toContain('cluster="east"');
     clusters = [];
     await new Promise((r) => setImmediate(r));

@@ -39,27 +39,26 @@ export class BrokerMetrics {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers: [this.registry],
   });
 
-  #source: (() => BrokerStateSample) | undefined;
-  #filled = false;
+  #source: (() => Promise<BrokerStateSample>) | undefined;
+  #filling: Promise<void> | undefined;
 
   constructor(o: { defaultMetrics?: boolean } = {}) {
     if (o.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'plexus_broker_' });
   }
 
   /** Where the state gauges read from (main.ts wires broker/metrics/broker-state.ts). */
-  setStateSource(source: () => BrokerStateSample): void {
+  setStateSource(source: () => Promise<BrokerStateSample>): void {
     this.#source = source;
   }
 
   /**
    * Every state gauge's collect callback lands here; the first one of a scrape reads the
-   * state once and sets them all, the rest of the same scrape (same event-loop turn) reuse it.
+   * state once and sets them all, the rest of the same scrape wait for that one read.
    */
-  #fill(): void {
-    if (this.#filled || !this.#source) return;
-    this.#filled = true;
-    setImmediate(() => { this.#filled = false; });
-    this.#set(this.#source());
+  #fill(): Promise<void> {
+    if (!this.#source) return Promise.resolve();
+    this.#filling ??= this.#source().then((s) => this.#set(s)).finally(() => setImmediate(() => { this.#filling = undefined; }));
+    return this.#filling;
   }
 
   #set(s: BrokerStateSample): void {

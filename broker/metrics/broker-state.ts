@@ -1,7 +1,7 @@
 // Reads what the broker's state gauges show (BrokerStateSample) from the store and the
 // catalog, once per scrape. Read-only: it never writes, and it reads nothing secret.
 import type { Clock } from '../clock.ts';
-import type { Store } from '../store/store.ts';
+import type { ClusterRecord } from '../enroll/enroll-store.ts';
 import type { BrokerStateSample } from './broker-metrics.ts';
 
 /** The catalog reads this needs (broker/catalog/Catalog satisfies it). */
@@ -16,18 +16,18 @@ export interface CatalogState {
 }
 
 export interface BrokerStateDeps {
-  readonly store: Store;
+  readonly store: { listClusters(): Promise<ClusterRecord[]> };
   readonly clock: Clock;
   /** Absent when the broker runs without a catalog (tests). */
   readonly catalog?: CatalogState | undefined;
   /** How many active clusters are RBAC-compliant (broker/rbac/RbacService.compliance). */
-  readonly rbacCompliant: () => number;
+  readonly rbacCompliant: () => Promise<number>;
 }
 
-export function brokerStateSource(d: BrokerStateDeps): () => BrokerStateSample {
-  return () => {
+export function brokerStateSource(d: BrokerStateDeps): () => Promise<BrokerStateSample> {
+  return async () => {
     const now = d.clock.now();
-    const active = d.store.listClusters().filter((c) => c.state === 'active');
+    const active = (await d.store.listClusters()).filter((c) => c.state === 'active');
     const certificates = active.flatMap((c) => (c.certificateNotAfter ? [{ cluster: c.id, notAfter: c.certificateNotAfter }] : []));
     const snap = d.catalog?.snapshot();
     let conflicts = 0;
@@ -41,7 +41,7 @@ export function brokerStateSource(d: BrokerStateDeps): () => BrokerStateSample {
       revision: d.catalog?.revision ?? 0,
       watchStreams: d.catalog?.watchers ?? 0,
       certificates,
-      rbacCompliant: d.rbacCompliant(),
+      rbacCompliant: await d.rbacCompliant(),
     };
   };
 }

@@ -12,17 +12,25 @@ import {
 import type { Clock } from '../clock.ts';
 import { toClusterInfo } from '../enroll/membership.ts';
 import { BrokerError } from '../errors.ts';
-import type { Store } from '../store/store.ts';
+import type { ClusterRecord } from '../enroll/enroll-store.ts';
+import type { RbacStore } from './rbac-store.ts';
 import { buildDocument, documentHash, targets, type BaselineDocument } from './baseline.ts';
 import { diffCluster } from './diff.ts';
 import { validateBaseline } from './validate.ts';
 
+/** What the RBAC baseline needs from durable state: its own records and the members it targets. */
+export interface RbacServiceStore {
+  readonly rbac: RbacStore;
+  getCluster(id: string): Promise<ClusterRecord | undefined>;
+  listClusters(): Promise<ClusterRecord[]>;
+}
+
 export interface RbacServiceDeps {
-  readonly store: Store;
+  readonly store: RbacServiceStore;
   readonly clock: Clock;
   readonly logger: Logger;
   /** Tells agents to refetch (the catalog's `rbac` watch event). */
-  readonly announce: (rbacRevision: number) => void;
+  readonly announce: (rbacRevision: number) => unknown;
 }
 
 export interface ApplyInput {
@@ -47,27 +55,33 @@ export class RbacService {
   /** The current revision's document, parsed (read-only: callers copy what they hand out). */
   #parsed: { readonly revision: number; readonly hash: string; readonly doc: BaselineDocument } | undefined;
 
-  constructor(deps: RbacServiceDeps) {
-    this.#d = deps;
-    for (const s of deps.store.rbac.statuses()) {
+  /** Reads the agents' last reports once; compliance() then answers from memory. */
+  static async open(deps: RbacServiceDeps): Promise<RbacService> {
+    const service = new RbacService(deps);
+    for (const s of await deps.store.rbac.statuses()) {
       const parsed = rbacStatusReportSchema.safeParse(JSON.parse(s.report));
-      if (parsed.success) this.#statuses.set(s.cluster, { report: parsed.data, reportedAt: s.reportedAt });
+      if (parsed.success) service.#statuses.set(s.cluster, { report: parsed.data, reportedAt: s.reportedAt });
     }
+    return service;
   }
 
-  #current(): { revision: number; hash: string; doc: BaselineDocument; createdAt: Date | null } {
-    const row = this.#d.store.rbac.current();
-    if (!row) return { revision: 0, hash: EMPTY_HASH, doc: EMPTY, createdAt: null };
+  private constructor(deps: RbacServiceDeps) {
+    this.#d = deps;
+  }
+
+  async #current(): Promise<{ revision: number; hash: string; doc: BaselineDocument; createdAt: Date | null }> {
+    const stored = await this.#d.store.rbac.current();
+    if (!stored) return { revision: 0, hash: EMPTY_HASH, doc: EMPTY, createdAt: null };
     // Parsed once per revision: when one lands, every agent fetches its baseline at once
     // (measured: 1000 fetches of a 200-object baseline took 0.7 s parsing the same document).
-    if (this.#parsed?.revision !== row.revision || this.#parsed.hash !== row.hash) {
-      this.#parsed = { revision: row.revision, hash: row.hash, doc: JSON.parse(row.document) as BaselineDocument };
+    if (this.#parsed?.revision !== stored.revision || this.#parsed.hash !== stored.hash) {
+      this.#parsed = { revision: stored.revision, hash: stored.hash, doc: JSON.parse(stored.document) as BaselineDocument };
     }
-    return { ...this.#parsed, createdAt: row.createdAt };
+    return { ...this.#parsed, createdAt: stored.createdAt };
   }
 
-  get revision(): number {
-    return this.#current().revision;
+  async revision(): Promise<number> {
+    return (await this.#current()).revision;
   }
 
   /** Validates everything first; a rejected baseline stores nothing. */
@@ -81,33 +95,46 @@ export class RbacService {
     return buildDocument(objects, input.target, input.allowKubeSystem);
   }
 
-  apply(input: ApplyInput): RbacApplyResponse {
+  /**
+   * The new revision is appended only on the head it was planned on (compare-and-set): when
+   * another writer appended first, re-read and try again, so two applies never share a number
+   * and identical content still makes no new revision.
+   */
+  async apply(input: ApplyInput): Promise<RbacApplyResponse> {
     const doc = this.#plan(input);
     const hash = documentHash(doc);
-    const cur = this.#current();
-    if (cur.hash === hash) return { revision: cur.revision, created: false, hash, objects: doc.entries.length };
-    const revision = cur.revision + 1;
-    this.#d.store.rbac.insert({ revision, hash, document: JSON.stringify(doc), createdAt: this.#d.clock.now() });
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const cur = await this.#current();
+      if (cur.hash === hash) return { revision: cur.revision, created: false, hash, objects: doc.entries.length };
+      const revision = cur.revision + 1;
+      if (await this.#d.store.rbac.insert({ revision, hash, document: JSON.stringify(doc), createdAt: this.#d.clock.now() })) {
+        return this.#created(revision, hash, doc);
+      }
+    }
+    throw new BrokerError('PLX_BROKER_CONFLICT', 'the RBAC baseline kept changing while this one was stored; retry');
+  }
+
+  async #created(revision: number, hash: string, doc: BaselineDocument): Promise<RbacApplyResponse> {
     this.#d.logger.info({ revision, objects: doc.entries.length, target: doc.target }, 'rbac baseline revision stored');
-    this.#d.announce(revision);
+    await this.#d.announce(revision);
     return { revision, created: true, hash, objects: doc.entries.length };
   }
 
-  info(): RbacBaselineInfo {
-    const cur = this.#current();
+  async info(): Promise<RbacBaselineInfo> {
+    const cur = await this.#current();
     return { revision: cur.revision, hash: cur.hash, ...cur.doc, createdAt: cur.createdAt?.toISOString() ?? null, entries: [...cur.doc.entries] };
   }
 
-  baselineFor(cluster: string): RbacClusterBaseline {
-    const cur = this.#current();
-    const targeted = targets(cur.doc.target, this.#d.store.rbac.labels(cluster));
+  async baselineFor(cluster: string): Promise<RbacClusterBaseline> {
+    const cur = await this.#current();
+    const targeted = targets(cur.doc.target, await this.#d.store.rbac.labels(cluster));
     return { revision: cur.revision, targeted, entries: targeted ? [...cur.doc.entries] : [] };
   }
 
   /** `report` was validated by the route (rbacStatusReportSchema). */
-  report(cluster: string, report: RbacStatusReport): void {
+  async report(cluster: string, report: RbacStatusReport): Promise<void> {
     const reportedAt = this.#d.clock.now();
-    this.#d.store.rbac.putStatus({ cluster, report: JSON.stringify(report), reportedAt });
+    await this.#d.store.rbac.putStatus({ cluster, report: JSON.stringify(report), reportedAt });
     this.#statuses.set(cluster, { report, reportedAt });
   }
 
@@ -115,26 +142,27 @@ export class RbacService {
     return this.#statuses;
   }
 
-  #activeClusters(): { id: string; labels: Record<string, string> }[] {
-    return this.#d.store.listClusters().filter((c) => c.state === 'active').map((c) => ({ id: c.id, labels: { ...c.labels } }));
+  async #activeClusters(): Promise<{ id: string; labels: Record<string, string> }[]> {
+    return (await this.#d.store.listClusters()).filter((c) => c.state === 'active').map((c) => ({ id: c.id, labels: { ...c.labels } }));
   }
 
   /** A dry run: `input` (or, without it, the current revision) against each agent's last report. */
-  diff(input?: ApplyInput): RbacDiffResponse {
-    const doc = input ? this.#plan(input) : this.#current().doc;
+  async diff(input?: ApplyInput): Promise<RbacDiffResponse> {
+    const cur = await this.#current();
+    const doc = input ? this.#plan(input) : cur.doc;
     const reports = this.#reports();
-    const clusters = this.#activeClusters().map((c) => {
+    const clusters = (await this.#activeClusters()).map((c) => {
       const desired = targets(doc.target, c.labels) ? doc.entries : [];
       const r = reports.get(c.id)?.report;
       return { cluster: c.id, known: r !== undefined, changes: diffCluster(desired, r) };
     });
-    return { revision: this.#current().revision, clusters };
+    return { revision: cur.revision, clusters };
   }
 
-  compliance(): RbacComplianceResponse {
-    const cur = this.#current();
+  async compliance(): Promise<RbacComplianceResponse> {
+    const cur = await this.#current();
     const reports = this.#reports();
-    const clusters = this.#activeClusters().map((c): RbacCompliance => {
+    const clusters = (await this.#activeClusters()).map((c): RbacCompliance => {
       const r = reports.get(c.id);
       const report = r?.report ?? null;
       const appliedRevision = report?.appliedRevision ?? null;
@@ -150,11 +178,12 @@ export class RbacService {
   }
 
   /** Sets and removes cluster labels; agents refetch, since targeting may have changed. */
-  label(cluster: string, set: Readonly<Record<string, string>>, remove: readonly string[]): ClusterInfo {
-    const known = this.#d.store.getCluster(cluster);
-    if (!known) throw new BrokerError('PLX_BROKER_NOT_FOUND', `no cluster "${cluster}"`);
-    this.#d.store.rbac.updateLabels(cluster, set, remove);
-    this.#d.announce(this.#current().revision);
-    return toClusterInfo(this.#d.store.getCluster(cluster)!);
+  async label(cluster: string, set: Readonly<Record<string, string>>, remove: readonly string[]): Promise<ClusterInfo> {
+    // The existence check is part of the write: no label lands on a cluster unknown at that moment.
+    if (!(await this.#d.store.rbac.updateLabels(cluster, set, remove))) throw new BrokerError('PLX_BROKER_NOT_FOUND', `no cluster "${cluster}"`);
+    await this.#d.announce((await this.#current()).revision);
+    const labelled = await this.#d.store.getCluster(cluster);
+    if (!labelled) throw new BrokerError('PLX_BROKER_NOT_FOUND', `no cluster "${cluster}"`);
+    return toClusterInfo(labelled);
   }
 }

@@ -1,6 +1,6 @@
 // AgentReportStore on the broker's sqlite connection. Table from migration 7.
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
-import type { AgentReportStore, StoredAgentReport } from './agent-report-store.ts';
+import type { AgentReportStore, StoredAgentReport } from '../fleet/agent-report-store.ts';
 
 export class SqliteAgentReportStore implements AgentReportStore {
   readonly #put: StatementSync;
@@ -14,15 +14,15 @@ export class SqliteAgentReportStore implements AgentReportStore {
     this.#delete = db.prepare('DELETE FROM agent_reports WHERE cluster = ?');
   }
 
-  put(r: StoredAgentReport): void {
+  async put(r: StoredAgentReport): Promise<void> {
     this.#put.run(r.cluster, r.report, r.reportedAt.getTime());
   }
 
-  all(): StoredAgentReport[] {
+  async all(): Promise<StoredAgentReport[]> {
     return this.#all.all().map((r) => ({ cluster: String(r.cluster), report: String(r.report), reportedAt: new Date(Number(r.reported_at)) }));
   }
 
-  delete(cluster: string): void {
+  async delete(cluster: string): Promise<void> {
     this.#delete.run(cluster);
   }
 }

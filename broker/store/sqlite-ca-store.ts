@@ -2,7 +2,7 @@
 // migration 6: ca_roots, ca_rollover, ca_history, trust_bundle_acks, certificates.issuer.
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type { CaPhase } from '../api/ca.ts';
-import type { CaCommit, CaHistoryRecord, CaRolloverRecord, CaRootRecord, CaStore, ClusterTrustRecord } from './ca-store.ts';
+import type { CaCommit, CaHistoryRecord, CaRolloverRecord, CaRootRecord, CaStore, ClusterTrustRecord } from '../ca/ca-store.ts';
 import { immediateTransaction } from './transaction.ts';
 
 type Row = Record<string, unknown>;
@@ -55,11 +55,19 @@ export class SqliteCaStore implements CaStore {
     };
   }
 
-  roots(): CaRootRecord[] {
+  async roots(): Promise<CaRootRecord[]> {
+    return this.#roots();
+  }
+
+  #roots(): CaRootRecord[] {
     return this.#s.roots!.all().map(toRoot);
   }
 
-  rollover(): CaRolloverRecord | undefined {
+  async rollover(): Promise<CaRolloverRecord | undefined> {
+    return this.#rollover();
+  }
+
+  #rollover(): CaRolloverRecord | undefined {
     const r = this.#s.rollover!.get();
     if (!r) return undefined;
     return {
@@ -68,7 +76,7 @@ export class SqliteCaStore implements CaStore {
     };
   }
 
-  seed(root: Omit<CaRootRecord, 'generation' | 'inBundle' | 'issued'>, now: Date): void {
+  async seed(root: Omit<CaRootRecord, 'generation' | 'inBundle' | 'issued'>, now: Date): Promise<void> {
     immediateTransaction(this.#db, () => {
       if (this.#s.rollover!.get()) return;
       this.#s.insertRoot!.run(1, root.fingerprint, root.certPem, root.keyFile, root.createdAt.getTime(), 1, 1);
@@ -77,32 +85,35 @@ export class SqliteCaStore implements CaStore {
     });
   }
 
-  commit(step: CaCommit, now: Date): void {
-    immediateTransaction(this.#db, () => {
-      const before = this.rollover();
+  async commit(step: CaCommit, now: Date): Promise<boolean> {
+    return immediateTransaction(this.#db, () => {
+      const before = this.#rollover();
+      const e = step.expected;
+      if (!before || before.phase !== e.phase || before.issuing !== e.issuing || before.old !== e.old || before.new !== e.new) return false;
       const { rollover: r, addRoot: add } = step;
       if (add) this.#s.insertRoot!.run(add.generation, add.fingerprint, add.certPem, add.keyFile, add.createdAt.getTime(), 1, 0);
       const issuingSince = before && before.issuing === r.issuing ? before.issuingSince : now;
       this.#s.upsertRollover!.run(r.phase, r.issuing, r.old, r.new, issuingSince.getTime());
       this.#s.setIssued!.run(r.issuing);
       if (step.dropRoot !== undefined) this.#s.dropRoot!.run(step.dropRoot);
-      for (const root of this.roots()) this.#s.setInBundle!.run(step.bundle.includes(root.generation) ? 1 : 0, root.generation);
+      for (const root of this.#roots()) this.#s.setInBundle!.run(step.bundle.includes(root.generation) ? 1 : 0, root.generation);
       for (const g of step.destroyKeysOf ?? []) this.#s.destroyKey!.run(g);
       const h = step.history;
       this.#s.insertHistory!.run(h.at.getTime(), h.action, h.from, h.to, h.forced ? 1 : 0, h.detail);
+      return true;
     });
   }
 
-  history(limit: number): CaHistoryRecord[] {
+  async history(limit: number): Promise<CaHistoryRecord[]> {
     return this.#s.history!.all(limit).map(toHistory);
   }
 
   // Agents ack every minute: an unchanged set writes nothing (no WAL frame, no fsync).
-  recordAck(cluster: string, fingerprints: readonly string[], at: Date): void {
+  async recordAck(cluster: string, fingerprints: readonly string[], at: Date): Promise<void> {
     this.#s.upsertAck!.run(cluster, JSON.stringify([...fingerprints].sort()), at.getTime());
   }
 
-  clusterTrust(): ClusterTrustRecord[] {
+  async clusterTrust(): Promise<ClusterTrustRecord[]> {
     return this.#s.clusterTrust!.all().map((r) => ({
       cluster: String(r.id),
       ackedFingerprints: r.fingerprints ? JSON.parse(String(r.fingerprints)) as string[] : [],

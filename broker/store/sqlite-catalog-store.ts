@@ -1,10 +1,11 @@
 // CatalogStore on the broker's sqlite database (shares SqliteStore's connection, so WAL
-// and synchronous=FULL apply): a commit returns only after it is durable.
+// and synchronous=FULL apply): a commit resolves only after it is durable, and only on the
+// head revision it was planned on.
 import { immediateTransaction } from './transaction.ts';
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type {
   CatalogCommit, CatalogState, CatalogStore, StoredAdvertisement, StoredEvent, StoredExport, StoredLease,
-} from './catalog-store.ts';
+} from '../catalog/catalog-store.ts';
 
 export class SqliteCatalogStore implements CatalogStore {
   readonly #db: DatabaseSync;
@@ -37,7 +38,7 @@ export class SqliteCatalogStore implements CatalogStore {
     return Number(this.#s.getMeta!.get(key)?.value ?? 0);
   }
 
-  load(): CatalogState {
+  async load(): Promise<CatalogState> {
     return {
       revision: this.#meta('catalog_revision'),
       compactedThrough: this.#meta('catalog_compacted_through'),
@@ -52,9 +53,10 @@ export class SqliteCatalogStore implements CatalogStore {
     };
   }
 
-  commit(c: CatalogCommit): void {
+  async commit(c: CatalogCommit): Promise<boolean> {
     const s = this.#s;
-    immediateTransaction(this.#db, () => {
+    return immediateTransaction(this.#db, () => {
+      if (this.#meta('catalog_revision') !== c.after) return false;
       for (const d of c.deletes) s.delete!.run(d.cluster, d.namespace, d.name);
       for (const u of c.upserts) s.upsert!.run(u.cluster, u.namespace, u.name, u.spec, u.revision);
       for (const e of c.events) s.event!.run(e.revision, e.payload);
@@ -67,6 +69,7 @@ export class SqliteCatalogStore implements CatalogStore {
         s.compact!.run(c.compactThrough);
         s.setMeta!.run(String(c.compactThrough), 'catalog_compacted_through');
       }
+      return true;
     });
   }
 }

@@ -2,7 +2,7 @@
 // synchronous=FULL apply). Tables come from migration 4.
 import { immediateTransaction } from './transaction.ts';
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
-import type { RbacStore, StoredBaseline, StoredRbacStatus } from './rbac-store.ts';
+import type { RbacStore, StoredBaseline, StoredRbacStatus } from '../rbac/rbac-store.ts';
 
 export class SqliteRbacStore implements RbacStore {
   readonly #db: DatabaseSync;
@@ -17,6 +17,7 @@ export class SqliteRbacStore implements RbacStore {
       allLabels: db.prepare('SELECT cluster, key, value FROM cluster_labels ORDER BY cluster, key'),
       setLabel: db.prepare(`INSERT INTO cluster_labels (cluster, key, value) VALUES (?, ?, ?)
         ON CONFLICT (cluster, key) DO UPDATE SET value = excluded.value`),
+      cluster: db.prepare('SELECT 1 AS ok FROM clusters WHERE id = ?'),
       removeLabel: db.prepare('DELETE FROM cluster_labels WHERE cluster = ? AND key = ?'),
       putStatus: db.prepare(`INSERT INTO rbac_status (cluster, report, reported_at) VALUES (?, ?, ?)
         ON CONFLICT (cluster) DO UPDATE SET report = excluded.report, reported_at = excluded.reported_at`),
@@ -24,21 +25,29 @@ export class SqliteRbacStore implements RbacStore {
     };
   }
 
-  current(): StoredBaseline | undefined {
+  async current(): Promise<StoredBaseline | undefined> {
+    return this.#current();
+  }
+
+  #current(): StoredBaseline | undefined {
     const r = this.#s.current!.get();
     if (!r) return undefined;
     return { revision: Number(r.revision), hash: String(r.hash), document: String(r.document), createdAt: new Date(Number(r.created_at)) };
   }
 
-  insert(b: StoredBaseline): void {
-    this.#s.insert!.run(b.revision, b.hash, b.document, b.createdAt.getTime());
+  async insert(b: StoredBaseline): Promise<boolean> {
+    return immediateTransaction(this.#db, () => {
+      if ((this.#current()?.revision ?? 0) + 1 !== b.revision) return false;
+      this.#s.insert!.run(b.revision, b.hash, b.document, b.createdAt.getTime());
+      return true;
+    });
   }
 
-  labels(cluster: string): Record<string, string> {
+  async labels(cluster: string): Promise<Record<string, string>> {
     return Object.fromEntries(this.#s.labels!.all(cluster).map((r) => [String(r.key), String(r.value)]));
   }
 
-  allLabels(): Map<string, Record<string, string>> {
+  async allLabels(): Promise<Map<string, Record<string, string>>> {
     const out = new Map<string, Record<string, string>>();
     for (const r of this.#s.allLabels!.all()) {
       const id = String(r.cluster);
@@ -47,18 +56,20 @@ export class SqliteRbacStore implements RbacStore {
     return out;
   }
 
-  updateLabels(cluster: string, set: Readonly<Record<string, string>>, remove: readonly string[]): void {
-    immediateTransaction(this.#db, () => {
+  async updateLabels(cluster: string, set: Readonly<Record<string, string>>, remove: readonly string[]): Promise<boolean> {
+    return immediateTransaction(this.#db, () => {
+      if (!this.#s.cluster!.get(cluster)) return false;
       for (const key of remove) this.#s.removeLabel!.run(cluster, key);
       for (const [key, value] of Object.entries(set)) this.#s.setLabel!.run(cluster, key, value);
+      return true;
     });
   }
 
-  putStatus(s: StoredRbacStatus): void {
+  async putStatus(s: StoredRbacStatus): Promise<void> {
     this.#s.putStatus!.run(s.cluster, s.report, s.reportedAt.getTime());
   }
 
-  statuses(): StoredRbacStatus[] {
+  async statuses(): Promise<StoredRbacStatus[]> {
     return this.#s.statuses!.all().map((r) => ({ cluster: String(r.cluster), report: String(r.report), reportedAt: new Date(Number(r.reported_at)) }));
   }
 }

@@ -1,25 +1,28 @@
-// Store on Node's built-in node:sqlite (synchronous). WAL with synchronous=FULL, so a
-// commit is durable before the broker answers. Every write that must be atomic runs in
-// one BEGIN IMMEDIATE transaction; because DatabaseSync is synchronous, no other request
-// can interleave inside it.
+// Store on Node's built-in node:sqlite, the embedded backend (`broker start --data-dir`).
+// WAL with synchronous=FULL, so a commit is durable before the broker answers. The
+// contract is asynchronous (a replicated backend needs it); here each method runs to its
+// end synchronously inside the returned promise. Every write that must be atomic runs in
+// one BEGIN IMMEDIATE transaction, which also re-checks the condition of a conditional
+// write (token ids, the active member, the membership epoch), so no request interleaves.
 import { immediateTransaction } from './transaction.ts';
 import { existsSync } from 'node:fs';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { BrokerError } from '../errors.ts';
-import type { CatalogStore } from './catalog-store.ts';
-import type { RbacStore } from './rbac-store.ts';
+import type { CatalogStore } from '../catalog/catalog-store.ts';
+import type { RbacStore } from '../rbac/rbac-store.ts';
 import { SqliteRbacStore } from './sqlite-rbac-store.ts';
 import { SqliteUserStore } from './sqlite-user-store.ts';
-import type { UserStore } from './user-store.ts';
+import type { UserStore } from '../users/user-store.ts';
 import { migrate } from './migrations.ts';
 import { SqliteCatalogStore } from './sqlite-catalog-store.ts';
 import { SqliteCaStore } from './sqlite-ca-store.ts';
-import type { CaStore } from './ca-store.ts';
+import type { CaStore } from '../ca/ca-store.ts';
 import { toTokenRecord } from './sqlite-token-row.ts';
 import { SqliteAgentReportStore } from './sqlite-agent-report-store.ts';
-import type { AgentReportStore } from './agent-report-store.ts';
-import type { ClusterRecord, IssuedCertificate, JoinResult, Store } from './store.ts';
-import { tokenState, type TokenRecord } from './token-record.ts';
+import type { AgentReportStore } from '../fleet/agent-report-store.ts';
+import type { AddTokenResult, ClusterRecord, IssuedCertificate, JoinResult } from '../enroll/enroll-store.ts';
+import type { Store } from './store.ts';
+import { tokenState, type TokenRecord } from '../enroll/token-record.ts';
 
 type Row = Record<string, unknown>;
 
@@ -144,86 +147,104 @@ export class SqliteStore implements Store {
   }
 
 
-  insertToken(t: TokenRecord): void {
-    this.#s.insertToken!.run(t.id, t.kind, t.subject, t.secretHash, t.createdAt.getTime(), t.expiresAt.getTime());
-  }
-
-  getToken(id: string): TokenRecord | undefined {
+  #getToken(id: string): TokenRecord | undefined {
     const r = this.#s.getToken!.get(id);
     return r ? toTokenRecord(r) : undefined;
   }
 
-  listTokens(): TokenRecord[] {
-    return this.#s.listTokens!.all().map(toTokenRecord);
+  #getCluster(id: string): ClusterRecord | undefined {
+    const r = this.#s.getCluster!.get(id);
+    return r ? toCluster(r) : undefined;
   }
 
-  revokeToken(id: string, at: Date): TokenRecord | undefined {
-    return this.#tx(() => {
-      this.#s.revokeToken!.run(at.getTime(), id);
-      return this.getToken(id);
+  async addToken(t: TokenRecord): Promise<AddTokenResult> {
+    return this.#tx((): AddTokenResult => {
+      if (this.#getToken(t.id)) return 'id-taken';
+      if (t.kind === 'cluster' && this.#getCluster(t.subject)?.state === 'active') return 'cluster-active';
+      this.#s.insertToken!.run(t.id, t.kind, t.subject, t.secretHash, t.createdAt.getTime(), t.expiresAt.getTime());
+      return 'ok';
     });
   }
 
-  completeJoin(o: { tokenId: string; clusterId: string; certificate: IssuedCertificate; now: Date }): JoinResult {
+  async getToken(id: string): Promise<TokenRecord | undefined> {
+    return this.#getToken(id);
+  }
+
+  async listTokens(): Promise<TokenRecord[]> {
+    return this.#s.listTokens!.all().map(toTokenRecord);
+  }
+
+  async revokeToken(id: string, at: Date): Promise<TokenRecord | undefined> {
+    return this.#tx(() => {
+      this.#s.revokeToken!.run(at.getTime(), id);
+      return this.#getToken(id);
+    });
+  }
+
+  async completeJoin(o: { tokenId: string; clusterId: string; certificate: IssuedCertificate; now: Date }): Promise<JoinResult> {
     return this.#tx((): JoinResult => {
-      const token = this.getToken(o.tokenId);
+      const token = this.#getToken(o.tokenId);
       if (!token || tokenState(token, o.now) !== 'pending') return { ok: false, reason: 'token-not-pending', token };
-      const previous = this.getCluster(o.clusterId);
+      const previous = this.#getCluster(o.clusterId);
       if (previous?.state === 'active') return { ok: false, reason: 'cluster-active' };
       const at = o.now.getTime();
       const epoch = (previous?.epoch ?? 0) + 1;
       this.#s.useToken!.run(at, o.tokenId);
       this.#s.upsertCluster!.run(o.clusterId, epoch, at, o.tokenId);
       this.#s.insertCert!.run(o.certificate.serial, o.clusterId, epoch, at, o.certificate.notAfter.getTime(), o.certificate.issuer ?? null);
-      return { ok: true, cluster: this.getCluster(o.clusterId)! };
+      return { ok: true, cluster: this.#getCluster(o.clusterId)! };
     });
   }
 
-  recordRenewal(o: { clusterId: string; epoch: number; certificate: IssuedCertificate; now: Date }): ClusterRecord | undefined {
+  async recordRenewal(o: { clusterId: string; epoch: number; certificate: IssuedCertificate; now: Date }): Promise<ClusterRecord | undefined> {
     return this.#tx(() => {
       const row = this.#s.clusterEpoch!.get(o.clusterId);
       if (!row || Number(row.epoch) !== o.epoch) return undefined;
       this.#s.insertCert!.run(o.certificate.serial, o.clusterId, o.epoch, o.now.getTime(), o.certificate.notAfter.getTime(), o.certificate.issuer ?? null);
-      return this.getCluster(o.clusterId);
+      return this.#getCluster(o.clusterId);
     });
   }
 
-  getCluster(id: string): ClusterRecord | undefined {
-    const r = this.#s.getCluster!.get(id);
-    return r ? toCluster(r) : undefined;
+  async getCluster(id: string): Promise<ClusterRecord | undefined> {
+    return this.#getCluster(id);
   }
 
-  listClusters(): ClusterRecord[] {
+  async listClusters(): Promise<ClusterRecord[]> {
     return this.#s.listClusters!.all().map(toCluster);
   }
 
-  removeCluster(id: string, at: Date): ClusterRecord | undefined {
+  async removeCluster(id: string, at: Date): Promise<ClusterRecord | undefined> {
     return this.#tx(() => {
-      if (!this.getCluster(id)) return undefined;
+      if (!this.#getCluster(id)) return undefined;
       this.#s.removeCluster!.run(at.getTime(), id);
       // A token minted before the removal must not bring the cluster back: rejoining needs a new one.
       this.#s.revokeSubjectTokens!.run(at.getTime(), id);
-      return this.getCluster(id);
+      return this.#getCluster(id);
     });
   }
 
-  isCurrentCertificate(clusterId: string, serial: string): boolean {
+  async isCurrentCertificate(clusterId: string, serial: string): Promise<boolean> {
     return this.#s.isCurrent!.get(serial, clusterId) !== undefined;
   }
 
-  isLatestCertificate(clusterId: string, serial: string): boolean {
+  async isLatestCertificate(clusterId: string, serial: string): Promise<boolean> {
     return this.#s.latestCert!.get(clusterId)?.serial === serial;
   }
 
-  markCertificatePresented(serial: string, at: Date): void {
+  async markCertificatePresented(serial: string, at: Date): Promise<void> {
     this.#s.markPresented!.run(at.getTime(), serial);
   }
 
-  isSupersededInUse(serial: string): boolean {
+  async isSupersededInUse(serial: string): Promise<boolean> {
     return this.#s.newerPresented!.get(serial) !== undefined;
   }
 
-  close(): void {
+  async close(): Promise<void> {
+    this.closeNow();
+  }
+
+  /** Synchronous close, for `broker init` and cleanup paths that cannot await. */
+  closeNow(): void {
     if (this.#db.isOpen) this.#db.close();
   }
 }

@@ -1,6 +1,6 @@
 // A row of the `tokens` table as a TokenRecord: join tokens (sqlite-store.ts) and person
 // invitations (sqlite-user-store.ts) share the table, so they share the mapping.
-import type { TokenKind, TokenRecord } from './token-record.ts';
+import type { TokenKind, TokenRecord } from '../enroll/token-record.ts';
 
 const date = (v: unknown): Date | null => (v === null || v === undefined ? null : new Date(Number(v)));
 

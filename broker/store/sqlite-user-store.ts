@@ -3,8 +3,8 @@
 import { immediateTransaction } from './transaction.ts';
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { toTokenRecord } from './sqlite-token-row.ts';
-import { tokenState, type TokenRecord } from './token-record.ts';
-import type { UserLoginResult, UserRecord, UserState, UserStore } from './user-store.ts';
+import { tokenState, type TokenRecord } from '../enroll/token-record.ts';
+import type { UserLoginResult, UserRecord, UserState, UserStore } from '../users/user-store.ts';
 
 type Row = Record<string, unknown>;
 
@@ -48,22 +48,27 @@ export class SqliteUserStore implements UserStore {
   }
 
 
-  get(name: string): UserRecord | undefined {
+  async get(name: string): Promise<UserRecord | undefined> {
+    return this.#get(name);
+  }
+
+  #get(name: string): UserRecord | undefined {
     const r = this.#s.get!.get(name);
     return r ? toUser(r) : undefined;
   }
 
-  list(): UserRecord[] {
+  async list(): Promise<UserRecord[]> {
     return this.#s.list!.all().map(toUser);
   }
 
-  listRevoked(): UserRecord[] {
+  async listRevoked(): Promise<UserRecord[]> {
     return this.#s.listRevoked!.all().map(toUser);
   }
 
-  invite(o: { token: TokenRecord; groups: readonly string[]; now: Date }): 'ok' | 'revoked' {
+  async invite(o: { token: TokenRecord; groups: readonly string[]; now: Date }): Promise<'ok' | 'revoked' | 'id-taken'> {
     return this.#tx(() => {
-      if (this.get(o.token.subject)?.state === 'revoked') return 'revoked';
+      if (this.#get(o.token.subject)?.state === 'revoked') return 'revoked';
+      if (this.#s.getToken!.get(o.token.id)) return 'id-taken';
       const groups = JSON.stringify(o.groups);
       this.#s.insertUser!.run(o.token.subject, groups, o.now.getTime());
       this.#s.insertToken!.run(o.token.id, o.token.subject, o.token.secretHash, o.token.createdAt.getTime(), o.token.expiresAt.getTime());
@@ -72,28 +77,33 @@ export class SqliteUserStore implements UserStore {
     });
   }
 
-  inviteGroups(tokenId: string): string[] | undefined {
+  async inviteGroups(tokenId: string): Promise<string[] | undefined> {
+    return this.#inviteGroups(tokenId);
+  }
+
+  #inviteGroups(tokenId: string): string[] | undefined {
     const r = this.#s.inviteGroups!.get(tokenId);
     return r ? (JSON.parse(String(r.groups)) as string[]) : undefined;
   }
 
-  completeLogin(o: { tokenId: string; name: string; now: Date }): UserLoginResult {
+  async completeLogin(o: { tokenId: string; name: string; now: Date }): Promise<UserLoginResult> {
     return this.#tx((): UserLoginResult => {
       const row = this.#s.getToken!.get(o.tokenId);
       if (!row || tokenState(toTokenRecord(row), o.now) !== 'pending') return { ok: false, reason: 'token-not-pending' };
-      if (this.get(o.name)?.state !== 'invited' && this.get(o.name)?.state !== 'active') return { ok: false, reason: 'revoked' };
+      const state = this.#get(o.name)?.state;
+      if (state !== 'invited' && state !== 'active') return { ok: false, reason: 'revoked' };
       this.#s.useToken!.run(o.now.getTime(), o.tokenId);
-      this.#s.activate!.run(JSON.stringify(this.inviteGroups(o.tokenId) ?? []), o.name);
-      return { ok: true, user: this.get(o.name)! };
+      this.#s.activate!.run(JSON.stringify(this.#inviteGroups(o.tokenId) ?? []), o.name);
+      return { ok: true, user: this.#get(o.name)! };
     });
   }
 
-  revoke(name: string, at: Date): UserRecord | undefined {
+  async revoke(name: string, at: Date): Promise<{ user: UserRecord; revokedNow: boolean } | undefined> {
     return this.#tx(() => {
-      if (!this.get(name)) return undefined;
-      this.#s.revoke!.run(at.getTime(), name);
+      if (!this.#get(name)) return undefined;
+      const revokedNow = Number(this.#s.revoke!.run(at.getTime(), name).changes) > 0;
       this.#s.revokeTokens!.run(at.getTime(), name);
-      return this.get(name);
+      return { user: this.#get(name)!, revokedNow };
     });
   }
 }

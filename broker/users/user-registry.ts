@@ -3,17 +3,16 @@
 // (authentication reads the store every time) and, through `onRevoked`, on every agent.
 import { inviteUserRequestSchema, type InviteUserRequest, type InviteUserResponse, type UserInfo } from '../api/users.ts';
 import type { Clock } from '../clock.ts';
-import { mintToken, toTokenInfo } from '../enroll/token-registry.ts';
+import { addMintedToken, toTokenInfo } from '../enroll/token-registry.ts';
 import { BrokerError } from '../errors.ts';
-import type { Store } from '../store/store.ts';
-import type { UserRecord } from '../store/user-store.ts';
+import type { UserRecord, UserStore } from './user-store.ts';
 
 export interface UserRegistryDeps {
-  readonly store: Store;
+  readonly store: { readonly users: UserStore };
   readonly clock: Clock;
   readonly caFingerprint: string;
   /** Runs after a user becomes revoked (not on repeats): the catalog announces it to agents. */
-  readonly onRevoked?: ((user: UserRecord) => void) | undefined;
+  readonly onRevoked?: ((user: UserRecord) => unknown) | undefined;
 }
 
 export function toUserInfo(u: UserRecord): UserInfo {
@@ -27,28 +26,29 @@ export class UserRegistry {
     this.#deps = deps;
   }
 
-  invite(input: InviteUserRequest): InviteUserResponse {
+  async invite(input: InviteUserRequest): Promise<InviteUserResponse> {
     const req = inviteUserRequestSchema.parse(input);
     const { store, clock, caFingerprint } = this.#deps;
     const groups = [...new Set(req.groups)].sort();
     const now = clock.now();
-    const { token, record } = mintToken(store, { kind: 'user', subject: req.name, ttlSeconds: req.ttlSeconds, now });
-    if (store.users.invite({ token: record, groups, now }) === 'revoked') {
+    const { token, record, result } = await addMintedToken((r) => store.users.invite({ token: r, groups, now }), { kind: 'user', subject: req.name, ttlSeconds: req.ttlSeconds, now });
+    if (result === 'revoked') {
       throw new BrokerError('PLX_BROKER_CONFLICT', `user "${req.name}" is revoked; revocation is final, invite a new name`);
     }
     return { token, info: toTokenInfo(record, now), name: req.name, groups, caFingerprint };
   }
 
-  list(): UserInfo[] {
-    return this.#deps.store.users.list().map(toUserInfo);
+  async list(): Promise<UserInfo[]> {
+    return (await this.#deps.store.users.list()).map(toUserInfo);
   }
 
   /** Idempotent for known users; an unknown name is PLX_BROKER_NOT_FOUND (likely a typo). */
-  revoke(name: string): UserInfo {
-    const before = this.#deps.store.users.get(name);
-    const after = this.#deps.store.users.revoke(name, this.#deps.clock.now());
-    if (!before || !after) throw new BrokerError('PLX_BROKER_NOT_FOUND', `no user "${name}"`);
-    if (before.state !== 'revoked') this.#deps.onRevoked?.(after);
-    return toUserInfo(after);
+  async revoke(name: string): Promise<UserInfo> {
+    // One store operation says whether this call made the change: of two racing
+    // revocations exactly one announces it (no read-before-write to race on).
+    const result = await this.#deps.store.users.revoke(name, this.#deps.clock.now());
+    if (!result) throw new BrokerError('PLX_BROKER_NOT_FOUND', `no user "${name}"`);
+    if (result.revokedNow) await this.#deps.onRevoked?.(result.user);
+    return toUserInfo(result.user);
   }
 }

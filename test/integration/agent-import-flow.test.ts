@@ -176,7 +176,7 @@ describe('agent import: broker catalog → ServiceImport, derived Service, Endpo
   it('removes an unavailable source cluster\'s slices and restores them when its lease is renewed', async () => {
     expect((await heartbeat('east')).status).toBe(200);
     broker.clock.advance(LEASE_SECONDS + 1);
-    expect(broker.broker.catalog.checkLeases()).toContain('east');
+    expect(await broker.broker.catalog.checkLeases()).toContain('east');
     const down = await waitFor(async () => {
       const s = await importState(api.west!, 'shop', 'web');
       return s.slices.length === 0 && (s.si?.status?.clusters ?? []).length === 0 && s;

@@ -5,7 +5,7 @@ import { paths, identityResponseSchema } from '../../broker/api/types.ts';
 import { parseIdentity } from '../../certs/identity.ts';
 import { TrustBundle } from '../../certs/trust-bundle.ts';
 import { verifyLeaf } from '../../certs/verify.ts';
-import { tokenState } from '../../broker/store/token-record.ts';
+import { tokenState } from '../../broker/enroll/token-record.ts';
 import {
   clusterCsr, clusterKeys, createToken, errorCode, startTestBroker, type TestBroker,
 } from './support/broker-fixture.ts';
@@ -20,10 +20,10 @@ describe('broker join', () => {
   });
 
   /** The token is still pending and the cluster has no row. */
-  function expectUnchanged(tokenId: string, clusterId: string): void {
-    const t = b.broker.store.getToken(tokenId);
+  async function expectUnchanged(tokenId: string, clusterId: string): Promise<void> {
+    const t = await b.broker.store.getToken(tokenId);
     expect(t && tokenState(t, b.clock.now())).toBe('pending');
-    expect(b.broker.store.getCluster(clusterId)).toBeUndefined();
+    expect(await b.broker.store.getCluster(clusterId)).toBeUndefined();
   }
 
   it('issues a cluster certificate for a valid token and CSR', async () => {
@@ -38,7 +38,7 @@ describe('broker join', () => {
     expect(leaf.identity).toEqual({ trustDomain: b.clusterset, kind: 'cluster', name: 'east-1' });
     expect(leaf.notAfter.getTime() - b.clock.now().getTime()).toBeLessThanOrEqual(24 * 3600 * 1000);
     expect(res.trustBundle).toBe(b.caPem);
-    expect(b.broker.store.getCluster('east-1')).toMatchObject({ state: 'active', epoch: 1 });
+    expect(await b.broker.store.getCluster('east-1')).toMatchObject({ state: 'active', epoch: 1 });
   });
 
   it('accepts a token once: a replay is PLX_BROKER_TOKEN_USED', async () => {
@@ -57,7 +57,7 @@ describe('broker join', () => {
     const results = await Promise.all([k1, k2].map(async (k) => b.call(paths.join, { body: { token, csr: await clusterCsr(k, b.clusterset, 'race-1') } })));
     expect(results.map((r) => r.status).sort()).toEqual([201, 401]);
     expect(results.map(errorCode).filter(Boolean)).toEqual(['PLX_BROKER_TOKEN_USED']);
-    expect(b.broker.store.getCluster('race-1')).toMatchObject({ state: 'active', epoch: 1 });
+    expect(await b.broker.store.getCluster('race-1')).toMatchObject({ state: 'active', epoch: 1 });
   });
 
   it('rejects an unknown token and a wrong secret alike', async () => {
@@ -67,7 +67,7 @@ describe('broker join', () => {
     const wrongSecret = await b.call(paths.join, { body: { token: `plx1.${id}.${'A'.repeat(43)}`, csr } });
     expect([errorCode(unknown), errorCode(wrongSecret)]).toEqual(['PLX_BROKER_TOKEN_INVALID', 'PLX_BROKER_TOKEN_INVALID']);
     expect(unknown.status).toBe(401);
-    expectUnchanged(id, 'unknown-1');
+    await expectUnchanged(id, 'unknown-1');
   });
 
   it('rejects an expired token', async () => {
@@ -76,8 +76,8 @@ describe('broker join', () => {
     b.clock.advance(61);
     const r = await b.call(paths.join, { body: { token, csr } });
     expect(errorCode(r)).toBe('PLX_BROKER_TOKEN_EXPIRED');
-    expect(b.broker.store.getToken(id)!.usedAt).toBeNull();
-    expect(b.broker.store.getCluster('expired-1')).toBeUndefined();
+    expect((await b.broker.store.getToken(id))!.usedAt).toBeNull();
+    expect(await b.broker.store.getCluster('expired-1')).toBeUndefined();
   });
 
   it('rejects a revoked token', async () => {
@@ -85,8 +85,8 @@ describe('broker join', () => {
     expect((await b.call(paths.adminToken(id), { method: 'DELETE', identity: b.admin })).status).toBe(200);
     const r = await b.call(paths.join, { body: { token, csr: await clusterCsr(await clusterKeys(), b.clusterset, 'revoked-1') } });
     expect(errorCode(r)).toBe('PLX_BROKER_TOKEN_REVOKED');
-    expect(b.broker.store.getToken(id)!.usedAt).toBeNull();
-    expect(b.broker.store.getCluster('revoked-1')).toBeUndefined();
+    expect((await b.broker.store.getToken(id))!.usedAt).toBeNull();
+    expect(await b.broker.store.getCluster('revoked-1')).toBeUndefined();
   });
 
   it('rejects a CSR for another cluster than the token names', async () => {
@@ -103,8 +103,8 @@ describe('broker join', () => {
       expect(r.status).toBe(403);
       expect(errorCode(r)).toBe('PLX_BROKER_CSR_IDENTITY_MISMATCH');
     }
-    expectUnchanged(id, 'bound-1');
-    expect(b.broker.store.getCluster('other-1')).toBeUndefined();
+    await expectUnchanged(id, 'bound-1');
+    expect(await b.broker.store.getCluster('other-1')).toBeUndefined();
   });
 
   it('rejects malformed PEM and a CSR whose signature does not verify', async () => {
@@ -117,7 +117,7 @@ describe('broker join', () => {
     const tampered = await b.call(paths.join, { body: { token, csr: tamperSignature(good) } });
     expect(tampered.status).toBe(400);
     expect(errorCode(tampered)).toBe('PLX_BROKER_CSR_SIGNATURE');
-    expectUnchanged(id, 'badcsr-1');
+    await expectUnchanged(id, 'badcsr-1');
   });
 
   it('rejects bodies over the size limit, unknown fields and non-JSON content types', async () => {
@@ -137,7 +137,7 @@ describe('broker join', () => {
     expect(errorCode(form)).toBe('PLX_BROKER_UNSUPPORTED_MEDIA_TYPE');
     const broken = await b.call(paths.join, { rawBody: '{"token":', contentType: 'application/json' });
     expect(errorCode(broken)).toBe('PLX_BROKER_BAD_REQUEST');
-    expectUnchanged(id, 'body-1');
+    await expectUnchanged(id, 'body-1');
   });
 
   it('refuses to join a cluster that is already an active member, keeping the token', async () => {
@@ -149,8 +149,8 @@ describe('broker join', () => {
     const r = await b.call(paths.join, { body: { token: second.token, csr: csr2 } });
     expect(r.status).toBe(409);
     expect(errorCode(r)).toBe('PLX_BROKER_CONFLICT');
-    expect(tokenState(b.broker.store.getToken(second.id)!, b.clock.now())).toBe('pending');
-    expect(b.broker.store.getCluster('dup-1')).toMatchObject({ epoch: 1 });
+    expect(tokenState((await b.broker.store.getToken(second.id))!, b.clock.now())).toBe('pending');
+    expect(await b.broker.store.getCluster('dup-1')).toMatchObject({ epoch: 1 });
   });
 });
 

@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { clusterListResponseSchema, identityResponseSchema, paths } from '../../broker/api/types.ts';
 import { createRootCa } from '../../certs/ca.ts';
 import { issueCertificate } from '../../certs/issue.ts';
-import { tokenState } from '../../broker/store/token-record.ts';
+import { tokenState } from '../../broker/enroll/token-record.ts';
 import {
   clusterCsr, clusterKeys, createToken, errorCode, joinCluster, startTestBroker, type ClientIdentity, type TestBroker,
 } from './support/broker-fixture.ts';
@@ -74,7 +74,7 @@ describe('broker authentication', () => {
       expect(r.status).toBe(403);
       expect(errorCode(r)).toBe('PLX_BROKER_CSR_IDENTITY_MISMATCH');
     }
-    expect(b.broker.store.getCluster('west-1')).toBeUndefined();
+    expect(await b.broker.store.getCluster('west-1')).toBeUndefined();
   });
 
   it('requires a client certificate', async () => {
@@ -121,11 +121,11 @@ describe('broker authentication', () => {
     }
     const forbidden = await b.call(paths.adminTokens, { body: { cluster: 'evil-1' }, identity: east.identity });
     expect(errorCode(forbidden)).toBe('PLX_BROKER_FORBIDDEN');
-    expect(b.broker.store.listTokens().filter((t) => t.subject === 'evil-1')).toHaveLength(0);
+    expect((await b.broker.store.listTokens()).filter((t) => t.subject === 'evil-1')).toHaveLength(0);
     const adminRenew = await renew(b.admin, await clusterCsr(await clusterKeys(), b.clusterset, 'east-1'));
     expect(adminRenew.status).toBe(403);
     expect(errorCode(adminRenew)).toBe('PLX_BROKER_FORBIDDEN');
-    expect(b.broker.store.getCluster('east-1')).toMatchObject({ state: 'active' });
+    expect(await b.broker.store.getCluster('east-1')).toMatchObject({ state: 'active' });
   });
 
   it('rejects a removed cluster everywhere at once; it rejoins only with a new token, and old certificates stay dead', async () => {
@@ -146,7 +146,7 @@ describe('broker authentication', () => {
     expect((await renew(west.identity, await clusterCsr(west.keys, b.clusterset, 'west-1'))).status).toBe(200);
 
     const rejoined = await joinCluster(b, 'east-1');
-    expect(b.broker.store.getCluster('east-1')).toMatchObject({ state: 'active', epoch: 2 });
+    expect(await b.broker.store.getCluster('east-1')).toMatchObject({ state: 'active', epoch: 2 });
     expect((await renew(rejoined.identity, await clusterCsr(rejoined.keys, b.clusterset, 'east-1'))).status).toBe(200);
     for (const old of [east.identity, second]) {
       expect(errorCode(await renew(old, await clusterCsr(east.keys, b.clusterset, 'east-1')))).toBe('PLX_BROKER_CLUSTER_REVOKED');
@@ -159,10 +159,10 @@ describe('broker authentication', () => {
     const whileActive = await b.call(paths.adminTokens, { body: { cluster: 'east-1' }, identity: b.admin });
     expect(errorCode(whileActive)).toBe('PLX_BROKER_CONFLICT');
     expect((await b.call(paths.adminCluster('east-1'), { method: 'DELETE', identity: b.admin })).status).toBe(200);
-    expect(tokenState(b.broker.store.getToken(early.id)!, b.clock.now())).toBe('revoked');
+    expect(tokenState((await b.broker.store.getToken(early.id))!, b.clock.now())).toBe('revoked');
     const r = await b.call(paths.join, { body: { token: early.token, csr: await clusterCsr(await clusterKeys(), b.clusterset, 'east-1') } });
     expect(errorCode(r)).toBe('PLX_BROKER_TOKEN_REVOKED');
-    expect(b.broker.store.getCluster('east-1')).toMatchObject({ state: 'removed', epoch: 1 });
+    expect(await b.broker.store.getCluster('east-1')).toMatchObject({ state: 'removed', epoch: 1 });
     const list = clusterListResponseSchema.parse((await b.call(paths.adminClusters, { identity: b.admin })).body);
     expect(list.clusters.map((c) => [c.id, c.state])).toEqual([['east-1', 'removed']]);
   });
@@ -176,6 +176,6 @@ describe('broker authentication', () => {
     const unknown = await b.call(paths.adminCluster('ghost-1'), { method: 'DELETE', identity: b.admin });
     expect(unknown.status).toBe(404);
     expect(errorCode(unknown)).toBe('PLX_BROKER_NOT_FOUND');
-    expect(b.broker.store.getCluster('ghost-1')).toBeUndefined();
+    expect(await b.broker.store.getCluster('ghost-1')).toBeUndefined();
   });
 });

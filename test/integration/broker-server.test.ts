@@ -73,8 +73,8 @@ describe('broker server', () => {
     await stopping;
     expect(response).toMatch(/^HTTP\/1\.1 201 /);
     const reopened = SqliteStore.open(b.layout.store);
-    expect(reopened.getCluster('inflight-1')).toMatchObject({ state: 'active' });
-    reopened.close();
+    expect(await reopened.getCluster('inflight-1')).toMatchObject({ state: 'active' });
+    await reopened.close();
     await expect(tlsConnect(b)).rejects.toThrow();
   });
 

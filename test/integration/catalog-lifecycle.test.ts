@@ -39,13 +39,13 @@ describe('catalog lifecycle', () => {
 
     b.clock.advance(3);
     await heartbeat(b, west);
-    expect(b.broker.catalog.checkLeases()).toEqual([]);
+    expect(await b.broker.catalog.checkLeases()).toEqual([]);
     b.clock.advance(3);
-    expect(b.broker.catalog.checkLeases()).toEqual(['east']);
+    expect(await b.broker.catalog.checkLeases()).toEqual(['east']);
     await w.waitFor((es) => clusterEvents(es).length === 1, 'east unavailable');
     expect((await snapshot(b, west)).clusters.map((s) => [s.cluster, s.available])).toEqual([['east', false], ['west', true]]);
     // Its exports stay: importing agents decide what to do with an unavailable cluster.
-    expect(b.broker.catalog.checkLeases()).toEqual([]);
+    expect(await b.broker.catalog.checkLeases()).toEqual([]);
 
     expect((await heartbeat(b, east)).status).toBe(200);
     await w.waitFor((es) => clusterEvents(es).length === 2, 'east available again');
@@ -82,7 +82,7 @@ describe('catalog lifecycle', () => {
 
     // A fresh grace period: time the broker was down does not expire anyone.
     b.clock.advance(4);
-    expect(b.broker.catalog.checkLeases()).toEqual([]);
+    expect(await b.broker.catalog.checkLeases()).toEqual([]);
     const next = await putExport(b, east, exportSpec('east', 'shop', 'ship'));
     expect((next.body as { revision: number }).revision).toBeGreaterThan(before.revision);
     await resumed.close();
@@ -93,7 +93,7 @@ describe('catalog lifecycle', () => {
     const east = await cluster(b, 'east');
     await heartbeat(b, east);
     b.clock.advance(6);
-    expect(b.broker.catalog.checkLeases()).toEqual(['east']);
+    expect(await b.broker.catalog.checkLeases()).toEqual(['east']);
     b = await restartTestBroker(b, config);
     expect((await snapshot(b, east)).clusters).toMatchObject([{ cluster: 'east', available: false }]);
     await heartbeat(b, east);

@@ -1,7 +1,9 @@
-// The catalog's persistent state, as catalog/ needs it: the export table, the event log
-// and the revision counter, plus the last known availability of each cluster. Every
-// change is one CatalogCommit, applied in one transaction, so the revision, the exports
-// and the events it produced can never disagree after a crash.
+// The catalog's persistent state, as catalog/ needs it (declared here by its consumer;
+// broker/store/ implements it): the exports, the event log and the revision counter, the
+// last known availability of each cluster and their advertisements. Every change is one
+// CatalogCommit, applied atomically and only on the head revision it was planned on, so
+// the revision, the exports and the events it produced can never disagree after a crash,
+// and two writers can never both append the same revision.
 
 export interface StoredExport {
   readonly cluster: string;
@@ -24,7 +26,7 @@ export interface StoredLease {
   readonly available: boolean;
 }
 
-/** A cluster's advertisement (JSON of ClusterAdvertisement), stored since migration 3. */
+/** A cluster's advertisement (JSON of ClusterAdvertisement). */
 export interface StoredAdvertisement {
   readonly cluster: string;
   readonly body: string;
@@ -32,6 +34,8 @@ export interface StoredAdvertisement {
 }
 
 export interface CatalogCommit {
+  /** The head revision the change was planned on: it commits only if the stored head is still this. */
+  readonly after: number;
   /** The new head revision (the last event's). */
   readonly revision: number;
   readonly upserts: readonly StoredExport[];
@@ -56,7 +60,17 @@ export interface CatalogState {
 }
 
 export interface CatalogStore {
-  load(): CatalogState;
-  /** Applies the commit in one durable transaction, or nothing at all. */
-  commit(c: CatalogCommit): void;
+  load(): Promise<CatalogState>;
+  /**
+   * Applies the commit durably and atomically, or nothing at all: resolves true once it is
+   * durable, false (nothing written) when the stored head is no longer `c.after`, and
+   * rejects when the write failed.
+   */
+  commit(c: CatalogCommit): Promise<boolean>;
+}
+
+/** What the catalog needs beside its own state: which clusters are members. */
+export interface CatalogMembers {
+  readonly catalog: CatalogStore;
+  listClusters(): Promise<readonly { readonly id: string; readonly state: string }[]>;
 }

@@ -1,5 +1,6 @@
-// CA rollover state, as broker/ca/ needs it (migration 6): the roots and where their keys
-// live, the one-row rollover state, its history, and what each cluster trusts and holds.
+// CA rollover state, as broker/ca/ needs it: the roots and where their keys live, the
+// rollover state (one record), its history, and what each cluster trusts and holds.
+// Declared by its consumer (ca-rotation.ts); broker/store/ implements it.
 import type { CaPhase } from '../api/ca.ts';
 
 export interface CaRootRecord {
@@ -43,6 +44,8 @@ export interface ClusterTrustRecord {
 }
 
 export interface CaCommit {
+  /** The rollover state the step was planned on: the step commits only if it is still this (compare-and-set). */
+  readonly expected: Omit<CaRolloverRecord, 'issuingSince'>;
   readonly rollover: Omit<CaRolloverRecord, 'issuingSince'>;
   /** Generations in the bundle after the step. */
   readonly bundle: readonly number[];
@@ -55,15 +58,22 @@ export interface CaCommit {
 }
 
 export interface CaStore {
-  roots(): CaRootRecord[];
-  rollover(): CaRolloverRecord | undefined;
-  /** First start on migration 6: the data dir's root becomes generation 1 and the issuer of every certificate naming none. */
-  seed(root: Omit<CaRootRecord, 'generation' | 'inBundle' | 'issued'>, now: Date): void;
-  /** One step of the rollover, in one transaction. */
-  commit(step: CaCommit, now: Date): void;
-  history(limit: number): CaHistoryRecord[];
+  roots(): Promise<CaRootRecord[]>;
+  rollover(): Promise<CaRolloverRecord | undefined>;
+  /**
+   * First start: the data dir's root becomes generation 1 and the issuer of every
+   * certificate naming none. Only if no rollover state exists yet (create-if-absent), so
+   * of two replicas starting at once one seeds and the other changes nothing.
+   */
+  seed(root: Omit<CaRootRecord, 'generation' | 'inBundle' | 'issued'>, now: Date): Promise<void>;
+  /**
+   * One step of the rollover, atomically, only if the rollover state is still
+   * `step.expected`; false (nothing written) when another writer moved it meanwhile.
+   */
+  commit(step: CaCommit, now: Date): Promise<boolean>;
+  history(limit: number): Promise<CaHistoryRecord[]>;
   /** Records the roots a cluster trusts; the same set again (in any order) is a no-op. */
-  recordAck(cluster: string, fingerprints: readonly string[], at: Date): void;
+  recordAck(cluster: string, fingerprints: readonly string[], at: Date): Promise<void>;
   /** Every active cluster, by ID. */
-  clusterTrust(): ClusterTrustRecord[];
+  clusterTrust(): Promise<ClusterTrustRecord[]>;
 }
