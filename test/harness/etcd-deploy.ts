@@ -73,7 +73,7 @@ async function leaf(ca: CertificateAuthority, caPem: string, commonName: string,
 }
 
 /**
- * The lab's etcd PKI, as a user would make it: one CA for the client port (it issues the
+ * The lab's etcd PKI, as a user would make it (deploy/README.md): one CA for the client port (it issues the
  * serving certificate and the clients'), another for the peer port (members only), so no
  * client certificate can ever act as a member.
  */
@@ -82,7 +82,10 @@ export async function makeEtcdPki(ns: string = ETCD.namespace, now = new Date())
   const peerCa = await createRootCa({ clusterset: 'etcd.plexus.test', commonName: 'plexus etcd peer CA', now });
   const peerNames = Array.from({ length: ETCD.members }, (_, i) => memberName(i, ns));
   return {
-    server: await leaf(clientCa.ca, clientCa.ca.certPem, 'etcd', ['serverAuth'], serverDnsNames(ns), now),
+    // clientAuth too: etcd's v3 JSON gateway dials the member's own gRPC port presenting
+    // this certificate, and with serverAuth alone every gateway call failed (503, the member
+    // logging "certificate specifies an incompatible key usage").
+    server: await leaf(clientCa.ca, clientCa.ca.certPem, 'etcd', ['serverAuth', 'clientAuth'], serverDnsNames(ns), now),
     peer: await leaf(peerCa.ca, peerCa.ca.certPem, 'etcd-peer', ['serverAuth', 'clientAuth'], [...peerNames, ...peerNames.map((n) => `${n}.cluster.local`)], now),
     client: await leaf(clientCa.ca, clientCa.ca.certPem, 'plexus-broker', ['clientAuth'], [], now),
   };
@@ -247,6 +250,19 @@ export class EtcdDeployment {
     }, { what: `3 etcd members healthy over TLS in ${this.cluster.name}`, timeoutMs, intervalMs: 1000 });
   }
 
+  /** The errors member i logged for connections it refused on the client port ("rejected connection on client endpoint"). */
+  async rejections(i: number): Promise<string[]> {
+    const out = await this.kubectl(['logs', `etcd-${i}`], { timeoutMs: 20_000 });
+    return out.split('\n').flatMap((l) => {
+      try {
+        const e = JSON.parse(l) as { msg?: string; error?: string };
+        return e.msg === 'rejected connection on client endpoint' ? [e.error ?? ''] : [];
+      } catch {
+        return [];
+      }
+    });
+  }
+
   /** Pods, events, and each member's log: for a failed test. */
   async logs(): Promise<string> {
     const cmds = [['get', 'pods,pvc,svc,endpointslices', '-o', 'wide'], ['describe', 'pods'], ['get', 'events', '--sort-by=.lastTimestamp'],
@@ -300,8 +316,7 @@ export async function deployEtcd(set: ClusterSet, o: EtcdDeployOptions = {}): Pr
   t = performance.now();
   try {
     await kubectlOk(cluster, ['apply', '-f', '-'], { input: memberVolumes(path.join(dir, 'volumes')) });
-    const k = path.join(dir, 'kustomize');
-    mkdirSync(k, { recursive: true });
+    const k = dir;                                       // kustomize reads Secret files only in or below its dir
     const [, tag] = image.ref.split(':');
     const secret = (name: string, f: { ca: string; cert: string; key: string }): string =>
       `  - { name: ${name}, namespace: ${ETCD.namespace}, type: kubernetes.io/tls, files: ${JSON.stringify([`ca.crt=${path.relative(k, f.ca)}`, `tls.crt=${path.relative(k, f.cert)}`, `tls.key=${path.relative(k, f.key)}`])} }`;
