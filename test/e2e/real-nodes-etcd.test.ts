@@ -108,6 +108,8 @@ describe('etcd from deploy/etcd/ on a real node', () => {
     await waitFor(() => etcd.healthy(old), { what: `etcd-${old} healthy again`, timeoutMs: 120_000, intervalMs: 1000 });
     await write('after-leader', 'back', old, `a write through the rejoined etcd-${old}`);
     for (const i of [0, 1, 2]) await holdsEverything(i);
+    const mib = Object.entries(await etcd.memberMemoryBytes()).map(([pod, b]) => `${pod} ${b === undefined ? '?' : (b / 2 ** 20).toFixed(1)} MiB`);
+    console.log(`[real-nodes-etcd] member memory (cgroup RSS) after ${Object.keys(written).length} keys and two member losses: ${mib.join(', ')}`);
   });
 
   it('refuses a client without a certificate, and one whose certificate the peer CA issued', async () => {

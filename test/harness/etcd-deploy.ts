@@ -10,7 +10,7 @@
 // server's name checked exactly, the client certificate shown or not as a test says.
 import '../../certs/setup.ts';
 import { execFile } from 'node:child_process';
-import { chownSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chownSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { createRootCa } from '../../certs/ca.ts';
@@ -248,6 +248,24 @@ export class EtcdDeployment {
       for (let i = 0; i < ETCD.members; i++) if (!(await this.healthy(i))) return undefined;
       return true;
     }, { what: `3 etcd members healthy over TLS in ${this.cluster.name}`, timeoutMs, intervalMs: 1000 });
+  }
+
+  /** Resident memory (cgroup total_rss) of each member's pod, by pod name; undefined where not found. */
+  async memberMemoryBytes(): Promise<Record<string, number | undefined>> {
+    const root = path.join('/sys/fs/cgroup/memory', this.netns, 'kubepods');   // the lab's kubelet cgroup root is named as its netns
+    const out: Record<string, number | undefined> = {};
+    for (let i = 0; i < ETCD.members; i++) {
+      const uid = (await this.kubectl(['get', 'pod', `etcd-${i}`, '-o', 'jsonpath={.metadata.uid}'])).trim();
+      out[`etcd-${i}`] = ['', 'burstable', 'besteffort'].map((qos) => {
+        try {
+          const m = /^total_rss (\d+)$/m.exec(readFileSync(path.join(root, qos, `pod${uid}`, 'memory.stat'), 'utf8'));
+          return m ? Number(m[1]) : undefined;
+        } catch {
+          return undefined;
+        }
+      }).find((v) => v !== undefined);
+    }
+    return out;
   }
 
   /** The errors member i logged for connections it refused on the client port ("rejected connection on client endpoint"). */
