@@ -7,6 +7,8 @@
 //     rejoins with its volume and holds every key, those written while it was gone too;
 //   - the leader's etcd SIGKILLed through containerd (no leadership hand-over) and its pod
 //     deleted: the two others elect a leader and keep serving writes; it rejoins likewise;
+//   - a member runs as uid 65532 and reads its certificates from read-only Secrets, 0440;
+//   - the PodDisruptionBudget allows one eviction at a time;
 //   - refused: a client without a certificate, a client with a certificate of the peer CA,
 //     and TLS 1.2 on the client and the peer port.
 // Needs root and `npm run nodes:install`; runs with `npm run test:nodes`.
@@ -110,6 +112,46 @@ describe('etcd from deploy/etcd/ on a real node', () => {
     for (const i of [0, 1, 2]) await holdsEverything(i);
     const mib = Object.entries(await etcd.memberMemoryBytes()).map(([pod, b]) => `${pod} ${b === undefined ? '?' : (b / 2 ** 20).toFixed(1)} MiB`);
     console.log(`[real-nodes-etcd] member memory (cgroup RSS) after ${Object.keys(written).length} keys and two member losses: ${mib.join(', ')}`);
+  });
+
+  it('a member runs as the image\'s etcd user and reads its certificates from Secrets mounted read-only, 0440, group 65532', async () => {
+    saveLogsOnFailure();
+    const exec = async (args: string[]) => etcd.cluster.kubectl(['-n', 'plexus-etcd', 'exec', 'etcd-0', '-c', 'etcd', '--', ...args]);
+    expect((await exec(['id', '-u'])).stdout.trim()).toBe('65532');
+    for (const f of ['server/tls.key', 'server/ca.crt', 'peer/tls.key', 'peer/tls.crt']) {
+      const r = await exec(['stat', '-L', '-c', '%a %u %g', `/etc/etcd/tls/${f}`]);
+      expect(r.stdout.trim(), f).toBe('440 0 65532');
+    }
+    const write = await exec(['touch', '/etc/etcd/tls/server/x']);
+    expect(write.code).not.toBe(0);
+    expect(write.stderr).toMatch(/Read-only file system/);
+    // etcd made its data dir 0700 below the PVC's mount.
+    expect((await exec(['stat', '-c', '%a %u', '/var/lib/etcd/data'])).stdout.trim()).toBe('700 65532');
+  });
+
+  it('the PodDisruptionBudget lets one member be evicted at a time: a second eviction is refused until the first is back', async () => {
+    saveLogsOnFailure();
+    const evict = (i: number) => etcd.cluster.kubectl(['create', '--raw', `/api/v1/namespaces/plexus-etcd/pods/etcd-${i}/eviction`, '-f', '-'],
+      { input: JSON.stringify({ apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: `etcd-${i}`, namespace: 'plexus-etcd' } }) });
+    // The PDB's status must count three healthy members before it allows a disruption.
+    await waitFor(async () => (await etcd.kubectl(['get', 'pdb', 'etcd', '-o', 'jsonpath={.status.disruptionsAllowed}'])).trim() === '1',
+      { what: 'the etcd PDB to allow one disruption', timeoutMs: 120_000, intervalMs: 1000 });
+    const uid = (await etcd.kubectl(['get', 'pod', 'etcd-0', '-o', 'jsonpath={.metadata.uid}'])).trim();
+    const first = await evict(0);
+    expect(first.code, first.stderr).toBe(0);
+    const second = await evict(1);
+    expect(second.code).not.toBe(0);
+    expect(second.stderr).toMatch(/disruption budget/i);
+    await write('during-eviction', 'v', 2, 'a write while etcd-0 is evicted');
+    await waitFor(async () => {
+      const out = (await etcd.kubectl(['get', 'pod', 'etcd-0', '-o', 'jsonpath={.metadata.uid} {.status.conditions[?(@.type=="Ready")].status}'])).trim();
+      const [newUid, ready] = out.split(' ');
+      return newUid !== uid && ready === 'True';
+    }, { what: 'a new etcd-0 pod Ready', timeoutMs: 300_000, intervalMs: 1000 });
+    await waitFor(async () => (await evict(1)).code === 0, { what: 'evicting etcd-1 once etcd-0 is back', timeoutMs: 120_000, intervalMs: 1000 });
+    await waitFor(async () => (await etcd.kubectl(['get', 'statefulset', 'etcd', '-o', 'jsonpath={.status.readyReplicas}'])).trim() === '3',
+      { what: 'three members Ready again', timeoutMs: 300_000, intervalMs: 1000 });
+    for (const i of [0, 1, 2]) await holdsEverything(i);
   });
 
   it('refuses a client without a certificate, and one whose certificate the peer CA issued', async () => {
