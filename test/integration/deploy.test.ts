@@ -96,6 +96,55 @@ describe('deploy/ manifests', () => {
     }
   });
 
+  it('the etcd base is accepted: 3 members started together, TLS 1.3 with client certificates on both ports, peer names for not-ready members, a PDB of one', async () => {
+    const rendered = await render('etcd');
+    for (const flag of ['--tls-min-version=TLS1.3', '--client-cert-auth', '--peer-client-cert-auth', '--peer-cert-allowed-cn=etcd-peer',
+      '--listen-client-urls=https://0.0.0.0:2379', '--listen-peer-urls=https://0.0.0.0:2380', '--initial-cluster-state=new']) {
+      expect(rendered).toContain(`- ${flag}\n`);
+    }
+    expect(rendered).not.toMatch(/--(listen|advertise)-client-urls=http:|--listen-peer-urls=http:|--initial-advertise-peer-urls=http:/);
+    expect(rendered).toMatch(/replicas: 3\n/);
+    expect(rendered).toMatch(/podManagementPolicy: Parallel/);
+    expect(rendered).toMatch(/publishNotReadyAddresses: true/);
+    expect(rendered).toMatch(/kind: PodDisruptionBudget[\s\S]*maxUnavailable: 1/);
+    expect(rendered).toMatch(/preferredDuringSchedulingIgnoredDuringExecution:[\s\S]*topologyKey: kubernetes\.io\/hostname/);
+    expect(rendered).toMatch(/resources:\n\s+limits:\n\s+memory: \S+\n\s+requests:\n\s+cpu: \S+\n\s+memory: \S+/);
+    expect(rendered.match(/defaultMode: 288/g)).toHaveLength(2);            // both certificate Secrets 0440
+    const out = await serverDryRun(rendered);
+    for (const obj of ['statefulset.apps/etcd', 'service/etcd-peer', 'service/etcd', 'poddisruptionbudget.policy/etcd']) expect(out).toContain(obj);
+  });
+
+  it('the real-node etcd overlay never pulls the image', async () => {
+    const rendered = await render('overlays/real-nodes/etcd');
+    expect(rendered).toMatch(/image: plexus\.local\/etcd:latest\n\s*imagePullPolicy: Never/);
+    await serverDryRun(rendered);
+  });
+
+  it('the replicated broker overlay (pending the etcd flags) runs 3 replicas with a PDB and spread, no PVC and no init, the CA and etcd client Secrets mounted read-only 0440', async () => {
+    const rendered = await render('overlays/broker-etcd');
+    expect(rendered).toMatch(/replicas: 3\n/);
+    expect(rendered).toMatch(/type: RollingUpdate/);
+    expect(rendered).not.toMatch(/Recreate|PersistentVolumeClaim|persistentVolumeClaim|broker init/);
+    expect(rendered).toMatch(/kind: PodDisruptionBudget[\s\S]*maxUnavailable: 1/);
+    expect(rendered).toMatch(/topologySpreadConstraints:[\s\S]*topologyKey: kubernetes\.io\/hostname/);
+    expect(rendered).toMatch(/- mountPath: \/etc\/plexus\/ca\n\s+name: ca\n\s+readOnly: true/);
+    expect(rendered).toMatch(/- mountPath: \/etc\/plexus\/etcd\n\s+name: etcd-client\n\s+readOnly: true/);
+    expect(rendered).toMatch(/defaultMode: 288[\s\S]*key: root\.key[\s\S]*secretName: plexus-broker-ca/);
+    expect(rendered).toMatch(/secretName: plexus-broker-etcd-client/);
+    expect(rendered).toContain('endpoints: https://etcd-0.etcd-peer.plexus-etcd.svc:2379,');
+    const out = await serverDryRun(rendered);
+    for (const obj of ['deployment.apps/plexus-broker', 'poddisruptionbudget.policy/plexus-broker', 'configmap/plexus-broker-etcd']) expect(out).toContain(obj);
+  });
+
+  it('the default broker stays one replica on its PVC: the replicated overlay is referenced by no other base or overlay', async () => {
+    for (const dir of ['broker', 'overlays/lab', 'overlays/real-nodes/broker']) {
+      const rendered = await render(dir);
+      expect(rendered, dir).toMatch(/replicas: 1\n/);
+      expect(rendered, dir).toContain('claimName: plexus-broker-data');
+      expect(rendered, dir).not.toMatch(/etcd/);
+    }
+  });
+
   it('grants the agent no wildcard and no cluster-wide Secret access', async () => {
     const rendered = await render('agent');
     const roles = rendered.split(/^---$/m).filter((d) => /^kind: ClusterRole$/m.test(d));

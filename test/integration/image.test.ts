@@ -110,8 +110,8 @@ describe('container image', () => {
 
   it('every container in deploy/ has a read-only root filesystem and runs as non-root', () => {
     const dir = path.join(repoRoot, 'deploy');
-    const manifests = readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('deployment.yaml'));
-    expect(manifests.length).toBeGreaterThanOrEqual(2);
+    const manifests = readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('deployment.yaml') || f.endsWith('statefulset.yaml'));
+    expect(manifests.length).toBeGreaterThanOrEqual(3);
     for (const f of manifests) {
       const text = readFileSync(path.join(dir, f), 'utf8');
       const containers = text.match(/^\s+- name: [a-z-]+\n\s+image: /gm) ?? [];
