@@ -6,7 +6,8 @@
 //           way round. broker/, agent/ and certs/ import neither cli/ nor commander.
 //   fastify is imported only in broker/http/: every route plugin lives there, and the
 //           subsystems (catalog/, rbac/, users/, ca/, fleet/, metrics/ …) export services.
-//   Runtime code (agent/ broker/ certs/ cli/ bin/, not their *.test.ts) never imports test/:
+//   gateway/ imports certs/ (and, like agent/, only broker/api/ of the broker); never cli/.
+//   Runtime code (agent/ broker/ certs/ gateway/ cli/ bin/, not their *.test.ts) never imports test/:
 //   the fakes of test/support/ and the harness stay out of the image. Unit tests beside the
 //   code may import test/support/.
 import tseslint from 'typescript-eslint';
@@ -25,6 +26,7 @@ const boundaries = {
   agent: [{ regex: '(^|/)broker/(?!api(/|$))', message: 'agent/ may import only broker/api/ (the wire contract) from the broker' }, ...noCli, noFastify],
   broker: [brokerNoAgent, ...noCli, noFastify],
   'broker/http': [brokerNoAgent, ...noCli],
+  gateway: [{ regex: '(^|/)broker/(?!api(/|$))', message: 'gateway/ may import only broker/api/ (the wire contract) from the broker' }, ...noCli, noFastify],
   cli: [],
   bin: [],
 };
