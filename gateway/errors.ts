@@ -58,3 +58,7 @@ export class GatewayError extends Error {
     this.reason = options.reason;
   }
 }
+
+export function isGatewayError(e: unknown, code?: GatewayErrorCode): e is GatewayError {
+  return e instanceof GatewayError && (code === undefined || e.code === code);
+}
