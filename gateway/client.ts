@@ -94,8 +94,11 @@ export class GatewayClient {
         this.#o.logger.warn({ peer: peer.cluster, target: formatTarget(target), reason }, 'peer gateway refused a stream');
         reject(new GatewayError('PLX_GATEWAY_REFUSED', `cluster ${peer.cluster} refused ${formatTarget(target)}: ${reason}`, { reason }));
       });
-      stream.once('error', (err) => reject(err instanceof GatewayError ? err
-        : new GatewayError('PLX_GATEWAY_UNREACHABLE', `stream to cluster ${peer.cluster} failed: ${err.message}`, { cause: err })));
+      // A failed session cancels its streams; the session's own error is the stream error's cause.
+      stream.once('error', (err: Error) => {
+        const own = [err, err.cause].find((e) => e instanceof GatewayError);
+        reject(own ?? new GatewayError('PLX_GATEWAY_UNREACHABLE', `stream to cluster ${peer.cluster} failed: ${err.message}`, { cause: err }));
+      });
       stream.once('close', () => reject(new GatewayError('PLX_GATEWAY_UNREACHABLE', `stream to cluster ${peer.cluster} closed before an answer (code ${stream.rstCode})`)));
     });
     accepted.catch(() => undefined);
