@@ -26,7 +26,7 @@ const LATENCY_ROUNDS = Number(process.env.BENCH_GATEWAY_ROUNDS ?? 1000);
 const WARMUP_ROUNDS = 100;
 const ONE_STREAM_BYTES = 256 * 2 ** 20;
 const STREAMS = 32;
-const RUNS = 3;
+const RUNS = Number(process.env.BENCH_GATEWAY_RUNS ?? 5);
 
 type PathName = 'direct' | 'relay' | 'gateway';
 interface PathPorts { source: number; echo: number; pids: number[] }
@@ -184,21 +184,23 @@ async function main(): Promise<void> {
       return [n, { p50: percentile(sorted, 50), p99: percentile(sorted, 99) }];
     })) as Record<PathName, { p50: number; p99: number }>;
 
-    // Throughput, one path at a time (warm-up download first), CPU of the hop's processes over it.
-    const tp: Record<PathName, { one: number; many: number; cpuSPerGb: number }> = {} as never;
-    for (const n of names) {
-      await download(paths[n].source, 8 * 2 ** 20);
-      const cpu0 = sumCpu(paths[n].pids);
-      const one: number[] = [];
-      const many: number[] = [];
-      for (let r = 0; r < RUNS; r++) {
-        one.push(await throughput(paths[n].source, 1, ONE_STREAM_BYTES));
-        many.push(await throughput(paths[n].source, STREAMS, ONE_STREAM_BYTES));
+    // Throughput, paths interleaved run by run (the machine's load varies; every path gets
+    // its share of each phase), CPU of each hop's processes summed over its own runs only.
+    const one: Record<PathName, number[]> = { direct: [], relay: [], gateway: [] };
+    const many: Record<PathName, number[]> = { direct: [], relay: [], gateway: [] };
+    const cpuMsOf: Record<PathName, number> = { direct: 0, relay: 0, gateway: 0 };
+    for (const n of names) await download(paths[n].source, 8 * 2 ** 20);
+    for (let r = 0; r < RUNS; r++) {
+      for (const n of names) {
+        const cpu0 = sumCpu(paths[n].pids);
+        one[n].push(await throughput(paths[n].source, 1, ONE_STREAM_BYTES));
+        many[n].push(await throughput(paths[n].source, STREAMS, ONE_STREAM_BYTES));
+        cpuMsOf[n] += sumCpu(paths[n].pids) - cpu0;
       }
-      const gb = (2 * RUNS * ONE_STREAM_BYTES) / 1e9;
-      tp[n] = { one: median(one), many: median(many), cpuSPerGb: (sumCpu(paths[n].pids) - cpu0) / 1000 / gb };
-      process.stderr.write(`${n}: ${tp[n].one.toFixed(0)} MiB/s one stream, ${tp[n].many.toFixed(0)} MiB/s ${STREAMS} streams\n`);
     }
+    const gb = (2 * RUNS * ONE_STREAM_BYTES) / 1e9;
+    const tp = Object.fromEntries(names.map((n) => [n, { one: median(one[n]), many: median(many[n]), cpuSPerGb: cpuMsOf[n] / 1000 / gb }])) as Record<PathName, { one: number; many: number; cpuSPerGb: number }>;
+    for (const n of names) process.stderr.write(`${n}: one stream ${one[n].map((x) => x.toFixed(0)).join(' ')} MiB/s; ${STREAMS} streams ${many[n].map((x) => x.toFixed(0)).join(' ')} MiB/s\n`);
 
     const added = lat.gateway.p50 - lat.direct.p50;
     const oneRatio = tp.gateway.one / tp.relay.one;
@@ -216,9 +218,9 @@ async function main(): Promise<void> {
         `One-stream throughput: ${(oneRatio * 100).toFixed(0)}% of the bare relay's (target ≥ 50%, ${oneRatio >= 0.5 ? 'met' : 'missed'}).`,
         `Connect latency: ${LATENCY_ROUNDS} rounds after ${WARMUP_ROUNDS} warm-up, each a new TCP connection to the path, one byte sent and its echo received; paths interleaved round by round. `
           + 'Through the gateway the stream rides an HTTP/2 session already open (2 per peer), so no TLS handshake is in it; the bare relay makes a TLS 1.3 handshake per connection, which is its p50.',
-        `Throughput: a source backend sends ${ONE_STREAM_BYTES / 2 ** 20} MiB in total, over one stream or over ${STREAMS} concurrent streams (${ONE_STREAM_BYTES / 2 ** 20 / STREAMS} MiB each); median of ${RUNS} runs each. `
+        `Throughput: a source backend sends ${ONE_STREAM_BYTES / 2 ** 20} MiB in total, over one stream or over ${STREAMS} concurrent streams (${ONE_STREAM_BYTES / 2 ** 20 / STREAMS} MiB each); median of ${RUNS} runs each, the three paths interleaved run by run. `
           + 'Client and backends share this process; the hop\'s two processes are separate Node processes; everything shares the machine\'s 2 cores.',
-        'Hop CPU: utime+stime of the two hop processes over all throughput runs of the path, divided by the bytes carried (GB = 10^9 bytes).',
+        'Hop CPU: utime+stime of the two hop processes over the throughput runs of their path, divided by the bytes carried (GB = 10^9 bytes): the figure least affected by other load on the machine.',
         'The gateway pair does per stream what the relay does not: h2 framing and flow control, the CONNECT target parsed and looked up in the export table, the peer\'s expiry, root, revocation and membership checked, and metrics; TLS between the two is TLS 1.3 with client certificates on both.',
       ],
     });

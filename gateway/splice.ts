@@ -4,6 +4,30 @@
 // CONNECT_ERROR towards the peer, as RFC 9113 §8.5 asks of a CONNECT proxy).
 import { constants, type Http2Stream } from 'node:http2';
 import type { Socket } from 'node:net';
+import type { Readable } from 'node:stream';
+
+/**
+ * Like from.pipe(to), but the socket is corked for the rest of the tick: the DATA frames
+ * that one TLS read of the session decodes arrive as several chunks in one tick, and go to
+ * the socket as one writev instead of one write system call each.
+ */
+function pipeBatched(from: Readable, to: Socket): void {
+  let corked = false;
+  const uncork = () => {
+    corked = false;
+    to.uncork();
+  };
+  from.on('data', (chunk: Buffer) => {
+    if (!corked) {
+      corked = true;
+      to.cork();
+      process.nextTick(uncork);
+    }
+    if (!to.write(chunk)) from.pause();
+  });
+  to.on('drain', () => from.resume());
+  from.once('end', () => to.end());
+}
 
 export function splice(socket: Socket, stream: Http2Stream, onClose: () => void): void {
   let done = false;
@@ -13,7 +37,7 @@ export function splice(socket: Socket, stream: Http2Stream, onClose: () => void)
     onClose();
   };
   socket.pipe(stream);
-  stream.pipe(socket);
+  pipeBatched(stream, socket);
   socket.on('error', () => {
     if (!stream.closed) stream.close(constants.NGHTTP2_CONNECT_ERROR);
   });
