@@ -4,7 +4,7 @@
 // table) and spliced to a local backend, or refused with a status, a `plexus-refusal`
 // header, a count and a log line naming the peer. Never a relay to an address: the target
 // is looked up, never dialled as given.
-import { createSecureServer, type Http2Session, type Http2SecureServer, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
+import { constants, createSecureServer, type Http2Session, type Http2SecureServer, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import { connect, type Socket, type AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
@@ -61,7 +61,14 @@ export class GatewayServer {
       ...tlsOptions(o.tls), requestCert: true, rejectUnauthorized: false, allowHTTP1: false, settings: H2_SETTINGS,
     });
     this.#server.on('session', (session) => this.#onSession(session));
-    this.#server.on('stream', (stream, headers) => void this.#onStream(stream, headers));
+    this.#server.on('stream', (stream, headers) => {
+      // A stream the peer reset while it was being authorized or dialled must not become an
+      // unhandled rejection that ends the gateway: it is logged and the stream is reset.
+      this.#onStream(stream, headers).catch((err: Error) => {
+        o.logger.warn({ err: err.message, target: headers[':authority'] }, 'gateway stream failed');
+        if (!stream.destroyed) stream.close(constants.NGHTTP2_INTERNAL_ERROR);
+      });
+    });
     this.#server.on('tlsClientError', (err: Error & { code?: string }) => {
       o.metrics.handshakeFailures.inc({ side: 'in', reason: err.code ?? 'tls' });
       o.logger.warn({ err: err.message, code: err.code }, 'gateway TLS handshake failed');

@@ -4,7 +4,9 @@
 // root), a user's certificate, no client certificate, a plain GET. Each refusal has its own
 // status and reason, is counted in plexus_gateway_refusals_total and logged with the
 // peer's identity; nothing reaches the backend.
+import { createServer, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ExportTable } from '../../gateway/export-table.ts';
 import { GatewayPki } from '../support/gateway-pki.ts';
 import { ECHO, rawConnect, sender, startEast, type EastGateway, type Sender } from './support/gateway-fixture.ts';
 
@@ -109,6 +111,21 @@ describe('gateway refusals', () => {
     expect(await rawConnect(east.port, { authority: 'echo.demo.svc:80', ca: east.pki.rootPem })).toEqual({ status: 401, reason: 'no-client-cert' });
     expect(await refusalsOf('no-client-cert', 'unverified')).toBe(1);
     expect(refusedLines('no-client-cert')[0]).toMatchObject({ peer: '(no certificate)' });
+  });
+
+  it('an exported service whose backends refuse connections is answered backend-unreachable (502); a new export table applies to the next stream', async () => {
+    const closed = createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', () => r()));
+    const deadPort = (closed.address() as AddressInfo).port;
+    await new Promise<void>((r) => closed.close(() => r()));
+    east.server.setExports(ExportTable.from([
+      { namespace: 'demo', name: 'echo', ports: [{ port: 80, backends: [`127.0.0.1:${east.echoPort}`] }] },
+      { namespace: 'demo', name: 'dead', ports: [{ port: 80, backends: [`127.0.0.1:${deadPort}`] }] },
+    ]));
+    const west = await newSender('west');
+    await expect(openThrough(west, { namespace: 'demo', name: 'dead', port: 80 })).rejects.toMatchObject({ reason: 'backend-unreachable' });
+    expect(await refusalsOf('backend-unreachable', 'west')).toBe(1);
+    expect(refusedLines('backend-unreachable')[0]).toMatchObject({ peer: 'spiffe://acme.example/cluster/west', service: 'demo/dead' });
   });
 
   it('an expired certificate is refused as expired', async () => {
