@@ -7,9 +7,10 @@ import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 
 /**
- * Like from.pipe(to), but the socket is corked for the rest of the tick: the DATA frames
- * that one TLS read of the session decodes arrive as several chunks in one tick, and go to
- * the socket as one writev instead of one write system call each.
+ * Like from.pipe(to), but the socket stays corked until the check phase of this loop turn:
+ * the DATA frames one TLS read of the session decodes arrive as one callback each (and the
+ * tick queue drains after each, so nextTick would not batch), and leave as one writev
+ * instead of one write system call each.
  */
 function pipeBatched(from: Readable, to: Socket): void {
   let corked = false;
@@ -21,7 +22,7 @@ function pipeBatched(from: Readable, to: Socket): void {
     if (!corked) {
       corked = true;
       to.cork();
-      process.nextTick(uncork);
+      setImmediate(uncork);
     }
     if (!to.write(chunk)) from.pause();
   });
