@@ -1,13 +1,15 @@
 // Two real gateways on loopback, real TLS 1.3 with cluster certificates issued by certs/
 // from one root: bytes go end to end through the pair, many streams share one
-// connection, and a sender's certificate rotation reaches new streams while an open
-// stream keeps flowing. Refusals are in gateway-refusals.test.ts.
+// connection, a sender's certificate rotation reaches new streams while an open stream
+// keeps flowing, and a CA rollover reaches open connections at their next stream.
+// Refusals are in gateway-refusals.test.ts.
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { connect as tcpConnect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../harness/wait-for.ts';
+import { GatewayPki } from '../support/gateway-pki.ts';
 import { ECHO, roundTrip, sender, startEast, type EastGateway, type Sender } from './support/gateway-fixture.ts';
 
 describe('gateway pair on loopback', () => {
@@ -91,6 +93,25 @@ describe('gateway pair on loopback', () => {
     socket.destroy();
     const west = await newSender();
     expect((await roundTrip((await west.forward()).port, Buffer.from('still served'))).toString()).toBe('still served');
+  });
+
+  it('CA rollover: a sender re-issued from the new root reaches a receiver that trusts both; once the receiver drops the old root, a connection opened under it is refused at its next stream', async () => {
+    const next = await GatewayPki.create(east.pki.clusterset);
+    const both = east.pki.rootPem + next.rootPem;
+    east.server.useIdentity({ ...(await next.issue('east')), trustBundlePem: both });
+    const old = sender(east, { ...(await east.pki.issue('west')), trustBundlePem: both });
+    senders.push(old);
+    await old.client.open({ cluster: 'east', host: '127.0.0.1', port: east.port }, ECHO).accepted;
+    const renewed = sender(east, await next.issue('west', { trustBundlePem: both }));
+    senders.push(renewed);
+    expect((await roundTrip((await renewed.forward()).port, Buffer.from('new root'))).toString()).toBe('new root');
+
+    east.server.useIdentity(await next.issue('east'));
+    await expect(old.client.open({ cluster: 'east', host: '127.0.0.1', port: east.port }, ECHO).accepted).rejects.toMatchObject({ reason: 'untrusted' });
+    expect(await east.metrics.value('plexus_gateway_refusals_total', { side: 'in', reason: 'untrusted', peer: 'west' })).toBe(1);
+    expect((await roundTrip((await renewed.forward()).port, Buffer.from('still fine'))).toString()).toBe('still fine');
+    // Back to the first root for the tests after this one.
+    east.server.useIdentity(await east.pki.issue('east'));
   });
 
   it('a client offering at most TLS 1.2 fails the handshake and is counted as a handshake failure', async () => {
