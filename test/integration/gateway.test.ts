@@ -9,6 +9,10 @@ import { connect as tcpConnect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../harness/wait-for.ts';
+import { pino } from 'pino';
+import { ExportTable } from '../../gateway/export-table.ts';
+import { GatewayMetrics } from '../../gateway/metrics.ts';
+import { GatewayServer } from '../../gateway/server.ts';
 import { GatewayPki } from '../support/gateway-pki.ts';
 import { ECHO, roundTrip, sender, startEast, type EastGateway, type Sender } from './support/gateway-fixture.ts';
 
@@ -126,5 +130,26 @@ describe('gateway pair on loopback', () => {
     const opened = west.client.open({ cluster: 'north', host: '127.0.0.1', port: east.port }, ECHO);
     await expect(opened.accepted).rejects.toMatchObject({ code: 'PLX_GATEWAY_PEER_IDENTITY' });
     expect(await west.metrics.value('plexus_gateway_handshake_failures_total', { side: 'out', reason: 'peer-identity' })).toBe(1);
+  });
+  // Last in this file: it closes east's server for good.
+  it('a lost session is replaced: after the receiving gateway restarts on its port, the next stream reconnects', async () => {
+    const west = await newSender('west', { sessionsPerPeer: 1 });
+    const fwd = await west.forward();
+    expect((await roundTrip(fwd.port, Buffer.from('before'))).toString()).toBe('before');
+    const port = east.port;
+    await east.server.close();
+    await waitFor(() => west.client.sessionCount === 0, { what: 'the sender noticed the lost session', timeoutMs: 5000, intervalMs: 20 });
+    const restarted = new GatewayServer({
+      host: '127.0.0.1', port, clusterset: east.pki.clusterset, tls: await east.pki.issue('east'), metrics: new GatewayMetrics(), logger: pino({ level: 'silent' }),
+      exports: ExportTable.from([{ namespace: 'demo', name: 'echo', ports: [{ port: 80, backends: [`127.0.0.1:${east.echoPort}`] }] }]),
+      membership: { isMember: (c) => c === 'west', isRevoked: () => false },
+    });
+    await restarted.start();
+    try {
+      expect((await roundTrip(fwd.port, Buffer.from('after restart'))).toString()).toBe('after restart');
+      expect(await west.metrics.value('plexus_gateway_connections_total', { side: 'out' })).toBe(2);
+    } finally {
+      await restarted.close();
+    }
   });
 });
