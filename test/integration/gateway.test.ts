@@ -125,7 +125,7 @@ describe('gateway pair on loopback', () => {
     await waitFor(async () => (await east.metrics.value('plexus_gateway_handshake_failures_total', { side: 'in' })) === before + 1, { what: 'handshake failure counted', timeoutMs: 5000, intervalMs: 20 });
   });
 
-  it('the sender refuses a peer gateway that is not the cluster it stands for (exact SPIFFE identity), counted as a handshake failure', async () => {
+  it('the sender refuses a peer gateway that is not the cluster it stands for (exact SPIFFE identity) as PLX_GATEWAY_PEER_IDENTITY, counted as a handshake failure (it was reported as PLX_GATEWAY_UNREACHABLE: the session error reached the stream only as its cause)', async () => {
     const west = await newSender();
     const opened = west.client.open({ cluster: 'north', host: '127.0.0.1', port: east.port }, ECHO);
     await expect(opened.accepted).rejects.toMatchObject({ code: 'PLX_GATEWAY_PEER_IDENTITY' });
