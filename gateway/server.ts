@@ -45,6 +45,8 @@ export class GatewayServer {
   readonly #now: () => Date;
   readonly #peers = new WeakMap<Http2Session, Promise<PeerResult>>();
   readonly #sessions = new Set<Http2Session>();
+  readonly #sockets = new Set<Socket>();
+  #closing = false;
   #bundle: TrustBundle;
   #exports: ExportTable;
   #next = 0;
@@ -59,6 +61,14 @@ export class GatewayServer {
     // peer-auth.ts has verified it against the clusterset root.
     this.#server = createSecureServer({
       ...tlsOptions(o.tls), requestCert: true, rejectUnauthorized: false, allowHTTP1: false, settings: H2_SETTINGS,
+    });
+    // Every accepted TCP connection, from accept: a peer still in (or never starting) its TLS
+    // handshake has no session yet, and would otherwise hold close() open for as long as it
+    // stays connected.
+    this.#server.on('connection', (socket: Socket) => {
+      if (this.#closing) return void socket.destroy();
+      this.#sockets.add(socket);
+      socket.once('close', () => this.#sockets.delete(socket));
     });
     this.#server.on('session', (session) => this.#onSession(session));
     this.#server.on('stream', (stream, headers) => {
@@ -109,8 +119,10 @@ export class GatewayServer {
   }
 
   async close(): Promise<void> {
+    this.#closing = true;
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
     for (const s of this.#sessions) s.destroy();
+    for (const socket of this.#sockets) socket.destroy();
     await closed;
   }
 
