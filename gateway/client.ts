@@ -7,11 +7,11 @@
 // open streams carry on until they end) and later streams open sessions with the new
 // certificate and bundle. A lost session is dropped from the pool; the next stream
 // reconnects.
-import { connect, type ClientHttp2Session, type ClientHttp2Stream } from 'node:http2';
+import { connect, constants, type ClientHttp2Session, type ClientHttp2Stream } from 'node:http2';
 import { connect as tlsConnect, type PeerCertificate } from 'node:tls';
 import type { Logger } from 'pino';
 import { formatIdentity } from '../certs/identity.ts';
-import { GatewayError } from './errors.ts';
+import { GatewayError, isGatewayError } from './errors.ts';
 import type { GatewayMetrics } from './metrics.ts';
 import { REFUSAL_HEADER, isRefusalReason } from './refusal.ts';
 import type { GatewayTls } from './server.ts';
@@ -32,6 +32,13 @@ export interface GatewayClientOptions {
   readonly logger: Logger;
   /** Long-lived sessions per peer gateway that streams are spread over (round robin). */
   readonly sessionsPerPeer?: number;
+  /**
+   * How long a stream may wait for the peer's answer (including the connection's TLS
+   * handshake when it opens a session). A peer that accepts TCP and then says nothing (a
+   * blackhole, a wrong port) fails the stream with PLX_GATEWAY_UNREACHABLE instead of holding
+   * the local connection for the operating system's timeouts. Default 10 s.
+   */
+  readonly openTimeoutMs?: number;
 }
 
 export interface OpenedStream {
@@ -58,6 +65,7 @@ export class GatewayClient {
   readonly #o: GatewayClientOptions;
   readonly #pools = new Map<string, Pool>();
   readonly #all = new Set<ClientHttp2Session>();
+  readonly #connected = new WeakSet<ClientHttp2Session>();
   #tls: GatewayTls;
   #closed = false;
 
@@ -82,7 +90,16 @@ export class GatewayClient {
     const m = this.#o.metrics;
     const service = serviceKey(target);
     const accepted = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        const err = new GatewayError('PLX_GATEWAY_UNREACHABLE', `cluster ${peer.cluster}'s gateway did not answer within ${this.#o.openTimeoutMs ?? 10_000} ms`);
+        reject(err);
+        // A session that never finished its handshake is given up with its streams.
+        if (!this.#connected.has(session)) session.destroy(err);
+        else if (!stream.closed) stream.close(constants.NGHTTP2_CANCEL);
+      }, this.#o.openTimeoutMs ?? 10_000);
+      stream.once('close', () => clearTimeout(timer));
       stream.once('response', (headers) => {
+        clearTimeout(timer);
         const status = Number(headers[':status']);
         if (status === 200) {
           m.streams.inc({ side: 'out', peer: peer.cluster, service });
@@ -156,12 +173,13 @@ export class GatewayClient {
     let connected = false;
     session.once('connect', () => {
       connected = true;
+      this.#connected.add(session);
       m.connections.inc({ side: 'out' });
       session.setLocalWindowSize(SESSION_WINDOW);
     });
     session.on('error', (err: Error & { code?: string }) => {
       if (!connected) {
-        const reason = err instanceof GatewayError ? 'peer-identity' : err.code?.startsWith('ERR_SSL') || err.code?.startsWith('ERR_TLS') ? 'tls' : 'unreachable';
+        const reason = isGatewayError(err, 'PLX_GATEWAY_UNREACHABLE') ? 'timeout' : err instanceof GatewayError ? 'peer-identity' : err.code?.startsWith('ERR_SSL') || err.code?.startsWith('ERR_TLS') ? 'tls' : 'unreachable';
         m.handshakeFailures.inc({ side: 'out', reason });
       }
       this.#o.logger.warn({ peer: peer.cluster, err: err.message }, 'gateway session to peer failed');

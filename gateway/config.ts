@@ -28,6 +28,8 @@ export interface GatewayConfig {
   readonly metricsListen: HostPort | 'off';
   readonly logLevel: string;
   readonly sessionsPerPeer: number;
+  /** How long a stream waits for the peer gateway's answer (handshake included). */
+  readonly openTimeoutMs: number;
   /** How often the identity and export files are checked for changes (rotation, new exports). */
   readonly reloadIntervalMs: number;
 }
@@ -44,6 +46,7 @@ export interface RawGatewayConfig {
   metricsListen?: string;
   logLevel?: string;
   sessionsPerPeer?: string | number;
+  openTimeoutMs?: string | number;
   reloadIntervalMs?: string | number;
 }
 
@@ -107,6 +110,7 @@ export function parseGatewayConfig(raw: RawGatewayConfig): GatewayConfig {
     metricsListen: raw.metricsListen === 'off' ? 'off' : hostPort('--metrics-listen', raw.metricsListen ?? '0.0.0.0:9091', problems),
     logLevel,
     sessionsPerPeer: positiveInt('--sessions-per-peer', raw.sessionsPerPeer, 2, problems),
+    openTimeoutMs: positiveInt('--open-timeout', raw.openTimeoutMs, 10_000, problems),
     reloadIntervalMs: positiveInt('--reload-interval', raw.reloadIntervalMs, 10_000, problems),
   };
   if (problems.length > 0) throw new GatewayError('PLX_GATEWAY_BAD_ARGUMENT', problems.join('; '));

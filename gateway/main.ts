@@ -48,7 +48,7 @@ export async function startGateway(config: GatewayConfig, o: { logger?: Logger }
     // Static until the agent wires the broker's catalog (members) and revoked serials in.
     membership: { isMember: (c) => members.has(c), isRevoked: () => false },
   });
-  const client = new GatewayClient({ clusterset: identity.clusterset, tls: identity.tls, metrics, logger: logger.child({ component: 'gateway-client' }), sessionsPerPeer: config.sessionsPerPeer });
+  const client = new GatewayClient({ clusterset: identity.clusterset, tls: identity.tls, metrics, logger: logger.child({ component: 'gateway-client' }), sessionsPerPeer: config.sessionsPerPeer, openTimeoutMs: config.openTimeoutMs });
   const forwards = config.forwards.map((f) => new Forward({
     host: f.listen.host, port: f.listen.port, peer: { cluster: f.cluster, host: f.gateway.host, port: f.gateway.port }, target: f.target,
     client, metrics, logger: logger.child({ component: 'gateway-forward', peer: f.cluster }),

@@ -4,7 +4,7 @@ import { Command } from 'commander';
 
 interface RunFlags {
   listen?: string; identityDir?: string; cert?: string; key?: string; ca?: string; exports?: string;
-  member: string[]; forward: string[]; metricsListen?: string; logLevel?: string; sessionsPerPeer?: string; reloadInterval?: string;
+  member: string[]; forward: string[]; metricsListen?: string; logLevel?: string; sessionsPerPeer?: string; openTimeout?: string; reloadInterval?: string;
 }
 
 const collect = (v: string, prev: string[]) => [...prev, v];
@@ -28,6 +28,7 @@ function runCommand(): Command {
     .option('--forward <spec>', 'LOCAL_HOST:PORT=CLUSTER@GATEWAY_HOST:PORT/NAME.NAMESPACE.svc:PORT (repeatable)', collect, [])
     .option('--metrics-listen <host:port|off>', 'plain-HTTP /metrics, /healthz, /readyz (default 0.0.0.0:9091)')
     .option('--sessions-per-peer <n>', 'long-lived HTTP/2 connections per peer gateway (default 2)')
+    .option('--open-timeout <ms>', 'a stream without the peer gateway\'s answer by then fails (default 10000)')
     .option('--reload-interval <ms>', 'how often identity and export files are checked for changes (default 10000)')
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent', 'info')
     .action(async (flags: RunFlags) => {
@@ -36,7 +37,7 @@ function runCommand(): Command {
       await runGateway(parseGatewayConfig({
         listen: flags.listen, dataDir: flags.identityDir, certFile: flags.cert, keyFile: flags.key, caFile: flags.ca,
         exportsFile: flags.exports, members: flags.member, forwards: flags.forward, metricsListen: flags.metricsListen,
-        logLevel: flags.logLevel, sessionsPerPeer: flags.sessionsPerPeer, reloadIntervalMs: flags.reloadInterval,
+        logLevel: flags.logLevel, sessionsPerPeer: flags.sessionsPerPeer, openTimeoutMs: flags.openTimeout, reloadIntervalMs: flags.reloadInterval,
       }));
       setTimeout(() => process.exit(process.exitCode ?? 0), 1000).unref();
     });

@@ -5,11 +5,12 @@
 // Refusals are in gateway-refusals.test.ts.
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { connect as tcpConnect } from 'node:net';
+import { connect as tcpConnect, createServer, type AddressInfo } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../harness/wait-for.ts';
 import { pino } from 'pino';
+import { GatewayClient } from '../../gateway/client.ts';
 import { ExportTable } from '../../gateway/export-table.ts';
 import { GatewayMetrics } from '../../gateway/metrics.ts';
 import { GatewayServer } from '../../gateway/server.ts';
@@ -131,6 +132,22 @@ describe('gateway pair on loopback', () => {
     await expect(opened.accepted).rejects.toMatchObject({ code: 'PLX_GATEWAY_PEER_IDENTITY' });
     expect(await west.metrics.value('plexus_gateway_handshake_failures_total', { side: 'out', reason: 'peer-identity' })).toBe(1);
   });
+  it('a peer address that accepts TCP and never answers fails the stream with PLX_GATEWAY_UNREACHABLE after openTimeoutMs, counted as a handshake failure (timeout)', async () => {
+    const silent = createServer(() => undefined);
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
+    const metrics = new GatewayMetrics();
+    const client = new GatewayClient({ clusterset: east.pki.clusterset, tls: await east.pki.issue('west'), metrics, logger: pino({ level: 'silent' }), openTimeoutMs: 300 });
+    try {
+      const opened = client.open({ cluster: 'east', host: '127.0.0.1', port: (silent.address() as AddressInfo).port }, ECHO);
+      await expect(opened.accepted).rejects.toMatchObject({ code: 'PLX_GATEWAY_UNREACHABLE' });
+      await waitFor(async () => (await metrics.value('plexus_gateway_handshake_failures_total', { side: 'out', reason: 'timeout' })) === 1, { what: 'the timeout counted', timeoutMs: 5000, intervalMs: 20 });
+      await waitFor(() => client.sessionCount === 0, { what: 'the silent session given up', timeoutMs: 5000, intervalMs: 20 });
+    } finally {
+      client.close();
+      silent.close();
+    }
+  });
+
   // Last in this file: it closes east's server for good.
   it('a lost session is replaced: after the receiving gateway restarts on its port, the next stream reconnects', async () => {
     const west = await newSender('west', { sessionsPerPeer: 1 });
