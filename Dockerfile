@@ -19,6 +19,7 @@ COPY cli ./cli
 COPY certs ./certs
 COPY broker ./broker
 COPY agent ./agent
+COPY gateway ./gateway
 COPY crds ./crds
 # Read-only root filesystem: nothing here writes outside /data (the broker's data dir
 # lives below it; `broker init` stages beside its target, so use /data/broker, not /data)

@@ -10,7 +10,8 @@
 //           outside broker/store/ does not import broker/store/ either: each consumer declares
 //           the store interface it needs in its own folder, and only the composition roots
 //           (broker/main.ts, broker/init.ts) pick a backend. Unit tests may use the real one.
-//   Runtime code (agent/ broker/ certs/ cli/ bin/, not their *.test.ts) never imports test/:
+//   gateway/ imports certs/ (and, like agent/, only broker/api/ of the broker); never cli/.
+//   Runtime code (agent/ broker/ certs/ gateway/ cli/ bin/, not their *.test.ts) never imports test/:
 //   the fakes of test/support/ and the harness stay out of the image. Unit tests beside the
 //   code may import test/support/. Nor does it import a devDependency kept for a benchmark (etcd3).
 import tseslint from 'typescript-eslint';
@@ -34,6 +35,7 @@ const boundaries = {
   broker: [brokerNoAgent, ...noCli, noFastify, noSqlite],
   'broker/http': [brokerNoAgent, ...noCli, noSqlite],
   'broker/store': [brokerNoAgent, ...noCli, noFastify],
+  gateway: [{ regex: '(^|/)broker/(?!api(/|$))', message: 'gateway/ may import only broker/api/ (the wire contract) from the broker' }, ...noCli, noFastify, noSqlite],
   cli: [noSqlite],
   bin: [noSqlite],
 };

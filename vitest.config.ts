@@ -12,7 +12,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'unit',
-          include: ['{certs,broker,agent,crds,bin,cli,scripts}/**/*.test.ts'],
+          include: ['{certs,broker,agent,gateway,crds,bin,cli,scripts}/**/*.test.ts'],
         },
       },
       {

@@ -19,7 +19,7 @@ import '../agent/kube/client-node-slim.ts';
 
 const repo = path.resolve(import.meta.dirname, '..');
 /** The folders the image copies (Dockerfile), whose modules the program may load. */
-const FOLDERS = ['bin', 'cli', 'certs', 'broker', 'agent', 'crds'];
+const FOLDERS = ['bin', 'cli', 'certs', 'broker', 'agent', 'gateway', 'crds'];
 const ENTRY = path.join(repo, 'bin', 'plexus.ts');
 
 if (!getCompileCacheDir()) {

@@ -4,6 +4,7 @@
 import { Command, CommanderError, Help, type HelpConfiguration } from 'commander';
 import { registerBrokerCommands } from './broker/commands.ts';
 import { registerAgentCommands } from './agent/commands.ts';
+import { registerGatewayCommands } from './gateway/commands.ts';
 import { registerUserCommands } from './user/commands.ts';
 import { registerFleetCommands } from './fleet/fleet-commands.ts';
 import { registerHealthCommand } from './health-command.ts';
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerBrokerCommands(program);
   registerAgentCommands(program);
+  registerGatewayCommands(program);
   registerUserCommands(program);
   registerFleetCommands(program);
   registerHealthCommand(program);

@@ -77,4 +77,10 @@ describe('libraries loaded per role', () => {
   it('the agent does not load the broker server', () => {
     expect(packagesLoadedBy('agent/main.ts')).not.toContain('fastify');
   }, LOAD_TIMEOUT_MS);
+
+  it('the gateway loads neither the Kubernetes client nor the broker server', () => {
+    const loaded = packagesLoadedBy('gateway/main.ts');
+    expect(loaded).not.toContain('@kubernetes/client-node');
+    expect(loaded).not.toContain('fastify');
+  }, LOAD_TIMEOUT_MS);
 });

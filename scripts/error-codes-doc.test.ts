@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { CATALOGUES, DOC_PATH, renderErrorCodesDoc } from './error-codes-doc.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const SCANNED = ['agent', 'broker', 'certs', 'cli', 'bin', 'scripts'];
+const SCANNED = ['agent', 'broker', 'certs', 'gateway', 'cli', 'bin', 'scripts'];
 /** A whole code: a prefix mention such as PLX_RBAC_* or `PLX_AGENT_PROXY_${string}` is not one. */
 const CODE = /\bPLX_[A-Z0-9_]*[A-Z0-9]\b/g;
 

@@ -1,4 +1,4 @@
-// Writes docs/errors.md, the table of every stable error code, from the four packages'
+// Writes docs/errors.md, the table of every stable error code, from the packages'
 // catalogues (`npm run docs:errors`). The catalogues are the source; the page is never
 // edited by hand: scripts/error-codes-doc.test.ts fails when it differs from what this
 // writes, and when source uses a code no catalogue holds.
@@ -8,6 +8,7 @@ import { AGENT_ERRORS } from '../agent/errors.ts';
 import { BROKER_API_ERRORS, BROKER_LOCAL_ERRORS, RBAC_RULE_ERRORS } from '../broker/api/errors.ts';
 import { CERT_ERRORS } from '../certs/errors.ts';
 import { CLI_ERRORS } from '../cli/errors.ts';
+import { GATEWAY_ERRORS } from '../gateway/errors.ts';
 
 export interface CatalogueEntry {
   readonly meaning: string;
@@ -16,7 +17,7 @@ export interface CatalogueEntry {
 }
 
 export interface Catalogue {
-  readonly pkg: 'agent' | 'broker' | 'certs' | 'cli';
+  readonly pkg: 'agent' | 'broker' | 'certs' | 'gateway' | 'cli';
   /** Where the catalogue is written. */
   readonly file: string;
   /** The code prefixes this package owns; no other package may use them. */
@@ -28,6 +29,7 @@ export const CATALOGUES: readonly Catalogue[] = [
   { pkg: 'agent', file: 'agent/errors.ts', prefixes: ['PLX_AGENT_'], entries: AGENT_ERRORS },
   { pkg: 'broker', file: 'broker/api/errors.ts', prefixes: ['PLX_BROKER_', 'PLX_RBAC_'], entries: { ...BROKER_API_ERRORS, ...BROKER_LOCAL_ERRORS, ...RBAC_RULE_ERRORS } },
   { pkg: 'certs', file: 'certs/errors.ts', prefixes: ['PLX_CERTS_'], entries: CERT_ERRORS },
+  { pkg: 'gateway', file: 'gateway/errors.ts', prefixes: ['PLX_GATEWAY_'], entries: GATEWAY_ERRORS },
   { pkg: 'cli', file: 'cli/errors.ts', prefixes: ['PLX_USER_', 'PLX_CLI_', 'PLX_HEALTH_'], entries: CLI_ERRORS },
 ];
 

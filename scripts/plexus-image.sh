@@ -86,7 +86,7 @@ fi
 # --- 2. the Plexus image ------------------------------------------------------------------
 # The inputs: what the Dockerfile copies (less .dockerignore's tests), the Dockerfile, the base,
 # and this part of the script. --format=docker keeps the HEALTHCHECK (OCI has none).
-tag="$( { cd "$repo" && find Dockerfile .dockerignore package.json package-lock.json bin cli certs broker agent crds -type f ! -name '*.test.ts' -print0 \
+tag="$( { cd "$repo" && find Dockerfile .dockerignore package.json package-lock.json bin cli certs broker agent gateway crds -type f ! -name '*.test.ts' -print0 \
   | sort -z | xargs -0 sha256sum; echo "base $base_hash"; sed -n '/^# --- 2\./,$p' "${BASH_SOURCE[0]}"; } | sha256sum | cut -c1-12)"
 ref="plexus.local/plexus:$tag"
 tar="$images_dir/plexus-$tag.tar"

@@ -26,6 +26,14 @@ describe('import boundaries', () => {
     expect(await restricted('agent/join/probe.ts', "import '../../broker/apiary.ts';\n")).toBe(true);
   });
 
+  it('gateway/ may import certs/ and broker/api/, never the rest of the broker, cli/ or fastify', async () => {
+    expect(await restricted('gateway/probe.ts', "import '../certs/verify.ts';\n")).toBe(false);
+    expect(await restricted('gateway/probe.ts', "import '../broker/api/addresses.ts';\n")).toBe(false);
+    expect(await restricted('gateway/probe.ts', "import '../broker/config.ts';\n")).toBe(true);
+    expect(await restricted('gateway/probe.ts', "import '../cli/output.ts';\n")).toBe(true);
+    expect(await restricted('gateway/probe.ts', "import 'fastify';\n")).toBe(true);
+  });
+
   it('production code may not import test code, and the broker may not import the agent', async () => {
     expect(await restricted('broker/probe.ts', "import '../agent/errors.ts';\n")).toBe(true);
     expect(await restricted('broker/probe.ts', "import '../test/harness/index.ts';\n")).toBe(true);
@@ -33,7 +41,7 @@ describe('import boundaries', () => {
   });
 
   it('runtime code never imports the test-support fakes; unit tests beside it may', async () => {
-    for (const file of ['agent/kube/probe.ts', 'broker/probe.ts', 'certs/probe.ts', 'cli/probe.ts', 'bin/probe.ts']) {
+    for (const file of ['agent/kube/probe.ts', 'broker/probe.ts', 'certs/probe.ts', 'gateway/probe.ts', 'cli/probe.ts', 'bin/probe.ts']) {
       const support = path.relative(path.dirname(file), 'test/support/fake-timers.ts');
       expect(await restricted(file, `import '${support}';\n`), file).toBe(true);
       expect(await restricted(file.replace(/\.ts$/, '.test.ts'), `import '${support}';\n`), file).toBe(false);
