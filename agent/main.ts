@@ -273,7 +273,7 @@ async function startServing(w: Wiring, life: Lifecycle, d: ServingDeps): Promise
   const exports = setupServiceExportController({
     clusterId, informers: kube.informers, status: withExportEvents(kube.status, { api: kube.api, clock, clusterId, logger: log }),
     broker, mergedServices: catalog, logger: log, clock, timers,
-    backoff: requeue, syncBackoff: w.retry, metrics,
+    backoff: requeue, syncBackoff: w.retry, metrics, networks: network,
   });
   const imports = setupServiceImportController({
     api: kube.api, informers: kube.informers, status: kube.status, catalog, logger: log, timers, backoff: requeue, topology, metrics, network,

@@ -3,12 +3,13 @@
 // over), and per-service change events when a cluster's network or gateway changes (an
 // advertisement event names the cluster; only the services it exports can move).
 import type { ClusterAdvertisement } from '../../broker/api/advertisement.ts';
-import { clusterRoute, type ClusterRoute } from './cluster-route.ts';
+import { advertisedNetwork, clusterRoute, type ClusterRoute } from './cluster-route.ts';
 import type { GatewayTunnels } from './gateway-tunnels.ts';
 import type { ImportNetwork } from './import-network.ts';
 
 export interface NetworkCatalog {
   advertisement(cluster: string): ClusterAdvertisement | undefined;
+  advertisements(): ClusterAdvertisement[];
   isAvailable(cluster: string): boolean;
   keysExportedBy(cluster: string): [string, string][];
   on(event: 'advertisementChanged', listener: (cluster: string) => void): () => void;
@@ -48,6 +49,24 @@ export class NetworkView implements ImportNetwork {
       advertisement: (c) => catalog.advertisement(c),
       healthy: this.#o.healthy ?? ((c) => catalog.isAvailable(c)),
     }, cluster);
+  }
+
+  /** The networks other members advertise, besides this cluster's (sorted). */
+  otherNetworks(): string[] {
+    const nets = new Set(this.#o.catalog.advertisements().flatMap((a) => advertisedNetwork(a) ?? []));
+    nets.delete(this.#o.localNetwork);
+    return [...nets].sort();
+  }
+
+  /** Calls `cb` whenever otherNetworks() changes. */
+  onNetworksChange(cb: () => void): () => void {
+    let last = this.otherNetworks().join(',');
+    return this.#o.catalog.on('advertisementChanged', () => {
+      const now = this.otherNetworks().join(',');
+      if (now === last) return;
+      last = now;
+      cb();
+    });
   }
 
   /** Calls `cb` for every service a cluster exports whenever that cluster's network or gateway changes. */
