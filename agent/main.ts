@@ -282,7 +282,7 @@ async function startServing(w: Wiring, life: Lifecycle, d: ServingDeps): Promise
   const resolver = new Resolver({
     ttlSeconds: config.dnsTtlSeconds, nameservers: nameserverAddresses(config.dnsListen.host), now: () => clock.now().getTime(),
   });
-  const dnsFeeder = new DnsFeeder({ resolver, informers: kube.informers, catalog, logger: log, order: topology });
+  const dnsFeeder = new DnsFeeder({ resolver, informers: kube.informers, catalog, logger: log, order: topology, network });
   const t = config.dnsTcp;
   const dnsServer = new DnsServer({
     resolver, logger: log.child({ component: 'dns' }), metrics,

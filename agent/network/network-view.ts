@@ -27,8 +27,6 @@ export interface NetworkViewOptions {
 
 export class NetworkView implements ImportNetwork {
   readonly #o: NetworkViewOptions;
-  /** What each cluster advertised last, to emit only network or gateway changes. */
-  readonly #seen = new Map<string, string>();
 
   constructor(o: NetworkViewOptions) {
     this.#o = o;
@@ -51,6 +49,11 @@ export class NetworkView implements ImportNetwork {
     }, cluster);
   }
 
+  /** Pod addresses of `cluster` work here as they are (same network): what headless answers may hold. */
+  reachesDirectly(cluster: string): boolean {
+    return this.route(cluster).kind === 'direct';
+  }
+
   /** The networks other members advertise, besides this cluster's (sorted). */
   otherNetworks(): string[] {
     const nets = new Set(this.#o.catalog.advertisements().flatMap((a) => advertisedNetwork(a) ?? []));
@@ -71,11 +74,13 @@ export class NetworkView implements ImportNetwork {
 
   /** Calls `cb` for every service a cluster exports whenever that cluster's network or gateway changes. */
   onChange(cb: (namespace: string, name: string) => void): () => void {
+    // Per subscriber: the import controller and the DNS feeder each see every change.
+    const seen = new Map<string, string>();
     return this.#o.catalog.on('advertisementChanged', (cluster) => {
       const ad = this.#o.catalog.advertisement(cluster);
       const sig = `${ad?.network ?? ''}|${ad?.gateway ?? ''}`;
-      if (this.#seen.get(cluster) === sig) return;
-      this.#seen.set(cluster, sig);
+      if (seen.get(cluster) === sig) return;
+      seen.set(cluster, sig);
       for (const [namespace, name] of this.#o.catalog.keysExportedBy(cluster)) cb(namespace, name);
     });
   }
