@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ClusterAdvertisement } from '../../broker/api/advertisement.ts';
 import type { ExportRecord, MergedService, ServicePort } from '../../broker/api/catalog.ts';
-import { desiredEndpointSlices, desiredImportStatus, type ImportInputs } from '../controllers/service-import/desired-state.ts';
+import { NO_ADDRESSING, desiredEndpointSlices, desiredImportStatus, readyCondition, type ImportInputs } from '../controllers/service-import/desired-state.ts';
 import type { ClusterView, RankingContext } from '../topology/ranking.ts';
 import { STANDBY_ZONE } from '../topology/zone-hints.ts';
 import { clusterRoute, networkCount, type NetworkContext } from './cluster-route.ts';
@@ -108,6 +108,10 @@ describe('imported slices across networks', () => {
     expect(Object.keys(bySource(i))).toEqual(['home', 'west']);
     expect(planSource(i.service, exportsAll[0]!, net.route('east'))).toEqual({ kind: 'excluded', reason: 'HeadlessAcrossNetworks' });
     expect(tunnels!.table().tunnels).toEqual([]);
+    const onlyEast = inputsWith(net, { service: service('Headless'), exports: [exportsAll[0]!] });
+    expect(readyCondition(onlyEast, NO_ADDRESSING)).toMatchObject({
+      status: 'False', reason: 'Pending', message: expect.stringContaining('east (HeadlessAcrossNetworks)'),
+    });
   });
 
   it('tunnels only the TCP ports: a UDP port of another network gets no listen port and no slice port', () => {

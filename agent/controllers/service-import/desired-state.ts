@@ -162,7 +162,11 @@ export function readyCondition(inputs: ImportInputs, addressing: ImportAddressin
     return { type: 'Ready', status: 'False', reason: 'Pending', message: 'waiting for the clusterset IP (the derived Service\'s ClusterIP)' };
   }
   if (sourceClusters(inputs).length === 0) {
-    return { type: 'Ready', status: 'False', reason: 'Pending', message: 'no exporting cluster is available' };
+    const unreachable = [...(inputs.sources ?? [])].flatMap(([c, s]) => (s.kind === 'excluded' ? [`${c} (${s.reason})`] : []));
+    const message = unreachable.length > 0
+      ? `no exporting cluster is reachable from this cluster's network: ${unreachable.join(', ')}`
+      : 'no exporting cluster is available';
+    return { type: 'Ready', status: 'False', reason: 'Pending', message };
   }
   return { type: 'Ready', status: 'True', reason: 'Ready', message: 'the service is imported from the exporting clusters' };
 }
