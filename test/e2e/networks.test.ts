@@ -59,4 +59,23 @@ describe('networks: imports across networks through the local gateway', () => {
     expect(cross).toMatchObject({ status: 'False', reason: 'ProtocolNotTunneled' });
     expect(cross.message).toContain('dns 53/UDP');
   });
+
+  it('a frozen remote cluster (its gateway unhealthy) leaves cluster-1\'s slices within the failover bound and returns on the same port', async () => {
+    const port = await waitFor(async () => (await importedSlices(c(0), 'shop', 'cart', 'cluster-2'))[0]?.ports?.[0]?.port, { what: 'cart via the gateway', timeoutMs: SETUP_MS });
+    const t0 = performance.now();
+    fixture.mesh.signalAgent('cluster-2', 'SIGSTOP');
+    try {
+      await waitFor(async () => (await importedSlices(c(0), 'shop', 'cart', 'cluster-2')).length === 0, { what: 'cluster-2 out of cluster-1', timeoutMs: 10_000 });
+      const outMs = performance.now() - t0;
+      console.log(`[networks] frozen cluster behind a gateway out of the slices in ${Math.round(outMs)} ms`);
+      expect(outMs).toBeLessThan(10_000);
+    } finally {
+      fixture.mesh.signalAgent('cluster-2', 'SIGCONT');
+    }
+    const back = await waitFor(async () => {
+      const s = await importedSlices(c(0), 'shop', 'cart', 'cluster-2');
+      return s.length === 1 && s;
+    }, { what: 'cluster-2 back in cluster-1', timeoutMs: SETUP_MS });
+    expect(back[0]!.ports?.[0]?.port).toBe(port);
+  });
 });
