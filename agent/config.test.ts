@@ -65,4 +65,18 @@ describe('parseAgentConfig', () => {
     expect(() => parseAgentConfig({ dnsTcpFrameTimeoutMs: 0, dnsMaxTcpConnections: 8, dnsMaxTcpConnectionsPerSource: 9 }))
       .toThrow(/dnsTcpFrameTimeoutMs must be .*; dnsMaxTcpConnectionsPerSource must be an integer between 1 and 8/);
   });
+
+  it('parses the network and gateway flags, defaulting to the shared network and no gateway, reporting every problem', () => {
+    const d = parseAgentConfig({ kubeconfig: '/k' }).network;
+    expect(d).toEqual({ network: undefined, gatewayAddress: undefined, gatewayServiceAddresses: [], tunnelPorts: { min: 20000, max: 29999 }, namespace: 'plexus-system' });
+    const c = parseAgentConfig({ kubeconfig: '/k', network: 'net-b', gatewayAddress: '203.0.113.5:15443', gatewayServiceAddress: '10.0.9.9, fd00::9', tunnelPorts: '30000-30010' }).network;
+    expect(c).toMatchObject({ network: 'net-b', gatewayAddress: '203.0.113.5:15443', gatewayServiceAddresses: ['10.0.9.9', 'fd00::9'], tunnelPorts: { min: 30000, max: 30010 } });
+    let err: unknown;
+    try {
+      parseAgentConfig({ kubeconfig: '/k', network: 'Net_B', gatewayAddress: '127.0.0.1:15443', gatewayServiceAddress: '10.0.0.1,10.0.0.2', tunnelPorts: '9-1' });
+    } catch (e) { err = e; }
+    expect(err).toBeInstanceOf(AgentError);
+    expect((err as AgentError).code).toBe('PLX_AGENT_BAD_ARGUMENT');
+    for (const m of [/network "Net_B"/, /gatewayAddress: .*loopback/, /at most one IPv4 and one IPv6/, /tunnelPorts "9-1"/]) expect((err as Error).message).toMatch(m);
+  });
 });

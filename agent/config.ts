@@ -1,8 +1,10 @@
 // The agent's one configuration object: defaults, parsing and validation in one place.
 // Every problem is reported at once; the result is frozen. Intervals and timeouts live
 // here so tests shrink them through config instead of sleeping.
+import { isIP } from 'node:net';
 import { checkHttpsUrl, parseHostPort } from '../broker/api/addresses.ts';
-import { isNonEmptyLabelValue } from '../broker/api/names.ts';
+import { gatewayAddressSchema } from '../broker/api/advertisement.ts';
+import { dnsLabelSchema, isNonEmptyLabelValue } from '../broker/api/names.ts';
 import { AgentError } from './errors.ts';
 
 export interface AgentConfig {
@@ -43,6 +45,21 @@ export interface AgentConfig {
   readonly revocationMaxStalenessMs: number;
   /** Plain-HTTP /metrics, /healthz and /readyz listener; null = off. */
   readonly metricsListen: { readonly host: string; readonly port: number } | null;
+  /** Networks and the east-west gateway (agent/network/README.md). */
+  readonly network: NetworkConfig;
+}
+
+export interface NetworkConfig {
+  /** --network; undefined = the ClusterProperty network.plexus.io, else the shared default. */
+  readonly network: string | undefined;
+  /** `host:port` of this cluster's gateway as other networks reach it (advertised); undefined = none. */
+  readonly gatewayAddress: string | undefined;
+  /** Pod IP(s) of the local gateway the imported slices point at (one per family); empty = imports through gateways are off. */
+  readonly gatewayServiceAddresses: readonly string[];
+  /** Listen ports the local gateway may be given, one per tunnelled (cluster, service, port). */
+  readonly tunnelPorts: { readonly min: number; readonly max: number };
+  /** Namespace of the tunnel table ConfigMap (the agent's). */
+  readonly namespace: string;
 }
 
 export interface AgentConfigInput {
@@ -84,6 +101,12 @@ export interface AgentConfigInput {
   revocationMaxStalenessMs?: number;
   /** "host:port", or "off"; default 127.0.0.1:0 with a kubeconfig, 0.0.0.0:9090 in-cluster. */
   metricsListen?: string | undefined;
+  network?: string | undefined;
+  gatewayAddress?: string | undefined;
+  /** Comma-separated IPs, at most one per family. */
+  gatewayServiceAddress?: string | undefined;
+  /** "MIN-MAX". */
+  tunnelPorts?: string | undefined;
 }
 
 export const agentConfigDefaults = {
@@ -124,6 +147,8 @@ export const agentConfigDefaults = {
   /** In a cluster the kubelet probes and Prometheus scrape this port; outside one, any free loopback port. */
   metricsListenInCluster: '0.0.0.0:9090',
   metricsListenOutside: '127.0.0.1:0',
+  // Pod-network ports of the gateway pod: away from the node-port range and well-known services.
+  tunnelPorts: '20000-29999',
 } as const;
 
 /** A listen address or "off" (null); a problem is recorded instead of thrown. */
@@ -220,6 +245,7 @@ export function parseAgentConfig(input: AgentConfigInput): AgentConfig {
   const proxy = parseProxy(problems, input);
   const metricsListen = parseMetricsListen(problems, input);
   const dnsTcp = parseDnsTcp(problems, input);
+  const network = parseNetwork(problems, input, identity.kind === 'secret' ? identity.namespace : d.secretNamespace);
   if (problems.length > 0) throw new AgentError('PLX_AGENT_BAD_ARGUMENT', `invalid agent configuration: ${problems.join('; ')}`);
   return Object.freeze({
     kubeconfig: input.kubeconfig,
@@ -236,6 +262,27 @@ export function parseAgentConfig(input: AgentConfigInput): AgentConfig {
     dnsListen: Object.freeze(typeof dnsListen === 'string' ? { host: '', port: 0 } : dnsListen),
     dnsTtlSeconds,
     dnsTcp,
+    network,
+  });
+}
+
+function parseNetwork(problems: string[], input: AgentConfigInput, namespace: string): NetworkConfig {
+  if (input.network !== undefined && !dnsLabelSchema.safeParse(input.network).success) problems.push(`network "${input.network}" must be an RFC-1123 label`);
+  if (input.gatewayAddress !== undefined) {
+    const r = gatewayAddressSchema.safeParse(input.gatewayAddress);
+    if (!r.success) problems.push(`gatewayAddress: ${r.error.issues[0]!.message}`);
+  }
+  const addresses = input.gatewayServiceAddress === undefined ? [] : input.gatewayServiceAddress.split(',').map((a) => a.trim());
+  const families = addresses.map((a) => isIP(a));
+  if (addresses.some((a, i) => families[i] === 0)) problems.push(`gatewayServiceAddress "${input.gatewayServiceAddress}" must be IP addresses, comma-separated`);
+  else if (addresses.length > 2 || new Set(families).size !== families.length) problems.push('gatewayServiceAddress takes at most one IPv4 and one IPv6 address');
+  const raw = input.tunnelPorts ?? agentConfigDefaults.tunnelPorts;
+  const m = /^(\d{1,5})-(\d{1,5})$/.exec(raw);
+  const tunnelPorts = m ? { min: Number(m[1]), max: Number(m[2]) } : { min: 0, max: -1 };
+  if (!(tunnelPorts.min >= 1 && tunnelPorts.max <= 65535 && tunnelPorts.min <= tunnelPorts.max)) problems.push(`tunnelPorts "${raw}" must be MIN-MAX within 1-65535`);
+  return Object.freeze({
+    network: input.network, gatewayAddress: input.gatewayAddress, gatewayServiceAddresses: Object.freeze(addresses),
+    tunnelPorts: Object.freeze(tunnelPorts), namespace,
   });
 }
 

@@ -18,6 +18,10 @@ import { setupServiceExportController } from './controllers/service-export/setup
 import { withExportEvents } from './controllers/service-export/export-events.ts';
 import { setupServiceImportController } from './controllers/service-import/setup.ts';
 import { startTopology } from './topology/setup.ts';
+import { clusterNetwork } from './network/cluster-network.ts';
+import { GatewayTunnels } from './network/gateway-tunnels.ts';
+import { NetworkView } from './network/network-view.ts';
+import { TunnelTablePublisher } from './network/tunnel-table-publisher.ts';
 import { DnsFeeder } from './dns/feeder.ts';
 import { nameserverAddresses } from './dns/nameserver-addresses.ts';
 import { Resolver } from './dns/resolver.ts';
@@ -145,10 +149,13 @@ async function wire(w: Wiring, life: Lifecycle): Promise<RunningAgent> {
     identity, broker, kc: w.kc, logger: log, now: () => clock.now(), retryBaseMs: config.brokerRetryBaseMs, retryMaxMs: config.brokerRetryMaxMs,
     revocationMaxStalenessMs: config.revocationMaxStalenessMs, metrics, stream,
   }), (p) => p.stop()) : undefined;
+  const localNetwork = await clusterNetwork(kube.api, config.network.network, log.child({ component: 'network' }));
   const topo = life.started('topology', await startTopology({
     clusterId, clusterset, identity, config: config.topology, flags: { zone: config.zone, region: config.region },
     api: kube.api, catalog, broker, timers, logger: log, proxyUrl: () => proxy?.url, metrics,
+    network: { network: localNetwork, gateway: config.network.gatewayAddress },
   }), (t) => t.stop());
+  const network = await startNetwork(w, life, { kube, catalog, topology: topo.topology, localNetwork });
   const leaseReporter = new LeaseReporter({ informers: kube.informers, agentVersion: agentVersion() });
   // Filled below, once the parts that back off from broker failures exist.
   const onBrokerBack: (() => void)[] = [];
@@ -156,7 +163,7 @@ async function wire(w: Wiring, life: Lifecycle): Promise<RunningAgent> {
   const membership = life.started('membership', await startMembership({ api: kube.api, broker: leaseClient, clusterId, clusterset, logger: log, timers, clock, leaseBackoff: w.retry, metrics }), (m) => m.stop());
   leaseReporter.watch(() => membership.heartbeat.beatNow(), { timers });
   life.started('lease report', leaseReporter, (r) => r.stop());
-  const { dns, ready, retryBrokerNow } = await startServing(w, life, { broker, kube, catalog, stream, topology: topo.topology });
+  const { dns, ready, retryBrokerNow } = await startServing(w, life, { broker, kube, catalog, stream, topology: topo.topology, network });
   const watch = life.started('catalog watch', new WatchClient({
     sink: stream, logger: log, baseUrl, trustBundle: identity.trustBundle, clientCert,
     backoffInitialMs: config.brokerRetryBaseMs, backoffMaxMs: config.brokerRetryMaxMs, bookmarkTimeoutMs: config.watchIdleTimeoutMs, metrics,
@@ -233,25 +240,49 @@ interface ServingDeps {
   catalog: CatalogView;
   stream: WatchDispatcher;
   topology: Topology;
+  network: NetworkView;
+}
+
+/**
+ * The network view the import controller routes with and, when this cluster runs a
+ * gateway (--gateway-service-address), its tunnels: seeded from the published tunnel table
+ * before any import reconciles, so listen ports survive restarts.
+ */
+async function startNetwork(
+  w: Wiring, life: Lifecycle, d: { kube: KubeAccess; catalog: CatalogView; topology: Topology; localNetwork: string },
+): Promise<NetworkView> {
+  const { config, clusterId, log, timers } = w;
+  const nc = config.network;
+  const logger = log.child({ component: 'network' });
+  let tunnels: GatewayTunnels | undefined;
+  if (nc.gatewayServiceAddresses.length > 0) {
+    tunnels = new GatewayTunnels({ range: nc.tunnelPorts, localAddresses: nc.gatewayServiceAddresses });
+    const publisher = new TunnelTablePublisher({ api: d.kube.api, namespace: nc.namespace, tunnels, timers, logger });
+    await publisher.load();
+    publisher.start();
+    life.started('tunnel table', publisher, (p) => p.stop());
+  }
+  logger.info({ network: d.localNetwork, gateway: nc.gatewayAddress, tunnels: tunnels !== undefined }, 'network');
+  return new NetworkView({ localCluster: clusterId, localNetwork: d.localNetwork, catalog: d.catalog, healthy: (c) => d.topology.view(c).healthy, tunnels });
 }
 
 /** The DNS server and the controllers; `ready` resolves once all of them run. */
 async function startServing(w: Wiring, life: Lifecycle, d: ServingDeps): Promise<{ dns: DnsAddress; ready: Promise<void>; retryBrokerNow: () => void }> {
   const { config, clusterId, log, clock, timers, requeue, metrics } = w;
-  const { broker, kube, catalog, stream, topology } = d;
+  const { broker, kube, catalog, stream, topology, network } = d;
   const exports = setupServiceExportController({
     clusterId, informers: kube.informers, status: withExportEvents(kube.status, { api: kube.api, clock, clusterId, logger: log }),
     broker, mergedServices: catalog, logger: log, clock, timers,
-    backoff: requeue, syncBackoff: w.retry, metrics,
+    backoff: requeue, syncBackoff: w.retry, metrics, networks: network,
   });
   const imports = setupServiceImportController({
-    api: kube.api, informers: kube.informers, status: kube.status, catalog, logger: log, timers, backoff: requeue, topology, metrics,
+    api: kube.api, informers: kube.informers, status: kube.status, catalog, logger: log, timers, backoff: requeue, topology, metrics, network,
   });
   const rbac = setupRbacController({ api: kube.api, informers: kube.informers, broker, signals: stream, logger: log, clock, timers, backoff: requeue, metrics });
   const resolver = new Resolver({
     ttlSeconds: config.dnsTtlSeconds, nameservers: nameserverAddresses(config.dnsListen.host), now: () => clock.now().getTime(),
   });
-  const dnsFeeder = new DnsFeeder({ resolver, informers: kube.informers, catalog, logger: log, order: topology });
+  const dnsFeeder = new DnsFeeder({ resolver, informers: kube.informers, catalog, logger: log, order: topology, network });
   const t = config.dnsTcp;
   const dnsServer = new DnsServer({
     resolver, logger: log.child({ component: 'dns' }), metrics,

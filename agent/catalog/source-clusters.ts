@@ -9,13 +9,18 @@ export interface ExporterInputs {
   /** Exports of this namespace/name, any order. */
   readonly exports: readonly ExportRecord[];
   readonly isAvailable: (cluster: string) => boolean;
+  /**
+   * Whether this cluster can reach the exporter's endpoints (agent/network: same network,
+   * or another one through a live gateway); absent = every cluster (one shared network).
+   */
+  readonly isRoutable?: ((cluster: string) => boolean) | undefined;
 }
 
-/** Exporting clusters whose endpoints are imported: members, not excluded, available, with an export record; sorted. */
+/** Exporting clusters whose endpoints are imported: members, not excluded, available, routable, with an export record; sorted. */
 export function sourceClusters(inputs: ExporterInputs): string[] {
   const exporters = new Set(inputs.exports.map((e) => e.cluster));
   return inputs.service.members
-    .filter((m) => !m.excluded && exporters.has(m.cluster) && inputs.isAvailable(m.cluster))
+    .filter((m) => !m.excluded && exporters.has(m.cluster) && inputs.isAvailable(m.cluster) && (inputs.isRoutable?.(m.cluster) ?? true))
     .map((m) => m.cluster)
     .sort();
 }

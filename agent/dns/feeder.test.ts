@@ -8,7 +8,7 @@ import { ENDPOINT_SLICES, InformerRegistry, SERVICE_IMPORTS } from '../kube/inde
 import { fakeListWatches } from '../../test/support/fake-list-watch.ts';
 import { FakeTimers } from '../../test/support/fake-timers.ts';
 import type { EndpointOrder } from './endpoint-order.ts';
-import { DnsFeeder, servedEndpoints } from './feeder.ts';
+import { DnsFeeder, servedEndpoints, type HeadlessNetwork } from './feeder.ts';
 import { Resolver, type Resolution } from './resolver.ts';
 
 const log = pino({ level: 'silent' });
@@ -31,20 +31,20 @@ const stops: (() => Promise<void>)[] = [];
 afterEach(async () => { for (const s of stops.splice(0)) await s(); });
 
 /** A feeder on fake informers and an empty catalog, informers started, stopped after the test. */
-function setup(order?: EndpointOrder) {
+function setup(order?: EndpointOrder, network?: HeadlessNetwork) {
   const lws = fakeListWatches();
   const informers = new InformerRegistry({ listWatch: lws.factory, logger: log, timers: new FakeTimers() });
   const catalog = new CatalogView();
   const resolver = new Resolver({ ttlSeconds: 5 });
-  const feeder = new DnsFeeder({ resolver, informers, catalog, logger: log, ...(order ? { order } : {}) });
+  const feeder = new DnsFeeder({ resolver, informers, catalog, logger: log, ...(order ? { order } : {}), network });
   informers.start();
   stops.push(async () => { await feeder.stop(); await informers.stop(); });
   return { lws, catalog, resolver, feeder };
 }
 
 describe('DnsFeeder', () => {
-  async function start(order?: EndpointOrder) {
-    const { lws, catalog, resolver, feeder } = setup(order);
+  async function start(order?: EndpointOrder, network?: HeadlessNetwork) {
+    const { lws, catalog, resolver, feeder } = setup(order, network);
     const imports = lws.of(SERVICE_IMPORTS);
     imports.put(si('cart', 'ClusterSetIP', ['10.96.0.10']));
     imports.put(si('pg', 'Headless'));
@@ -94,6 +94,26 @@ describe('DnsFeeder', () => {
     localOnly = true;
     cb!('shop', 'pg');
     expect(addresses(resolver.resolve({ name: 'pg.shop.svc.clusterset.local', type: 'A' }))).toEqual(['10.2.0.1']);
+  });
+});
+
+describe('DnsFeeder across networks', () => {
+  it('headless answers hold only pods this cluster reaches directly (same network), and follow network changes', async () => {
+    let cb: ((ns: string, name: string) => void) | undefined;
+    let eastElsewhere = true;
+    const network: HeadlessNetwork = { reachesDirectly: (c) => !(eastElsewhere && c === 'east'), onChange: (c) => { cb = c; } };
+    const { lws, catalog, resolver, feeder } = setup(undefined, network);
+    lws.of(SERVICE_IMPORTS).put(si('pg', 'Headless'));
+    catalog.replace({
+      revision: 1, clusters: [], services: [merged('pg', 'Headless')],
+      exports: [exported('east', 'pg', ['10.1.0.1']), exported('west', 'pg', ['10.2.0.1'])],
+    });
+    await feeder.start();
+    expect(addresses(resolver.resolve({ name: 'pg.shop.svc.clusterset.local', type: 'A' }))).toEqual(['10.2.0.1']);
+    expect(resolver.resolve({ name: 'pg-0.east.pg.shop.svc.clusterset.local', type: 'A' }).kind).toBe('nxdomain');
+    eastElsewhere = false;
+    cb!('shop', 'pg');
+    expect(addresses(resolver.resolve({ name: 'pg.shop.svc.clusterset.local', type: 'A' }))).toEqual(['10.1.0.1', '10.2.0.1']);
   });
 });
 

@@ -36,19 +36,32 @@ export interface DnsFeederDeps {
   readonly catalog: DnsCatalog;
   readonly logger: Logger;
   readonly order?: EndpointOrder;
+  /**
+   * Which exporters' pods this cluster reaches directly (agent/network/NetworkView: same
+   * network). Headless answers are pod addresses, so clusters on other networks are left
+   * out of them; absent = one shared network. Its onChange rebuilds the services it names.
+   */
+  readonly network?: HeadlessNetwork | undefined;
+}
+
+export interface HeadlessNetwork {
+  reachesDirectly(cluster: string): boolean;
+  onChange(cb: (namespace: string, name: string) => void): unknown;
 }
 
 export const DNS_COMPONENT = 'dns';
 
 type OrderedEndpoint = HeadlessEndpoint & { readonly zone?: string | undefined };
 
-/** Ready endpoints of the exporters whose endpoints are imported: members, not excluded, available. */
-export function headlessEndpoints(catalog: Pick<DnsCatalog, 'get' | 'exportsOf' | 'isAvailable'>, namespace: string, name: string): OrderedEndpoint[] {
+/** Ready endpoints of the exporters whose endpoints are imported: members, not excluded, available, on a network reached directly. */
+export function headlessEndpoints(
+  catalog: Pick<DnsCatalog, 'get' | 'exportsOf' | 'isAvailable'>, namespace: string, name: string, reachesDirectly?: (cluster: string) => boolean,
+): OrderedEndpoint[] {
   const service = catalog.get(namespace, name);
   if (!service) return [];
   const exports = catalog.exportsOf(namespace, name);
   // The rule the import controller follows too, so DNS and the imported slices count the same exporters.
-  const included = new Set(sourceClusters({ service, exports, isAvailable: (c) => catalog.isAvailable(c) }));
+  const included = new Set(sourceClusters({ service, exports, isAvailable: (c) => catalog.isAvailable(c), isRoutable: reachesDirectly }));
   const out: OrderedEndpoint[] = [];
   for (const record of exports) {
     if (!included.has(record.cluster)) continue;
@@ -96,6 +109,7 @@ export function servedEndpoints(si: ServiceImport, endpoints: OrderedEndpoint[])
 export function serviceRecords(
   si: ServiceImport | undefined, catalog: Pick<DnsCatalog, 'get' | 'exportsOf' | 'isAvailable' | 'synced'>, order: EndpointOrder,
   importedSlices: (namespace: string, name: string) => readonly V1EndpointSlice[] = () => [],
+  reachesDirectly?: (cluster: string) => boolean,
 ): ServiceRecords | 'pending' | undefined {
   if (!si?.metadata?.namespace || !si.metadata.name) return undefined;
   const { namespace, name } = si.metadata;
@@ -106,7 +120,7 @@ export function serviceRecords(
       if (slices.length === 0) return 'pending';
       return { type: 'Headless', ports, endpoints: order.order(namespace, name, servedEndpoints(si, importedEndpoints(slices))) };
     }
-    return { type: 'Headless', ports, endpoints: order.order(namespace, name, servedEndpoints(si, headlessEndpoints(catalog, namespace, name))) };
+    return { type: 'Headless', ports, endpoints: order.order(namespace, name, servedEndpoints(si, headlessEndpoints(catalog, namespace, name, reachesDirectly))) };
   }
   return { type: 'ClusterSetIP', ips: si.spec?.ips ?? [], ports };
 }
@@ -136,6 +150,7 @@ export class DnsFeeder {
     });
     d.catalog.onChange(rebuild);
     this.#order.onChange?.(rebuild);
+    d.network?.onChange(rebuild);
   }
 
   /**
@@ -164,7 +179,8 @@ export class DnsFeeder {
   rebuild(namespace: string, name: string): void {
     const si = this.#informers.get(SERVICE_IMPORTS).get(namespace, name);
     const slices = this.#informers.get(ENDPOINT_SLICES);
-    this.#d.resolver.setService(namespace, name, serviceRecords(si, this.#d.catalog, this.#order, (ns, n) => slices.byIndex(INDEX_MCS_SERVICE_NAME, `${ns}/${n}`)));
+    this.#d.resolver.setService(namespace, name, serviceRecords(si, this.#d.catalog, this.#order, (ns, n) => slices.byIndex(INDEX_MCS_SERVICE_NAME, `${ns}/${n}`),
+      this.#d.network && ((c) => this.#d.network!.reachesDirectly(c))));
   }
 
   rebuildAll(): void {

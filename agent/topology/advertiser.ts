@@ -19,6 +19,8 @@ export interface AdvertiserOptions {
   readonly local: LocalCluster;
   readonly probeUrl: string | undefined;
   readonly proxyUrl?: (() => string | undefined) | undefined;
+  /** This cluster's network and gateway address (agent/network); absent = the default network, no gateway. */
+  readonly network?: { readonly network?: string | undefined; readonly gateway?: string | undefined } | undefined;
   /** What the broker holds now (the catalog view's copy of this cluster's advertisement). */
   readonly current: () => ClusterAdvertisementInput | undefined;
   readonly latencies: () => Record<string, number>;
@@ -34,6 +36,7 @@ function rounded(latencies: Record<string, number>): Record<string, number> {
 
 export function materiallyDifferent(a: ClusterAdvertisementInput | undefined, b: ClusterAdvertisementInput): boolean {
   if (!a || a.zone !== b.zone || a.region !== b.region || a.probeUrl !== b.probeUrl || a.proxyUrl !== b.proxyUrl) return true;
+  if (a.network !== b.network || a.gateway !== b.gateway) return true;
   const la = a.latencies ?? {};
   const lb = b.latencies ?? {};
   const keys = Object.keys(lb);
@@ -61,6 +64,8 @@ export class Advertiser {
       ...(local.region ? { region: local.region } : {}),
       ...(probeUrl ? { probeUrl } : {}),
       ...(proxyUrl ? { proxyUrl } : {}),
+      ...(this.#o.network?.network ? { network: this.#o.network.network } : {}),
+      ...(this.#o.network?.gateway ? { gateway: this.#o.network.gateway } : {}),
       latencies: rounded(this.#o.latencies()),
     };
   }

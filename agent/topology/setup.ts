@@ -7,7 +7,7 @@ import { dialableUrl } from '../../broker/api/addresses.ts';
 import type { TopologyConfig } from '../config.ts';
 import type { Timers } from '../timing/clock.ts';
 import type { KubeApi } from '../kube/kube-api.ts';
-import { Advertiser, type AdvertisementPublisher } from './advertiser.ts';
+import { Advertiser, type AdvertisementPublisher, type AdvertiserOptions } from './advertiser.ts';
 import { clusterLocation, type ClusterLocation } from './cluster-location.ts';
 import { httpsProbe } from './probe-client.ts';
 import { startProbeServer, type RunningProbeServer } from './probe-server.ts';
@@ -29,6 +29,8 @@ export interface TopologySetupOptions {
   /** The access proxy's URL, when this agent runs one (kept in the advertisement). */
   readonly proxyUrl?: () => string | undefined;
   readonly metrics?: ProberOptions['metrics'];
+  /** Network and gateway address to advertise (agent/network). */
+  readonly network?: AdvertiserOptions['network'];
 }
 
 export interface RunningTopology {
@@ -61,7 +63,7 @@ export async function startTopology(o: TopologySetupOptions): Promise<RunningTop
   });
   const topology = new Topology({ local, catalog: o.catalog, prober, latencyBandMs: config.latencyBandMs });
   const advertiser = new Advertiser({
-    broker: o.broker, local, probeUrl, proxyUrl: o.proxyUrl, timers: o.timers, intervalMs: config.advertiseIntervalMs, logger: log,
+    broker: o.broker, local, probeUrl, proxyUrl: o.proxyUrl, network: o.network, timers: o.timers, intervalMs: config.advertiseIntervalMs, logger: log,
     latencies: () => prober.latencies(), current: () => o.catalog.advertisement(o.clusterId),
   });
   topology.start();

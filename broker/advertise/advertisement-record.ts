@@ -18,6 +18,8 @@ export function advertisementContent(a: AdvertisementInput): AdvertisementInput 
     ...(a.region !== undefined ? { region: a.region } : {}),
     ...(a.probeUrl !== undefined ? { probeUrl: a.probeUrl } : {}),
     ...(a.proxyUrl !== undefined ? { proxyUrl: a.proxyUrl } : {}),
+    ...(a.network !== undefined ? { network: a.network } : {}),
+    ...(a.gateway !== undefined ? { gateway: a.gateway } : {}),
     latencies,
   };
 }

@@ -87,6 +87,7 @@ interface RunFlags {
   kubeconfig?: string; dataDir?: string; namespace: string; secretName: string; broker?: string;
   zone?: string; region?: string; logLevel: string; probeListen?: string; probeUrl?: string; probeInterval?: string; probeTimeout?: string; latencyBand?: string; proxyListen?: string; proxyUrl?: string; revocationMaxStaleness?: string; dnsListen?: string; dnsTtl?: string;
   metricsListen?: string; trustBundleRefresh?: string;
+  network?: string; gatewayAddress?: string; gatewayServiceAddress?: string; tunnelPorts?: string;
 }
 
 function identityLocationOptions(cmd: Command): Command {
@@ -110,6 +111,7 @@ async function agentConfig(flags: RunFlags) {
     ...(flags.revocationMaxStaleness === undefined ? {} : { revocationMaxStalenessMs: Number(flags.revocationMaxStaleness) }),
     dnsListen: flags.dnsListen, ...(flags.dnsTtl === undefined ? {} : { dnsTtlSeconds: Number(flags.dnsTtl) }),
     metricsListen: flags.metricsListen,
+    network: flags.network, gatewayAddress: flags.gatewayAddress, gatewayServiceAddress: flags.gatewayServiceAddress, tunnelPorts: flags.tunnelPorts,
     ...(flags.trustBundleRefresh === undefined ? {} : { trustBundleRefreshIntervalMs: Number(flags.trustBundleRefresh) }),
   });
 }
@@ -135,6 +137,11 @@ function runCommand(): Command {
       + '(503 PLX_AGENT_PROXY_REVOCATIONS_STALE) until one arrives (default 300000)')
     .option('--dns-listen <host:port>', 'clusterset.local DNS server, UDP and TCP (default 0.0.0.0:53 in a cluster, 127.0.0.1:0 = a free port otherwise)')
     .option('--dns-ttl <seconds>', 'TTL of clusterset.local answers (default 5)')
+    .option('--network <name>', 'network of this cluster\'s pods (RFC-1123 label); wins over the ClusterProperty network.plexus.io '
+      + '(default: that property, else "default", one network shared by every cluster)')
+    .option('--gateway-address <host:port>', 'advertise this cluster\'s east-west gateway at HOST:PORT, routable from the other networks')
+    .option('--gateway-service-address <ip[,ip]>', 'pod IP(s) of the local gateway: imported endpoints of other networks point here (one per family)')
+    .option('--tunnel-ports <min-max>', 'listen ports the local gateway is given, one per tunnelled cluster, service and port (default 20000-29999)')
     .option('--metrics-listen <host:port|off>', 'plain-HTTP /metrics, /healthz, /readyz (default 0.0.0.0:9090 in a cluster, 127.0.0.1:0 with --kubeconfig)')
     .action(async (flags: RunFlags) => {
       const { runAgent } = await import('../../agent/main.ts');

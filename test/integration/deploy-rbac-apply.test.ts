@@ -13,6 +13,11 @@ import {
   SERVICE_IMPORTS, TRUST_BUNDLE_CONFIG_MAP, TRUST_BUNDLE_CONFIG_MAPS,
 } from '../../agent/kube/resources.ts';
 import { useClusters } from '../harness/use-clusters.ts';
+import { GatewayTunnels } from '../../agent/network/gateway-tunnels.ts';
+import { TunnelTablePublisher } from '../../agent/network/tunnel-table-publisher.ts';
+import { TUNNEL_TABLE_CONFIG_MAP } from '../../agent/network/tunnel-table.ts';
+import { systemTimers } from '../../agent/timing/clock.ts';
+import { pino } from 'pino';
 
 const repo = path.resolve(import.meta.dirname, '..', '..');
 
@@ -37,6 +42,18 @@ describe('deploy/agent RBAC lets the agent create what it applies', () => {
 
   afterAll(async () => {
     await api?.close();
+  });
+
+  it('the agent could not write the gateway tunnel table: it now reads and publishes plexus-gateway-tunnels in plexus-system', async () => {
+    const tunnels = new GatewayTunnels({ range: { min: 20000, max: 20099 }, localAddresses: ['10.0.9.9'] });
+    const publisher = new TunnelTablePublisher({ api, namespace: 'plexus-system', tunnels, timers: systemTimers, logger: pino({ level: 'silent' }), retryMs: 60_000 });
+    await publisher.load();
+    publisher.start();
+    await publisher.flush();
+    publisher.stop();
+    const out = await kubectl(['get', 'configmap', TUNNEL_TABLE_CONFIG_MAP, '-n', 'plexus-system', '-o', 'jsonpath={.data.tunnels\\.json}']);
+    expect(JSON.parse(out)).toEqual({ version: 1, localAddresses: ['10.0.9.9'], tunnels: [] });
+    await publisher.load();
   });
 
   it('creates a ServiceImport, a derived Service, an EndpointSlice, ClusterProperties, the trust bundle ConfigMap and an Event', async () => {

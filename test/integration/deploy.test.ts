@@ -156,10 +156,11 @@ describe('deploy/ manifests', () => {
     }
   });
 
-  it('grants ConfigMap access only by the trust bundle\'s name', async () => {
+  it('grants ConfigMap access only by name: the trust bundle, and the gateway tunnel table', async () => {
     const rendered = await render('agent');
     const rules = rendered.split(/^\s*- apiGroups:/m).filter((r) => /configmaps/.test(r));
-    expect(rules).toHaveLength(1);
-    expect(rules[0]).toMatch(/resourceNames:\s*\n?\s*- plexus-trust-bundle|resourceNames: \[plexus-trust-bundle\]/);
+    expect(rules).toHaveLength(2);
+    const names = rules.map((r) => /resourceNames:\s*(?:\n\s*- (\S+)|\[([^\]]+)\])/.exec(r)).map((m) => m?.[1] ?? m?.[2]);
+    expect(names.sort()).toEqual(['plexus-gateway-tunnels', 'plexus-trust-bundle']);
   });
 });

@@ -53,3 +53,27 @@ export function conflictCondition(merged: MergedService | null | undefined, clus
     message: `${reasons.join(', ')}: other exports of this service differ; ${decides}${excluded}`, ...gen,
   };
 }
+
+/**
+ * Gateways between networks tunnel TCP only. In a fleet of several networks (`otherNetworks`
+ * names those other than this cluster's), an export with UDP or SCTP ports says so: clusters
+ * on this cluster's network still get every port, pod to pod; clusters on other networks
+ * get only the TCP ports (none at all when there is no TCP port). Absent on one network.
+ */
+export function crossNetworkCondition(service: V1Service, otherNetworks: readonly string[], generation: number | undefined): DesiredCondition | undefined {
+  if (otherNetworks.length === 0) return undefined;
+  const gen = generation === undefined ? {} : { observedGeneration: generation };
+  const ports = service.spec?.ports ?? [];
+  const refused = ports.filter((p) => (p.protocol ?? 'TCP') !== 'TCP').map((p) => `${p.name ? `${p.name} ` : ''}${p.port}/${p.protocol}`);
+  const networks = [...otherNetworks].sort().join(', ');
+  if (refused.length === 0) {
+    return { type: 'CrossNetwork', status: 'True', reason: 'Tunneled', message: `every port reaches the other networks (${networks}) through gateways`, ...gen };
+  }
+  const tcp = ports.length - refused.length;
+  return {
+    type: 'CrossNetwork', status: 'False', reason: 'ProtocolNotTunneled',
+    message: `${refused.join(', ')}: gateways tunnel TCP only, so clusters on other networks (${networks}) `
+      + `${tcp > 0 ? 'get only the TCP ports' : 'cannot reach this service'}; clusters on this cluster's network get every port`,
+    ...gen,
+  };
+}

@@ -231,3 +231,33 @@ describe('ServiceExportReconciler', () => {
     expect(await gauge('conflicts')).toBe(0);
   });
 });
+
+describe('ServiceExportReconciler across networks', () => {
+  const withNetworks = (others: string[]) => new ServiceExportReconciler({
+    clusterId: 'east', broker, mergedServices: source, clock: new FakeTimers(), networks: { otherNetworks: () => others },
+    caches: { serviceExports: exports, services, endpointSlices: { byIndex: () => slices } },
+    status: { apply: async (_r, current, status) => { writes.push(status as never); exports.put({ ...(current as ServiceExport), status: status as never }); return true; } },
+  });
+  const mixed = service({ clusterIP: '10.0.0.1', ports: [{ name: 'http', port: 80, protocol: 'TCP' }, { name: 'dns', port: 53, protocol: 'UDP' }] });
+
+  it('a UDP port in a fleet of several networks gets CrossNetwork=False ProtocolNotTunneled, and the export is still published', async () => {
+    exports.put(se());
+    services.put(mixed);
+    await withNetworks(['net-b']).reconcile(KEY, ctx);
+    expect(broker.puts).toHaveLength(1);
+    expect(lastConditions().Ready).toMatchObject({ status: 'True', reason: 'Exported' });
+    expect(lastConditions().CrossNetwork).toMatchObject({ status: 'False', reason: 'ProtocolNotTunneled', observedGeneration: 3 });
+    expect(lastConditions().CrossNetwork!.message).toContain('dns 53/UDP');
+    expect(lastConditions().CrossNetwork!.message).toContain('net-b');
+  });
+
+  it('TCP-only exports say Tunneled; on one network there is no CrossNetwork condition at all', async () => {
+    exports.put(se());
+    services.put(service());
+    await withNetworks(['net-b']).reconcile(KEY, ctx);
+    expect(lastConditions().CrossNetwork).toMatchObject({ status: 'True', reason: 'Tunneled' });
+    services.put(mixed);
+    await withNetworks([]).reconcile(KEY, ctx);
+    expect(lastConditions().CrossNetwork).toBeUndefined();
+  });
+});

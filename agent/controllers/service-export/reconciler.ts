@@ -14,7 +14,7 @@ import { parseKey } from '../../kube/object-key.ts';
 import { INDEX_SERVICE_NAME, SERVICE_EXPORTS } from '../../kube/resources.ts';
 import type { StatusWriter } from '../../kube/status-writer.ts';
 import type { AgentMetrics } from '../../metrics/agent-metrics.ts';
-import { conflictCondition, readyCondition, validCondition, type PublishOutcome } from './export-conditions.ts';
+import { conflictCondition, crossNetworkCondition, readyCondition, validCondition, type PublishOutcome } from './export-conditions.ts';
 import { buildExportSpec } from './export-spec.ts';
 
 /** The broker calls this controller makes (BrokerClient satisfies it). */
@@ -48,6 +48,8 @@ export interface ServiceExportReconcilerDeps {
   rejectedRetryMs?: number;
   /** Accepted exports and exports in conflict, as gauges. */
   metrics?: Pick<AgentMetrics, 'exports' | 'conflicts'>;
+  /** The networks of the fleet other than this cluster's (agent/network/NetworkView); absent = one network. */
+  networks?: { otherNetworks(): string[] } | undefined;
 }
 
 interface Published { spec?: string; service?: MergedService | null }
@@ -90,7 +92,8 @@ export class ServiceExportReconciler implements Reconciler {
     }
     const { outcome, merged, error } = await this.#publish(key, built.spec, log);
     const conflict = conflictCondition(merged ?? this.#d.mergedServices.get(namespace, name), this.#d.clusterId, gen);
-    await this.#writeStatus(se, [valid, readyCondition(outcome, gen), ...(conflict ? [conflict] : [])]);
+    const crossNetwork = crossNetworkCondition(service, this.#d.networks?.otherNetworks() ?? [], gen);
+    await this.#writeStatus(se, [valid, readyCondition(outcome, gen), ...(conflict ? [conflict] : []), ...(crossNetwork ? [crossNetwork] : [])]);
     if (conflict?.status === 'True') this.#conflicted.add(key);
     else this.#conflicted.delete(key);
     this.#record();

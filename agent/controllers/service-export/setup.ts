@@ -32,6 +32,8 @@ export interface ServiceExportControllerDeps {
   rejectedRetryMs?: number;
   random?: () => number;
   metrics?: ServiceExportReconcilerDeps['metrics'];
+  /** The fleet's networks (agent/network/NetworkView): when they change, every export's CrossNetwork condition is recomputed. */
+  networks?: (NonNullable<ServiceExportReconcilerDeps['networks']> & { onNetworksChange(cb: () => void): unknown }) | undefined;
 }
 
 export interface ServiceExportController {
@@ -55,12 +57,16 @@ export function setupServiceExportController(d: ServiceExportControllerDeps): Se
     clusterId: d.clusterId, caches, broker: d.broker, mergedServices: d.mergedServices, status: d.status, clock: d.clock,
     ...(d.rejectedRetryMs === undefined ? {} : { rejectedRetryMs: d.rejectedRetryMs }),
     ...(d.metrics ? { metrics: d.metrics } : {}),
+    networks: d.networks,
   });
   const controller = new Controller({
     name: 'service-export', reconciler, logger: d.logger, timers: d.timers, workers: d.workers ?? 2,
     ...(d.backoff ? { backoff: d.backoff } : {}), ...(d.random ? { random: d.random } : {}),
   });
   wireEvents(informers.get(SERVICE_EXPORTS), informers.get(SERVICES), informers.get(ENDPOINT_SLICES), d.mergedServices, controller, caches);
+  d.networks?.onNetworksChange(() => {
+    for (const se of informers.get(SERVICE_EXPORTS).list()) controller.enqueue(keyOf(se));
+  });
   const stopping = new AbortController();
   // Aborted (and replaced) by retryBrokerNow() to cut the start-up sync's current backoff short.
   let brokerBack = new AbortController();

@@ -19,6 +19,7 @@ import {
 import {
   ANNOTATION_RANKING, endpointHints, importPolicy, keepsCluster, rankingAnnotation, type ImportTopology,
 } from '../../topology/import-ranking.ts';
+import type { ResolvedSource } from '../../network/import-network.ts';
 
 /** Kubernetes' own limit per EndpointSlice controller default. */
 export const MAX_ENDPOINTS_PER_SLICE = 100;
@@ -26,6 +27,12 @@ export const MAX_ENDPOINTS_PER_SLICE = 100;
 export interface ImportInputs extends ExporterInputs {
   /** Nearest-instance ranking (agent/topology); without it: no hints, no ranking annotation. */
   readonly topology?: ImportTopology | undefined;
+  /**
+   * Per source cluster, how its endpoints are reached (agent/network/import-network.ts);
+   * absent (or a cluster missing): direct, as on one shared network. `isRoutable` must
+   * agree (excluded clusters are not routable).
+   */
+  readonly sources?: ReadonlyMap<string, ResolvedSource> | undefined;
 }
 
 /** The ServiceImport's identity, for ownerReferences on everything derived from it. */
@@ -155,7 +162,11 @@ export function readyCondition(inputs: ImportInputs, addressing: ImportAddressin
     return { type: 'Ready', status: 'False', reason: 'Pending', message: 'waiting for the clusterset IP (the derived Service\'s ClusterIP)' };
   }
   if (sourceClusters(inputs).length === 0) {
-    return { type: 'Ready', status: 'False', reason: 'Pending', message: 'no exporting cluster is available' };
+    const unreachable = [...(inputs.sources ?? [])].flatMap(([c, s]) => (s.kind === 'excluded' ? [`${c} (${s.reason})`] : []));
+    const message = unreachable.length > 0
+      ? `no exporting cluster is reachable from this cluster's network: ${unreachable.join(', ')}`
+      : 'no exporting cluster is available';
+    return { type: 'Ready', status: 'False', reason: 'Pending', message };
   }
   return { type: 'Ready', status: 'True', reason: 'Ready', message: 'the service is imported from the exporting clusters' };
 }
@@ -229,6 +240,34 @@ function acceptedEndpointPorts(service: MergedService, record: ExportRecord): Ex
 
 type SliceEndpoint = NonNullable<V1EndpointSlice['endpoints']>[number];
 
+/**
+ * A source cluster reached through the local gateway: one endpoint per local gateway
+ * address, standing for all of that cluster's endpoints (their zone hints merged, so
+ * ranking treats the tunnel as that cluster: its RTT, its health), and each TCP port
+ * rewritten to the listen port allocated for it. kube-proxy DNATs to the slice's port, so
+ * the Service port stays as the exporters have it.
+ */
+function gatewaySlicePlan(
+  record: ExportRecord, ports: ExportRecord['endpointPorts'], via: Extract<ResolvedSource, { kind: 'gateway' }>, hints: Map<ExportedEndpoint, string[]> | null,
+): { endpoints: Map<AddressFamily, SliceEndpoint[]>; ports: ExportRecord['endpointPorts'] } {
+  const zones = new Set<string>();
+  for (const ep of record.endpoints) for (const z of hints?.get(ep) ?? []) zones.add(z);
+  const endpoints = new Map<AddressFamily, SliceEndpoint[]>([['IPv4', []], ['IPv6', []]]);
+  if (record.endpoints.length > 0) {
+    for (const address of via.addresses) {
+      endpoints.get(familyOf(address))!.push({
+        addresses: [address],
+        conditions: { ready: true, serving: true, terminating: false },
+        ...(zones.size > 0 ? { hints: { forZones: [...zones].sort().map((name) => ({ name })) } } : {}),
+      });
+    }
+  }
+  const tunnelled = ports
+    .filter((p) => p.protocol === 'TCP' && via.ports.has(p.name ?? ''))
+    .map((p) => ({ ...p, port: via.ports.get(p.name ?? '')! }));
+  return { endpoints, ports: tunnelled };
+}
+
 /** One export's ready endpoints, per address family; an endpoint with both families appears in both. */
 function endpointsByFamily(record: ExportRecord, hints: Map<ExportedEndpoint, string[]> | null): Map<AddressFamily, SliceEndpoint[]> {
   const out = new Map<AddressFamily, SliceEndpoint[]>([['IPv4', []], ['IPv6', []]]);
@@ -268,8 +307,12 @@ export function desiredEndpointSlices(inputs: ImportInputs, owner: ImportOwner, 
   // Zone hints steer ClusterSetIP traffic (kube-proxy); headless answers are ordered by DNS.
   const hints = ctx && service.type === 'ClusterSetIP' ? endpointHints(ctx, policy, records) : null;
   for (const record of records) {
-    const ports = acceptedEndpointPorts(service, record);
-    for (const [family, endpoints] of endpointsByFamily(record, hints)) {
+    const via = inputs.sources?.get(record.cluster);
+    if (via?.kind === 'excluded') continue;
+    let ports = acceptedEndpointPorts(service, record);
+    let byFamily = endpointsByFamily(record, hints);
+    if (via?.kind === 'gateway') ({ endpoints: byFamily, ports } = gatewaySlicePlan(record, ports, via, hints));
+    for (const [family, endpoints] of byFamily) {
       if (service.type !== 'ClusterSetIP' && o.served && !o.served.includes(family)) continue;
       for (let i = 0; i * MAX_ENDPOINTS_PER_SLICE < endpoints.length; i++) {
         const labels: Record<string, string> = {

@@ -22,6 +22,8 @@ import { systemClock, type Clock } from '../../timing/clock.ts';
 import { mergeConditions } from '../../kube/conditions.ts';
 import type { IPFamily } from '../../../broker/api/catalog.ts';
 import type { ServedFamiliesReader } from './served-families.ts';
+import { sourceClusters } from '../../catalog/source-clusters.ts';
+import { resolveSources, type ImportNetwork } from '../../network/import-network.ts';
 
 /** What the reconciler reads of the catalog (agent/catalog/CatalogView provides it). */
 export interface ImportCatalogReader {
@@ -45,6 +47,11 @@ export interface ServiceImportReconcilerDeps {
   clock?: Clock | undefined;
   /** The IP families this cluster serves, for Headless imports; without it, every family is assumed served. */
   servedFamilies?: ServedFamiliesReader | undefined;
+  /**
+   * Networks and gateways (agent/network): source clusters on another network are reached
+   * through the local gateway or left out; without it, one shared network (pod to pod).
+   */
+  network?: ImportNetwork | undefined;
 }
 
 export class ServiceImportReconciler implements Reconciler {
@@ -66,6 +73,7 @@ export class ServiceImportReconciler implements Reconciler {
     const objects = new OwnedObjects(this.#d.api, informers, ctx.log);
     const service = catalog.get(namespace, name);
     const ns = informers.get(NAMESPACES).get(undefined, namespace);
+    if (!service || !ns || ns.metadata?.deletionTimestamp) this.#d.network?.tunnels?.assign(key, []);
     if (!service) {
       const deleted = await objects.removeAll(namespace, name);
       if (deleted > 0) ctx.log.info({ deleted }, 'import withdrawn');
@@ -77,10 +85,23 @@ export class ServiceImportReconciler implements Reconciler {
     if (live && !isPlexusOwned(live)) {
       throw new TerminalError(`ServiceImport ${key} exists without the Plexus ownership label; not touching it`);
     }
-    await this.#converge(objects, {
-      service, exports: catalog.exportsOf(namespace, name), isAvailable: (c) => catalog.isAvailable(c), topology: this.#d.topology,
-    }, ctx);
+    const base = { service, exports: catalog.exportsOf(namespace, name), isAvailable: (c: string) => catalog.isAvailable(c), topology: this.#d.topology };
+    await this.#converge(objects, this.#withNetwork(base), ctx);
     this.#count(key, true);
+  }
+
+  /**
+   * The routes of the import's candidate source clusters (members exporting it, available
+   * or not, so a lease flap keeps their listen ports): tunnels are allocated for those on
+   * other networks, and excluded ones stop counting as sources (status.clusters, slices,
+   * ranking).
+   */
+  #withNetwork(inputs: ImportInputs): ImportInputs {
+    const network = this.#d.network;
+    if (!network) return inputs;
+    const candidates = new Set(sourceClusters({ ...inputs, isAvailable: () => true }));
+    const sources = resolveSources(inputs.service, inputs.exports.filter((e) => candidates.has(e.cluster)), network);
+    return { ...inputs, sources, isRoutable: (c) => sources.get(c)?.kind !== 'excluded' };
   }
 
   #count(key: string, imported: boolean): void {

@@ -36,6 +36,8 @@ export interface ServiceImportControllerDeps {
   /** Nearest-instance ranking; its changes (health, RTT bands) re-reconcile the services it names. */
   topology?: (ImportTopology & { onChange(cb: (namespace: string, name: string) => void): void }) | undefined;
   metrics?: ServiceImportReconcilerDeps['metrics'];
+  /** Networks and gateways (agent/network/NetworkView); a cluster's network or gateway changing re-reconciles what it exports. */
+  network?: (NonNullable<ServiceImportReconcilerDeps['network']> & { onChange(cb: (namespace: string, name: string) => void): unknown }) | undefined;
 }
 
 export interface ServiceImportController {
@@ -51,6 +53,7 @@ export function setupServiceImportController(d: ServiceImportControllerDeps): Se
   const informers = d.informers.declare(SERVICE_IMPORT_COMPONENT, [NAMESPACES, SERVICE_IMPORTS, SERVICES, ENDPOINT_SLICES]);
   const reconciler = new ServiceImportReconciler({
     api: d.api, informers, status: d.status, catalog: d.catalog, topology: d.topology, metrics: d.metrics, servedFamilies: new ServedFamilies(d.api),
+    network: d.network,
   });
   const controller = new Controller({
     name: SERVICE_IMPORT_COMPONENT, reconciler, logger: d.logger, timers: d.timers,
@@ -64,6 +67,7 @@ export function setupServiceImportController(d: ServiceImportControllerDeps): Se
 
   d.catalog.onChange(enqueue);
   d.topology?.onChange(enqueue);
+  d.network?.onChange(enqueue);
   informers.get(NAMESPACES).onChange((ns) => {
     const namespace = ns.metadata?.name;
     for (const [n, name] of d.catalog.keys()) if (n === namespace) enqueue(n, name);
