@@ -229,6 +229,14 @@ export function describeStoreContract(name: string, backend: ContractBackend): v
       expect(await store.ca.history(10)).toHaveLength(1);
     });
 
+    it('of two replicas stepping the rollover from the same state exactly one commits', async () => {
+      await store.ca.seed({ fingerprint: fp(1), certPem: 'PEM-1', keyFile: 'ca/root.key', createdAt: t0 }, t0);
+      const r = await Promise.all([store.ca.commit(phase1, later(10)), store.ca.commit({ ...phase1, addRoot: { ...root2, generation: 3, fingerprint: fp(3) } }, later(10))]);
+      expect(r.filter(Boolean)).toHaveLength(1);
+      expect(await store.ca.history(10)).toHaveLength(1);
+      expect(await store.ca.roots()).toHaveLength(2);
+    });
+
     it('of two replicas seeding at once, one seeds and the other changes nothing', async () => {
       await Promise.all([
         store.ca.seed({ fingerprint: fp(1), certPem: 'PEM-1', keyFile: 'ca/root.key', createdAt: t0 }, t0),
