@@ -24,6 +24,26 @@ describe('broker config', () => {
     expect(err?.details).toHaveLength(6);
   });
 
+  it('takes the etcd backend from --etcd-endpoints with its TLS files, and lists every etcd problem at once', () => {
+    expect(parseBrokerConfig({ dataDir: '/d' }).etcd).toBeUndefined();
+    const c = parseBrokerConfig({ dataDir: '/d', etcd: { endpoints: 'https://a:2379, https://b:2379', ca: 'ca.crt', cert: 'c.crt', key: 'c.key' } });
+    expect(c.etcd).toEqual({ endpoints: ['https://a:2379', 'https://b:2379'], caFile: 'ca.crt', certFile: 'c.crt', keyFile: 'c.key', probeIntervalMs: 1000, requestTimeoutMs: 5000 });
+    expect(Object.isFrozen(c.etcd)).toBe(true);
+    let err: BrokerError | undefined;
+    try {
+      parseBrokerConfig({ dataDir: '/d', etcd: { endpoints: 'http://a:2379,https://b:2379/x', ca: 'ca.crt', prefix: 'plexus' } });
+    } catch (e) {
+      err = e as BrokerError;
+    }
+    expect(err?.code).toBe('PLX_BROKER_CONFIG_INVALID');
+    expect(err?.details).toEqual([
+      '--etcd-endpoints: "http://a:2379" is not https://host:port', '--etcd-endpoints: "https://b:2379/x" is not https://host:port',
+      '--etcd-cert is required with --etcd-endpoints (etcd is reached with mutual TLS only)', '--etcd-key is required with --etcd-endpoints (etcd is reached with mutual TLS only)',
+      '--etcd-prefix "plexus" must start and end with "/"',
+    ]);
+    expect(() => parseBrokerConfig({ dataDir: '/d', etcd: { key: 'c.key' } })).toThrow(/--etcd-key needs --etcd-endpoints/);
+  });
+
   it('protects kube-system, kube-public, kube-node-lease and plexus-system by default; the list may be emptied but not malformed', () => {
     expect(parseBrokerConfig({ dataDir: '/d' }).protectedNamespaces).toEqual(['kube-system', 'kube-public', 'kube-node-lease', 'plexus-system']);
     expect(parseBrokerConfig({ dataDir: '/d', protectedNamespaces: [] }).protectedNamespaces).toEqual([]);

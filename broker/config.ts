@@ -44,9 +44,63 @@ export interface BrokerConfig {
   readonly catalogBodyLimitBytes: number;
   /** Namespaces no cluster may export from (broker/api/export-guard.ts); may be empty. */
   readonly protectedNamespaces: readonly string[];
+  /** The etcd backend (`--etcd-endpoints`); absent: the embedded sqlite store in dataDir. */
+  readonly etcd?: EtcdStoreConfig;
+}
+
+/** Where the etcd store lives and the client TLS files that reach it (mutual TLS only). */
+export interface EtcdStoreConfig {
+  readonly endpoints: readonly string[];
+  readonly caFile: string;
+  readonly certFile: string;
+  readonly keyFile: string;
+  /** Key prefix; absent at start: the one `broker init` recorded in the data directory. */
+  readonly prefix?: string;
+  /** How often readiness asks etcd for a linearizable read. */
+  readonly probeIntervalMs: number;
+  /** One etcd call, member failover included: after this a cut-off replica gets UNAVAILABLE. */
+  readonly requestTimeoutMs: number;
+}
+
+export interface EtcdStoreInput {
+  endpoints?: readonly string[] | string;
+  ca?: string;
+  cert?: string;
+  key?: string;
+  prefix?: string;
+  probeIntervalMs?: number;
+  requestTimeoutMs?: number;
+}
+
+/** Validates the etcd flags; problems are appended (every one reported at once). */
+export function parseEtcdStoreConfig(problems: string[], input: EtcdStoreInput | undefined): EtcdStoreConfig | undefined {
+  if (!input) return undefined;
+  const endpoints = (typeof input.endpoints === 'string' ? input.endpoints.split(',') : [...(input.endpoints ?? [])]).map((e) => e.trim()).filter((e) => e !== '');
+  const given = endpoints.length > 0;
+  if (!given) {
+    for (const f of ['ca', 'cert', 'key', 'prefix'] as const) if (input[f]) problems.push(`--etcd-${f} needs --etcd-endpoints`);
+    return undefined;
+  }
+  for (const e of endpoints) {
+    let url: URL | undefined;
+    try { url = new URL(e); } catch { /* reported below */ }
+    if (!url || url.protocol !== 'https:' || url.pathname !== '/' || url.search || url.username) problems.push(`--etcd-endpoints: "${e}" is not https://host:port`);
+  }
+  for (const f of ['ca', 'cert', 'key'] as const) if (!input[f]) problems.push(`--etcd-${f} is required with --etcd-endpoints (etcd is reached with mutual TLS only)`);
+  const prefix = input.prefix;
+  if (prefix !== undefined && (!prefix.startsWith('/') || !prefix.endsWith('/') || prefix.length < 2)) problems.push(`--etcd-prefix "${prefix}" must start and end with "/"`);
+  const probeIntervalMs = input.probeIntervalMs ?? 1000;
+  checkInt(problems, 'etcd probeIntervalMs', probeIntervalMs, 50, 600_000);
+  const requestTimeoutMs = input.requestTimeoutMs ?? 5000;
+  checkInt(problems, 'etcd requestTimeoutMs', requestTimeoutMs, 100, 600_000);
+  return Object.freeze({
+    endpoints: Object.freeze(endpoints), caFile: input.ca ?? '', certFile: input.cert ?? '', keyFile: input.key ?? '',
+    ...(prefix !== undefined ? { prefix } : {}), probeIntervalMs, requestTimeoutMs,
+  });
 }
 
 export interface BrokerConfigInput {
+  etcd?: EtcdStoreInput;
   dataDir?: string;
   listen?: string;
   sans?: readonly string[];
@@ -146,6 +200,7 @@ export function parseBrokerConfig(input: BrokerConfigInput): BrokerConfig {
   const catalog = parseCatalogFields(problems, input);
   const protectedNamespaces = [...(input.protectedNamespaces ?? DEFAULT_PROTECTED_NAMESPACES)];
   for (const ns of protectedNamespaces) if (!namespaceSchema.safeParse(ns).success) problems.push(`protected namespace "${ns}" is not a namespace name (RFC-1123 label)`);
+  const etcd = parseEtcdStoreConfig(problems, input.etcd);
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`logLevel must be one of ${LOG_LEVELS.join(', ')}, not "${logLevel}"`);
 
   if (problems.length > 0 || typeof listen === 'string') {
@@ -164,5 +219,6 @@ export function parseBrokerConfig(input: BrokerConfigInput): BrokerConfig {
     logLevel,
     ...catalog,
     protectedNamespaces: Object.freeze(protectedNamespaces),
+    ...(etcd ? { etcd } : {}),
   });
 }

@@ -7,6 +7,7 @@
 //     admin/admin.crt        spiffe://<clusterset>/admin/admin, issued by the root
 //     admin/ca.crt           trust bundle, to verify the broker from admin commands
 //     broker.db (+ -wal, -shm)  the sqlite store; opened only by the broker process
+//     etcd-store.json        with the etcd backend: { prefix } (`broker init --etcd-endpoints`; no secrets)
 //     broker.json            written by `broker start`: { url, pid, startedAt }
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,6 +23,7 @@ export interface DataDirLayout {
   readonly adminCert: string;
   readonly adminCa: string;
   readonly store: string;
+  readonly etcdStore: string;
   readonly brokerJson: string;
 }
 
@@ -34,6 +36,7 @@ export function dataDirLayout(dir: string): DataDirLayout {
     adminCert: join(dir, 'admin', 'admin.crt'),
     adminCa: join(dir, 'admin', 'ca.crt'),
     store: join(dir, 'broker.db'),
+    etcdStore: join(dir, 'etcd-store.json'),
     brokerJson: join(dir, 'broker.json'),
   };
 }

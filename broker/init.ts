@@ -14,6 +14,10 @@ import { dataDirLayout, type DataDirLayout } from './data-dir.ts';
 import { BrokerError, isBrokerError } from './errors.ts';
 import { adminIdentity, ADMIN_NAME } from './admin-identity.ts';
 import { SqliteStore } from './store/sqlite-store.ts';
+import { defaultEtcdPrefix, EtcdStore } from './store/etcd-store.ts';
+import { EtcdClient } from './etcd/etcd-client.ts';
+import { loadEtcdTlsFiles } from './etcd/etcd-tls-files.ts';
+import type { EtcdStoreConfig } from './config.ts';
 
 export interface InitBrokerOptions {
   readonly dataDir: string;
@@ -21,6 +25,8 @@ export interface InitBrokerOptions {
   readonly algorithm?: KeyAlgorithm;
   readonly now: Date;
   readonly adminCertLifetimeSeconds?: number;
+  /** Seed the store in etcd instead of D/broker.db (the CA and admin files stay in D). */
+  readonly etcd?: Pick<EtcdStoreConfig, 'endpoints' | 'caFile' | 'certFile' | 'keyFile' | 'prefix'>;
 }
 
 export interface InitBrokerResult {
@@ -47,7 +53,7 @@ function validateClusterset(clusterset: string): void {
 function checkTarget(dir: string): void {
   if (!existsSync(dir)) return;
   const layout = dataDirLayout(dir);
-  if (existsSync(layout.store) || existsSync(layout.caCert) || existsSync(layout.caKey)) {
+  if (existsSync(layout.store) || existsSync(layout.etcdStore) || existsSync(layout.caCert) || existsSync(layout.caKey)) {
     throw new BrokerError('PLX_BROKER_ALREADY_INITIALIZED', `${dir} already holds a clusterset; refusing to overwrite it`);
   }
   if (!statSync(dir).isDirectory() || readdirSync(dir).length > 0) {
@@ -81,8 +87,19 @@ async function populate(staging: string, o: InitBrokerOptions): Promise<Omit<Ini
   writeSecret(layout.caKey, keyPem);
   writeFileSync(layout.caCert, ca.certPem, { mode: 0o644 });
   const admin = await writeAdmin(layout, ca, o);
-  SqliteStore.create(layout.store, { clusterset: o.clusterset, now: o.now }).closeNow();
-  chmodSync(layout.store, 0o600); // token hashes and membership: readable by the broker only
+  if (o.etcd) {
+    const prefix = o.etcd.prefix ?? defaultEtcdPrefix(o.clusterset);
+    const client = EtcdClient.create({ endpoints: o.etcd.endpoints, tls: loadEtcdTlsFiles(o.etcd) });
+    try {
+      await EtcdStore.create(client, { prefix, clusterset: o.clusterset, now: o.now });
+    } finally {
+      await client.close();
+    }
+    writeFileSync(layout.etcdStore, `${JSON.stringify({ prefix })}\n`, { mode: 0o644 });
+  } else {
+    SqliteStore.create(layout.store, { clusterset: o.clusterset, now: o.now }).closeNow();
+    chmodSync(layout.store, 0o600); // token hashes and membership: readable by the broker only
+  }
   return {
     clusterset: o.clusterset,
     caFingerprint: fingerprintSha256(ca.cert),

@@ -25,6 +25,11 @@ import { CaRotation } from './ca/ca-rotation.ts';
 import type { CaMaterial } from './ca/live-ca.ts';
 import { ServingTls } from './ca/serving-tls.ts';
 import { SqliteStore } from './store/sqlite-store.ts';
+import { EtcdStore } from './store/etcd-store.ts';
+import { EtcdClient } from './etcd/etcd-client.ts';
+import { EtcdReadiness } from './etcd/etcd-readiness.ts';
+import { loadEtcdTlsFiles } from './etcd/etcd-tls-files.ts';
+import { readFileSync } from 'node:fs';
 import type { Store } from './store/store.ts';
 import { BrokerMetrics } from './metrics/broker-metrics.ts';
 import { UserIssuer } from './users/user-issuer.ts';
@@ -115,17 +120,45 @@ export function createRootLogger(level: string): Logger {
   });
 }
 
+/** The prefix `broker init --etcd-endpoints` recorded in the data directory. */
+export function recordedEtcdPrefix(layout: DataDirLayout): string {
+  let raw: string;
+  try {
+    raw = readFileSync(layout.etcdStore, 'utf8');
+  } catch (cause) {
+    throw new BrokerError('PLX_BROKER_NOT_INITIALIZED', `${layout.etcdStore} is missing: pass --etcd-prefix, or run "plexus broker init --etcd-endpoints …" first`, { cause });
+  }
+  const prefix = (JSON.parse(raw) as { prefix?: unknown }).prefix;
+  if (typeof prefix !== 'string' || !prefix.startsWith('/')) throw new BrokerError('PLX_BROKER_CONFIG_INVALID', `${layout.etcdStore}: no valid "prefix"`);
+  return prefix;
+}
+
+/** The backend config picks: etcd (with its readiness probe) or the embedded sqlite file. */
+async function openStore(config: BrokerConfig, layout: DataDirLayout, logger: Logger): Promise<{ store: Store; etcd?: EtcdReadiness }> {
+  if (!config.etcd) return { store: SqliteStore.open(layout.store) };
+  const e = config.etcd;
+  const prefix = e.prefix ?? recordedEtcdPrefix(layout);
+  const client = EtcdClient.create({ endpoints: e.endpoints, tls: loadEtcdTlsFiles(e), requestTimeoutMs: e.requestTimeoutMs });
+  try {
+    const store = await EtcdStore.open(client, { prefix, ownsClient: true });
+    return { store, etcd: new EtcdReadiness({ client, intervalMs: e.probeIntervalMs, timeoutMs: e.requestTimeoutMs, logger: logger.child({ component: 'etcd' }) }) };
+  } catch (err) {
+    await client.close();
+    throw err;
+  }
+}
+
 export async function startBroker(config: BrokerConfig, o: StartBrokerOptions = {}): Promise<RunningBroker> {
   const clock = o.clock ?? systemClock;
   const logger = o.logger ?? createRootLogger(config.logLevel);
   const metrics = o.metrics ?? new BrokerMetrics();
   const layout = dataDirLayout(config.dataDir);
-  const store = SqliteStore.open(layout.store);
+  const { store, etcd } = await openStore(config, layout, logger);
   let ready = false;
   try {
     const tls: { serving?: ServingTls } = {};
     const services = await composeBroker({
-      config, layout, store, clock, logger, metrics, isReady: () => ready, onCaChange: async (m) => tls.serving?.caChanged(m),
+      config, layout, store, clock, logger, metrics, isReady: () => ready && (etcd?.ok ?? true), onCaChange: async (m) => tls.serving?.caChanged(m),
     });
     const { catalog } = services;
     const servingTls = tls.serving = await ServingTls.start({
@@ -146,12 +179,14 @@ export async function startBroker(config: BrokerConfig, o: StartBrokerOptions = 
     const rotation = servingTls;
     rotation.attach((c) => (app.server as unknown as HttpsServer).setSecureContext({ key: c.keyPem, cert: c.certPem, ca: c.caPem, minVersion: 'TLSv1.3' }));
     catalog.start();
+    etcd?.start();
     ready = true;
     logger.child({ component: 'broker' }).info({ url, clusterset: store.clusterset, revision: catalog.revision }, 'broker listening');
 
     let stopping: Promise<void> | undefined;
     const stop = () => (stopping ??= (async () => {
       ready = false;
+      etcd?.stop();
       rotation.stop();
       catalog.stop();
       const force = setTimeout(() => app.server.closeAllConnections(), config.shutdownTimeoutMs);

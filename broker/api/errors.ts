@@ -61,6 +61,7 @@ export const BROKER_LOCAL_ERRORS = {
   PLX_BROKER_ETCD_BAD_RESPONSE: { meaning: 'An answer from etcd did not match the v3 API\'s shape (or a watch stream broke its framing); it was not used.', remedy: 'Point the broker at etcd 3.6 members directly, not through a proxy that rewrites answers.' },
   PLX_BROKER_ETCD_REQUEST_REJECTED: { meaning: 'etcd refused a request (invalid argument, too large, permission denied…); details.grpcCode is etcd\'s status code.', remedy: 'A bug in the broker if it repeats: report it with the log line.' },
   PLX_BROKER_ETCD_LEASE_LOST: { meaning: 'The replica\'s etcd lease expired or was revoked: its election key and every key bound to the lease are gone.', remedy: 'None: the replica grants a new lease and campaigns again; another replica may lead meanwhile.' },
+  PLX_BROKER_ETCD_KEY_PERMISSIONS: { meaning: 'The etcd client key file (--etcd-key) is readable by group or others; the broker refuses to use it.', remedy: 'chmod 600 the key file (or mount the Secret with defaultMode 0600).' },
   PLX_BROKER_ETCD_CONFIG_INVALID: { meaning: 'The etcd client options are invalid (no endpoint, a non-https endpoint, missing TLS material, a bad timeout); every problem is listed.', remedy: 'Fix each named option.' },
 } as const satisfies Record<string, ErrorCodeEntry>;
 

@@ -11,6 +11,7 @@ import { SqliteStore } from '../store/sqlite-store.ts';
 import { FakeCatalogStore, fakeCatalogMembers } from '../../test/support/fake-catalog-store.ts';
 import type { CatalogMembers } from './catalog-store.ts';
 import { Catalog, type CatalogConfig } from './catalog.ts';
+import { BrokerError } from '../errors.ts';
 
 const config: CatalogConfig = { leaseDurationSeconds: 10, leaseCheckIntervalMs: 1000, eventRetention: 100, watchBookmarkIntervalMs: 1000, watchHighWaterMarkBytes: 1 << 20 };
 
@@ -132,6 +133,14 @@ describe('Catalog commits', () => {
 
   beforeEach(() => {
     fake = new FakeCatalogStore();
+  });
+
+  it('a catalog write that etcd could not take is refused as PLX_BROKER_ETCD_UNAVAILABLE, not a generic store failure', async () => {
+    const c = await open();
+    const before = c.snapshot();
+    fake.failNext(new BrokerError('PLX_BROKER_ETCD_UNAVAILABLE', 'no etcd member answered'));
+    await expect(c.upsert('east', spec('east', 'pay'))).rejects.toThrow(expect.objectContaining({ code: 'PLX_BROKER_ETCD_UNAVAILABLE' }));
+    expect(c.snapshot()).toEqual(before);
   });
 
   it('a failed commit is refused with PLX_BROKER_STORE_FAILED and leaves memory unchanged; the next write carries on from the stored head', async () => {

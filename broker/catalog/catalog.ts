@@ -157,6 +157,8 @@ export class Catalog {
       committed = await this.#store.catalog.commit(change.commit);
     } catch (err) {
       this.#log.error({ err, revision: change.revision }, 'catalog commit failed; nothing changed');
+      // etcd's own codes say more to the caller (and the readiness probe) than a generic one.
+      if (err instanceof BrokerError && (err.code === 'PLX_BROKER_ETCD_UNAVAILABLE' || err.code === 'PLX_BROKER_ETCD_OUTCOME_UNKNOWN')) throw err;
       throw new BrokerError('PLX_BROKER_STORE_FAILED', `catalog change to revision ${change.revision} was not committed: ${(err as Error).message}`, { cause: err });
     }
     if (!committed) {

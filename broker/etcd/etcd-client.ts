@@ -28,7 +28,7 @@ export type CompareOp = '==' | '!=' | '<' | '>';
 
 export type TxnOp =
   | { put: { key: string; value: string | Buffer; lease?: string } }
-  | { delete: { key: string; prefix?: boolean } }
+  | { delete: { key: string; prefix?: boolean; end?: string } }   // end: delete [key, end)
   | { get: { key: string } };
 
 export interface TxnResult {
@@ -49,7 +49,10 @@ function compareJson(c: Compare): Record<string, string> {
 
 function opJson(op: TxnOp): Record<string, unknown> {
   if ('put' in op) return { request_put: { key: b64(op.put.key), value: b64(op.put.value), ...(op.put.lease ? { lease: op.put.lease } : {}) } };
-  if ('delete' in op) return { request_delete_range: { key: b64(op.delete.key), ...(op.delete.prefix ? { range_end: prefixEnd(op.delete.key) } : {}) } };
+  if ('delete' in op) {
+    const end = op.delete.end !== undefined ? b64(op.delete.end) : op.delete.prefix ? prefixEnd(op.delete.key) : undefined;
+    return { request_delete_range: { key: b64(op.delete.key), ...(end ? { range_end: end } : {}) } };
+  }
   return { request_range: { key: b64(op.get.key) } };
 }
 

@@ -18,10 +18,30 @@ import { DEFAULT_PROTECTED_NAMESPACES } from '../../broker/api/export-guard.ts';
 import { parseDurationSeconds } from '../../broker/duration.ts';
 import { initBroker } from '../../broker/init.ts';
 
-interface InitFlags { dataDir: string; clusterset: string; keyAlgorithm: 'P-256' | 'RSA-2048'; output: OutputFormat }
+interface EtcdFlags { etcdEndpoints?: string; etcdCa?: string; etcdCert?: string; etcdKey?: string; etcdPrefix?: string }
+interface InitFlags extends EtcdFlags { dataDir: string; clusterset: string; keyAlgorithm: 'P-256' | 'RSA-2048'; output: OutputFormat }
+
+/** --etcd-endpoints and its TLS files: the etcd store backend (absent: sqlite in --data-dir). */
+function etcdOptions(cmd: Command): Command {
+  return cmd
+    .option('--etcd-endpoints <urls>', 'etcd store: comma-separated https://host:port of the etcd members (default: the embedded sqlite store in --data-dir)')
+    .option('--etcd-ca <file>', 'etcd store: CA certificate that verifies the etcd members')
+    .option('--etcd-cert <file>', 'etcd store: this broker\'s client certificate for etcd')
+    .option('--etcd-key <file>', 'etcd store: its private key (mode 0600, else refused)')
+    .option('--etcd-prefix <prefix>', 'etcd store: key prefix (default /plexus/<clusterset>/, recorded in --data-dir by init)');
+}
+
+function etcdInput(f: EtcdFlags) {
+  if (f.etcdEndpoints === undefined && !f.etcdCa && !f.etcdCert && !f.etcdKey && f.etcdPrefix === undefined) return undefined;
+  return {
+    endpoints: f.etcdEndpoints ?? '',
+    ...(f.etcdCa ? { ca: f.etcdCa } : {}), ...(f.etcdCert ? { cert: f.etcdCert } : {}), ...(f.etcdKey ? { key: f.etcdKey } : {}),
+    ...(f.etcdPrefix !== undefined ? { prefix: f.etcdPrefix } : {}),
+  };
+}
 
 function initCommand(broker: Command): void {
-  broker.command('init')
+  etcdOptions(broker.command('init'))
     .summary('create a clusterset: root CA, store and admin identity')
     .description('Create a clusterset: its root CA, the broker store and the admin identity, in a new data directory.\n'
       + 'Refuses to touch a directory that already holds a clusterset.')
@@ -29,9 +49,13 @@ function initCommand(broker: Command): void {
     .requiredOption('--clusterset <name>', 'clusterset name, a lowercase DNS name (the SPIFFE trust domain)')
     .addOption(new Option('--key-algorithm <alg>', 'root CA and admin key algorithm').choices(['P-256', 'RSA-2048']).default('P-256'))
     .addOption(outputOption())
-    .addHelpText('after', '\nExample:\n  plexus broker init --data-dir ./broker --clusterset acme.example')
+    .addHelpText('after', '\nExamples:\n  plexus broker init --data-dir ./broker --clusterset acme.example\n'
+      + '  plexus broker init --data-dir ./broker --clusterset acme.example --etcd-endpoints https://etcd-0:2379,https://etcd-1:2379 \\\n'
+      + '    --etcd-ca etcd/ca.crt --etcd-cert etcd/broker.crt --etcd-key etcd/broker.key')
     .action(async (flags: InitFlags) => {
-      const res = await initBroker({ dataDir: flags.dataDir, clusterset: flags.clusterset, algorithm: flags.keyAlgorithm, now: systemClock.now() });
+      // Validated as `broker start` validates them (every problem at once).
+      const { etcd } = parseBrokerConfig({ dataDir: flags.dataDir, ...(etcdInput(flags) ? { etcd: etcdInput(flags)! } : {}) });
+      const res = await initBroker({ dataDir: flags.dataDir, clusterset: flags.clusterset, algorithm: flags.keyAlgorithm, now: systemClock.now(), ...(etcd ? { etcd } : {}) });
       const json = { dataDir: res.dataDir, clusterset: res.clusterset, caFingerprint: res.caFingerprint, adminIdentity: res.adminIdentity, adminCertNotAfter: res.adminCertNotAfter };
       const rows = Object.entries(json).map(([field, value]) => ({ field, value }));
       printData(flags.output, json, rows, [{ header: 'field', value: (r) => r.field }, { header: 'value', value: (r) => r.value }]);
@@ -39,10 +63,10 @@ function initCommand(broker: Command): void {
     });
 }
 
-interface StartFlags { dataDir: string; listen: string; san: string[]; clusterCertLifetime: string; clusterRenewGrace: string; userCertLifetime: string; leaseDuration: string; protectedNamespaces: string; logLevel: string }
+interface StartFlags extends EtcdFlags { dataDir: string; listen: string; san: string[]; clusterCertLifetime: string; clusterRenewGrace: string; userCertLifetime: string; leaseDuration: string; protectedNamespaces: string; logLevel: string }
 
 function startCommand(broker: Command): void {
-  broker.command('start')
+  etcdOptions(broker.command('start'))
     .summary('serve the broker API over HTTPS until SIGTERM/SIGINT')
     .description('Serve the broker API over HTTPS (TLS 1.3, client certificates) until SIGTERM/SIGINT.\n'
       + 'The serving certificate is issued from the root at start and names the listen host,\n'
@@ -68,6 +92,7 @@ function startCommand(broker: Command): void {
         leaseDurationSeconds: parseDurationSeconds(flags.leaseDuration, '--lease-duration'),
         protectedNamespaces: flags.protectedNamespaces.split(',').map((s) => s.trim()).filter((s) => s !== ''),
         logLevel: flags.logLevel,
+        ...(etcdInput(flags) ? { etcd: etcdInput(flags)! } : {}),
       });
       // Loaded only here: the broker's server (fastify, pino, prom-client, sqlite) is not
       // something an agent or an admin command should pay for in memory (bench:footprint).
