@@ -170,7 +170,7 @@ describe('agent import across networks: gateway slices and the tunnel table', ()
     expect((await heartbeat('near')).status).toBe(200);
     broker.clock.advance(LEASE_SECONDS + 1);
     expect((await heartbeat('near')).status).toBe(200);
-    expect(broker.broker.catalog.checkLeases()).toContain('far');
+    expect(await broker.broker.catalog.checkLeases()).toContain('far');
     await waitFor(async () => {
       const s = await slicesBySource(api.west!, 'web');
       return !s.far && s.near !== undefined;
